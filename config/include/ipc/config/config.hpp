@@ -1,0 +1,91 @@
+// Broker configuration as plain structs, its JSON loading and validation.
+// The broker core never reads JSON, argv, env or files: main() loads a
+// broker_config here and hands the structs to the components.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ipc::config {
+
+// One listening address (SPEC §2 URL) with its per-transport options.
+struct listener {
+  std::string url;            // unix:///abs/path | tcp://host:port | tls://… | npipe://…
+  std::uint32_t mode = 0660;  // unix: permission bits of the socket file
+  std::string group;          // unix: group owning the socket file ("" = process group)
+};
+
+// Hard limits. Each default says where its number comes from in docs/config.md.
+struct limits {
+  std::uint32_t max_payload = 1024 * 1024;                // SPEC §3; NATS' default max_payload
+  std::uint32_t max_connections = 65536;                  // NATS' default max_connections
+  std::uint64_t max_pending_bytes = 64ull * 1024 * 1024;  // NATS' default max_pending
+  std::uint32_t max_subscriptions = 65536;                // per connection
+  std::uint32_t max_topic_length = 4096;                  // bytes of one topic or pattern
+  std::uint32_t max_topic_levels = 128;                   // '/'-separated levels
+  std::uint32_t max_headers = 64;                         // header entries per message
+  std::uint32_t max_header_bytes = 16 * 1024;             // sum of header key+value bytes
+  std::uint32_t match_cache_entries = 4096;               // topic match cache; 0 switches it off
+};
+
+struct storage {
+  std::string dir;              // where durable state lives
+  std::string fsync = "batch";  // always | batch | never
+  std::uint32_t fsync_interval_ms = 10;
+};
+
+struct log {
+  std::string level = "info";   // trace | debug | info | warn | error | critical | off
+  std::string format = "text";  // text | json
+};
+
+struct broker_config {
+  std::vector<listener> listeners;
+  limits limits;
+  storage storage;
+  log log;
+};
+
+// One problem found in a config, with the JSON path it concerns ("/limits/max_payload").
+struct error {
+  std::string path;
+  std::string message;
+};
+
+// The facts about the process environment the defaults depend on (SPEC §5);
+// main() fills it in so that nothing here reads the environment.
+struct environment {
+  bool is_root = false;
+  std::uint32_t uid = 0;
+  std::string xdg_runtime_dir;  // "" when unset
+  std::string xdg_state_home;   // "" when unset
+  std::string home;             // "" when unset
+};
+
+// The default Unix socket URL for this environment (SPEC §2).
+std::string default_unix_url(const environment& env);
+
+// The embedded default config (SPEC §5): the default Unix socket, TCP on
+// 127.0.0.1:7878, storage under /var/lib/ipcd (root) or $XDG_STATE_HOME/ipcd.
+broker_config default_config(const environment& env);
+
+struct load_result {
+  broker_config config;
+  std::vector<error> errors;  // empty when the config is usable
+  bool ok() const { return errors.empty(); }
+};
+
+// Parses JSON text over the defaults of `env`; reports every unknown key, wrong
+// type and invalid value with its JSON path (and runs validate()).
+load_result parse(std::string_view json_text, const environment& env);
+
+// Reads and parses a file; an unreadable file is one error with path "".
+load_result load_file(const std::string& file_path, const environment& env);
+
+// Semantic checks on a config however it was built; returns all errors.
+std::vector<error> validate(const broker_config& config);
+
+}  // namespace ipc::config
