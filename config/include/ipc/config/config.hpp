@@ -42,11 +42,13 @@ struct log {
   std::string format = "text";  // text | json
 };
 
+// Member types are qualified: a member named like its unqualified type would change
+// the name's meaning inside the class, which GCC rejects.
 struct broker_config {
   std::vector<listener> listeners;
-  limits limits;
-  storage storage;
-  log log;
+  config::limits limits;
+  config::storage storage;
+  config::log log;
 };
 
 // One problem found in a config, with the JSON path it concerns ("/limits/max_payload").

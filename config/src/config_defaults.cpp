@@ -1,0 +1,50 @@
+// The embedded default config (SPEC §5) and the default Unix socket URL (SPEC §2),
+// computed from the environment facts main() passes in; nothing here reads the env.
+#include <string>
+#include <string_view>
+
+#include "ipc/config/config.hpp"
+#include "ipc/transport/url.hpp"
+
+namespace ipc::config {
+namespace {
+
+// The XDG base directory spec says relative paths in its variables are invalid
+// and must be ignored, so a relative value counts as unset.
+bool usable_dir(std::string_view dir) { return !dir.empty() && dir.front() == '/'; }
+
+// Joins a directory and a relative tail without doubling the '/' between them.
+std::string join(std::string_view dir, std::string_view tail) {
+  while (!dir.empty() && dir.back() == '/') dir.remove_suffix(1);
+  return std::string(dir) + "/" + std::string(tail);
+}
+
+// /tmp/ipcd-$UID: the per-user fallback when no XDG or home directory is known.
+std::string per_user_tmp(const environment& env) { return "/tmp/ipcd-" + std::to_string(env.uid); }
+
+std::string default_storage_dir(const environment& env) {
+  if (env.is_root) return "/var/lib/ipcd";
+  if (usable_dir(env.xdg_state_home)) return join(env.xdg_state_home, "ipcd");
+  if (usable_dir(env.home)) return join(env.home, ".local/state/ipcd");
+  return join(per_user_tmp(env), "state");
+}
+
+}  // namespace
+
+std::string default_unix_url(const environment& env) {
+  if (env.is_root) return "unix:///run/ipcd/ipcd.sock";
+  if (usable_dir(env.xdg_runtime_dir))
+    return "unix://" + join(env.xdg_runtime_dir, "ipcd/ipcd.sock");
+  return "unix://" + join(per_user_tmp(env), "ipcd.sock");
+}
+
+broker_config default_config(const environment& env) {
+  broker_config config;
+  config.listeners.push_back({.url = default_unix_url(env), .mode = 0660, .group = {}});
+  const std::string tcp_url = "tcp://127.0.0.1:" + std::to_string(transport::default_tcp_port);
+  config.listeners.push_back({.url = tcp_url, .mode = 0660, .group = {}});
+  config.storage.dir = default_storage_dir(env);
+  return config;
+}
+
+}  // namespace ipc::config

@@ -1,0 +1,144 @@
+// Semantic checks of a broker_config however it was built: listener URLs, value
+// ranges and choices. Returns every problem with its JSON path; each bound says its source.
+#include <charconv>
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipc/config/config.hpp"
+#include "ipc/transport/url.hpp"
+
+namespace ipc::config {
+namespace {
+
+constexpr std::uint64_t kib = 1024;
+constexpr std::uint64_t mib = 1024 * kib;
+
+// 64 MiB: NATS' ceiling for max_payload ("can be set up to 64MB"); keeps a
+// maximal message, and so every frame, far inside a 32-bit length.
+constexpr std::uint64_t max_payload_ceiling = 64 * mib;
+// 64 KiB of room beside the payload (topic, headers, frame overhead at the default
+// limits), so that one maximal message always fits in a subscriber's pending output.
+constexpr std::uint64_t pending_headroom = 64 * kib;
+// 65535: the largest 16-bit length, so a topic's length always fits a u16 field.
+constexpr std::uint64_t max_topic_length_ceiling = 65535;
+// 65535 × 4 (256 KiB − 4 bytes): four maximal 16-bit fields; keeps the header
+// block of a message a bounded share of a frame whatever max_payload is.
+constexpr std::uint64_t max_header_bytes_ceiling = 65535 * 4;
+// One minute: a batch interval longer than that is "never" in practice.
+constexpr std::uint64_t max_fsync_interval_ms = 60000;
+// 0777: the permission bits; setuid/setgid/sticky make no sense on a socket file.
+constexpr std::uint32_t max_socket_mode = 0777;
+
+constexpr std::uint64_t unbounded = std::numeric_limits<std::uint64_t>::max();
+
+void add(std::vector<error>& errors, std::string path, std::string message) {
+  errors.push_back({std::move(path), std::move(message)});
+}
+
+std::string octal(std::uint32_t value) {
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value, 8);
+  return "0" + std::string(digits, end);
+}
+
+// Reports `value` outside [low, high]; `why` names where the bound comes from.
+void check_range(std::vector<error>& errors, std::string path, std::uint64_t value,
+                 std::uint64_t low, std::uint64_t high, std::string_view why = {}) {
+  if (value >= low && value <= high) return;
+  std::string message =
+      high == unbounded ? "must be at least " + std::to_string(low)
+                        : "must be between " + std::to_string(low) + " and " + std::to_string(high);
+  if (!why.empty()) message += " (" + std::string(why) + ")";
+  add(errors, std::move(path), message + ", got " + std::to_string(value));
+}
+
+void check_choice(std::vector<error>& errors, std::string path, const std::string& value,
+                  std::initializer_list<std::string_view> choices) {
+  std::string listed;
+  for (std::string_view choice : choices) {
+    if (value == choice) return;
+    listed += (listed.empty() ? "" : ", ") + std::string(choice);
+  }
+  add(errors, std::move(path), "must be one of " + listed + "; got '" + value + "'");
+}
+
+std::string listener_path(std::size_t index, std::string_view key) {
+  return "/listeners/" + std::to_string(index) + "/" + std::string(key);
+}
+
+// `seen` maps each canonical URL to the index of the first listener using it.
+void validate_listener(const listener& entry, std::size_t index,
+                       std::map<std::string, std::size_t>& seen, std::vector<error>& errors) {
+  auto parsed = transport::parse_url(entry.url);
+  if (!parsed.value) return add(errors, listener_path(index, "url"), parsed.error);
+  const transport::url& url = *parsed.value;
+  if (url.kind == transport::scheme::tls || url.kind == transport::scheme::named_pipe)
+    add(errors, listener_path(index, "url"),
+        std::string(transport::scheme_name(url.kind)) +
+            ":// listeners are not supported yet in this build");
+  if (url.kind == transport::scheme::unix_socket && entry.mode > max_socket_mode)
+    add(errors, listener_path(index, "mode"),
+        "mode " + octal(entry.mode) + " is out of range (permission bits, at most 0777)");
+  auto [first, inserted] = seen.emplace(url.to_string(), index);
+  if (!inserted)
+    add(errors, listener_path(index, "url"),
+        "duplicate listener: '" + url.to_string() + "' is also " +
+            listener_path(first->second, "url"));
+}
+
+void validate_listeners(const std::vector<listener>& listeners, std::vector<error>& errors) {
+  if (listeners.empty()) add(errors, "/listeners", "at least one listener is required");
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t index = 0; index < listeners.size(); ++index)
+    validate_listener(listeners[index], index, seen, errors);
+}
+
+void validate_limits(const limits& bounds, std::vector<error>& errors) {
+  check_range(errors, "/limits/max_payload", bounds.max_payload, 1, max_payload_ceiling,
+              "64 MiB, NATS' ceiling");
+  check_range(errors, "/limits/max_connections", bounds.max_connections, 1, unbounded);
+  check_range(errors, "/limits/max_pending_bytes", bounds.max_pending_bytes,
+              bounds.max_payload + pending_headroom, unbounded,
+              "max_payload + 64 KiB, so one maximal message always fits");
+  check_range(errors, "/limits/max_subscriptions", bounds.max_subscriptions, 1, unbounded);
+  check_range(errors, "/limits/max_topic_length", bounds.max_topic_length, 1,
+              max_topic_length_ceiling, "a 16-bit length");
+  check_range(errors, "/limits/max_topic_levels", bounds.max_topic_levels, 1, unbounded);
+  check_range(errors, "/limits/max_header_bytes", bounds.max_header_bytes, 0,
+              max_header_bytes_ceiling, "4 x 65535");
+}
+
+void validate_storage(const storage& store, std::vector<error>& errors) {
+  check_choice(errors, "/storage/fsync", store.fsync, {"always", "batch", "never"});
+  check_range(errors, "/storage/fsync_interval_ms", store.fsync_interval_ms, 1,
+              max_fsync_interval_ms, "one minute");
+  if (store.dir.empty())
+    add(errors, "/storage/dir", "must not be empty");
+  else if (!std::filesystem::path(store.dir).is_absolute())
+    add(errors, "/storage/dir", "must be an absolute path, got '" + store.dir + "'");
+}
+
+void validate_log(const log& logging, std::vector<error>& errors) {
+  check_choice(errors, "/log/level", logging.level,
+               {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  check_choice(errors, "/log/format", logging.format, {"text", "json"});
+}
+
+}  // namespace
+
+std::vector<error> validate(const broker_config& config) {
+  std::vector<error> errors;
+  validate_listeners(config.listeners, errors);
+  validate_limits(config.limits, errors);
+  validate_storage(config.storage, errors);
+  validate_log(config.log, errors);
+  return errors;
+}
+
+}  // namespace ipc::config

@@ -1,0 +1,74 @@
+// One async byte-stream and acceptor interface over every transport (tcp, unix, later
+// tls and named pipes). Coroutine based; OS errors are reported as std::error_code.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
+
+#include "ipc/transport/url.hpp"
+
+namespace ipc::transport {
+
+// Who is on the other end, read once when the connection is made.
+struct peer_info {
+  scheme transport = scheme::tcp;
+  std::string address;                // "127.0.0.1:51234", "[::1]:5000", "pid 1234" …
+  std::optional<std::uint32_t> uid;   // Unix peer credentials (SO_PEERCRED)
+  std::optional<std::uint32_t> gid;
+  std::optional<std::uint32_t> pid;
+};
+
+class stream {
+ public:
+  virtual ~stream() = default;
+  // Reads at least one byte; ec set on failure or end of stream (asio::error::eof).
+  virtual asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer,
+                                                 std::error_code& ec) = 0;
+  // Writes every byte of `buffers` (one gathered write where the OS allows).
+  virtual asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,
+                                             std::error_code& ec) = 0;
+  // Cancels pending operations and closes; safe to call more than once.
+  virtual void close() = 0;
+  virtual const peer_info& peer() const = 0;
+  virtual asio::any_io_executor get_executor() = 0;
+};
+
+// Options a listener takes from its config entry.
+struct listen_options {
+  std::uint32_t unix_mode = 0660;
+  std::string unix_group;  // "" keeps the process group
+  int backlog = 1024;
+};
+
+class acceptor {
+ public:
+  virtual ~acceptor() = default;
+  virtual asio::awaitable<std::unique_ptr<stream>> accept(std::error_code& ec) = 0;
+  virtual void close() = 0;
+  // The bound address (with the real port when 0 was asked for).
+  virtual url local_url() const = 0;
+};
+
+// The error of a failed listen: an OS error plus a sentence for the log.
+struct listen_error {
+  std::error_code code;
+  std::string message;
+};
+
+// Binds and listens on `where`. For unix sockets: creates the parent directory if
+// missing, replaces a stale socket file nobody listens on, refuses when another
+// process listens there, and applies mode and group to the socket file.
+std::unique_ptr<acceptor> listen(const asio::any_io_executor& executor, const url& where,
+                                 const listen_options& options, listen_error& error);
+
+// Connects to `where`; ec set on failure (connection refused, no such file, …).
+asio::awaitable<std::unique_ptr<stream>> connect(const url& where, std::error_code& ec);
+
+}  // namespace ipc::transport

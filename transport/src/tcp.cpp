@@ -1,0 +1,72 @@
+// TCP transport: listen with SO_REUSEADDR, connect through the resolver, TCP_NODELAY.
+#include <asio/connect.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/this_coro.hpp>
+
+#include "socket_stream.hpp"
+#include "transport_impl.hpp"
+
+namespace ipc::transport {
+namespace {
+
+using tcp = asio::ip::tcp;
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  auto address = endpoint.address();
+  std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+peer_info tcp_peer(tcp::socket& socket) {
+  peer_info peer;
+  peer.transport = scheme::tcp;
+  std::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  peer.address = ec ? "?" : endpoint_text(remote);
+  socket.set_option(tcp::no_delay(true), ec);
+  return peer;
+}
+
+}  // namespace
+
+std::unique_ptr<acceptor> listen_tcp(const asio::any_io_executor& executor, const url& where,
+                                     const listen_options& options, listen_error& error) {
+  std::error_code ec;
+  auto address = asio::ip::make_address(where.host, ec);
+  if (ec) {
+    // A host name: resolve it synchronously once at start-up.
+    tcp::resolver resolver(executor);
+    auto results = resolver.resolve(where.host, std::to_string(where.port), ec);
+    if (ec || results.empty()) {
+      error = {ec, "cannot resolve listener host '" + where.host + "'"};
+      return nullptr;
+    }
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint(address, where.port);
+  tcp::acceptor acceptor(executor);
+  if (acceptor.open(endpoint.protocol(), ec) ||
+      acceptor.set_option(tcp::acceptor::reuse_address(true), ec) ||
+      acceptor.bind(endpoint, ec) || acceptor.listen(options.backlog, ec)) {
+    error = {ec, "cannot listen on " + where.to_string() + ": " + ec.message()};
+    return nullptr;
+  }
+  url local = where;
+  local.port = acceptor.local_endpoint().port();
+  return std::make_unique<socket_acceptor<tcp>>(std::move(acceptor), std::move(local), tcp_peer);
+}
+
+asio::awaitable<std::unique_ptr<stream>> connect_tcp(const url& where, std::error_code& ec) {
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  auto results = co_await resolver.async_resolve(where.host, std::to_string(where.port),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return nullptr;
+  tcp::socket socket(executor);
+  co_await asio::async_connect(socket, results, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return nullptr;
+  peer_info peer = tcp_peer(socket);
+  co_return std::make_unique<socket_stream<tcp>>(std::move(socket), std::move(peer));
+}
+
+}  // namespace ipc::transport

@@ -1,0 +1,34 @@
+// listen() and connect(): pick the transport by URL scheme.
+#include <asio/connect.hpp>
+#include <asio/this_coro.hpp>
+
+#include "ipc/transport/stream.hpp"
+#include "transport_impl.hpp"
+
+namespace ipc::transport {
+
+std::unique_ptr<acceptor> listen(const asio::any_io_executor& executor, const url& where,
+                                 const listen_options& options, listen_error& error) {
+  switch (where.kind) {
+    case scheme::tcp: return listen_tcp(executor, where, options, error);
+    case scheme::unix_socket:
+    case scheme::named_pipe: return listen_local(executor, where, options, error);
+    case scheme::tls: break;
+  }
+  error = {std::make_error_code(std::errc::not_supported),
+           std::string(scheme_name(where.kind)) + ":// listeners are not available in this build"};
+  return nullptr;
+}
+
+asio::awaitable<std::unique_ptr<stream>> connect(const url& where, std::error_code& ec) {
+  switch (where.kind) {
+    case scheme::tcp: co_return co_await connect_tcp(where, ec);
+    case scheme::unix_socket:
+    case scheme::named_pipe: co_return co_await connect_local(where, ec);
+    case scheme::tls: break;
+  }
+  ec = std::make_error_code(std::errc::not_supported);
+  co_return nullptr;
+}
+
+}  // namespace ipc::transport
