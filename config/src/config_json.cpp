@@ -66,10 +66,12 @@ std::optional<std::uint64_t> to_unsigned(const json& value, const std::string& p
   } else if (value.is_number_integer()) {
     report(errors, path, "must not be negative, got " + value.dump());
   } else if (value.is_number_float()) {
+    // Integers the parser could not hold in 64 bits (2^64 = 0x1p64 and up) arrive as floats.
     const double number = value.get<double>();
+    const bool too_big = number >= 0x1p64 || number > static_cast<double>(max);
     if (number < 0)
       report(errors, path, "must not be negative, got " + value.dump());
-    else if (std::floor(number) == number && number > static_cast<double>(max))
+    else if (std::floor(number) == number && too_big)
       report(errors, path, range + ", got " + value.dump());
     else
       report(errors, path, "expected an integer without fraction or exponent, got " + value.dump());

@@ -25,10 +25,14 @@ constexpr std::uint64_t max_payload_ceiling = 64 * mib;
 // 64 KiB of room beside the payload (topic, headers, frame overhead at the default
 // limits), so that one maximal message always fits in a subscriber's pending output.
 constexpr std::uint64_t pending_headroom = 64 * kib;
-// 65535: the largest 16-bit length, so a topic's length always fits a u16 field.
+// 65535: MQTT's topic limit (a 16-bit length prefix); SPEC §3 shares MQTT's namespace,
+// so no topic we accept is one MQTT could not carry.
 constexpr std::uint64_t max_topic_length_ceiling = 65535;
-// 65535 × 4 (256 KiB − 4 bytes): four maximal 16-bit fields; keeps the header
-// block of a message a bounded share of a frame whatever max_payload is.
+// 65535: a message's headers travel as a map with a u16 entry count (docs/protocol.md;
+// ipc/protocol/frames.hpp, map_view).
+constexpr std::uint64_t max_headers_ceiling = 65535;
+// 65535 × 4 = 262140 bytes (about 256 KiB): the ceiling this build sets on one message's
+// header block, so headers stay a bounded extra beside max_payload.
 constexpr std::uint64_t max_header_bytes_ceiling = 65535 * 4;
 // One minute: a batch interval longer than that is "never" in practice.
 constexpr std::uint64_t max_fsync_interval_ms = 60000;
@@ -108,8 +112,10 @@ void validate_limits(const limits& bounds, std::vector<error>& errors) {
               "max_payload + 64 KiB, so one maximal message always fits");
   check_range(errors, "/limits/max_subscriptions", bounds.max_subscriptions, 1, unbounded);
   check_range(errors, "/limits/max_topic_length", bounds.max_topic_length, 1,
-              max_topic_length_ceiling, "a 16-bit length");
+              max_topic_length_ceiling, "MQTT's topic limit");
   check_range(errors, "/limits/max_topic_levels", bounds.max_topic_levels, 1, unbounded);
+  check_range(errors, "/limits/max_headers", bounds.max_headers, 0, max_headers_ceiling,
+              "the wire's 16-bit header count");
   check_range(errors, "/limits/max_header_bytes", bounds.max_header_bytes, 0,
               max_header_bytes_ceiling, "4 x 65535");
 }

@@ -109,8 +109,10 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
   if (!prepare_path(executor, where, error)) return nullptr;
   local::acceptor acceptor(executor);
   std::error_code ec;
-  if (acceptor.open(local(), ec) || acceptor.bind(local::endpoint(where.path), ec) ||
-      acceptor.listen(options.backlog, ec)) {
+  acceptor.open(local(), ec);
+  if (!ec) acceptor.bind(local::endpoint(where.path), ec);
+  if (!ec) acceptor.listen(options.backlog, ec);
+  if (ec) {
     error = {ec, "cannot listen on " + where.to_string() + ": " + ec.message()};
     return nullptr;
   }

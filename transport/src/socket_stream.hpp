@@ -53,9 +53,9 @@ using peer_reader = std::function<peer_info(typename Protocol::socket&)>;
 template <class Protocol>
 class socket_acceptor final : public acceptor {
  public:
-  socket_acceptor(typename Protocol::acceptor acceptor, url local, peer_reader<Protocol> reader,
+  socket_acceptor(typename Protocol::acceptor bound, url local, peer_reader<Protocol> reader,
                   std::function<void()> on_close = {})
-      : acceptor_(std::move(acceptor)),
+      : acceptor_(std::move(bound)),
         local_(std::move(local)),
         reader_(std::move(reader)),
         on_close_(std::move(on_close)) {}

@@ -45,9 +45,11 @@ std::unique_ptr<acceptor> listen_tcp(const asio::any_io_executor& executor, cons
   }
   tcp::endpoint endpoint(address, where.port);
   tcp::acceptor acceptor(executor);
-  if (acceptor.open(endpoint.protocol(), ec) ||
-      acceptor.set_option(tcp::acceptor::reuse_address(true), ec) ||
-      acceptor.bind(endpoint, ec) || acceptor.listen(options.backlog, ec)) {
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(options.backlog, ec);
+  if (ec) {
     error = {ec, "cannot listen on " + where.to_string() + ": " + ec.message()};
     return nullptr;
   }

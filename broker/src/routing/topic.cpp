@@ -33,9 +33,9 @@ std::size_t decode_sequence(std::string_view text) {
     if ((byte & 0xC0u) != 0x80u) return 0;
     code_point = (code_point << 6) | (byte & 0x3Fu);
   }
-  if (code_point < smallest[length]) return 0;                     // overlong
-  if (code_point >= 0xD800 && code_point <= 0xDFFF) return 0;      // surrogate
-  if (code_point > 0x10FFFF) return 0;                             // beyond Unicode
+  if (code_point < smallest[length]) return 0;                 // overlong
+  if (code_point >= 0xD800 && code_point <= 0xDFFF) return 0;  // surrogate
+  if (code_point > 0x10FFFF) return 0;                         // beyond Unicode
   return length;
 }
 

@@ -108,8 +108,7 @@ bool topic_trie::walk(const node& at, level_reader rest, bool system_topic, bool
   const auto found = at.literal_children.find(level);
   if (found != at.literal_children.end() && walk(*found->second, rest, system_topic, false, visit))
     return true;
-  return wildcards_apply && at.plus_child &&
-         walk(*at.plus_child, rest, system_topic, false, visit);
+  return wildcards_apply && at.plus_child && walk(*at.plus_child, rest, system_topic, false, visit);
 }
 
 void topic_trie::collect(std::string_view topic, route_list& out) const {

@@ -1,0 +1,158 @@
+// broker_core: session registry, subscriptions, and the publish fan-out path.
+#include "broker.hpp"
+
+#include <chrono>
+
+#include "ipc/protocol/encoder.hpp"
+#include "session.hpp"
+
+namespace ipc::broker {
+
+using protocol::errc;
+
+broker_core::broker_core(const config::limits& limits, std::shared_ptr<spdlog::logger> logger)
+    : limits_(limits),
+      logger_(std::move(logger)),
+      name_limits_{limits.max_topic_length, limits.max_topic_levels},
+      trie_(limits.match_cache_entries) {
+  scratch_body_.reserve(inline_body_limit);
+}
+
+broker_core::~broker_core() = default;
+
+std::uint32_t broker_core::max_frame_size() const {
+  // A maximal message: payload, topic and reply_to at their limits, every header.
+  std::size_t headers = 2 + std::size_t{limits_.max_headers} * 4 + limits_.max_header_bytes;
+  std::size_t size = protocol::publish_frame_size(limits_.max_topic_length,
+                                                  limits_.max_topic_length, headers,
+                                                  limits_.max_payload);
+  return static_cast<std::uint32_t>(size + 64);  // room for the fixed fields of any frame
+}
+
+refusal broker_core::add_session(const std::shared_ptr<session>& s) {
+  if (sessions_.size() >= limits_.max_connections)
+    return {errc::limit_exceeded, "too many connections (limits.max_connections)"};
+  sessions_.emplace(s->id(), s);
+  ++counters_.connections_total;
+  return {};
+}
+
+void broker_core::remove_session(session& s) {
+  auto found = sessions_.find(s.id());
+  if (found == sessions_.end()) return;
+  auto keep_alive = found->second;  // s stays valid to the end of this function
+  for (const auto& [sid, pattern] : s.subscriptions()) trie_.erase(pattern, {&s, sid});
+  s.subscriptions().clear();
+  sessions_.erase(found);
+  logger_->debug("connection {} ({}) closed", s.id(), s.peer().address);
+  if (!s.user().empty())
+    publish_system("$SYS/connections/close", fmt::format(R"({{"id":{}}})", s.id()));
+}
+
+std::shared_ptr<session> broker_core::find_session(std::uint64_t id) const {
+  auto found = sessions_.find(id);
+  return found == sessions_.end() ? nullptr : found->second;
+}
+
+void broker_core::for_each_session(const std::function<void(session&)>& visit) const {
+  for (const auto& [id, s] : sessions_) visit(*s);
+}
+
+void broker_core::shut_down_sessions() {
+  for (const auto& [id, s] : sessions_)
+    s->close_with_error(errc::shutting_down, "the broker is shutting down");
+}
+
+refusal broker_core::subscribe(session& s, std::uint32_t sid, std::string_view pattern) {
+  auto problem = routing::check_pattern(pattern, name_limits_);
+  if (problem != routing::topic_error::none)
+    return {errc::invalid_pattern, "invalid pattern: " + std::string(routing::describe(problem))};
+  auto& subscriptions = s.subscriptions();
+  if (subscriptions.contains(sid))
+    return {errc::duplicate_id, "subscription id " + std::to_string(sid) + " is in use"};
+  if (subscriptions.size() >= limits_.max_subscriptions)
+    return {errc::limit_exceeded, "too many subscriptions (limits.max_subscriptions)"};
+  subscriptions.emplace(sid, std::string(pattern));
+  trie_.insert(pattern, {&s, sid});
+  return {};
+}
+
+refusal broker_core::unsubscribe(session& s, std::uint32_t sid) {
+  auto found = s.subscriptions().find(sid);
+  if (found == s.subscriptions().end())
+    return {errc::unknown_subscription, "no subscription " + std::to_string(sid)};
+  trie_.erase(found->second, {&s, sid});
+  s.subscriptions().erase(found);
+  return {};
+}
+
+refusal broker_core::check_message(std::string_view topic, std::string_view reply_to,
+                                   const protocol::map_view& headers,
+                                   std::size_t payload_size) const {
+  auto problem = routing::check_topic(topic, name_limits_);
+  if (problem != routing::topic_error::none)
+    return {errc::invalid_topic, "invalid topic: " + std::string(routing::describe(problem))};
+  if (topic.front() == '$')
+    return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
+  if (!reply_to.empty() && routing::check_topic(reply_to, name_limits_) != routing::topic_error::none)
+    return {errc::invalid_topic, "invalid reply_to topic"};
+  if (payload_size > limits_.max_payload)
+    return {errc::payload_too_large, "payload of " + std::to_string(payload_size) +
+                                         " bytes is over limits.max_payload (" +
+                                         std::to_string(limits_.max_payload) + ")"};
+  if (headers.size() > limits_.max_headers || headers.content_bytes() > limits_.max_header_bytes)
+    return {errc::headers_too_large, "headers over limits.max_headers or max_header_bytes"};
+  return {};
+}
+
+refusal broker_core::publish(const protocol::publish_frame& frame) {
+  if (auto refused = check_message(frame.topic, frame.reply_to, frame.headers, frame.payload.size()))
+    return refused;
+  ++counters_.messages_in;
+  const auto& routes = trie_.match(frame.topic);
+  if (!routes.empty()) fan_out(routes, frame.topic, frame.reply_to, &frame.headers, frame.payload);
+  return {};
+}
+
+void broker_core::publish_system(std::string_view topic, std::string_view json) {
+  if (!trie_.has_match(topic)) return;
+  const auto& routes = trie_.match(topic);
+  fan_out(routes, topic, {}, nullptr,
+          {reinterpret_cast<const std::uint8_t*>(json.data()), json.size()});
+}
+
+void broker_core::fan_out(const std::vector<routing::route>& routes, std::string_view topic,
+                          std::string_view reply_to, const protocol::map_view* headers,
+                          std::span<const std::uint8_t> payload) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  auto timestamp = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  protocol::map_source header_source{{}, headers};
+  std::size_t body_size = 8 + 8 + 2 + topic.size() + 2 + reply_to.size() +
+                          (headers ? std::max<std::size_t>(headers->raw().size(), 2) : 2) + 4 +
+                          payload.size();
+  outgoing_message message;
+  body_ref shared;
+  if (body_size <= inline_body_limit) {
+    scratch_body_.clear();
+    protocol::encode_message_body(scratch_body_, ++last_message_id_, timestamp, topic, reply_to,
+                                  header_source, payload);
+    message.body = scratch_body_;
+  } else {
+    shared = pool_.acquire();
+    shared.get()->buffer().reserve(body_size);
+    protocol::encode_message_body(shared.get()->buffer(), ++last_message_id_, timestamp, topic,
+                                  reply_to, header_source, payload);
+    message.body = shared.bytes();
+    message.shared = &shared;
+  }
+  for (const auto& route : routes) route.target->deliver_message(route.id, message);
+}
+
+void broker_core::sample_rates() {
+  rate_in_ = static_cast<double>(counters_.messages_in - last_sample_.messages_in);
+  rate_out_ = static_cast<double>(counters_.messages_out - last_sample_.messages_out);
+  last_sample_ = counters_;
+}
+
+}  // namespace ipc::broker

@@ -1,0 +1,106 @@
+// The broker core: the registry of sessions, subscriptions and the topic trie, the
+// publish path (validate, match, encode once, fan out) and the admin commands.
+// Owned by the single I/O thread (docs/architecture.md): no locks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "ipc/config/config.hpp"
+#include "ipc/protocol/errc.hpp"
+#include "ipc/protocol/frames.hpp"
+#include "message_pool.hpp"
+#include "routing/topic.hpp"
+#include "routing/topic_trie.hpp"
+
+namespace ipc::broker {
+
+class session;
+
+struct broker_counters {
+  std::uint64_t messages_in = 0;   // publishes accepted
+  std::uint64_t messages_out = 0;  // deliveries queued to subscribers
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t connections_total = 0;
+  std::uint64_t slow_consumers = 0;  // connections closed for pending output over the limit
+  std::uint64_t protocol_errors = 0;
+};
+
+// An operation's refusal: the wire code and a sentence for the ERROR frame.
+struct refusal {
+  protocol::errc code = protocol::errc::ok;
+  std::string message;
+  explicit operator bool() const { return code != protocol::errc::ok; }
+};
+
+class broker_core {
+ public:
+  broker_core(const config::limits& limits, std::shared_ptr<spdlog::logger> logger);
+  ~broker_core();
+  broker_core(const broker_core&) = delete;
+  broker_core& operator=(const broker_core&) = delete;
+
+  const config::limits& limits() const { return limits_; }
+  spdlog::logger& log() { return *logger_; }
+  message_pool& pool() { return pool_; }
+  broker_counters& counters() { return counters_; }
+  // Largest frame accepted after the handshake: a maximal message with maximal fields.
+  std::uint32_t max_frame_size() const;
+
+  // Sessions.
+  std::uint64_t allocate_connection_id() { return ++last_connection_id_; }
+  refusal add_session(const std::shared_ptr<session>& s);
+  void remove_session(session& s);  // drops its subscriptions
+  std::shared_ptr<session> find_session(std::uint64_t id) const;
+  void for_each_session(const std::function<void(session&)>& visit) const;
+  std::size_t session_count() const { return sessions_.size(); }
+  void shut_down_sessions();  // tells every session the broker is stopping
+
+  // Topic operations on behalf of a session.
+  refusal subscribe(session& s, std::uint32_t sid, std::string_view pattern);
+  refusal unsubscribe(session& s, std::uint32_t sid);
+  refusal publish(const protocol::publish_frame& frame);
+  // Broker events on $SYS topics, encoded only when someone listens.
+  void publish_system(std::string_view topic, std::string_view json);
+
+  // Admin requests (docs/protocol.md §5): returns JSON, sets status (0 ok or an errc).
+  std::string admin(session& s, std::string_view command, std::string_view args_json,
+                    std::uint16_t& status);
+
+  // Called once a second: message rates for `status`.
+  void sample_rates();
+
+ private:
+  void fan_out(const std::vector<routing::route>& routes, std::string_view topic,
+               std::string_view reply_to, const protocol::map_view* headers,
+               std::span<const std::uint8_t> payload);
+  refusal check_message(std::string_view topic, std::string_view reply_to,
+                        const protocol::map_view& headers, std::size_t payload_size) const;
+  std::string admin_status() const;
+  std::string admin_conn_list() const;
+  std::string admin_topic_list() const;
+
+  config::limits limits_;
+  std::shared_ptr<spdlog::logger> logger_;
+  routing::name_limits name_limits_;
+  message_pool pool_;
+  routing::topic_trie trie_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions_;
+  std::uint64_t last_connection_id_ = 0;
+  std::uint64_t last_message_id_ = 0;
+  std::vector<std::uint8_t> scratch_body_;  // small bodies are encoded here, then copied
+  broker_counters counters_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  broker_counters last_sample_;
+  double rate_in_ = 0, rate_out_ = 0;
+};
+
+}  // namespace ipc::broker

@@ -1,0 +1,34 @@
+// ipcd entry point: parse arguments, load the config, build the logger, run (DESIGN rule 7).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "ipc/config/config.hpp"
+#include "logging.hpp"
+#include "platform.hpp"
+#include "run.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ipcd: message broker for interprocess communication"};
+  std::string config_file, log_level;
+  bool check_only = false;
+  app.add_option("-c,--config", config_file, "JSON config file (default: embedded config)");
+  app.add_flag("--check", check_only, "validate the config and exit");
+  app.add_option("--log-level", log_level, "override log.level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.set_version_flag("--version", "ipcd " IPCD_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  auto env = ipc::broker::platform::read_environment();
+  auto loaded = config_file.empty() ? ipc::config::load_result{ipc::config::default_config(env), {}}
+                                    : ipc::config::load_file(config_file, env);
+  for (const auto& error : loaded.errors)
+    std::cerr << (error.path.empty() ? config_file : error.path) << ": " << error.message << "\n";
+  if (!loaded.ok()) return 2;
+  if (check_only) {
+    std::cout << (config_file.empty() ? "embedded default config" : config_file) << ": ok\n";
+    return 0;
+  }
+  if (!log_level.empty()) loaded.config.log.level = log_level;
+  auto logger = ipc::broker::make_logger(loaded.config.log);
+  return ipc::broker::run(loaded.config, logger);
+}

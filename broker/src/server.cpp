@@ -1,0 +1,119 @@
+// server: listener set-up, accept loops, rate sampling and graceful stop.
+#include "server.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "ipc/protocol/encoder.hpp"
+#include "session.hpp"
+
+namespace ipc::broker {
+
+server::server(asio::io_context& io, const config::broker_config& config,
+               std::shared_ptr<spdlog::logger> logger)
+    : io_(io),
+      config_(config),
+      logger_(logger),
+      core_(config.limits, logger),
+      sample_timer_(io) {}
+
+server::~server() {
+  for (auto& l : listeners_) l.acceptor->close();
+}
+
+bool server::open_listeners() {
+  for (const auto& entry : config_.listeners) {
+    auto parsed = transport::parse_url(entry.url);
+    if (!parsed.value) {
+      logger_->error("listener {}: {}", entry.url, parsed.error);
+      return false;
+    }
+    transport::listen_options options{entry.mode, entry.group};
+    transport::listen_error error;
+    auto acceptor = transport::listen(io_.get_executor(), *parsed.value, options, error);
+    if (!acceptor) {
+      logger_->error("{}", error.message);
+      listeners_.clear();
+      return false;
+    }
+    logger_->info("listening on {}", acceptor->local_url().to_string());
+    listeners_.push_back({std::move(acceptor), *parsed.value, options});
+  }
+  return true;
+}
+
+std::vector<transport::url> server::bound_urls() const {
+  std::vector<transport::url> urls;
+  for (const auto& l : listeners_) urls.push_back(l.acceptor->local_url());
+  return urls;
+}
+
+void server::start() {
+  for (auto& l : listeners_)
+    asio::co_spawn(io_, accept_loop(l), asio::detached);
+  asio::co_spawn(io_, sample_loop(), asio::detached);
+}
+
+asio::awaitable<void> server::accept_loop(listener& l) {
+  std::string name = l.acceptor->local_url().to_string();
+  for (;;) {
+    std::error_code ec;
+    auto stream = co_await l.acceptor->accept(ec);
+    if (stopping_) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      // EMFILE and the like: log, pause briefly so we do not spin, keep serving.
+      logger_->warn("accept on {} failed: {}", name, ec.message());
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    auto s = std::make_shared<session>(core_, std::move(stream), core_.allocate_connection_id(),
+                                       name);
+    if (auto refused = core_.add_session(s)) {
+      logger_->warn("connection from {} refused: {}", s->peer().address, refused.message);
+      s->start();
+      s->close_with_error(refused.code, refused.message);
+      continue;
+    }
+    s->start();
+  }
+}
+
+asio::awaitable<void> server::sample_loop() {
+  std::error_code ec;
+  while (!stopping_) {
+    sample_timer_.expires_after(std::chrono::seconds(1));
+    co_await sample_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    core_.sample_rates();
+  }
+}
+
+void server::stop(std::chrono::milliseconds grace) {
+  if (stopping_) return;
+  stopping_ = true;
+  logger_->info("stopping: closing listeners, flushing {} connection(s)", core_.session_count());
+  for (auto& l : listeners_) l.acceptor->close();
+  sample_timer_.cancel();
+  core_.shut_down_sessions();
+  asio::co_spawn(io_, drain_then_stop(grace), asio::detached);
+}
+
+asio::awaitable<void> server::drain_then_stop(std::chrono::milliseconds grace) {
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer tick(io_);
+  std::error_code ec;
+  while (core_.session_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    tick.expires_after(std::chrono::milliseconds(10));
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (core_.session_count() > 0)
+    logger_->warn("{} connection(s) did not drain in time", core_.session_count());
+  core_.for_each_session([](session& s) { s.stop(); });
+  logger_->info("stopped");
+  io_.stop();
+}
+
+}  // namespace ipc::broker

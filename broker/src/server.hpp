@@ -1,0 +1,57 @@
+// The serving process minus its platform shell: listeners and their accept loops, the
+// broker core, the once-a-second rate sampler, and the graceful stop sequence.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <spdlog/logger.h>
+
+#include "broker.hpp"
+#include "ipc/config/config.hpp"
+#include "ipc/transport/stream.hpp"
+
+namespace ipc::broker {
+
+class server {
+ public:
+  server(asio::io_context& io, const config::broker_config& config,
+         std::shared_ptr<spdlog::logger> logger);
+  ~server();
+
+  // Opens every configured listener; on failure logs why, closes what was opened and
+  // returns false.
+  bool open_listeners();
+  // The addresses actually bound (real ports for tcp://host:0).
+  std::vector<transport::url> bound_urls() const;
+  // Starts accepting and the background timers.
+  void start();
+  // Graceful stop: stop accepting, tell clients, flush, then stop the io_context once
+  // every session has ended or after `grace`. Safe to call more than once.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+  broker_core& core() { return core_; }
+
+ private:
+  struct listener {
+    std::unique_ptr<transport::acceptor> acceptor;
+    transport::url url;
+    transport::listen_options options;
+  };
+  asio::awaitable<void> accept_loop(listener& l);
+  asio::awaitable<void> sample_loop();
+  asio::awaitable<void> drain_then_stop(std::chrono::milliseconds grace);
+
+  asio::io_context& io_;
+  config::broker_config config_;
+  std::shared_ptr<spdlog::logger> logger_;
+  broker_core core_;
+  std::vector<listener> listeners_;
+  asio::steady_timer sample_timer_;
+  bool stopping_ = false;
+};
+
+}  // namespace ipc::broker

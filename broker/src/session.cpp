@@ -1,0 +1,323 @@
+// session: the read loop, the write loop, the watchdog and frame dispatch.
+#include "session.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "broker.hpp"
+#include "ipc/protocol/encoder.hpp"
+
+namespace ipc::broker {
+
+using protocol::errc;
+using protocol::frame_type;
+
+namespace {
+// A client must complete HELLO within this time (slowloris guard before auth).
+constexpr auto handshake_timeout = std::chrono::seconds(10);
+// After a fatal error, how long the broker waits for the error frame to be written.
+constexpr auto close_linger = std::chrono::seconds(2);
+}  // namespace
+
+session::session(broker_core& core, std::unique_ptr<transport::stream> stream, std::uint64_t id,
+                 std::string listener)
+    : core_(core),
+      stream_(std::move(stream)),
+      id_(id),
+      listener_(std::move(listener)),
+      reader_(protocol::max_handshake_frame),
+      wake_(stream_->get_executor()),
+      deadline_(stream_->get_executor()) {
+  wake_.expires_at(asio::steady_timer::time_point::max());
+}
+
+session::~session() = default;
+
+void session::start() {
+  auto self = shared_from_this();
+  loops_running_ = 2;
+  asio::co_spawn(stream_->get_executor(), [self] { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(stream_->get_executor(), [self] { return self->write_loop(); }, asio::detached);
+  asio::co_spawn(stream_->get_executor(), [self] { return self->handshake_watchdog(); },
+                 asio::detached);
+}
+
+void session::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  fsm_.close();
+  stream_->close();
+  wake_.cancel();
+  deadline_.cancel();
+}
+
+void session::close_with_error(errc code, std::string_view message) {
+  if (stopped_ || draining_) return;
+  send_error(code, 0, message, true);
+  draining_ = true;  // the read loop ends; the writer closes after the error is out
+  fsm_.close();
+  deadline_.expires_after(close_linger);
+  wake_writer();
+}
+
+void session::on_loop_end() {
+  if (--loops_running_ == 0) core_.remove_session(*this);
+}
+
+asio::awaitable<void> session::handshake_watchdog() {
+  deadline_.expires_after(handshake_timeout);
+  std::error_code ec;
+  for (;;) {
+    co_await deadline_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_) co_return;
+    if (deadline_.expiry() > asio::steady_timer::clock_type::now()) continue;  // re-armed
+    if (draining_) {
+      stop();  // the peer did not take the error frame in time
+      co_return;
+    }
+    if (fsm_.state() == session_state::awaiting_hello) {
+      core_.log().info("connection {} ({}): no HELLO within {} s, closing", id_, peer().address,
+                       handshake_timeout.count());
+      close_with_error(errc::handshake_required, "no HELLO within the handshake timeout");
+    } else {
+      deadline_.expires_at(asio::steady_timer::time_point::max());
+    }
+  }
+}
+
+asio::awaitable<void> session::read_loop() {
+  std::error_code ec;
+  while (!stopped_ && !draining_) {
+    auto space = reader_.prepare();
+    std::size_t n =
+        co_await stream_->read_some(asio::buffer(space.data(), space.size()), ec);
+    if (ec) {
+      if (!stopped_ && ec != asio::error::eof && ec != asio::error::operation_aborted)
+        core_.log().debug("connection {}: read failed: {}", id_, ec.message());
+      if (!draining_) stop();
+      break;
+    }
+    reader_.commit(n);
+    counters_.bytes_in += n;
+    core_.counters().bytes_in += n;
+    handle_read_batch();
+  }
+  on_loop_end();
+}
+
+void session::handle_read_batch() {
+  protocol::raw_frame frame;
+  errc error = errc::ok;
+  while (!stopped_ && !draining_) {
+    auto status = reader_.next(frame, error);
+    if (status == protocol::read_status::need_more) return;
+    if (status == protocol::read_status::error) {
+      ++core_.counters().protocol_errors;
+      core_.log().info("connection {} ({}): {}, closing", id_, peer().address,
+                       protocol::make_error_code(error).message());
+      close_with_error(error, protocol::make_error_code(error).message());
+      return;
+    }
+    handle_frame(frame);
+  }
+}
+
+void session::handle_frame(const protocol::raw_frame& frame) {
+  errc admitted = fsm_.admit(frame.type);
+  if (admitted != errc::ok) {
+    ++core_.counters().protocol_errors;
+    std::string why = admitted == errc::handshake_required
+                          ? "the first frame must be HELLO, and only the first"
+                          : std::string(protocol::frame_type_name(frame.type)) +
+                                " is not a frame a client may send";
+    core_.log().info("connection {} ({}): {}, closing", id_, peer().address, why);
+    close_with_error(admitted, why);
+    return;
+  }
+  if (frame.type == frame_type::hello) {
+    on_hello(frame);
+  } else {
+    handle_open_frame(frame);
+  }
+}
+
+void session::handle_open_frame(const protocol::raw_frame& frame) {
+  switch (frame.type) {
+    case frame_type::publish: return on_publish(frame);
+    case frame_type::subscribe: return on_subscribe(frame);
+    case frame_type::unsubscribe: return on_unsubscribe(frame);
+    case frame_type::admin: return on_admin(frame);
+    case frame_type::ping: return on_ping(frame);
+    case frame_type::pong: return;
+    case frame_type::send: case frame_type::consume: case frame_type::cancel:
+    case frame_type::ack: case frame_type::nack: case frame_type::request:
+      // Defined in protocol v1; queues and request/reply arrive in a later release.
+      return send_error(errc::not_implemented, 0,
+                        std::string(protocol::frame_type_name(frame.type)) +
+                            " is not implemented by this broker yet");
+    default: return close_with_error(errc::unknown_frame_type, "unexpected frame");
+  }
+}
+
+void session::on_hello(const protocol::raw_frame& frame) {
+  protocol::hello_frame hello;
+  if (protocol::decode(frame, hello) != errc::ok)
+    return close_with_error(errc::malformed_frame, "malformed HELLO");
+  auto result = fsm_.on_hello(hello);
+  if (result.error != errc::ok) {
+    core_.log().info("connection {} ({}): handshake refused: {}", id_, peer().address,
+                     result.message);
+    return close_with_error(result.error, result.message);
+  }
+  user_ = std::move(result.user);
+  client_name_ = std::move(result.client_name);
+  deadline_.expires_at(asio::steady_timer::time_point::max());  // handshake done
+  reader_.set_max_frame(core_.max_frame_size());
+  std::string server = "ipcd/" IPCD_VERSION;
+  std::pair<std::string_view, std::string_view> props[] = {{"server", server},
+                                                           {"user", user_}};
+  frame_scratch_.clear();
+  protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload, props);
+  queue_frame();
+  core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user_);
+  core_.publish_system("$SYS/connections/open",
+                       fmt::format(R"({{"id":{},"transport":"{}","user":"{}"}})", id_,
+                                   transport::scheme_name(peer().transport), user_));
+}
+
+void session::on_publish(const protocol::raw_frame& frame) {
+  protocol::publish_frame publish;
+  if (protocol::decode(frame, publish) != errc::ok)
+    return close_with_error(errc::malformed_frame, "malformed PUBLISH");
+  ++counters_.messages_in;
+  if (auto refused = core_.publish(publish))
+    return send_error(refused.code, publish.id, refused.message);
+  if (publish.id != 0) send_ok(publish.id);
+}
+
+void session::on_subscribe(const protocol::raw_frame& frame) {
+  protocol::subscribe_frame subscribe;
+  if (protocol::decode(frame, subscribe) != errc::ok)
+    return close_with_error(errc::malformed_frame, "malformed SUBSCRIBE");
+  if (auto refused = core_.subscribe(*this, subscribe.sid, subscribe.pattern))
+    return send_error(refused.code, subscribe.id, refused.message);
+  send_ok(subscribe.id);
+}
+
+void session::on_unsubscribe(const protocol::raw_frame& frame) {
+  protocol::unsubscribe_frame unsubscribe;
+  if (protocol::decode(frame, unsubscribe) != errc::ok)
+    return close_with_error(errc::malformed_frame, "malformed UNSUBSCRIBE");
+  if (auto refused = core_.unsubscribe(*this, unsubscribe.sid))
+    return send_error(refused.code, unsubscribe.id, refused.message);
+  send_ok(unsubscribe.id);
+}
+
+void session::on_admin(const protocol::raw_frame& frame) {
+  protocol::admin_frame admin;
+  if (protocol::decode(frame, admin) != errc::ok)
+    return close_with_error(errc::malformed_frame, "malformed ADMIN");
+  std::uint16_t status = 0;
+  std::string body = core_.admin(*this, admin.command, admin.args, status);
+  frame_scratch_.clear();
+  protocol::encode_admin_result(frame_scratch_, admin.id, status, body);
+  queue_frame();
+}
+
+void session::on_ping(const protocol::raw_frame& frame) {
+  protocol::ping_frame ping;
+  if (protocol::decode(frame, ping) != errc::ok)
+    return close_with_error(errc::malformed_frame, "malformed PING");
+  frame_scratch_.clear();
+  protocol::encode_pong(frame_scratch_, ping.token);
+  queue_frame();
+}
+
+void session::send_error(errc code, std::uint32_t ref, std::string_view message, bool fatal) {
+  frame_scratch_.clear();
+  protocol::encode_error(frame_scratch_, code, ref, fatal, message);
+  queue_frame();
+}
+
+void session::send_ok(std::uint32_t ref, std::uint64_t value) {
+  frame_scratch_.clear();
+  protocol::encode_ok(frame_scratch_, ref, value);
+  queue_frame();
+}
+
+void session::queue_frame() {
+  // Control frames are small and always queued, so an error can still be said even
+  // when the output is at its limit; they are bounded by the input that caused them.
+  out_.append(frame_scratch_);
+  wake_writer();
+}
+
+void session::wake_writer() {
+  if (writer_waiting_) {
+    writer_waiting_ = false;
+    wake_.cancel();
+  }
+}
+
+bool session::over_pending_limit(std::size_t more) const {
+  return pending_bytes() + more > core_.limits().max_pending_bytes;
+}
+
+void session::deliver_message(std::uint32_t sid, const outgoing_message& message) {
+  if (stopped_ || draining_) return;
+  std::size_t size = protocol::message_prefix_size + message.body.size();
+  if (over_pending_limit(size)) {
+    ++core_.counters().slow_consumers;
+    core_.log().warn("connection {} ({}): slow consumer, {} bytes pending, closing", id_,
+                     peer().address, pending_bytes());
+    out_.clear();  // what was not yet handed to the writer is dropped with the connection
+    return close_with_error(errc::slow_consumer,
+                            "slow consumer: pending output over limits.max_pending_bytes");
+  }
+  if (message.shared == nullptr) {
+    std::uint8_t* at = out_.extend(size);
+    protocol::write_message_prefix(at, sid, message.body.size());
+    std::memcpy(at + protocol::message_prefix_size, message.body.data(), message.body.size());
+  } else {
+    protocol::write_message_prefix(out_.extend(protocol::message_prefix_size), sid,
+                                   message.body.size());
+    out_.append(*message.shared);
+  }
+  ++counters_.messages_out;
+  ++core_.counters().messages_out;
+  wake_writer();
+}
+
+asio::awaitable<void> session::write_loop() {
+  std::vector<asio::const_buffer> buffers;
+  std::error_code ec;
+  while (!stopped_) {
+    if (out_.empty()) {
+      if (draining_) break;
+      writer_waiting_ = true;
+      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      writer_waiting_ = false;
+      continue;
+    }
+    out_.take(in_flight_);
+    buffers.clear();
+    for (const auto& segment : in_flight_.segments) {
+      if (segment.scratch_end > segment.scratch_begin)
+        buffers.emplace_back(in_flight_.scratch.data() + segment.scratch_begin,
+                             segment.scratch_end - segment.scratch_begin);
+      if (segment.body) buffers.emplace_back(segment.body.bytes().data(), segment.body.bytes().size());
+    }
+    co_await stream_->write(buffers, ec);
+    if (ec) break;
+    counters_.bytes_out += in_flight_.bytes;
+    core_.counters().bytes_out += in_flight_.bytes;
+    in_flight_.clear();
+  }
+  in_flight_.clear();
+  stop();
+  on_loop_end();
+}
+
+}  // namespace ipc::broker

@@ -1,0 +1,158 @@
+// The asynchronous client on Asio: completion tokens, so callbacks, futures
+// (asio::use_future) and C++20 coroutines (asio::use_awaitable) all work.
+// Call its members from its executor's thread; handlers run there too.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/dispatch.hpp>
+
+#include "ipc/detail/unique_function.hpp"
+#include "ipc/types.hpp"
+
+namespace ipc {
+
+namespace detail {
+class client_core;
+}
+
+// A live subscription; unsubscribes when destroyed or reset (from any thread).
+class subscription {
+ public:
+  subscription() = default;
+  subscription(subscription&& other) noexcept;
+  subscription& operator=(subscription&& other) noexcept;
+  subscription(const subscription&) = delete;
+  subscription& operator=(const subscription&) = delete;
+  ~subscription();
+
+  void unsubscribe();
+  std::uint32_t id() const { return sid_; }
+  explicit operator bool() const { return sid_ != 0; }
+
+ private:
+  friend class async_client;
+  friend class Client;
+  subscription(std::weak_ptr<detail::client_core> core, std::uint32_t sid)
+      : core_(std::move(core)), sid_(sid) {}
+  std::weak_ptr<detail::client_core> core_;
+  std::uint32_t sid_ = 0;
+};
+
+class async_client {
+ public:
+  explicit async_client(const asio::any_io_executor& executor, client_options options = {});
+  ~async_client();
+  async_client(const async_client&) = delete;
+  async_client& operator=(const async_client&) = delete;
+
+  asio::any_io_executor get_executor() const { return executor_; }
+  connection_state state() const;
+  std::uint64_t connection_id() const;
+  std::uint32_t max_payload() const;  // as announced by the broker
+
+  // Connects and performs the handshake. Signature: void(std::error_code).
+  template <class Token>
+  auto async_connect(Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        [this](auto handler) { start_connect(bind_done(std::move(handler))); }, token);
+  }
+
+  // Fire-and-forget publish: queued for the next gathered write. Fails at once with
+  // not_connected, payload_too_large, invalid_topic or limit_exceeded (output full).
+  std::error_code publish(std::string_view topic, std::string_view payload,
+                          const headers& hdrs = {}, std::string_view reply_to = {});
+
+  // Publish answered by the broker (OK or ERROR). Signature: void(std::error_code).
+  template <class Token>
+  auto async_publish(std::string_view topic, std::string_view payload, const headers& hdrs,
+                     Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        [this, topic, payload, &hdrs](auto handler) {
+          start_publish(topic, payload, hdrs, bind_done(std::move(handler)));
+        },
+        token);
+  }
+
+  // Subscribes `pattern`; `handler` runs for each message on this client's executor.
+  // Signature: void(std::error_code, subscription).
+  template <class Token>
+  auto async_subscribe(std::string pattern, message_handler handler, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, subscription)>(
+        [this, &pattern, &handler](auto done) {
+          auto ex = asio::get_associated_executor(done, executor_);
+          start_subscribe(std::move(pattern), std::move(handler),
+                          [done = std::move(done), ex](std::error_code ec,
+                                                       subscription sub) mutable {
+                            asio::dispatch(ex, [done = std::move(done), ec,
+                                                sub = std::move(sub)]() mutable {
+                              done(ec, std::move(sub));
+                            });
+                          });
+        },
+        token);
+  }
+
+  // An admin request (docs/protocol.md §5.2). Signature: void(std::error_code, std::string json).
+  template <class Token>
+  auto async_admin(std::string command, std::string args_json, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, std::string)>(
+        [this, &command, &args_json](auto done) {
+          auto ex = asio::get_associated_executor(done, executor_);
+          start_admin(std::move(command), std::move(args_json),
+                      [done = std::move(done), ex](std::error_code ec, std::string body) mutable {
+                        asio::dispatch(ex, [done = std::move(done), ec,
+                                            body = std::move(body)]() mutable {
+                          done(ec, std::move(body));
+                        });
+                      });
+        },
+        token);
+  }
+
+  // Completes once everything queued before it was written and the broker answered a
+  // PING sent after it: the broker has processed all earlier frames.
+  template <class Token>
+  auto async_flush(Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        [this](auto handler) { start_flush(bind_done(std::move(handler))); }, token);
+  }
+
+  // Bytes queued and not yet written.
+  std::size_t pending_bytes() const;
+  // The broker's sentence for the last error it reported on this connection.
+  const std::string& last_error_message() const;
+
+  // Closes the connection; pending operations complete with operation_aborted.
+  void close();
+
+ private:
+  using done_function = detail::unique_function<void(std::error_code)>;
+  using subscribe_function = detail::unique_function<void(std::error_code, subscription)>;
+  using admin_function = detail::unique_function<void(std::error_code, std::string)>;
+
+  template <class Handler>
+  done_function bind_done(Handler handler) {
+    auto ex = asio::get_associated_executor(handler, executor_);
+    return [handler = std::move(handler), ex](std::error_code ec) mutable {
+      asio::dispatch(ex, [handler = std::move(handler), ec]() mutable { handler(ec); });
+    };
+  }
+
+  void start_connect(done_function done);
+  void start_publish(std::string_view topic, std::string_view payload, const headers& hdrs,
+                     done_function done);
+  void start_subscribe(std::string pattern, message_handler handler, subscribe_function done);
+  void start_admin(std::string command, std::string args_json, admin_function done);
+  void start_flush(done_function done);
+
+  asio::any_io_executor executor_;
+  std::shared_ptr<detail::client_core> core_;
+};
+
+}  // namespace ipc

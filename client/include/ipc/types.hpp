@@ -1,0 +1,78 @@
+// Client library vocabulary: options, connection states, received messages, errors.
+// No Asio here: shared by the async client and the blocking ipc::Client.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "ipc/protocol/errc.hpp"
+#include "ipc/protocol/frames.hpp"
+
+namespace ipc {
+
+// Errors from the broker and the client, as std::error_code (category "ipc").
+using errc = protocol::errc;
+using protocol::make_error_code;
+inline const std::error_category& error_category() noexcept { return protocol::category(); }
+
+using headers = std::vector<std::pair<std::string, std::string>>;
+
+enum class connection_state { connecting, connected, disconnected, closed };
+std::string_view to_string(connection_state state);
+
+struct client_options {
+  std::string url;                         // "" → $IPCD_URL, then the default (SPEC §2)
+  std::string client_name = "ipc-client";  // shown by `ipcctl conn list`
+  bool auto_reconnect = true;              // after an established connection drops
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  std::chrono::milliseconds connect_timeout{5000};
+  // How long the blocking ipc::Client waits for any answer from the broker.
+  std::chrono::milliseconds request_timeout{10000};
+  // Output the client buffers before publish() fails with errc::limit_exceeded.
+  std::size_t max_pending_bytes = 64 * 1024 * 1024;
+  // Called on the client's executor whenever the connection state changes.
+  std::function<void(connection_state, std::error_code)> on_state;
+  // Errors the broker reports for fire-and-forget operations (publish without confirm).
+  std::function<void(std::error_code, std::string_view message)> on_error;
+};
+
+// A received message: a view valid only during the handler call. Copy what you keep.
+class message {
+ public:
+  message() = default;
+  message(const protocol::message_body& body, std::uint32_t subscription_id)
+      : body_(body), subscription_id_(subscription_id) {}
+
+  std::string_view topic() const { return body_.topic; }
+  std::string_view reply_to() const { return body_.reply_to; }
+  std::string_view payload() const {
+    return {reinterpret_cast<const char*>(body_.payload.data()), body_.payload.size()};
+  }
+  std::span<const std::uint8_t> payload_bytes() const { return body_.payload; }
+  std::optional<std::string_view> header(std::string_view key) const;
+  ipc::headers headers() const;
+  std::uint64_t id() const { return body_.message_id; }
+  std::uint64_t timestamp_ns() const { return body_.timestamp_ns; }
+  std::uint32_t subscription_id() const { return subscription_id_; }
+
+ private:
+  protocol::message_body body_;
+  std::uint32_t subscription_id_ = 0;
+};
+
+using message_handler = std::function<void(const message&)>;
+
+// The address a client uses when none is given (SPEC §2): $IPCD_URL, else the
+// per-user socket, falling back to the system socket when the former does not exist.
+std::string default_url();
+
+}  // namespace ipc

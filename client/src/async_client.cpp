@@ -1,0 +1,95 @@
+// async_client and subscription: thin forwarding to client_core.
+#include "ipc/async_client.hpp"
+
+#include <asio/post.hpp>
+
+#include "client_core.hpp"
+
+namespace ipc {
+
+subscription::subscription(subscription&& other) noexcept
+    : core_(std::move(other.core_)), sid_(other.sid_) {
+  other.sid_ = 0;
+}
+
+subscription& subscription::operator=(subscription&& other) noexcept {
+  if (this != &other) {
+    unsubscribe();
+    core_ = std::move(other.core_);
+    sid_ = other.sid_;
+    other.sid_ = 0;
+  }
+  return *this;
+}
+
+subscription::~subscription() { unsubscribe(); }
+
+void subscription::unsubscribe() {
+  if (sid_ == 0) return;
+  if (auto core = core_.lock()) {
+    // Posted: the handle may be dropped on any thread; the core lives on its executor.
+    asio::post(core->executor(), [core, sid = sid_] { core->unsubscribe(sid); });
+  }
+  sid_ = 0;
+}
+
+async_client::async_client(const asio::any_io_executor& executor, client_options options)
+    : executor_(executor),
+      core_(std::make_shared<detail::client_core>(executor, std::move(options))) {}
+
+async_client::~async_client() { core_->close(); }
+
+connection_state async_client::state() const { return core_->state(); }
+std::uint64_t async_client::connection_id() const { return core_->connection_id(); }
+std::uint32_t async_client::max_payload() const { return core_->max_payload(); }
+std::size_t async_client::pending_bytes() const { return core_->pending_bytes(); }
+const std::string& async_client::last_error_message() const { return core_->last_error_message(); }
+void async_client::close() { core_->close(); }
+
+void async_client::start_connect(done_function done) { core_->connect(std::move(done)); }
+
+std::error_code async_client::publish(std::string_view topic, std::string_view payload,
+                                      const headers& hdrs, std::string_view reply_to) {
+  return core_->publish(topic, payload, hdrs, reply_to, 0);
+}
+
+void async_client::start_publish(std::string_view topic, std::string_view payload,
+                                 const headers& hdrs, done_function done) {
+  std::uint32_t id = core_->next_id();
+  if (auto ec = core_->publish(topic, payload, hdrs, {}, id)) return done(ec);
+  core_->expect(id, [done = std::move(done)](std::error_code ec,
+                                             const protocol::raw_frame*) mutable { done(ec); });
+}
+
+void async_client::start_subscribe(std::string pattern, message_handler handler,
+                                   subscribe_function done) {
+  std::weak_ptr<detail::client_core> weak = core_;
+  core_->subscribe(std::move(pattern), std::move(handler),
+                   [weak, done = std::move(done)](std::error_code ec, std::uint32_t sid) mutable {
+                     done(ec, ec ? subscription() : subscription(weak, sid));
+                   });
+}
+
+void async_client::start_admin(std::string command, std::string args_json, admin_function done) {
+  core_->call(
+      [&](protocol::byte_buffer& out, std::uint32_t id) {
+        protocol::encode_admin(out, id, command, args_json);
+      },
+      [done = std::move(done)](std::error_code ec, const protocol::raw_frame* frame) mutable {
+        protocol::admin_result_frame result;
+        if (ec || frame == nullptr || protocol::decode(*frame, result) != errc::ok)
+          return done(ec ? ec : make_error_code(errc::malformed_frame), std::string());
+        if (result.status != 0)
+          return done(make_error_code(static_cast<errc>(result.status)), std::string(result.body));
+        done({}, std::string(result.body));
+      });
+}
+
+void async_client::start_flush(done_function done) {
+  core_->call([](protocol::byte_buffer& out, std::uint32_t id) { protocol::encode_ping(out, id); },
+              [done = std::move(done)](std::error_code ec, const protocol::raw_frame*) mutable {
+                done(ec);
+              });
+}
+
+}  // namespace ipc

@@ -1,0 +1,147 @@
+// ipc::Client: runs an async_client on a private io_context thread and waits on futures.
+#include "ipc/client.hpp"
+
+#include <future>
+#include <thread>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/use_future.hpp>
+
+#include "ipc/async_client.hpp"
+
+namespace ipc {
+
+struct Client::impl {
+  explicit impl(client_options options)
+      : timeout(options.request_timeout),
+        work(asio::make_work_guard(io)),
+        client(io.get_executor(), std::move(options)),
+        thread([this] { io.run(); }) {}
+
+  ~impl() {
+    asio::post(io, [this] { client.close(); });
+    work.reset();
+    thread.join();
+  }
+
+  // Runs `fn` on the I/O thread and waits for the future it returns.
+  template <class Fn>
+  auto on_io(Fn fn) {
+    using result = decltype(fn());
+    std::promise<result> promise;
+    auto future = promise.get_future();
+    asio::post(io, [&] { promise.set_value(fn()); });
+    return future.get();
+  }
+
+  template <class T>
+  bool wait(std::future<T>& future) {
+    return future.wait_for(timeout) == std::future_status::ready;
+  }
+
+  std::chrono::milliseconds timeout;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  async_client client;
+  std::thread thread;
+};
+
+namespace {
+template <class T>
+std::error_code outcome(std::future<T>& future) {
+  try {
+    future.get();
+    return {};
+  } catch (const std::system_error& e) {
+    return e.code();
+  }
+}
+}  // namespace
+
+Client::Client(client_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+Client::~Client() = default;
+
+std::error_code Client::connect() {
+  auto future = impl_->on_io([this] { return impl_->client.async_connect(asio::use_future); });
+  return outcome(future);  // bounded by options.connect_timeout inside the client
+}
+
+std::error_code Client::publish(std::string_view topic, std::string_view payload,
+                                const headers& hdrs, std::string_view reply_to) {
+  return impl_->on_io([&] { return impl_->client.publish(topic, payload, hdrs, reply_to); });
+}
+
+std::error_code Client::publish_confirmed(std::string_view topic, std::string_view payload,
+                                          const headers& hdrs) {
+  auto future = impl_->on_io(
+      [&] { return impl_->client.async_publish(topic, payload, hdrs, asio::use_future); });
+  if (!impl_->wait(future)) return make_error_code(errc::timeout);
+  return outcome(future);
+}
+
+std::error_code Client::flush() {
+  auto future = impl_->on_io([this] { return impl_->client.async_flush(asio::use_future); });
+  if (!impl_->wait(future)) return make_error_code(errc::timeout);
+  return outcome(future);
+}
+
+subscription Client::subscribe(std::string pattern, message_handler handler, std::error_code& ec) {
+  auto future = impl_->on_io([&] {
+    return impl_->client.async_subscribe(std::move(pattern), std::move(handler), asio::use_future);
+  });
+  if (!impl_->wait(future)) {
+    ec = make_error_code(errc::timeout);
+    return {};
+  }
+  try {
+    ec = {};
+    return future.get();
+  } catch (const std::system_error& e) {
+    ec = e.code();
+    return {};
+  }
+}
+
+std::string Client::admin(std::string command, std::string args_json, std::error_code& ec) {
+  // The error body is wanted too, so the callback form is used instead of use_future.
+  std::promise<std::pair<std::error_code, std::string>> promise;
+  auto future = promise.get_future();
+  asio::post(impl_->io, [&] {
+    impl_->client.async_admin(std::move(command), std::move(args_json),
+                              [&promise](std::error_code e, std::string body) {
+                                promise.set_value({e, std::move(body)});
+                              });
+  });
+  if (!impl_->wait(future)) {
+    ec = make_error_code(errc::timeout);
+    asio::post(impl_->io, [this] { impl_->client.close(); });  // the promise must not outlive us
+    impl_->on_io([] { return 0; });
+    return {};
+  }
+  auto [e, body] = future.get();
+  ec = e;
+  return body;
+}
+
+connection_state Client::state() const {
+  return impl_->on_io([this] { return impl_->client.state(); });
+}
+std::uint32_t Client::max_payload() const {
+  return impl_->on_io([this] { return impl_->client.max_payload(); });
+}
+std::uint64_t Client::connection_id() const {
+  return impl_->on_io([this] { return impl_->client.connection_id(); });
+}
+std::string Client::last_error_message() const {
+  return impl_->on_io([this] { return impl_->client.last_error_message(); });
+}
+void Client::close() {
+  impl_->on_io([this] {
+    impl_->client.close();
+    return 0;
+  });
+}
+
+}  // namespace ipc

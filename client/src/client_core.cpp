@@ -1,0 +1,351 @@
+// client_core: connection establishment, read/write loops, answers and reconnection.
+#include "client_core.hpp"
+
+#include <algorithm>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+namespace ipc::detail {
+
+using protocol::errc;
+using protocol::frame_type;
+
+namespace {
+// Frames from the broker are at most a maximal message plus its fields; this margin
+// covers a topic, reply_to and headers at their protocol maximum.
+constexpr std::uint32_t frame_margin = 512 * 1024;
+}  // namespace
+
+client_core::client_core(asio::any_io_executor executor, client_options options)
+    : executor_(std::move(executor)), options_(std::move(options)), wake_(executor_) {
+  wake_.expires_at(asio::steady_timer::time_point::max());
+  if (options_.url.empty()) options_.url = default_url();
+  auto parsed = transport::parse_url(options_.url);
+  if (parsed.value)
+    url_ = *parsed.value;
+  else
+    url_error_ = parsed.error;
+}
+
+std::uint32_t client_core::next_id() {
+  if (++last_id_ == 0) ++last_id_;  // 0 means "no answer wanted"
+  return last_id_;
+}
+
+void client_core::set_state(connection_state state, std::error_code ec) {
+  state_ = state;
+  if (options_.on_state) options_.on_state(state, ec);
+}
+
+void client_core::connect(unique_function<void(std::error_code)> done) {
+  if (!url_error_.empty()) return done(make_error_code(errc::invalid_argument));
+  if (state_ == connection_state::connected) return done({});
+  closed_ = false;
+  asio::co_spawn(executor_, run_connection(std::move(done)), asio::detached);
+}
+
+asio::awaitable<void> client_core::run_connection(unique_function<void(std::error_code)> done) {
+  auto self = shared_from_this();
+  set_state(connection_state::connecting);
+  std::error_code ec;
+  std::shared_ptr<transport::stream> stream;
+  {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(executor_, options_.connect_timeout);
+    auto outcome = co_await (transport::connect(url_, ec) ||
+                             timer.async_wait(asio::use_awaitable));
+    if (outcome.index() == 1) ec = make_error_code(errc::timeout);
+    else stream = std::move(std::get<0>(outcome));
+  }
+  if (!ec && stream) ec = co_await handshake(*stream);
+  if (closed_ && !ec) ec = asio::error::operation_aborted;
+  if (ec) {
+    if (stream) stream->close();
+    if (!closed_) set_state(connection_state::disconnected, ec);
+    done(ec);
+    co_return;
+  }
+  stream_ = stream;
+  auto gen = ++generation_;
+  ever_connected_ = true;
+  last_broker_error_ = {};
+  set_state(connection_state::connected);
+  asio::co_spawn(executor_, read_loop(stream, gen), asio::detached);
+  asio::co_spawn(executor_, write_loop(stream, gen), asio::detached);
+  resubscribe();
+  done({});
+}
+
+void client_core::encode_hello_frame(protocol::byte_buffer& out) const {
+  std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name}};
+  protocol::encode_hello(out, "anonymous", props);
+}
+
+asio::awaitable<std::error_code> client_core::handshake(transport::stream& stream) {
+  protocol::byte_buffer hello;
+  encode_hello_frame(hello);
+  std::error_code ec;
+  std::vector<asio::const_buffer> buffers(1, asio::buffer(hello));
+  co_await stream.write(buffers, ec);
+  if (ec) co_return ec;
+  reader_ = std::make_unique<protocol::frame_reader>(protocol::max_handshake_frame);
+  protocol::raw_frame frame;
+  errc error = errc::ok;
+  for (;;) {
+    auto space = reader_->prepare();
+    std::size_t n = co_await stream.read_some(asio::buffer(space.data(), space.size()), ec);
+    if (ec) co_return ec;
+    reader_->commit(n);
+    auto status = reader_->next(frame, error);
+    if (status == protocol::read_status::need_more) continue;
+    if (status == protocol::read_status::error) co_return make_error_code(error);
+    break;
+  }
+  if (frame.type == frame_type::error) {
+    protocol::error_frame refused;
+    if (protocol::decode(frame, refused) != errc::ok) co_return make_error_code(errc::malformed_frame);
+    last_error_message_ = std::string(refused.message);
+    co_return make_error_code(static_cast<errc>(refused.code));
+  }
+  protocol::welcome_frame welcome;
+  if (protocol::decode(frame, welcome) != errc::ok) co_return make_error_code(errc::malformed_frame);
+  connection_id_ = welcome.connection_id;
+  max_payload_ = welcome.max_payload;
+  reader_->set_max_frame(welcome.max_payload + frame_margin);
+  co_return std::error_code{};
+}
+
+asio::awaitable<void> client_core::read_loop(std::shared_ptr<transport::stream> stream,
+                                             std::uint64_t gen) {
+  auto self = shared_from_this();
+  std::error_code ec;
+  protocol::raw_frame frame;
+  errc error = errc::ok;
+  // Frames that arrived with the WELCOME are already buffered: parse before reading.
+  while (gen == generation_) {
+    auto status = reader_->next(frame, error);
+    if (status == protocol::read_status::frame) {
+      handle_frame(frame);
+      continue;
+    }
+    if (status == protocol::read_status::error) {
+      lost(gen, make_error_code(error));
+      co_return;
+    }
+    auto space = reader_->prepare();
+    std::size_t n = co_await stream->read_some(asio::buffer(space.data(), space.size()), ec);
+    if (gen != generation_) co_return;
+    if (ec) {
+      lost(gen, ec);
+      co_return;
+    }
+    reader_->commit(n);
+  }
+}
+
+asio::awaitable<void> client_core::write_loop(std::shared_ptr<transport::stream> stream,
+                                              std::uint64_t gen) {
+  auto self = shared_from_this();
+  std::error_code ec;
+  std::vector<asio::const_buffer> buffers(1);
+  while (gen == generation_) {
+    if (out_.empty()) {
+      writer_waiting_ = true;
+      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      writer_waiting_ = false;
+      continue;
+    }
+    std::swap(out_, in_flight_);
+    buffers[0] = asio::buffer(in_flight_);
+    co_await stream->write(buffers, ec);
+    if (gen != generation_) co_return;
+    in_flight_.clear();
+    if (ec) {
+      lost(gen, ec);
+      co_return;
+    }
+  }
+}
+
+void client_core::wake_writer() {
+  if (writer_waiting_) {
+    writer_waiting_ = false;
+    wake_.cancel();
+  }
+}
+
+void client_core::handle_frame(const protocol::raw_frame& frame) {
+  switch (frame.type) {
+    case frame_type::message: {
+      protocol::message_frame m;
+      if (protocol::decode(frame, m) != errc::ok) return lost(generation_, make_error_code(errc::malformed_frame));
+      auto found = subscriptions_.find(m.sid);
+      if (found == subscriptions_.end()) return;  // unsubscribed meanwhile
+      auto entry = found->second;                 // survives an unsubscribe inside the handler
+      if (entry->handler) entry->handler(message(m.body, m.sid));
+      return;
+    }
+    case frame_type::ok: {
+      protocol::ok_frame ok;
+      if (protocol::decode(frame, ok) == errc::ok) answer(ok.ref, {}, &frame);
+      return;
+    }
+    case frame_type::admin_result: {
+      protocol::admin_result_frame result;
+      if (protocol::decode(frame, result) == errc::ok) answer(result.id, {}, &frame);
+      return;
+    }
+    case frame_type::pong: {
+      protocol::ping_frame pong;
+      if (protocol::decode(frame, pong) == errc::ok)
+        answer(static_cast<std::uint32_t>(pong.token), {}, &frame);
+      return;
+    }
+    case frame_type::ping: {
+      protocol::ping_frame ping;
+      if (protocol::decode(frame, ping) == errc::ok) protocol::encode_pong(out_, ping.token);
+      wake_writer();
+      return;
+    }
+    case frame_type::error: return handle_error_frame(frame);
+    default: return;  // frames of later features this client does not use
+  }
+}
+
+void client_core::handle_error_frame(const protocol::raw_frame& frame) {
+  protocol::error_frame e;
+  if (protocol::decode(frame, e) != errc::ok) return;
+  auto ec = make_error_code(static_cast<errc>(e.code));
+  last_error_message_ = std::string(e.message);
+  if (e.ref != 0 && pending_.contains(e.ref)) return answer(e.ref, ec, &frame);
+  if (e.fatal) {
+    last_broker_error_ = ec;
+  } else if (options_.on_error) {
+    options_.on_error(ec, e.message);
+  }
+}
+
+void client_core::answer(std::uint32_t id, std::error_code ec, const protocol::raw_frame* frame) {
+  auto found = pending_.find(id);
+  if (found == pending_.end()) return;
+  auto done = std::move(found->second);
+  pending_.erase(found);
+  done(ec, frame);
+}
+
+void client_core::fail_pending(std::error_code ec) {
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [id, done] : pending) done(ec, nullptr);
+}
+
+void client_core::lost(std::uint64_t gen, std::error_code ec) {
+  if (gen != generation_) return;
+  ++generation_;
+  if (stream_) stream_->close();
+  stream_.reset();
+  out_.clear();
+  wake_writer();
+  std::error_code reason = last_broker_error_ ? last_broker_error_ : ec;
+  fail_pending(make_error_code(errc::not_connected));
+  if (closed_) return;
+  set_state(connection_state::disconnected, reason);
+  if (options_.auto_reconnect && ever_connected_)
+    asio::co_spawn(executor_, reconnect_loop(), asio::detached);
+}
+
+asio::awaitable<void> client_core::reconnect_loop() {
+  auto self = shared_from_this();
+  auto delay = options_.reconnect_min;
+  asio::steady_timer timer(executor_);
+  while (!closed_ && state_ != connection_state::connected) {
+    timer.expires_after(delay);
+    std::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) co_return;
+    bool done_called = false;
+    std::error_code result;
+    co_await run_connection([&](std::error_code e) { done_called = true; result = e; });
+    if (done_called && !result) co_return;
+    delay = std::min(delay * 2, options_.reconnect_max);
+  }
+}
+
+std::error_code client_core::publish(std::string_view topic, std::string_view payload,
+                                     const headers& hdrs, std::string_view reply_to,
+                                     std::uint32_t id) {
+  if (state_ != connection_state::connected) return make_error_code(errc::not_connected);
+  if (payload.size() > max_payload_) return make_error_code(errc::payload_too_large);
+  if (topic.empty() || topic.size() > 65535 || reply_to.size() > 65535)
+    return make_error_code(errc::invalid_topic);
+  if (out_.size() > options_.max_pending_bytes) return make_error_code(errc::limit_exceeded);
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  if (!hdrs.empty()) {
+    if (hdrs.size() > 65535) return make_error_code(errc::headers_too_large);
+    pairs.reserve(hdrs.size());
+    for (const auto& [k, v] : hdrs) {
+      if (k.size() > 65535 || v.size() > 65535) return make_error_code(errc::headers_too_large);
+      pairs.emplace_back(k, v);
+    }
+  }
+  protocol::encode_publish(out_, id, topic, reply_to, {pairs, nullptr},
+                           {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
+  wake_writer();
+  return {};
+}
+
+void client_core::subscribe(std::string pattern, message_handler handler,
+                            unique_function<void(std::error_code, std::uint32_t)> done) {
+  if (state_ != connection_state::connected)
+    return done(make_error_code(errc::not_connected), 0);
+  if (pattern.empty() || pattern.size() > 65535)
+    return done(make_error_code(errc::invalid_pattern), 0);
+  std::uint32_t sid = ++last_sid_;
+  subscriptions_.emplace(sid, std::make_shared<subscription_entry>(
+                                  subscription_entry{pattern, std::move(handler)}));
+  call([&](protocol::byte_buffer& out, std::uint32_t id) {
+         protocol::encode_subscribe(out, id, sid, pattern);
+       },
+       [this, sid, done = std::move(done)](std::error_code ec, const protocol::raw_frame*) mutable {
+         if (ec) subscriptions_.erase(sid);
+         done(ec, ec ? 0 : sid);
+       });
+}
+
+void client_core::resubscribe() {
+  for (const auto& [sid, entry] : subscriptions_) {
+    call([&](protocol::byte_buffer& out, std::uint32_t id) {
+           protocol::encode_subscribe(out, id, sid, entry->pattern);
+         },
+         [this](std::error_code ec, const protocol::raw_frame*) {
+           if (ec && ec != make_error_code(errc::not_connected) && options_.on_error)
+             options_.on_error(ec, "re-subscribe after reconnect failed");
+         });
+  }
+}
+
+void client_core::unsubscribe(std::uint32_t sid) {
+  if (subscriptions_.erase(sid) == 0) return;
+  if (state_ != connection_state::connected) return;
+  protocol::encode_unsubscribe(out_, 0, sid);
+  wake_writer();
+}
+
+void client_core::close() {
+  if (closed_) return;
+  closed_ = true;
+  ++generation_;
+  if (stream_) stream_->close();
+  stream_.reset();
+  out_.clear();
+  wake_.cancel();
+  fail_pending(asio::error::operation_aborted);
+  subscriptions_.clear();
+  set_state(connection_state::closed);
+}
+
+}  // namespace ipc::detail

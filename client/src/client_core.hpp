@@ -1,0 +1,108 @@
+// The connection driver behind async_client: connect + handshake, one reader, one
+// writer with one gathered write in flight, the map of operations awaiting an answer,
+// the subscriptions, and reconnection with backoff.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "ipc/async_client.hpp"
+#include "ipc/protocol/decoder.hpp"
+#include "ipc/protocol/encoder.hpp"
+#include "ipc/transport/stream.hpp"
+
+namespace ipc::detail {
+
+class client_core : public std::enable_shared_from_this<client_core> {
+ public:
+  // Completes an operation with the broker's answer frame (OK, ERROR, ADMIN_RESULT,
+  // PONG) or with an error and no frame when the connection is lost.
+  using answer_function =
+      unique_function<void(std::error_code, const protocol::raw_frame* answer)>;
+
+  client_core(asio::any_io_executor executor, client_options options);
+
+  void connect(unique_function<void(std::error_code)> done);
+  std::error_code publish(std::string_view topic, std::string_view payload, const headers& hdrs,
+                          std::string_view reply_to, std::uint32_t id);
+  // Sends a frame built by `encode(buffer, id)` and routes its answer to `done`.
+  template <class Encode>
+  void call(Encode encode, answer_function done);
+  void subscribe(std::string pattern, message_handler handler,
+                 unique_function<void(std::error_code, std::uint32_t sid)> done);
+  void unsubscribe(std::uint32_t sid);
+  void close();
+
+  connection_state state() const { return state_; }
+  std::uint64_t connection_id() const { return connection_id_; }
+  std::uint32_t max_payload() const { return max_payload_; }
+  std::size_t pending_bytes() const { return out_.size() + in_flight_.size(); }
+  std::uint32_t next_id();
+  // Routes the answer to an already sent frame carrying `id`.
+  void expect(std::uint32_t id, answer_function done) { pending_.emplace(id, std::move(done)); }
+  const asio::any_io_executor& executor() const { return executor_; }
+  const std::string& last_error_message() const { return last_error_message_; }
+
+ private:
+  struct subscription_entry {
+    std::string pattern;
+    message_handler handler;
+  };
+
+  asio::awaitable<void> run_connection(unique_function<void(std::error_code)> done);
+  asio::awaitable<std::error_code> handshake(transport::stream& stream);
+  void encode_hello_frame(protocol::byte_buffer& out) const;
+  asio::awaitable<void> read_loop(std::shared_ptr<transport::stream> stream, std::uint64_t gen);
+  asio::awaitable<void> write_loop(std::shared_ptr<transport::stream> stream, std::uint64_t gen);
+  asio::awaitable<void> reconnect_loop();
+  void handle_frame(const protocol::raw_frame& frame);
+  void handle_error_frame(const protocol::raw_frame& frame);
+  void answer(std::uint32_t id, std::error_code ec, const protocol::raw_frame* frame);
+  void lost(std::uint64_t gen, std::error_code ec);
+  void fail_pending(std::error_code ec);
+  void set_state(connection_state state, std::error_code ec = {});
+  void resubscribe();
+  void wake_writer();
+
+  asio::any_io_executor executor_;
+  client_options options_;
+  transport::url url_;
+  std::string url_error_;
+  connection_state state_ = connection_state::disconnected;
+  std::shared_ptr<transport::stream> stream_;
+  std::uint64_t generation_ = 0;  // bumps on every connection; stale loops notice
+  bool ever_connected_ = false;
+  bool closed_ = false;
+  std::uint64_t connection_id_ = 0;
+  std::uint32_t max_payload_ = 0;
+  std::uint32_t last_id_ = 0;
+  protocol::byte_buffer out_;        // frames waiting for the writer
+  protocol::byte_buffer in_flight_;  // the write in progress
+  asio::steady_timer wake_;
+  bool writer_waiting_ = false;
+  std::error_code last_broker_error_;  // from a fatal ERROR: why the broker closed us
+  std::unordered_map<std::uint32_t, answer_function> pending_;
+  std::unordered_map<std::uint32_t, std::shared_ptr<subscription_entry>> subscriptions_;
+  std::uint32_t last_sid_ = 0;
+  std::unique_ptr<protocol::frame_reader> reader_;
+  std::string last_error_message_;
+};
+
+template <class Encode>
+void client_core::call(Encode encode, answer_function done) {
+  if (state_ != connection_state::connected) {
+    done(make_error_code(errc::not_connected), nullptr);
+    return;
+  }
+  std::uint32_t id = next_id();
+  encode(out_, id);
+  pending_.emplace(id, std::move(done));
+  wake_writer();
+}
+
+}  // namespace ipc::detail

@@ -1,0 +1,312 @@
+// Unit tests of config loading: the embedded defaults per environment, JSON parsing
+// with every error kind reported at its JSON path, validate() and load_file().
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "ipc/config/config.hpp"
+
+using namespace ipc::config;
+
+namespace {
+
+environment root_env() {
+  return {.is_root = true, .uid = 0, .xdg_runtime_dir = {}, .xdg_state_home = {}, .home = "/root"};
+}
+
+environment user_env(std::string runtime_dir, std::string state_home, std::string home) {
+  return {.is_root = false,
+          .uid = 1000,
+          .xdg_runtime_dir = std::move(runtime_dir),
+          .xdg_state_home = std::move(state_home),
+          .home = std::move(home)};
+}
+
+environment xdg_user() { return user_env("/run/user/1000", "/home/ada/.state", "/home/ada"); }
+
+// The errors as "PATH: message" lines, so a failing check shows them all.
+std::string dump(const std::vector<error>& errors) {
+  std::string text;
+  for (const error& found : errors) text += found.path + ": " + found.message + "\n";
+  return text;
+}
+
+// True when some error has exactly `path` and a message containing `part`.
+bool has_error(const std::vector<error>& errors, const std::string& path, const std::string& part) {
+  for (const error& found : errors)
+    if (found.path == path && found.message.find(part) != std::string::npos) return true;
+  return false;
+}
+
+std::size_t count_at(const std::vector<error>& errors, const std::string& path) {
+  std::size_t count = 0;
+  for (const error& found : errors) count += found.path == path ? 1 : 0;
+  return count;
+}
+
+load_result parse_user(const std::string& text) { return parse(text, xdg_user()); }
+
+}  // namespace
+
+TEST_SUITE("config") {
+  TEST_CASE("default unix url follows SPEC §2 for root, XDG and fallback") {
+    CHECK(default_unix_url(root_env()) == "unix:///run/ipcd/ipcd.sock");
+    CHECK(default_unix_url(xdg_user()) == "unix:///run/user/1000/ipcd/ipcd.sock");
+    CHECK(default_unix_url(user_env("", "", "/home/ada")) == "unix:///tmp/ipcd-1000/ipcd.sock");
+    CHECK(default_unix_url(user_env("/run/user/1000/", "", "")) ==
+          "unix:///run/user/1000/ipcd/ipcd.sock");
+    // The XDG spec says relative paths in its variables are invalid: treated as unset.
+    CHECK(default_unix_url(user_env("relative/dir", "", "")) == "unix:///tmp/ipcd-1000/ipcd.sock");
+  }
+
+  TEST_CASE("default config as root") {
+    const broker_config config = default_config(root_env());
+    REQUIRE(config.listeners.size() == 2);
+    CHECK(config.listeners[0].url == "unix:///run/ipcd/ipcd.sock");
+    CHECK(config.listeners[0].mode == 0660);
+    CHECK(config.listeners[0].group.empty());
+    CHECK(config.listeners[1].url == "tcp://127.0.0.1:7878");
+    CHECK(config.storage.dir == "/var/lib/ipcd");
+    CHECK(config.storage.fsync == "batch");
+    CHECK(config.log.level == "info");
+    CHECK(config.limits.max_payload == 1024 * 1024);
+    CHECK(validate(config).empty());
+  }
+
+  TEST_CASE("default config as a user, with and without XDG variables") {
+    CHECK(default_config(xdg_user()).storage.dir == "/home/ada/.state/ipcd");
+    CHECK(default_config(user_env("", "", "/home/ada")).storage.dir ==
+          "/home/ada/.local/state/ipcd");
+    CHECK(default_config(user_env("", "", "")).storage.dir == "/tmp/ipcd-1000/state");
+    const broker_config config = default_config(user_env("", "", ""));
+    CHECK(config.listeners[0].url == "unix:///tmp/ipcd-1000/ipcd.sock");
+    CHECK(validate(config).empty());
+    CHECK(validate(default_config(xdg_user())).empty());
+  }
+
+  TEST_CASE("an empty object is the default config") {
+    const load_result result = parse_user("{}");
+    CHECK_MESSAGE(result.ok(), dump(result.errors));
+    CHECK(result.config.listeners.size() == 2);
+    CHECK(result.config.storage.dir == "/home/ada/.state/ipcd");
+  }
+
+  TEST_CASE("a full valid config sets every key") {
+    const load_result result = parse_user(R"({
+      "listeners": [
+        {"url": "unix:///run/ipcd/app.sock", "mode": "0600", "group": "ipcd"},
+        {"url": "unix:///run/ipcd/other.sock", "mode": 416},
+        {"url": "tcp://[::1]:7000"}
+      ],
+      "limits": {"max_payload": 2097152, "max_connections": 100,
+                 "max_pending_bytes": 8388608, "max_subscriptions": 10,
+                 "max_topic_length": 256, "max_topic_levels": 8, "max_headers": 16,
+                 "max_header_bytes": 4096, "match_cache_entries": 0},
+      "storage": {"dir": "/srv/ipcd", "fsync": "always", "fsync_interval_ms": 50},
+      "log": {"level": "debug", "format": "json"}
+    })");
+    REQUIRE_MESSAGE(result.ok(), dump(result.errors));
+    const broker_config& config = result.config;
+    REQUIRE(config.listeners.size() == 3);  // the given list replaces the defaults
+    CHECK(config.listeners[0].mode == 0600);
+    CHECK(config.listeners[0].group == "ipcd");
+    CHECK(config.listeners[1].mode == 0640);  // 416 == 0640
+    CHECK(config.listeners[2].url == "tcp://[::1]:7000");
+    CHECK(config.limits.max_payload == 2097152);
+    CHECK(config.limits.max_pending_bytes == 8388608);
+    CHECK(config.limits.max_headers == 16);
+    CHECK(config.limits.match_cache_entries == 0);
+    CHECK(config.storage.dir == "/srv/ipcd");
+    CHECK(config.storage.fsync == "always");
+    CHECK(config.storage.fsync_interval_ms == 50);
+    CHECK(config.log.level == "debug");
+    CHECK(config.log.format == "json");
+  }
+
+  TEST_CASE("unknown keys are reported at their path") {
+    auto errors = parse_user(R"({"limitz": {}, "a/b~c": 1})").errors;
+    CHECK_MESSAGE(has_error(errors, "/limitz", "unknown key 'limitz'"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/limitz", "listeners, limits, storage, log"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/a~1b~0c", "unknown key"), dump(errors));  // RFC 6901
+
+    errors = parse_user(R"({"limits": {"max_paylod": 5}, "log": {"colour": true}})").errors;
+    CHECK_MESSAGE(has_error(errors, "/limits/max_paylod", "unknown key"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/log/colour", "unknown key"), dump(errors));
+    CHECK(errors.size() == 2);
+  }
+
+  TEST_CASE("sections of later releases are refused as not supported yet") {
+    const auto errors = parse_user(R"({"queues": {}, "auth": {},
+      "listeners": [{"url": "unix:///run/a.sock", "cert": "/etc/a.pem"}]})")
+                            .errors;
+    CHECK_MESSAGE(has_error(errors, "/queues", "not supported yet"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth", "not supported yet"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/0/cert", "not supported yet"), dump(errors));
+  }
+
+  TEST_CASE("wrong types are reported at their path") {
+    const auto errors = parse_user(R"({"limits": {"max_payload": "1MiB"},
+      "storage": {"dir": 5}, "log": [], "listeners": [{"url": 7878}, "tcp://x"]})")
+                            .errors;
+    CHECK_MESSAGE(has_error(errors, "/limits/max_payload",
+                            "expected a non-negative integer, got string \"1MiB\""),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/storage/dir", "expected a string"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/log", "expected an object, got array"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/1", "expected an object"), dump(errors));
+    // A url that could not be read is not reported a second time by validate().
+    CHECK(count_at(errors, "/listeners/0/url") == 1);
+    CHECK(has_error(parse_user(R"({"listeners": {}})").errors, "/listeners", "expected an array"));
+    CHECK(has_error(parse_user("[1, 2]").errors, "", "expected an object, got array"));
+  }
+
+  TEST_CASE("negative, fractional and out-of-range numbers") {
+    const auto errors = parse_user(R"({"limits": {"max_connections": -1,
+      "max_payload": 4294967296, "max_topic_levels": 1.5, "max_headers": 1e3,
+      "max_pending_bytes": 18446744073709551616}})")
+                            .errors;
+    CHECK_MESSAGE(has_error(errors, "/limits/max_connections", "must not be negative, got -1"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/limits/max_payload", "at most 4294967295"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/limits/max_topic_levels", "without fraction"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/limits/max_headers", "without fraction"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/limits/max_pending_bytes", "out of range"), dump(errors));
+  }
+
+  TEST_CASE("listener urls: bad, missing, duplicate, not yet supported") {
+    const auto errors = parse_user(R"({"listeners": [
+      {"url": "tcp://localhost"}, {"url": "http://x"}, {"url": "tcp://localhost:7878"},
+      {"mode": "0600"}, {"url": "unix://relative"}, {"url": "tls://0.0.0.0:7879"},
+      {"url": "npipe:////./pipe/ipcd"}]})")
+                            .errors;
+    CHECK_MESSAGE(has_error(errors, "/listeners/1/url", "unknown URL scheme 'http'"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/2/url", "duplicate listener"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/2/url", "/listeners/0/url"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/3/url", "missing"), dump(errors));
+    CHECK(count_at(errors, "/listeners/3/url") == 1);
+    CHECK_MESSAGE(has_error(errors, "/listeners/4/url", "absolute"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/5/url", "tls:// listeners are not supported yet"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/6/url", "npipe:// listeners are not supported yet"),
+                  dump(errors));
+    CHECK(count_at(errors, "/listeners/0/url") == 0);
+    CHECK(has_error(parse_user(R"({"listeners": []})").errors, "/listeners", "at least one"));
+  }
+
+  TEST_CASE("bad socket modes") {
+    const auto errors = parse_user(R"({"listeners": [
+      {"url": "unix:///a.sock", "mode": "0999"}, {"url": "unix:///b.sock", "mode": 1023},
+      {"url": "unix:///c.sock", "mode": "1777"}, {"url": "unix:///d.sock", "mode": true},
+      {"url": "tcp://127.0.0.1:1", "mode": "0600", "group": "g"},
+      {"url": "unix:///e.sock", "mode": -1}]})")
+                            .errors;
+    CHECK_MESSAGE(has_error(errors, "/listeners/0/mode", "octal mode"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/1/mode", "mode 01777 is out of range"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/2/mode", "at most 0777"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/3/mode", "got boolean true"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/4/mode", "only to unix://"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/4/group", "only to unix://"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/5/mode", "must not be negative"), dump(errors));
+    CHECK(count_at(errors, "/listeners/0/mode") == 1);
+  }
+
+  TEST_CASE("storage and log choices") {
+    const auto errors = parse_user(R"({
+      "storage": {"fsync": "sometimes", "fsync_interval_ms": 0, "dir": "state"},
+      "log": {"level": "verbose", "format": "xml"}})")
+                            .errors;
+    CHECK_MESSAGE(has_error(errors, "/storage/fsync", "always, batch, never; got 'sometimes'"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/storage/fsync_interval_ms", "between 1 and 60000"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/storage/dir", "absolute path"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/log/level", "got 'verbose'"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/log/format", "text, json"), dump(errors));
+    CHECK(has_error(parse_user(R"({"storage": {"dir": ""}})").errors, "/storage/dir", "empty"));
+  }
+
+  TEST_CASE("limit bounds") {
+    auto errors = parse_user(R"({"limits": {"max_payload": 0, "max_connections": 0,
+      "max_subscriptions": 0, "max_topic_length": 65536, "max_topic_levels": 0,
+      "max_headers": 65536, "max_header_bytes": 262141}})")
+                      .errors;
+    for (const char* path :
+         {"/limits/max_payload", "/limits/max_connections", "/limits/max_subscriptions",
+          "/limits/max_topic_length", "/limits/max_topic_levels", "/limits/max_headers",
+          "/limits/max_header_bytes"})
+      CHECK_MESSAGE(count_at(errors, path) == 1, path, "\n", dump(errors));
+    errors = parse_user(R"({"limits": {"max_payload": 67108865}})").errors;
+    CHECK_MESSAGE(has_error(errors, "/limits/max_payload", "67108864"), dump(errors));
+    // The default max_pending_bytes (64 MiB) is too small for a 64 MiB payload.
+    errors = parse_user(R"({"limits": {"max_payload": 67108864}})").errors;
+    CHECK_MESSAGE(has_error(errors, "/limits/max_pending_bytes", "at least 67174400"),
+                  dump(errors));
+    CHECK(
+        parse_user(R"({"limits": {"max_payload": 67108864, "max_pending_bytes": 67174400}})").ok());
+  }
+
+  TEST_CASE("malformed JSON is one error at the empty path with its position") {
+    const auto errors = parse_user("{\n  \"log\": {\"level\": \"info\",}\n}").errors;
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].path.empty());
+    CHECK_MESSAGE(errors[0].message.find("invalid JSON") == 0, errors[0].message);
+    CHECK_MESSAGE(errors[0].message.find("line 2") != std::string::npos, errors[0].message);
+    CHECK(parse_user("").errors.size() == 1);
+    CHECK(parse_user("{\"limits\": {\"max_payload\": 1e999}}").errors.size() == 1);
+  }
+
+  TEST_CASE("every error is reported, each with its path") {
+    const auto errors = parse_user(R"({"bogus": 1,
+      "listeners": [{"url": "ftp://x", "extra": 1}, {"url": "unix:///s", "mode": "abc"}],
+      "limits": {"max_payload": -5, "max_topic_length": "long"},
+      "storage": {"fsync": "often"}, "log": {"level": 3}})")
+                            .errors;
+    const std::vector<std::string> expected = {"/bogus",
+                                               "/listeners/0/url",
+                                               "/listeners/0/extra",
+                                               "/listeners/1/mode",
+                                               "/limits/max_payload",
+                                               "/limits/max_topic_length",
+                                               "/storage/fsync",
+                                               "/log/level"};
+    for (const std::string& path : expected)
+      CHECK_MESSAGE(count_at(errors, path) == 1, path, "\n", dump(errors));
+    CHECK_MESSAGE(errors.size() == expected.size(), dump(errors));
+  }
+
+  TEST_CASE("validate works on a config built in code") {
+    broker_config config = default_config(root_env());
+    config.listeners.push_back(config.listeners[0]);
+    config.limits.max_topic_levels = 0;
+    config.log.format = "yaml";
+    const auto errors = validate(config);
+    CHECK_MESSAGE(has_error(errors, "/listeners/2/url", "duplicate"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/limits/max_topic_levels", "at least 1"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/log/format", "got 'yaml'"), dump(errors));
+    CHECK(errors.size() == 3);
+  }
+
+  TEST_CASE("load_file reads a file and names an unreadable one") {
+    const load_result missing = load_file("/nonexistent/ipcd.json", xdg_user());
+    REQUIRE(missing.errors.size() == 1);
+    CHECK(missing.errors[0].path.empty());
+    CHECK(missing.errors[0].message.find("/nonexistent/ipcd.json") != std::string::npos);
+    CHECK(missing.errors[0].message.find("No such file or directory") != std::string::npos);
+
+    const auto directory = load_file(std::filesystem::temp_directory_path().string(), xdg_user());
+    CHECK(has_error(directory.errors, "", "cannot read config file"));
+
+    const auto file = std::filesystem::temp_directory_path() /
+                      ("ipcd-config-test-" + std::to_string(std::random_device{}()) + ".json");
+    std::ofstream(file) << R"({"log": {"level": "warn"}})";
+    const load_result loaded = load_file(file.string(), xdg_user());
+    std::filesystem::remove(file);
+    CHECK_MESSAGE(loaded.ok(), dump(loaded.errors));
+    CHECK(loaded.config.log.level == "warn");
+  }
+}
