@@ -1,0 +1,172 @@
+// ipcctl bench pubsub: one publisher, K subscribers, every message checked for order and
+// loss; reports delivered msgs/s. Clients run on two I/O threads (publisher, subscribers).
+#include <atomic>
+#include <cstring>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common.hpp"
+#include "ipc/async_client.hpp"
+
+namespace ipcctl {
+namespace {
+
+struct bench_args {
+  std::uint64_t msgs = 100000;
+  std::size_t size = 128;
+  std::size_t subs = 1;
+  std::uint64_t window = 20000;  // messages the publisher may be ahead of the slowest subscriber
+  std::string topic = "bench/pubsub";
+};
+
+struct subscriber_state {
+  std::unique_ptr<ipc::async_client> client;
+  ipc::subscription sub;
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<std::uint64_t> out_of_order{0};
+};
+
+std::uint64_t slowest(const std::vector<std::unique_ptr<subscriber_state>>& subs) {
+  std::uint64_t low = ~std::uint64_t{0};
+  for (const auto& s : subs) low = std::min(low, s->received.load(std::memory_order_acquire));
+  return low;
+}
+
+asio::awaitable<void> publish_all(ipc::async_client& client, const bench_args& args,
+                                  const std::vector<std::unique_ptr<subscriber_state>>& subs,
+                                  std::error_code& failure) {
+  std::string payload(std::max<std::size_t>(args.size, 8), 'x');
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  for (std::uint64_t seq = 0; seq < args.msgs; ++seq) {
+    std::memcpy(payload.data(), &seq, sizeof seq);
+    while (seq - std::min(seq, slowest(subs)) >= args.window) {
+      pause.expires_after(std::chrono::microseconds(50));
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    if (auto ec = client.publish(args.topic, payload)) {
+      failure = ec;
+      co_return;
+    }
+    // Let the writer run now and then so output goes out while we keep publishing.
+    if (seq % 256 == 255) co_await asio::post(asio::use_awaitable);
+  }
+  co_await client.async_flush(asio::use_awaitable);
+}
+
+int run_pubsub(const global_options& global, const bench_args& args) {
+  auto options = global.client_options();
+  options.auto_reconnect = false;
+  asio::io_context sub_io(1), pub_io(1);
+  auto sub_work = asio::make_work_guard(sub_io);
+  std::thread sub_thread([&] { sub_io.run(); });
+  std::vector<std::unique_ptr<subscriber_state>> subs;
+  std::promise<void> all_done;
+  std::atomic<std::size_t> finished{0};
+  for (std::size_t i = 0; i < args.subs; ++i) {
+    auto state = std::make_unique<subscriber_state>();
+    state->client = std::make_unique<ipc::async_client>(sub_io.get_executor(), options);
+    subs.push_back(std::move(state));
+  }
+  std::error_code ec;
+  for (auto& s : subs) {
+    auto* state = s.get();
+    auto connected = asio::post(sub_io, asio::use_future([&] {
+      return state->client->async_connect(asio::use_future);
+    })).get();
+    try { connected.get(); } catch (const std::system_error& e) { ec = e.code(); }
+    if (ec) break;
+    auto handler = [state, &args, &finished, &all_done](const ipc::message& m) {
+      std::uint64_t seq = 0;
+      std::memcpy(&seq, m.payload().data(), std::min<std::size_t>(8, m.payload().size()));
+      auto expected = state->received.load(std::memory_order_relaxed);
+      if (seq != expected) state->out_of_order.fetch_add(1, std::memory_order_relaxed);
+      state->received.store(expected + 1, std::memory_order_release);
+      if (expected + 1 == args.msgs && finished.fetch_add(1) + 1 == args.subs) all_done.set_value();
+    };
+    auto subscribed = asio::post(sub_io, asio::use_future([&] {
+      return state->client->async_subscribe(args.topic, handler, asio::use_future);
+    })).get();
+    try { state->sub = subscribed.get(); } catch (const std::system_error& e) { ec = e.code(); }
+    if (ec) break;
+  }
+  auto stop_subs = [&] {
+    asio::post(sub_io, [&] { for (auto& s : subs) { s->sub = {}; s->client->close(); } });
+    sub_work.reset();
+    sub_thread.join();
+  };
+  if (ec) {
+    stop_subs();
+    return fail("bench: subscriber", ec);
+  }
+  ipc::async_client publisher(pub_io.get_executor(), options);
+  std::error_code pub_error;
+  auto begin = std::chrono::steady_clock::now();
+  asio::co_spawn(pub_io, [&]() -> asio::awaitable<void> {
+    co_await publisher.async_connect(asio::use_awaitable);
+    begin = std::chrono::steady_clock::now();
+    co_await publish_all(publisher, args, subs, pub_error);
+  }, [&](std::exception_ptr e) {
+    if (e) pub_error = ipc::make_error_code(ipc::errc::not_connected);
+  });
+  std::thread pub_thread([&] { pub_io.run(); });
+  auto done = all_done.get_future();
+  auto limit = global.timeout.value_or(std::chrono::seconds(120));
+  bool complete = !pub_error && done.wait_for(limit) == std::future_status::ready;
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  std::uint64_t disorder = 0;
+  for (auto& s : subs) disorder += s->out_of_order.load();
+  std::uint64_t delivered = 0;
+  for (auto& s : subs) delivered += s->received.load();
+  asio::post(pub_io, [&] { publisher.close(); });
+  pub_thread.join();
+  stop_subs();
+  if (pub_error) return fail("bench: publisher", pub_error);
+  if (!complete)
+    return fail("bench", ipc::make_error_code(ipc::errc::timeout),
+                std::to_string(delivered) + " of " + std::to_string(args.msgs * args.subs) +
+                    " deliveries arrived");
+  double rate = static_cast<double>(delivered) / elapsed;
+  nlohmann::json report{{"bench", "pubsub"},       {"url", options.url},
+                        {"msgs", args.msgs},       {"size", args.size},
+                        {"subs", args.subs},       {"elapsed_s", elapsed},
+                        {"published_per_s", static_cast<double>(args.msgs) / elapsed},
+                        {"delivered_per_s", rate}, {"delivered_mb_per_s", rate * static_cast<double>(args.size) / 1e6},
+                        {"out_of_order", disorder}};
+  if (global.json) {
+    std::cout << report.dump() << "\n";
+  } else {
+    std::printf("pubsub %s: %llu msgs x %zu B to %zu sub(s) in %.3f s: %.0f msgs/s delivered "
+                "(%.1f MB/s), %.0f msgs/s published%s\n",
+                options.url.c_str(), static_cast<unsigned long long>(args.msgs), args.size,
+                args.subs, elapsed, rate, rate * static_cast<double>(args.size) / 1e6,
+                static_cast<double>(args.msgs) / elapsed, disorder ? ", OUT OF ORDER" : "");
+  }
+  return disorder == 0 ? exit_ok : exit_refused;
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app, global_options& global, int& exit_status) {
+  auto* bench = app.add_subcommand("bench", "benchmarks")->require_subcommand(1);
+  auto args = std::make_shared<bench_args>();
+  auto* pubsub = bench->add_subcommand("pubsub", "1 publisher -> K subscribers, all verified");
+  pubsub->add_option("--msgs", args->msgs, "messages to publish")->check(CLI::PositiveNumber);
+  pubsub->add_option("--size", args->size, "payload bytes (at least 8 are used)");
+  pubsub->add_option("--subs", args->subs, "subscribers")->check(CLI::PositiveNumber);
+  pubsub->add_option("--window", args->window, "max messages in flight to the slowest subscriber")
+      ->check(CLI::PositiveNumber);
+  pubsub->add_option("--topic", args->topic, "topic to use");
+  pubsub->callback([&global, &exit_status, args] { exit_status = run_pubsub(global, *args); });
+}
+
+}  // namespace ipcctl

@@ -1,0 +1,157 @@
+// ipcctl pub and sub (SPEC §6): publish payloads, print received messages.
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <iostream>
+#include <iterator>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "common.hpp"
+#include "ipc/async_client.hpp"
+#include "ipc/client.hpp"
+
+namespace ipcctl {
+namespace {
+
+std::atomic<bool> interrupted{false};
+extern "C" void on_interrupt(int) { interrupted = true; }
+
+bool parse_headers(const std::vector<std::string>& items, ipc::headers& out) {
+  for (const auto& item : items) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "ipcctl: header '" << item << "' is not of the form key=value\n";
+      return false;
+    }
+    out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
+  return true;
+}
+
+struct pub_args {
+  std::string topic;
+  std::optional<std::string> payload;
+  std::vector<std::string> headers;
+  std::uint64_t count = 1;
+};
+
+int run_pub(const global_options& global, const pub_args& args) {
+  ipc::headers hdrs;
+  if (!parse_headers(args.headers, hdrs)) return exit_usage;
+  std::string payload;
+  if (!args.payload || *args.payload == "-")
+    payload.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  else
+    payload = *args.payload;
+  std::error_code first_error;
+  std::string first_message;
+  auto options = global.client_options();
+  options.auto_reconnect = false;
+  options.on_error = [&](std::error_code ec, std::string_view message) {
+    if (!first_error) {
+      first_error = ec;
+      first_message = message;
+    }
+  };
+  ipc::Client client(options);
+  if (auto ec = client.connect()) return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (payload.size() > client.max_payload())
+    return fail("publish", ipc::make_error_code(ipc::errc::payload_too_large),
+                "payload of " + std::to_string(payload.size()) + " bytes, broker max_payload is " +
+                    std::to_string(client.max_payload()));
+  // All but the last are pipelined; the confirmed last one proves the broker took them.
+  for (std::uint64_t i = 1; i < args.count; ++i) {
+    if (auto ec = client.publish(args.topic, payload, hdrs)) {
+      if (ec != ipc::make_error_code(ipc::errc::limit_exceeded)) return fail("publish", ec);
+      if (auto flushed = client.flush()) return fail("publish", flushed);
+      --i;  // output was full: retry this one after the flush
+    }
+  }
+  if (auto ec = client.publish_confirmed(args.topic, payload, hdrs))
+    return fail("publish", ec, client.last_error_message());
+  if (first_error) return fail("publish", first_error, first_message);
+  return exit_ok;
+}
+
+struct sub_args {
+  std::string pattern;
+  std::uint64_t count = 0;  // 0: until interrupted
+  bool verbose = false;
+};
+
+std::string render_message(const ipc::message& m, const sub_args& args, bool json) {
+  if (json) {
+    nlohmann::json line{{"topic", m.topic()}, {"id", m.id()}, {"timestamp_ns", m.timestamp_ns()}};
+    if (is_valid_utf8(m.payload()))
+      line["payload"] = m.payload();
+    else
+      line["payload_base64"] = base64(m.payload());
+    if (!m.reply_to().empty()) line["reply_to"] = m.reply_to();
+    auto hdrs = m.headers();
+    if (!hdrs.empty()) {
+      nlohmann::json h = nlohmann::json::object();
+      for (const auto& [k, v] : hdrs) h[k] = v;
+      line["headers"] = h;
+    }
+    return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+  std::string text;
+  if (args.verbose) text.append(m.topic()).append(" ");
+  return text.append(m.payload()).append("\n");
+}
+
+int run_sub(const global_options& global, const sub_args& args) {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  std::uint64_t received = 0;
+  auto options = global.client_options();
+  ipc::Client client(options);
+  if (auto ec = client.connect()) return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  std::error_code ec;
+  auto sub = client.subscribe(
+      args.pattern,
+      [&](const ipc::message& m) {
+        std::lock_guard lock(mutex);
+        if (args.count != 0 && received >= args.count) return;
+        std::cout << render_message(m, args, global.json) << std::flush;
+        if (++received == args.count) done_cv.notify_all();
+      },
+      ec);
+  if (ec) return fail("subscribe " + args.pattern, ec, client.last_error_message());
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  auto deadline = std::chrono::steady_clock::now() +
+                  global.timeout.value_or(std::chrono::hours(24 * 365 * 100));
+  std::unique_lock lock(mutex);
+  while (!interrupted && (args.count == 0 || received < args.count)) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return fail("sub " + args.pattern, ipc::make_error_code(ipc::errc::timeout),
+                  std::to_string(received) + " message(s) received");
+    // Signals cannot notify a condition variable safely: look at the flag every 100 ms.
+    done_cv.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  return exit_ok;
+}
+
+}  // namespace
+
+void register_pubsub(CLI::App& app, global_options& global, int& exit_status) {
+  auto pub = std::make_shared<pub_args>();
+  auto* pub_cmd = app.add_subcommand("pub", "publish a message to a topic");
+  pub_cmd->add_option("topic", pub->topic, "topic")->required();
+  pub_cmd->add_option("payload", pub->payload, "payload (stdin when absent or -)");
+  pub_cmd->add_option("-H,--header", pub->headers, "header key=value (repeatable)");
+  pub_cmd->add_option("--count", pub->count, "publish N times")->check(CLI::PositiveNumber);
+  pub_cmd->callback([&global, &exit_status, pub] { exit_status = run_pub(global, *pub); });
+
+  auto sub = std::make_shared<sub_args>();
+  auto* sub_cmd = app.add_subcommand("sub", "print messages published to a pattern");
+  sub_cmd->add_option("pattern", sub->pattern, "topic pattern (+ and # wildcards)")->required();
+  sub_cmd->add_option("--count", sub->count, "exit after N messages");
+  sub_cmd->add_flag("-v,--verbose", sub->verbose, "print the topic before the payload");
+  sub_cmd->callback([&global, &exit_status, sub] { exit_status = run_sub(global, *sub); });
+}
+
+}  // namespace ipcctl
