@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "ipc/protocol/encoder.hpp"
 #include "session.hpp"
 
@@ -26,7 +28,9 @@ std::uint32_t broker_core::max_frame_size() const {
   std::size_t size = protocol::publish_frame_size(limits_.max_topic_length,
                                                   limits_.max_topic_length, headers,
                                                   limits_.max_payload);
-  return static_cast<std::uint32_t>(size + 64);  // room for the fixed fields of any frame
+  // The reader limits the length field, which excludes the 4-byte prefix; 64 bytes of
+  // room cover the fixed fields of any frame.
+  return static_cast<std::uint32_t>(size - protocol::length_prefix_size + 64);
 }
 
 refusal broker_core::add_session(const std::shared_ptr<session>& s) {
@@ -46,7 +50,7 @@ void broker_core::remove_session(session& s) {
   sessions_.erase(found);
   logger_->debug("connection {} ({}) closed", s.id(), s.peer().address);
   if (!s.user().empty())
-    publish_system("$SYS/connections/close", fmt::format(R"({{"id":{}}})", s.id()));
+    publish_system("$SYS/connections/close", nlohmann::json{{"id", s.id()}}.dump());
 }
 
 std::shared_ptr<session> broker_core::find_session(std::uint64_t id) const {
@@ -94,7 +98,9 @@ refusal broker_core::check_message(std::string_view topic, std::string_view repl
     return {errc::invalid_topic, "invalid topic: " + std::string(routing::describe(problem))};
   if (topic.front() == '$')
     return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
-  if (!reply_to.empty() && routing::check_topic(reply_to, name_limits_) != routing::topic_error::none)
+  if (!reply_to.empty() &&
+      (routing::check_topic(reply_to, name_limits_) != routing::topic_error::none ||
+       reply_to.front() == '$'))
     return {errc::invalid_topic, "invalid reply_to topic"};
   if (payload_size > limits_.max_payload)
     return {errc::payload_too_large, "payload of " + std::to_string(payload_size) +

@@ -20,6 +20,7 @@ int run(const config::broker_config& config, std::shared_ptr<spdlog::logger> log
     logger->info("received signal {}", signal_number);
     broker.stop();
   });
+  broker.on_stopped([&] { signals.cancel(); });
   broker.start();
   logger->info("ipcd {} ready", IPCD_VERSION);
   io.run();

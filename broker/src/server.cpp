@@ -113,7 +113,9 @@ asio::awaitable<void> server::drain_then_stop(std::chrono::milliseconds grace) {
     logger_->warn("{} connection(s) did not drain in time", core_.session_count());
   core_.for_each_session([](session& s) { s.stop(); });
   logger_->info("stopped");
-  io_.stop();
+  // No io_.stop(): run() returns by itself once every coroutine has unwound, so no
+  // session outlives the core it points to.
+  if (on_stopped_) on_stopped_();
 }
 
 }  // namespace ipc::broker

@@ -2,6 +2,7 @@
 // broker core, the once-a-second rate sampler, and the graceful stop sequence.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,11 +30,14 @@ class server {
   std::vector<transport::url> bound_urls() const;
   // Starts accepting and the background timers.
   void start();
-  // Graceful stop: stop accepting, tell clients, flush, then stop the io_context once
-  // every session has ended or after `grace`. Safe to call more than once.
+  // Graceful stop: stop accepting, tell clients, flush, and close every session once it
+  // has drained or after `grace`. Safe to call more than once.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
   broker_core& core() { return core_; }
+  // Called once the graceful stop has finished (to release the caller's own work,
+  // such as a signal set, so that io_context::run() returns).
+  void on_stopped(std::function<void()> fn) { on_stopped_ = std::move(fn); }
 
  private:
   struct listener {
@@ -52,6 +56,7 @@ class server {
   std::vector<listener> listeners_;
   asio::steady_timer sample_timer_;
   bool stopping_ = false;
+  std::function<void()> on_stopped_;
 };
 
 }  // namespace ipc::broker

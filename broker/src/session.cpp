@@ -6,6 +6,8 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "broker.hpp"
 #include "ipc/protocol/encoder.hpp"
 
@@ -19,6 +21,15 @@ namespace {
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 // After a fatal error, how long the broker waits for the error frame to be written.
 constexpr auto close_linger = std::chrono::seconds(2);
+// The id of frames that start with one (SEND, CONSUME, CANCEL, REQUEST), else 0.
+std::uint32_t leading_id(const protocol::raw_frame& frame) {
+  bool has_id = frame.type != frame_type::ack && frame.type != frame_type::nack;
+  if (!has_id || frame.body.size() < 4) return 0;
+  const auto* at = frame.body.data();
+  return (std::uint32_t{at[0]} << 24) | (std::uint32_t{at[1]} << 16) | (std::uint32_t{at[2]} << 8) |
+         std::uint32_t{at[3]};
+}
+
 }  // namespace
 
 session::session(broker_core& core, std::unique_ptr<transport::stream> stream, std::uint64_t id,
@@ -154,7 +165,7 @@ void session::handle_open_frame(const protocol::raw_frame& frame) {
     case frame_type::send: case frame_type::consume: case frame_type::cancel:
     case frame_type::ack: case frame_type::nack: case frame_type::request:
       // Defined in protocol v1; queues and request/reply arrive in a later release.
-      return send_error(errc::not_implemented, 0,
+      return send_error(errc::not_implemented, leading_id(frame),
                         std::string(protocol::frame_type_name(frame.type)) +
                             " is not implemented by this broker yet");
     default: return close_with_error(errc::unknown_frame_type, "unexpected frame");
@@ -183,17 +194,19 @@ void session::on_hello(const protocol::raw_frame& frame) {
   queue_frame();
   core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user_);
   core_.publish_system("$SYS/connections/open",
-                       fmt::format(R"({{"id":{},"transport":"{}","user":"{}"}})", id_,
-                                   transport::scheme_name(peer().transport), user_));
+                       nlohmann::json{{"id", id_},
+                                      {"transport", transport::scheme_name(peer().transport)},
+                                      {"user", user_}}
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void session::on_publish(const protocol::raw_frame& frame) {
   protocol::publish_frame publish;
   if (protocol::decode(frame, publish) != errc::ok)
     return close_with_error(errc::malformed_frame, "malformed PUBLISH");
-  ++counters_.messages_in;
   if (auto refused = core_.publish(publish))
     return send_error(refused.code, publish.id, refused.message);
+  ++counters_.messages_in;
   if (publish.id != 0) send_ok(publish.id);
 }
 

@@ -15,9 +15,11 @@ using protocol::errc;
 using protocol::frame_type;
 
 namespace {
-// Frames from the broker are at most a maximal message plus its fields; this margin
-// covers a topic, reply_to and headers at their protocol maximum.
-constexpr std::uint32_t frame_margin = 512 * 1024;
+// Frames from the broker are a maximal message plus its fields, or an admin answer
+// (conn.list grows with the number of connections): the client trusts its broker up to
+// max_payload plus this margin, which covers topic, reply_to and headers at their wire
+// maximum (about 640 KiB) and admin answers listing tens of thousands of connections.
+constexpr std::uint32_t frame_margin = 16 * 1024 * 1024;
 }  // namespace
 
 client_core::client_core(asio::any_io_executor executor, client_options options)

@@ -107,9 +107,15 @@ void validate_limits(const limits& bounds, std::vector<error>& errors) {
   check_range(errors, "/limits/max_payload", bounds.max_payload, 1, max_payload_ceiling,
               "64 MiB, NATS' ceiling");
   check_range(errors, "/limits/max_connections", bounds.max_connections, 1, unbounded);
-  check_range(errors, "/limits/max_pending_bytes", bounds.max_pending_bytes,
-              bounds.max_payload + pending_headroom, unbounded,
-              "max_payload + 64 KiB, so one maximal message always fits");
+  // A maximal MESSAGE: payload, topic and reply_to, every header (4 bytes of lengths
+  // each), plus the fixed fields; pending output must hold at least one.
+  std::uint64_t maximal_message = std::uint64_t{bounds.max_payload} +
+                                  2ull * bounds.max_topic_length + bounds.max_header_bytes +
+                                  4ull * bounds.max_headers + pending_headroom;
+  check_range(errors, "/limits/max_pending_bytes", bounds.max_pending_bytes, maximal_message,
+              unbounded,
+              "one maximal message (max_payload + 2 x max_topic_length + max_header_bytes + "
+              "4 x max_headers + 64 KiB) must always fit");
   check_range(errors, "/limits/max_subscriptions", bounds.max_subscriptions, 1, unbounded);
   check_range(errors, "/limits/max_topic_length", bounds.max_topic_length, 1,
               max_topic_length_ceiling, "MQTT's topic limit");

@@ -244,10 +244,13 @@ TEST_SUITE("config") {
     CHECK_MESSAGE(has_error(errors, "/limits/max_payload", "67108864"), dump(errors));
     // The default max_pending_bytes (64 MiB) is too small for a 64 MiB payload.
     errors = parse_user(R"({"limits": {"max_payload": 67108864}})").errors;
-    CHECK_MESSAGE(has_error(errors, "/limits/max_pending_bytes", "at least 67174400"),
+    // 64 MiB + 2 x 4096 (topic, reply_to) + 16 KiB headers + 4 x 64 header lengths + 64 KiB.
+    CHECK_MESSAGE(has_error(errors, "/limits/max_pending_bytes", "at least 67199232"),
                   dump(errors));
     CHECK(
-        parse_user(R"({"limits": {"max_payload": 67108864, "max_pending_bytes": 67174400}})").ok());
+        parse_user(R"({"limits": {"max_payload": 67108864, "max_pending_bytes": 67199232}})").ok());
+    CHECK(!parse_user(R"({"limits": {"max_payload": 67108864, "max_pending_bytes": 67199231}})")
+               .ok());
   }
 
   TEST_CASE("malformed JSON is one error at the empty path with its position") {

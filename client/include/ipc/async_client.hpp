@@ -13,36 +13,10 @@
 #include <asio/dispatch.hpp>
 
 #include "ipc/detail/unique_function.hpp"
+#include "ipc/subscription.hpp"
 #include "ipc/types.hpp"
 
 namespace ipc {
-
-namespace detail {
-class client_core;
-}
-
-// A live subscription; unsubscribes when destroyed or reset (from any thread).
-class subscription {
- public:
-  subscription() = default;
-  subscription(subscription&& other) noexcept;
-  subscription& operator=(subscription&& other) noexcept;
-  subscription(const subscription&) = delete;
-  subscription& operator=(const subscription&) = delete;
-  ~subscription();
-
-  void unsubscribe();
-  std::uint32_t id() const { return sid_; }
-  explicit operator bool() const { return sid_ != 0; }
-
- private:
-  friend class async_client;
-  friend class Client;
-  subscription(std::weak_ptr<detail::client_core> core, std::uint32_t sid)
-      : core_(std::move(core)), sid_(sid) {}
-  std::weak_ptr<detail::client_core> core_;
-  std::uint32_t sid_ = 0;
-};
 
 class async_client {
  public:

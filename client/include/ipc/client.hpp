@@ -7,11 +7,10 @@
 #include <string_view>
 #include <system_error>
 
+#include "ipc/subscription.hpp"
 #include "ipc/types.hpp"
 
 namespace ipc {
-
-class subscription;
 
 // Every call blocks until the broker answered or options.request_timeout passed
 // (errc::timeout). Message handlers run on the client's I/O thread.

@@ -1,0 +1,37 @@
+// ipc::subscription: the RAII handle of a live subscription, shared by the async and the
+// blocking client; no Asio here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace ipc {
+
+namespace detail {
+class client_core;
+}
+
+// A live subscription; unsubscribes when destroyed or reset (from any thread).
+class subscription {
+ public:
+  subscription() = default;
+  subscription(subscription&& other) noexcept;
+  subscription& operator=(subscription&& other) noexcept;
+  subscription(const subscription&) = delete;
+  subscription& operator=(const subscription&) = delete;
+  ~subscription();
+
+  void unsubscribe();
+  std::uint32_t id() const { return sid_; }
+  explicit operator bool() const { return sid_ != 0; }
+
+ private:
+  friend class async_client;
+  friend class Client;
+  subscription(std::weak_ptr<detail::client_core> core, std::uint32_t sid)
+      : core_(std::move(core)), sid_(sid) {}
+  std::weak_ptr<detail::client_core> core_;
+  std::uint32_t sid_ = 0;
+};
+
+}  // namespace ipc

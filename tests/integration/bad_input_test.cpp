@@ -1,0 +1,242 @@
+// Bad input through raw sockets (SPEC §8): each case gets a clear error and closes or
+// answers only the offending connection; a client connected before keeps working.
+#include <doctest/doctest.h>
+
+#include "broker_fixture.hpp"
+#include "collector.hpp"
+#include "ipc/client.hpp"
+#include "raw_client.hpp"
+
+using namespace ipc;
+using ipc::test::broker_fixture;
+using ipc::test::raw_client;
+
+namespace {
+
+std::uint16_t code(errc e) { return static_cast<std::uint16_t>(e); }
+
+// A healthy subscriber/publisher pair that must keep working whatever others send.
+struct bystander {
+  explicit bystander(const broker_fixture& broker) {
+    client_options options;
+    options.url = broker.tcp_url();
+    options.auto_reconnect = false;
+    client = std::make_unique<Client>(options);
+    REQUIRE(!client->connect());
+    std::error_code ec;
+    sub = client->subscribe("alive", got.handler(), ec);
+    REQUIRE(!ec);
+  }
+  void check_still_working() {
+    auto before = got.size();
+    REQUIRE(!client->publish_confirmed("alive", "yes"));
+    CHECK(got.wait_for(before + 1));
+  }
+  test::collector got;
+  std::unique_ptr<Client> client;
+  subscription sub;
+};
+
+protocol::byte_buffer publish_frame(std::string_view topic, std::string_view payload,
+                                    std::uint32_t id = 0) {
+  protocol::byte_buffer out;
+  protocol::encode_publish(out, id, topic, "", {},
+                           {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("garbage bytes before the handshake close only that connection") {
+  broker_fixture broker;
+  bystander other(broker);
+  for (const auto& url : broker.urls()) {
+    raw_client raw(url);
+    raw.send({'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1', '.', '1', '\r', '\n'});
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::frame_too_large));  // "GET " read as a length
+    CHECK(raw.closed_by_peer());
+  }
+  other.check_still_working();
+}
+
+TEST_CASE("a length prefix near 2^32 is refused without allocating") {
+  broker_fixture broker;
+  bystander other(broker);
+  raw_client raw(broker.unix_url());
+  REQUIRE(raw.handshake());
+  raw.send({0xFF, 0xFF, 0xFF, 0xFE, 0x10});
+  auto error = raw.next_error();
+  REQUIRE(error);
+  CHECK(error->first == code(errc::frame_too_large));
+  CHECK(raw.closed_by_peer());
+  other.check_still_working();
+}
+
+TEST_CASE("a first frame that is not HELLO, and a second HELLO, are handshake errors") {
+  broker_fixture broker;
+  bystander other(broker);
+  {
+    raw_client raw(broker.unix_url());
+    raw.send(publish_frame("a", "b"));
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::handshake_required));
+    CHECK(raw.closed_by_peer());
+  }
+  {
+    raw_client raw(broker.unix_url());
+    REQUIRE(raw.handshake());
+    protocol::byte_buffer hello;
+    protocol::encode_hello(hello, "anonymous", {});
+    raw.send(hello);
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::handshake_required));
+    CHECK(raw.closed_by_peer());
+  }
+  other.check_still_working();
+}
+
+TEST_CASE("unsupported versions and mechanisms are refused at the handshake") {
+  broker_fixture broker;
+  {
+    raw_client raw(broker.unix_url());
+    protocol::byte_buffer hello;
+    protocol::encode_hello(hello, "anonymous", {}, 2, 3);
+    raw.send(hello);
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::unsupported_version));
+  }
+  {
+    raw_client raw(broker.unix_url());
+    protocol::byte_buffer hello;
+    std::pair<std::string_view, std::string_view> creds[] = {{"user", "a"}, {"password", "b"}};
+    protocol::encode_hello(hello, "password", creds);
+    raw.send(hello);
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::auth_failed));
+    CHECK(raw.closed_by_peer());
+  }
+}
+
+TEST_CASE("unknown frame types and client-sent broker frames close the connection") {
+  broker_fixture broker;
+  bystander other(broker);
+  {
+    raw_client raw(broker.tcp_url());
+    REQUIRE(raw.handshake());
+    raw.send({0, 0, 0, 3, 0x99, 1, 2});
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::unknown_frame_type));
+    CHECK(raw.closed_by_peer());
+  }
+  {
+    raw_client raw(broker.tcp_url());
+    REQUIRE(raw.handshake());
+    protocol::byte_buffer welcome;
+    protocol::encode_welcome(welcome, 1, 1, {});
+    raw.send(welcome);
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::unknown_frame_type));
+  }
+  other.check_still_working();
+}
+
+TEST_CASE("a malformed body is a fatal malformed_frame") {
+  broker_fixture broker;
+  bystander other(broker);
+  raw_client raw(broker.unix_url());
+  REQUIRE(raw.handshake());
+  auto frame = publish_frame("topic", "payload");
+  frame[10] = 0xFF;  // topic length now runs past the body
+  raw.send(frame);
+  auto error = raw.next_error();
+  REQUIRE(error);
+  CHECK(error->first == code(errc::malformed_frame));
+  CHECK(raw.closed_by_peer());
+  other.check_still_working();
+}
+
+TEST_CASE("a truncated frame followed by a close leaves the broker serving") {
+  broker_fixture broker;
+  bystander other(broker);
+  for (int i = 0; i < 20; ++i) {
+    raw_client raw(broker.unix_url());
+    REQUIRE(raw.handshake());
+    auto frame = publish_frame("alive", std::string(1000, 'x'));
+    frame.resize(frame.size() / 2);
+    raw.send(frame);
+  }  // each closes with half a frame sent
+  other.check_still_working();
+  CHECK(other.got.size() == 1);  // none of the halves was delivered
+}
+
+TEST_CASE("an oversized payload within the frame limit is a non-fatal error") {
+  broker_fixture broker([](config::broker_config& c) { c.limits.max_payload = 1000; });
+  raw_client raw(broker.unix_url());
+  REQUIRE(raw.handshake());
+  raw.send(publish_frame("t", std::string(1001, 'x'), 5));
+  auto error = raw.next_error();
+  REQUIRE(error);
+  CHECK(error->first == code(errc::payload_too_large));
+  protocol::byte_buffer ping;
+  protocol::encode_ping(ping, 77);
+  raw.send(ping);
+  auto pong = raw.next();
+  REQUIRE(pong);
+  CHECK(pong->type == protocol::frame_type::pong);
+}
+
+TEST_CASE("too many headers are refused") {
+  broker_fixture broker([](config::broker_config& c) { c.limits.max_headers = 4; });
+  raw_client raw(broker.unix_url());
+  REQUIRE(raw.handshake());
+  std::vector<std::string> keys;
+  for (int i = 0; i < 5; ++i) keys.push_back("k" + std::to_string(i));
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  for (const auto& k : keys) headers.emplace_back(k, "v");
+  protocol::byte_buffer out;
+  protocol::encode_publish(out, 3, "t", "", {headers, nullptr}, {});
+  raw.send(out);
+  auto error = raw.next_error();
+  REQUIRE(error);
+  CHECK(error->first == code(errc::headers_too_large));
+}
+
+TEST_CASE("queue and request frames are answered not_implemented, not dropped") {
+  broker_fixture broker;
+  raw_client raw(broker.unix_url());
+  REQUIRE(raw.handshake());
+  protocol::byte_buffer out;
+  protocol::encode_send(out, 1, "jobs", "", {}, {});
+  raw.send(out);
+  auto error = raw.next_error();
+  REQUIRE(error);
+  CHECK(error->first == code(errc::not_implemented));
+}
+
+TEST_CASE("duplicate subscription ids and unknown unsubscribes are refused") {
+  broker_fixture broker;
+  raw_client raw(broker.unix_url());
+  REQUIRE(raw.handshake());
+  protocol::byte_buffer out;
+  protocol::encode_subscribe(out, 1, 5, "a");
+  protocol::encode_subscribe(out, 2, 5, "b");
+  protocol::encode_unsubscribe(out, 3, 6);
+  raw.send(out);
+  auto ok = raw.next();
+  REQUIRE(ok);
+  CHECK(ok->type == protocol::frame_type::ok);
+  auto duplicate = raw.next_error();
+  REQUIRE(duplicate);
+  CHECK(duplicate->first == code(errc::duplicate_id));
+  auto unknown = raw.next_error();
+  REQUIRE(unknown);
+  CHECK(unknown->first == code(errc::unknown_subscription));
+}

@@ -1,0 +1,124 @@
+// Real ipcd processes: --check, graceful stop, stale and contested socket files, and a
+// client that reconnects and re-subscribes after the broker restarts.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "collector.hpp"
+#include "ipc/async_client.hpp"
+#include "ipc/client.hpp"
+#include "process.hpp"
+
+using namespace ipc;
+using namespace ipc::test;
+
+TEST_CASE("ipcd --check reports every config error with its JSON path") {
+  temp_dir dir;
+  std::ofstream(dir.file("bad.json"))
+      << R"({"listeners": [{"url": "ftp://x"}], "limits": {"max_payload": "big"}, "extra": 1})";
+  auto bad = run_command({ipcd_binary(), "--check", "-c", dir.file("bad.json")});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("/listeners/0/url") != std::string::npos);
+  CHECK(bad.err.find("/limits/max_payload") != std::string::npos);
+  CHECK(bad.err.find("/extra") != std::string::npos);
+
+  std::ofstream(dir.file("good.json")) << R"({"listeners": [{"url": "tcp://127.0.0.1:0"}]})";
+  auto good = run_command({ipcd_binary(), "--check", "-c", dir.file("good.json")});
+  CHECK(good.exit_code == 0);
+  auto embedded = run_command({ipcd_binary(), "--check"});
+  CHECK(embedded.exit_code == 0);
+  auto missing = run_command({ipcd_binary(), "--check", "-c", dir.file("nope.json")});
+  CHECK(missing.exit_code != 0);
+  CHECK(run_command({ipcd_binary(), "--version"}).out.find("ipcd ") == 0);
+}
+
+TEST_CASE("SIGTERM stops the broker gracefully and removes its socket") {
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  std::string socket_path = broker.unix_url().substr(7);
+  CHECK(std::filesystem::exists(socket_path));
+  client_options options;
+  options.url = broker.unix_url();
+  options.auto_reconnect = false;
+  Client client(options);
+  REQUIRE(!client.connect());
+  auto code = broker.stop();
+  REQUIRE(code);
+  CHECK(*code == 0);
+  CHECK(!std::filesystem::exists(socket_path));
+  CHECK(broker.log().find("stopped") != std::string::npos);
+}
+
+TEST_CASE("a stale socket file is replaced; a live broker's socket is not taken over") {
+  temp_dir shared;
+  std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
+  {
+    ipcd_process first(listeners);
+    REQUIRE(first.start());
+    ipcd_process second(listeners);
+    CHECK(!second.start());  // exits: another broker listens there
+    CHECK(second.log().find("another broker is already listening") != std::string::npos);
+    first.kill9();  // leaves the socket file behind
+  }
+  CHECK(std::filesystem::exists(shared.file("ipcd.sock")));
+  ipcd_process third(listeners);
+  CHECK(third.start());
+  client_options options;
+  options.url = third.unix_url();
+  options.auto_reconnect = false;
+  Client client(options);
+  CHECK(!client.connect());
+}
+
+TEST_CASE("a client reconnects and re-subscribes after the broker restarts") {
+  temp_dir shared;
+  std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
+  auto first = std::make_unique<ipcd_process>(listeners);
+  REQUIRE(first->start());
+  std::atomic<int> connects{0}, drops{0};
+  client_options options;
+  options.url = first->unix_url();
+  options.reconnect_min = std::chrono::milliseconds(20);
+  options.reconnect_max = std::chrono::milliseconds(200);
+  options.on_state = [&](connection_state state, std::error_code) {
+    if (state == connection_state::connected) ++connects;
+    if (state == connection_state::disconnected) ++drops;
+  };
+  Client subscriber(options);
+  REQUIRE(!subscriber.connect());
+  collector got;
+  std::error_code ec;
+  auto sub = subscriber.subscribe("restart/+", got.handler(), ec);
+  REQUIRE(!ec);
+  CHECK(first->stop() == 0);
+  CHECK(wait_until([&] { return drops.load() >= 1; }));
+  // Publishing while disconnected fails fast rather than buffering.
+  CHECK(subscriber.publish("restart/x", "lost") == errc::not_connected);
+  first.reset();
+  ipcd_process second(listeners);
+  REQUIRE(second.start());
+  CHECK(wait_until([&] { return connects.load() >= 2; }));
+  client_options publisher_options;
+  publisher_options.url = second.unix_url();
+  Client publisher(publisher_options);
+  REQUIRE(!publisher.connect());
+  // The re-subscription is in flight right after the reconnect: publish until it lands.
+  CHECK(wait_until([&] {
+    publisher.publish_confirmed("restart/1", "again");
+    return got.size() >= 1;
+  }));
+  CHECK(got.items()[0] == "restart/1 again");
+}
+
+TEST_CASE("connecting to a broker that is not running fails clearly") {
+  temp_dir dir;
+  client_options options;
+  options.url = "unix://" + dir.file("none.sock");
+  options.auto_reconnect = false;
+  Client client(options);
+  auto ec = client.connect();
+  CHECK(ec);
+  CHECK(ec.category() != ipc::error_category());  // an OS error: no such file
+}

@@ -1,0 +1,293 @@
+// Publish/subscribe through real sockets against an in-process broker on ephemeral
+// endpoints: transports, wildcards and the $ rule, fan-out, ordering, limits, admin.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "broker_fixture.hpp"
+#include "collector.hpp"
+#include "ipc/async_client.hpp"
+#include "ipc/client.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_awaitable.hpp>
+
+using namespace ipc;
+using ipc::test::broker_fixture;
+using ipc::test::collector;
+
+namespace {
+
+client_options at(const std::string& url) {
+  client_options options;
+  options.url = url;
+  options.auto_reconnect = false;
+  options.request_timeout = std::chrono::seconds(10);
+  return options;
+}
+
+subscription subscribe(Client& client, const std::string& pattern, collector& into) {
+  std::error_code ec;
+  auto sub = client.subscribe(pattern, into.handler(), ec);
+  REQUIRE_MESSAGE(!ec, pattern << ": " << ec.message());
+  return sub;
+}
+
+}  // namespace
+
+TEST_CASE("pub/sub over unix, over tcp and across the two") {
+  broker_fixture broker;
+  for (const auto& sub_url : broker.urls()) {
+    for (const auto& pub_url : broker.urls()) {
+      CAPTURE(sub_url);
+      CAPTURE(pub_url);
+      Client subscriber(at(sub_url)), publisher(at(pub_url));
+      REQUIRE(!subscriber.connect());
+      REQUIRE(!publisher.connect());
+      collector got;
+      auto sub = subscribe(subscriber, "greet/#", got);
+      CHECK(!publisher.publish_confirmed("greet/world", "hello"));
+      REQUIRE(got.wait_for(1));
+      CHECK(got.items() == std::vector<std::string>{"greet/world hello"});
+    }
+  }
+}
+
+TEST_CASE("wildcards, empty levels and the $ rule") {
+  broker_fixture broker;
+  Client subscriber(at(broker.unix_url())), publisher(at(broker.tcp_url()));
+  REQUIRE(!subscriber.connect());
+  REQUIRE(!publisher.connect());
+  collector plus, hash, all, first_plus, sys, empty_level;
+  auto s1 = subscribe(subscriber, "a/+", plus);
+  auto s2 = subscribe(subscriber, "a/#", hash);
+  auto s3 = subscribe(subscriber, "#", all);
+  auto s4 = subscribe(subscriber, "+/b", first_plus);
+  auto s5 = subscribe(subscriber, "$SYS/#", sys);
+  auto s6 = subscribe(subscriber, "a//c", empty_level);
+  for (const char* topic : {"a", "a/b", "a/b/c", "x/b", "a//c"})
+    REQUIRE(!publisher.publish(topic, "m"));
+  {
+    Client extra(at(broker.unix_url()));  // its connection is announced on $SYS
+    REQUIRE(!extra.connect());
+    REQUIRE(sys.wait_for(1));
+  }
+  REQUIRE(!publisher.flush());
+  REQUIRE(all.wait_for(5));
+  CHECK(plus.items() == std::vector<std::string>{"a/b m"});
+  CHECK(hash.items() == std::vector<std::string>{"a m", "a/b m", "a/b/c m", "a//c m"});
+  CHECK(all.items() == std::vector<std::string>{"a m", "a/b m", "a/b/c m", "x/b m", "a//c m"});
+  CHECK(first_plus.items() == std::vector<std::string>{"a/b m", "x/b m"});
+  CHECK(empty_level.items() == std::vector<std::string>{"a//c m"});
+  CHECK(sys.items().front().starts_with("$SYS/connections/open {"));
+  for (const auto& item : all.items()) CHECK(!item.starts_with("$"));  // # never sees $ topics
+}
+
+TEST_CASE("invalid names are refused with clear errors and the connection stays usable") {
+  broker_fixture broker;
+  Client client(at(broker.unix_url()));
+  REQUIRE(!client.connect());
+  collector got;
+  std::error_code ec;
+  auto bad = client.subscribe("a/#/b", got.handler(), ec);
+  CHECK(ec == errc::invalid_pattern);
+  CHECK(!bad);
+  client.subscribe("sp+ort", got.handler(), ec);
+  CHECK(ec == errc::invalid_pattern);
+  CHECK(client.publish_confirmed("a/+", "x") == errc::invalid_topic);
+  CHECK(client.publish_confirmed("a/#", "x") == errc::invalid_topic);
+  CHECK(client.publish_confirmed("$SYS/fake", "x") == errc::permission_denied);
+  CHECK(client.publish_confirmed(std::string("a\0b", 3), "x") == errc::invalid_topic);
+  CHECK(client.publish_confirmed("bad\xff", "x") == errc::invalid_topic);
+  auto good = subscribe(client, "ok/+", got);
+  CHECK(!client.publish_confirmed("ok/1", "fine"));
+  CHECK(got.wait_for(1));
+}
+
+TEST_CASE("fan-out to many subscribers keeps each publisher's order") {
+  broker_fixture broker;
+  constexpr int subscribers = 20, messages = 500;
+  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<std::unique_ptr<collector>> got;
+  std::vector<subscription> subs;
+  for (int i = 0; i < subscribers; ++i) {
+    clients.push_back(std::make_unique<Client>(at(i % 2 ? broker.unix_url() : broker.tcp_url())));
+    REQUIRE(!clients.back()->connect());
+    got.push_back(std::make_unique<collector>());
+    subs.push_back(subscribe(*clients.back(), "fan/#", *got.back()));
+  }
+  Client publisher(at(broker.unix_url()));
+  REQUIRE(!publisher.connect());
+  for (int i = 0; i < messages; ++i) REQUIRE(!publisher.publish("fan/out", std::to_string(i)));
+  REQUIRE(!publisher.flush());
+  for (auto& c : got) {
+    REQUIRE(c->wait_for(messages));
+    auto items = c->items();
+    REQUIRE(items.size() == messages);
+    for (int i = 0; i < messages; ++i) CHECK(items[i] == "fan/out " + std::to_string(i));
+  }
+}
+
+TEST_CASE("one delivery per matching subscription, and RAII unsubscribes") {
+  broker_fixture broker;
+  Client client(at(broker.unix_url()));
+  REQUIRE(!client.connect());
+  collector first, second;
+  auto a = subscribe(client, "d/+", first);
+  auto b = subscribe(client, "d/#", second);
+  REQUIRE(!client.publish_confirmed("d/1", "x"));
+  REQUIRE(first.wait_for(1));
+  REQUIRE(second.wait_for(1));
+  b = subscription();  // unsubscribes
+  REQUIRE(!client.flush());
+  REQUIRE(!client.publish_confirmed("d/2", "y"));
+  REQUIRE(first.wait_for(2));
+  REQUIRE(!client.flush());
+  CHECK(second.size() == 1);
+}
+
+TEST_CASE("payload at the limit is delivered, over it is refused") {
+  broker_fixture broker([](config::broker_config& c) { c.limits.max_payload = 4096; });
+  Client client(at(broker.unix_url()));
+  REQUIRE(!client.connect());
+  CHECK(client.max_payload() == 4096);
+  collector got;
+  auto sub = subscribe(client, "big", got);
+  CHECK(!client.publish_confirmed("big", std::string(4096, 'x')));
+  REQUIRE(got.wait_for(1));
+  CHECK(got.items()[0].size() == 4 + 4096);
+  CHECK(client.publish("big", std::string(4097, 'x')) == errc::payload_too_large);
+  CHECK(client.publish_confirmed("big", std::string(4097, 'x')) == errc::payload_too_large);
+  CHECK(!client.publish_confirmed("big", "small"));
+}
+
+TEST_CASE("a slow subscriber is disconnected while a fast one keeps receiving") {
+  broker_fixture broker([](config::broker_config& c) {
+    c.limits.max_payload = 64 * 1024;
+    c.limits.max_pending_bytes = 256 * 1024;
+  });
+  Client fast(at(broker.unix_url())), publisher(at(broker.tcp_url()));
+  REQUIRE(!fast.connect());
+  REQUIRE(!publisher.connect());
+  std::error_code slow_reason;
+  std::atomic<bool> slow_dropped{false};
+  auto slow_options = at(broker.unix_url());
+  slow_options.on_state = [&](connection_state state, std::error_code ec) {
+    if (state == connection_state::disconnected) {
+      slow_reason = ec;
+      slow_dropped = true;
+    }
+  };
+  // The slow subscriber's handler blocks until the test has seen it dropped.
+  Client slow(slow_options);
+  REQUIRE(!slow.connect());
+  std::atomic<bool> release{false};
+  std::error_code ec;
+  auto slow_sub = slow.subscribe("load/#", [&](const message&) {
+    ipc::test::wait_until([&] { return release.load(); }, std::chrono::seconds(20));
+  }, ec);
+  REQUIRE(!ec);
+  collector got;
+  auto fast_sub = subscribe(fast, "load/#", got);
+  const std::string payload(1024, 'p');
+  constexpr int messages = 8000;  // 8 MB: far past the 256 KiB limit and socket buffers
+  for (int i = 0; i < messages; ++i) {
+    auto e = publisher.publish("load/x", payload);
+    if (e == errc::limit_exceeded) {
+      REQUIRE(!publisher.flush());
+      --i;
+      continue;
+    }
+    REQUIRE(!e);
+    if (i % 500 == 0) REQUIRE(!publisher.flush());
+  }
+  REQUIRE(!publisher.flush());
+  CHECK(got.wait_for(messages, std::chrono::seconds(30)));
+  CHECK(ipc::test::wait_until([&] { return broker.log_contains("slow consumer"); }));
+  release = true;
+  CHECK(ipc::test::wait_until([&] { return slow_dropped.load(); }));
+  CHECK(slow_reason == errc::slow_consumer);
+}
+
+TEST_CASE("admin: status, conn list, topic list, conn kill, unknown command") {
+  broker_fixture broker;
+  Client admin(at(broker.unix_url())), victim(at(broker.tcp_url()));
+  REQUIRE(!admin.connect());
+  std::atomic<bool> killed{false};
+  auto victim_options = at(broker.tcp_url());
+  victim_options.on_state = [&](connection_state state, std::error_code ec) {
+    if (state == connection_state::disconnected && ec == errc::connection_killed) killed = true;
+  };
+  Client target(victim_options);
+  REQUIRE(!target.connect());
+  collector got;
+  auto sub = subscribe(target, "watch/+", got);
+  std::error_code ec;
+  auto status = nlohmann::json::parse(admin.admin("status", "{}", ec));
+  REQUIRE(!ec);
+  CHECK(status["version"] == IPCD_VERSION);
+  CHECK(status["connections"] == 2);
+  CHECK(status["subscriptions"] == 1);
+  for (const char* key : {"uptime_s", "messages_in", "messages_out", "rate_in", "rate_out", "memory_bytes"})
+    CHECK(status.contains(key));
+  auto topics = nlohmann::json::parse(admin.admin("topic.list", "", ec));
+  REQUIRE(topics.size() == 1);
+  CHECK(topics[0]["pattern"] == "watch/+");
+  CHECK(topics[0]["subscribers"] == 1);
+  auto conns = nlohmann::json::parse(admin.admin("conn.list", "", ec));
+  REQUIRE(conns.size() == 2);
+  std::uint64_t target_id = target.connection_id();
+  bool listed = false;
+  for (const auto& c : conns)
+    if (c["id"] == target_id) {
+      listed = true;
+      CHECK(c["transport"] == "tcp");
+      CHECK(c["subscriptions"] == 1);
+      CHECK(c["user"] == "anonymous");
+    }
+  CHECK(listed);
+  admin.admin("no.such.command", "", ec);
+  CHECK(ec == errc::unknown_command);
+  admin.admin("conn.kill", "[1]", ec);
+  CHECK(ec == errc::invalid_argument);
+  admin.admin("conn.kill", R"({"id": 999999})", ec);
+  CHECK(ec == errc::invalid_argument);
+  admin.admin("conn.kill", nlohmann::json{{"id", target_id}}.dump(), ec);
+  CHECK(!ec);
+  CHECK(ipc::test::wait_until([&] { return killed.load(); }));
+}
+
+TEST_CASE("connections over max_connections are refused with a clear error") {
+  broker_fixture broker([](config::broker_config& c) { c.limits.max_connections = 2; });
+  Client a(at(broker.unix_url())), b(at(broker.unix_url())), c(at(broker.unix_url()));
+  REQUIRE(!a.connect());
+  REQUIRE(!b.connect());
+  CHECK(c.connect() == errc::limit_exceeded);
+  a.close();
+  CHECK(ipc::test::wait_until([&] { return !c.connect(); }));
+}
+
+TEST_CASE("the async client works with C++20 coroutines") {
+  broker_fixture broker;
+  asio::io_context io;
+  async_client client(io.get_executor(), at(broker.unix_url()));
+  std::string received;
+  std::error_code failure;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await client.async_connect(asio::use_awaitable);
+        auto sub = co_await client.async_subscribe(
+            "co/+", [&](const message& m) { received = m.payload(); }, asio::use_awaitable);
+        // The broker queues the MESSAGE before the OK, so it has arrived by now.
+        co_await client.async_publish("co/1", "from a coroutine", {}, asio::use_awaitable);
+        client.close();
+      },
+      [&](std::exception_ptr e) {
+        if (e) failure = make_error_code(errc::internal_error);
+      });
+  io.run_for(std::chrono::seconds(10));
+  CHECK(!failure);
+  CHECK(received == "from a coroutine");
+}

@@ -1,0 +1,54 @@
+// broker_fixture: builds a config on temp endpoints, runs broker::server on a thread.
+#include "broker_fixture.hpp"
+
+#include <stdexcept>
+
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <spdlog/sinks/ringbuffer_sink.h>
+
+#include "server.hpp"
+
+namespace ipc::test {
+
+broker_fixture::broker_fixture(void (*adjust)(config::broker_config&)) {
+  config::environment env;
+  config_ = config::default_config(env);
+  config_.listeners = {{"unix://" + dir_.file("ipcd.sock"), 0600, ""}, {"tcp://127.0.0.1:0", 0660, ""}};
+  config_.storage.dir = dir_.file("data");
+  if (adjust) adjust(config_);
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
+  sink->set_pattern("%l %v");
+  sink_ = sink;
+  auto logger = std::make_shared<spdlog::logger>("ipcd-test", sink);
+  logger->set_level(spdlog::level::debug);
+  io_ = std::make_unique<asio::io_context>(1);
+  server_ = std::make_unique<broker::server>(*io_, config_, logger);
+  if (!server_->open_listeners()) throw std::runtime_error("test broker: cannot listen");
+  for (const auto& url : server_->bound_urls()) {
+    if (url.kind == transport::scheme::unix_socket) unix_url_ = url.to_string();
+    if (url.kind == transport::scheme::tcp) tcp_url_ = url.to_string();
+  }
+  server_->start();
+  thread_ = std::thread([this] { io_->run(); });
+}
+
+broker_fixture::~broker_fixture() {
+  asio::post(*io_, [this] { server_->stop(std::chrono::milliseconds(2000)); });
+  thread_.join();
+  server_.reset();
+  io_.reset();
+}
+
+std::vector<std::string> broker_fixture::log_lines() const {
+  auto sink = std::static_pointer_cast<spdlog::sinks::ringbuffer_sink_mt>(sink_);
+  return sink->last_formatted();
+}
+
+bool broker_fixture::log_contains(const std::string& text) const {
+  for (const auto& line : log_lines())
+    if (line.find(text) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace ipc::test

@@ -1,0 +1,46 @@
+// An in-process broker on ephemeral endpoints (a temp-dir Unix socket and TCP port 0)
+// running on its own thread, with its log captured for assertions.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ipc/config/config.hpp"
+#include "temp_dir.hpp"
+
+namespace ipc::broker {
+class server;
+}
+namespace asio {
+class io_context;
+}
+
+namespace ipc::test {
+
+class broker_fixture {
+ public:
+  // `adjust` may change limits or listeners before the broker starts.
+  explicit broker_fixture(void (*adjust)(config::broker_config&) = nullptr);
+  ~broker_fixture();
+
+  const std::string& unix_url() const { return unix_url_; }
+  const std::string& tcp_url() const { return tcp_url_; }
+  std::vector<std::string> urls() const { return {unix_url_, tcp_url_}; }
+  // Every log line so far.
+  std::vector<std::string> log_lines() const;
+  bool log_contains(const std::string& text) const;
+  const config::broker_config& config() const { return config_; }
+
+ private:
+  temp_dir dir_;
+  config::broker_config config_;
+  std::unique_ptr<asio::io_context> io_;
+  std::unique_ptr<broker::server> server_;
+  std::shared_ptr<void> sink_;
+  std::string unix_url_, tcp_url_;
+  std::thread thread_;
+};
+
+}  // namespace ipc::test
