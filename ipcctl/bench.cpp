@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <mutex>
 #include <iostream>
 #include <thread>
 
@@ -43,8 +44,7 @@ std::uint64_t slowest(const std::vector<std::unique_ptr<subscriber_state>>& subs
 }
 
 asio::awaitable<void> publish_all(ipc::async_client& client, const bench_args& args,
-                                  const std::vector<std::unique_ptr<subscriber_state>>& subs,
-                                  std::error_code& failure) {
+                                  const std::vector<std::unique_ptr<subscriber_state>>& subs) {
   std::string payload(std::max<std::size_t>(args.size, 8), 'x');
   asio::steady_timer pause(co_await asio::this_coro::executor);
   for (std::uint64_t seq = 0; seq < args.msgs; ++seq) {
@@ -53,10 +53,7 @@ asio::awaitable<void> publish_all(ipc::async_client& client, const bench_args& a
       pause.expires_after(std::chrono::microseconds(50));
       co_await pause.async_wait(asio::use_awaitable);
     }
-    if (auto ec = client.publish(args.topic, payload)) {
-      failure = ec;
-      co_return;
-    }
+    if (auto ec = client.publish(args.topic, payload)) throw std::system_error(ec);
     // Let the writer run now and then so output goes out while we keep publishing.
     if (seq % 256 == 255) co_await asio::post(asio::use_awaitable);
   }
@@ -71,6 +68,8 @@ int run_pubsub(const global_options& global, const bench_args& args) {
   std::thread sub_thread([&] { sub_io.run(); });
   std::vector<std::unique_ptr<subscriber_state>> subs;
   std::promise<void> all_done;
+  std::once_flag finish_once;
+  auto finish = [&] { std::call_once(finish_once, [&] { all_done.set_value(); }); };
   std::atomic<std::size_t> finished{0};
   for (std::size_t i = 0; i < args.subs; ++i) {
     auto state = std::make_unique<subscriber_state>();
@@ -85,13 +84,13 @@ int run_pubsub(const global_options& global, const bench_args& args) {
     })).get();
     try { connected.get(); } catch (const std::system_error& e) { ec = e.code(); }
     if (ec) break;
-    auto handler = [state, &args, &finished, &all_done](const ipc::message& m) {
+    auto handler = [state, &args, &finished, &finish](const ipc::message& m) {
       std::uint64_t seq = 0;
       std::memcpy(&seq, m.payload().data(), std::min<std::size_t>(8, m.payload().size()));
       auto expected = state->received.load(std::memory_order_relaxed);
       if (seq != expected) state->out_of_order.fetch_add(1, std::memory_order_relaxed);
       state->received.store(expected + 1, std::memory_order_release);
-      if (expected + 1 == args.msgs && finished.fetch_add(1) + 1 == args.subs) all_done.set_value();
+      if (expected + 1 == args.msgs && finished.fetch_add(1) + 1 == args.subs) finish();
     };
     auto subscribed = asio::post(sub_io, asio::use_future([&] {
       return state->client->async_subscribe(args.topic, handler, asio::use_future);
@@ -110,19 +109,31 @@ int run_pubsub(const global_options& global, const bench_args& args) {
   }
   ipc::async_client publisher(pub_io.get_executor(), options);
   std::error_code pub_error;
+  std::promise<void> publisher_done;
   auto begin = std::chrono::steady_clock::now();
   asio::co_spawn(pub_io, [&]() -> asio::awaitable<void> {
     co_await publisher.async_connect(asio::use_awaitable);
     begin = std::chrono::steady_clock::now();
-    co_await publish_all(publisher, args, subs, pub_error);
+    co_await publish_all(publisher, args, subs);
   }, [&](std::exception_ptr e) {
-    if (e) pub_error = ipc::make_error_code(ipc::errc::not_connected);
+    publisher_done.set_value();
+    if (!e) return;
+    finish();  // a failed publisher ends the wait for deliveries
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::system_error& failure) {
+      pub_error = failure.code();
+    } catch (...) {
+      pub_error = ipc::make_error_code(ipc::errc::internal_error);
+    }
   });
   std::thread pub_thread([&] { pub_io.run(); });
   auto done = all_done.get_future();
   auto limit = global.timeout.value_or(std::chrono::seconds(120));
-  bool complete = !pub_error && done.wait_for(limit) == std::future_status::ready;
+  bool complete = done.wait_for(limit) == std::future_status::ready;
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  // The publisher's last flush may still be on its way back: let it finish before closing.
+  publisher_done.get_future().wait_for(complete ? limit : std::chrono::milliseconds(0));
   std::uint64_t disorder = 0;
   for (auto& s : subs) disorder += s->out_of_order.load();
   std::uint64_t delivered = 0;

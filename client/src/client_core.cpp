@@ -93,14 +93,16 @@ asio::awaitable<std::error_code> client_core::handshake(transport::stream& strea
   std::error_code ec;
   std::vector<asio::const_buffer> buffers(1, asio::buffer(hello));
   co_await stream.write(buffers, ec);
-  if (ec) co_return ec;
+  // A broker refusing us (e.g. limits.max_connections) may have sent its ERROR and closed
+  // before our HELLO went out: read what it said before reporting the write failure.
+  std::error_code write_error = ec;
   reader_ = std::make_unique<protocol::frame_reader>(protocol::max_handshake_frame);
   protocol::raw_frame frame;
   errc error = errc::ok;
   for (;;) {
     auto space = reader_->prepare();
     std::size_t n = co_await stream.read_some(asio::buffer(space.data(), space.size()), ec);
-    if (ec) co_return ec;
+    if (ec) co_return write_error ? write_error : ec;
     reader_->commit(n);
     auto status = reader_->next(frame, error);
     if (status == protocol::read_status::need_more) continue;
