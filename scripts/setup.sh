@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ipcd builds with (when missing), then configures and
+# builds one CMake preset: dev (default: tests, warnings as errors) or release.
+set -euo pipefail
+preset="${1:-dev}"
+cd "$(dirname "$0")/.."
+
+packages=(cmake g++ ninja-build ccache pkg-config libasio-dev libspdlog-dev nlohmann-json3-dev
+          libcli11-dev doctest-dev libssl-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake --preset "$preset"
+cmake --build --preset "$preset"
