@@ -24,7 +24,8 @@ int admin_call(const global_options& global, const std::string& command, const j
   std::string body = client.admin(command, args.dump(), ec);
   if (ec) {
     json error = json::parse(body, nullptr, false);
-    std::string detail = error.is_object() && error.contains("error") ? error["error"].get<std::string>() : "";
+    std::string detail =
+        error.is_object() && error.contains("error") ? error["error"].get<std::string>() : "";
     return fail(command, ec, detail);
   }
   answer = json::parse(body, nullptr, false);
@@ -67,7 +68,8 @@ int run_status(const global_options& global) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& [key, value] : answer.items()) {
-    std::string shown = key == "memory_bytes" ? human_bytes(value.get<std::uint64_t>()) : text(value);
+    std::string shown =
+        key == "memory_bytes" ? human_bytes(value.get<std::uint64_t>()) : text(value);
     rows.push_back({key, shown});
   }
   std::cout << render_table({"FIELD", "VALUE"}, rows);
@@ -82,7 +84,8 @@ int run_topic_list(const global_options& global) {
     return exit_ok;
   }
   std::vector<std::vector<std::string>> rows;
-  for (const auto& entry : answer) rows.push_back({text(entry["pattern"]), text(entry["subscribers"])});
+  for (const auto& entry : answer)
+    rows.push_back({text(entry["pattern"]), text(entry["subscribers"])});
   std::cout << render_table({"PATTERN", "SUBSCRIBERS"}, rows);
   return exit_ok;
 }
@@ -119,20 +122,23 @@ int run_conn_kill(const global_options& global, std::uint64_t id) {
 }  // namespace
 
 void register_admin(CLI::App& app, global_options& global, int& exit_status) {
-  app.add_subcommand("status", "broker version, uptime, connections, rates, memory")
-      ->callback([&] { exit_status = run_status(global); });
+  app.add_subcommand("status", "broker version, uptime, connections, rates, memory")->callback([&] {
+    exit_status = run_status(global);
+  });
 
   auto* topic = app.add_subcommand("topic", "topics and subscriptions")->require_subcommand(1);
   topic->add_subcommand("list", "active subscription patterns with subscriber counts")
       ->callback([&] { exit_status = run_topic_list(global); });
 
   auto* conn = app.add_subcommand("conn", "client connections")->require_subcommand(1);
-  conn->add_subcommand("list", "connections with peer, user, transport, traffic")
-      ->callback([&] { exit_status = run_conn_list(global); });
+  conn->add_subcommand("list", "connections with peer, user, transport, traffic")->callback([&] {
+    exit_status = run_conn_list(global);
+  });
   auto kill_id = std::make_shared<std::uint64_t>(0);
   auto* kill = conn->add_subcommand("kill", "close a connection");
   kill->add_option("id", *kill_id, "connection id (from conn list)")->required();
-  kill->callback([&global, &exit_status, kill_id] { exit_status = run_conn_kill(global, *kill_id); });
+  kill->callback(
+      [&global, &exit_status, kill_id] { exit_status = run_conn_kill(global, *kill_id); });
 }
 
 }  // namespace ipcctl

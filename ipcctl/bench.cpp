@@ -3,8 +3,8 @@
 #include <atomic>
 #include <cstring>
 #include <future>
-#include <mutex>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include <asio/co_spawn.hpp>
@@ -79,10 +79,15 @@ int run_pubsub(const global_options& global, const bench_args& args) {
   std::error_code ec;
   for (auto& s : subs) {
     auto* state = s.get();
-    auto connected = asio::post(sub_io, asio::use_future([&] {
-      return state->client->async_connect(asio::use_future);
-    })).get();
-    try { connected.get(); } catch (const std::system_error& e) { ec = e.code(); }
+    auto connected =
+        asio::post(sub_io,
+                   asio::use_future([&] { return state->client->async_connect(asio::use_future); }))
+            .get();
+    try {
+      connected.get();
+    } catch (const std::system_error& e) {
+      ec = e.code();
+    }
     if (ec) break;
     auto handler = [state, &args, &finished, &finish](const ipc::message& m) {
       std::uint64_t seq = 0;
@@ -92,14 +97,25 @@ int run_pubsub(const global_options& global, const bench_args& args) {
       state->received.store(expected + 1, std::memory_order_release);
       if (expected + 1 == args.msgs && finished.fetch_add(1) + 1 == args.subs) finish();
     };
-    auto subscribed = asio::post(sub_io, asio::use_future([&] {
-      return state->client->async_subscribe(args.topic, handler, asio::use_future);
-    })).get();
-    try { state->sub = subscribed.get(); } catch (const std::system_error& e) { ec = e.code(); }
+    auto subscribed =
+        asio::post(sub_io, asio::use_future([&] {
+                     return state->client->async_subscribe(args.topic, handler, asio::use_future);
+                   }))
+            .get();
+    try {
+      state->sub = subscribed.get();
+    } catch (const std::system_error& e) {
+      ec = e.code();
+    }
     if (ec) break;
   }
   auto stop_subs = [&] {
-    asio::post(sub_io, [&] { for (auto& s : subs) { s->sub = {}; s->client->close(); } });
+    asio::post(sub_io, [&] {
+      for (auto& s : subs) {
+        s->sub = {};
+        s->client->close();
+      }
+    });
     sub_work.reset();
     sub_thread.join();
   };
@@ -111,22 +127,25 @@ int run_pubsub(const global_options& global, const bench_args& args) {
   std::error_code pub_error;
   std::promise<void> publisher_done;
   auto begin = std::chrono::steady_clock::now();
-  asio::co_spawn(pub_io, [&]() -> asio::awaitable<void> {
-    co_await publisher.async_connect(asio::use_awaitable);
-    begin = std::chrono::steady_clock::now();
-    co_await publish_all(publisher, args, subs);
-  }, [&](std::exception_ptr e) {
-    publisher_done.set_value();
-    if (!e) return;
-    finish();  // a failed publisher ends the wait for deliveries
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::system_error& failure) {
-      pub_error = failure.code();
-    } catch (...) {
-      pub_error = ipc::make_error_code(ipc::errc::internal_error);
-    }
-  });
+  asio::co_spawn(
+      pub_io,
+      [&]() -> asio::awaitable<void> {
+        co_await publisher.async_connect(asio::use_awaitable);
+        begin = std::chrono::steady_clock::now();
+        co_await publish_all(publisher, args, subs);
+      },
+      [&](std::exception_ptr e) {
+        publisher_done.set_value();
+        if (!e) return;
+        finish();  // a failed publisher ends the wait for deliveries
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::system_error& failure) {
+          pub_error = failure.code();
+        } catch (...) {
+          pub_error = ipc::make_error_code(ipc::errc::internal_error);
+        }
+      });
   std::thread pub_thread([&] { pub_io.run(); });
   auto done = all_done.get_future();
   auto limit = global.timeout.value_or(std::chrono::seconds(120));
@@ -147,20 +166,25 @@ int run_pubsub(const global_options& global, const bench_args& args) {
                 std::to_string(delivered) + " of " + std::to_string(args.msgs * args.subs) +
                     " deliveries arrived");
   double rate = static_cast<double>(delivered) / elapsed;
-  nlohmann::json report{{"bench", "pubsub"},       {"url", options.url},
-                        {"msgs", args.msgs},       {"size", args.size},
-                        {"subs", args.subs},       {"elapsed_s", elapsed},
+  nlohmann::json report{{"bench", "pubsub"},
+                        {"url", options.url},
+                        {"msgs", args.msgs},
+                        {"size", args.size},
+                        {"subs", args.subs},
+                        {"elapsed_s", elapsed},
                         {"published_per_s", static_cast<double>(args.msgs) / elapsed},
-                        {"delivered_per_s", rate}, {"delivered_mb_per_s", rate * static_cast<double>(args.size) / 1e6},
+                        {"delivered_per_s", rate},
+                        {"delivered_mb_per_s", rate * static_cast<double>(args.size) / 1e6},
                         {"out_of_order", disorder}};
   if (global.json) {
     std::cout << report.dump() << "\n";
   } else {
-    std::printf("pubsub %s: %llu msgs x %zu B to %zu sub(s) in %.3f s: %.0f msgs/s delivered "
-                "(%.1f MB/s), %.0f msgs/s published%s\n",
-                options.url.c_str(), static_cast<unsigned long long>(args.msgs), args.size,
-                args.subs, elapsed, rate, rate * static_cast<double>(args.size) / 1e6,
-                static_cast<double>(args.msgs) / elapsed, disorder ? ", OUT OF ORDER" : "");
+    std::printf(
+        "pubsub %s: %llu msgs x %zu B to %zu sub(s) in %.3f s: %.0f msgs/s delivered "
+        "(%.1f MB/s), %.0f msgs/s published%s\n",
+        options.url.c_str(), static_cast<unsigned long long>(args.msgs), args.size, args.subs,
+        elapsed, rate, rate * static_cast<double>(args.size) / 1e6,
+        static_cast<double>(args.msgs) / elapsed, disorder ? ", OUT OF ORDER" : "");
   }
   return disorder == 0 ? exit_ok : exit_refused;
 }

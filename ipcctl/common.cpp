@@ -36,10 +36,14 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
   if (ec != std::errc{} || value < 0) return std::nullopt;
   std::string_view unit(ptr, text.data() + text.size() - ptr);
   double scale = 1000;  // seconds by default
-  if (unit == "ms") scale = 1;
-  else if (unit == "s" || unit.empty()) scale = 1000;
-  else if (unit == "m") scale = 60000;
-  else return std::nullopt;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s" || unit.empty())
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60000;
+  else
+    return std::nullopt;
   return std::chrono::milliseconds(static_cast<long long>(value * scale));
 }
 
@@ -106,7 +110,7 @@ bool is_valid_utf8(std::string_view text) {
   constexpr std::size_t invalid = ~std::size_t{0};
   for (std::size_t i = 0; i < text.size();) {
     auto c = static_cast<std::uint8_t>(text[i]);
-    std::size_t extra = c < 0x80               ? 0
+    std::size_t extra = c < 0x80             ? 0
                         : (c & 0xE0) == 0xC0 ? 1
                         : (c & 0xF0) == 0xE0 ? 2
                         : (c & 0xF8) == 0xF0 ? 3

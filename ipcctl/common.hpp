@@ -18,9 +18,9 @@ namespace ipcctl {
 enum exit_code : int {
   exit_ok = 0,
   exit_usage = 1,
-  exit_connect = 2,   // cannot connect or authenticate
-  exit_timeout = 3,   // timeout or no responders
-  exit_refused = 4,   // refused by the broker (permission, limit, unknown queue, bad name)
+  exit_connect = 2,  // cannot connect or authenticate
+  exit_timeout = 3,  // timeout or no responders
+  exit_refused = 4,  // refused by the broker (permission, limit, unknown queue, bad name)
 };
 
 struct global_options {

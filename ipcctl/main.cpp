@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] {
     if (global.timeout_text.empty()) return;
     global.timeout = ipcctl::parse_duration(global.timeout_text);
-    if (!global.timeout) throw CLI::ValidationError("--timeout", "not a duration: " + global.timeout_text);
+    if (!global.timeout)
+      throw CLI::ValidationError("--timeout", "not a duration: " + global.timeout_text);
   });
   ipcctl::register_pubsub(app, global, exit_status);
   ipcctl::register_admin(app, global, exit_status);

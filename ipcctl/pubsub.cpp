@@ -56,7 +56,8 @@ int run_pub(const global_options& global, const pub_args& args) {
     }
   };
   ipc::Client client(options);
-  if (auto ec = client.connect()) return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (auto ec = client.connect())
+    return fail("cannot connect to " + options.url, ec, client.last_error_message());
   if (payload.size() > client.max_payload())
     return fail("publish", ipc::make_error_code(ipc::errc::payload_too_large),
                 "payload of " + std::to_string(payload.size()) + " bytes, broker max_payload is " +
@@ -108,7 +109,8 @@ int run_sub(const global_options& global, const sub_args& args) {
   std::uint64_t received = 0;
   auto options = global.client_options();
   ipc::Client client(options);
-  if (auto ec = client.connect()) return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (auto ec = client.connect())
+    return fail("cannot connect to " + options.url, ec, client.last_error_message());
   std::error_code ec;
   auto sub = client.subscribe(
       args.pattern,

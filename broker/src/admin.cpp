@@ -49,8 +49,8 @@ std::string broker_core::admin_conn_list() const {
   json list = json::array();
   for (const auto& [id, s] : sessions_) {
     const auto& c = s->counters();
-    auto since = std::chrono::duration_cast<std::chrono::seconds>(
-        s->connected_at().time_since_epoch());
+    auto since =
+        std::chrono::duration_cast<std::chrono::seconds>(s->connected_at().time_since_epoch());
     list.push_back({{"id", id},
                     {"peer", s->peer().address},
                     {"transport", transport::scheme_name(s->peer().transport)},
@@ -91,8 +91,7 @@ std::string broker_core::admin(session& s, std::string_view command, std::string
     if (!args.contains("id") || !args["id"].is_number_unsigned())
       return error_body(status, errc::invalid_argument, "conn.kill needs {\"id\": N}");
     auto target = find_session(args["id"].get<std::uint64_t>());
-    if (!target)
-      return error_body(status, errc::invalid_argument, "no connection with that id");
+    if (!target) return error_body(status, errc::invalid_argument, "no connection with that id");
     logger_->info("connection {} killed by connection {} ({})", target->id(), s.id(), s.user());
     target->close_with_error(errc::connection_killed, "connection closed by an administrator");
     return json{{"killed", target->id()}}.dump();

@@ -25,9 +25,8 @@ broker_core::~broker_core() = default;
 std::uint32_t broker_core::max_frame_size() const {
   // A maximal message: payload, topic and reply_to at their limits, every header.
   std::size_t headers = 2 + std::size_t{limits_.max_headers} * 4 + limits_.max_header_bytes;
-  std::size_t size = protocol::publish_frame_size(limits_.max_topic_length,
-                                                  limits_.max_topic_length, headers,
-                                                  limits_.max_payload);
+  std::size_t size = protocol::publish_frame_size(
+      limits_.max_topic_length, limits_.max_topic_length, headers, limits_.max_payload);
   // The reader limits the length field, which excludes the 4-byte prefix; 64 bytes of
   // room cover the fixed fields of any frame.
   return static_cast<std::uint32_t>(size - protocol::length_prefix_size + 64);
@@ -112,7 +111,8 @@ refusal broker_core::check_message(std::string_view topic, std::string_view repl
 }
 
 refusal broker_core::publish(const protocol::publish_frame& frame) {
-  if (auto refused = check_message(frame.topic, frame.reply_to, frame.headers, frame.payload.size()))
+  if (auto refused =
+          check_message(frame.topic, frame.reply_to, frame.headers, frame.payload.size()))
     return refused;
   ++counters_.messages_in;
   const auto& routes = trie_.match(frame.topic);
@@ -131,8 +131,8 @@ void broker_core::fan_out(const std::vector<routing::route>& routes, std::string
                           std::string_view reply_to, const protocol::map_view* headers,
                           std::span<const std::uint8_t> payload) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  auto timestamp = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  auto timestamp =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
   protocol::map_source header_source{{}, headers};
   std::size_t body_size = 8 + 8 + 2 + topic.size() + 2 + reply_to.size() +
                           (headers ? std::max<std::size_t>(headers->raw().size(), 2) : 2) + 4 +

@@ -3,10 +3,10 @@
 
 #include <chrono>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace ipc::broker {
 namespace {
@@ -15,9 +15,8 @@ namespace {
 class json_formatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      msg.time.time_since_epoch())
-                      .count();
+    auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count();
     nlohmann::json line{
         {"time_ms", millis},
         {"level", spdlog::level::to_string_view(msg.level).data()},

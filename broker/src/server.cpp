@@ -13,11 +13,7 @@ namespace ipc::broker {
 
 server::server(asio::io_context& io, const config::broker_config& config,
                std::shared_ptr<spdlog::logger> logger)
-    : io_(io),
-      config_(config),
-      logger_(logger),
-      core_(config.limits, logger),
-      sample_timer_(io) {}
+    : io_(io), config_(config), logger_(logger), core_(config.limits, logger), sample_timer_(io) {}
 
 server::~server() {
   for (auto& l : listeners_) l.acceptor->close();
@@ -51,8 +47,7 @@ std::vector<transport::url> server::bound_urls() const {
 }
 
 void server::start() {
-  for (auto& l : listeners_)
-    asio::co_spawn(io_, accept_loop(l), asio::detached);
+  for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(l), asio::detached);
   asio::co_spawn(io_, sample_loop(), asio::detached);
 }
 
@@ -70,8 +65,8 @@ asio::awaitable<void> server::accept_loop(listener& l) {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto s = std::make_shared<session>(core_, std::move(stream), core_.allocate_connection_id(),
-                                       name);
+    auto s =
+        std::make_shared<session>(core_, std::move(stream), core_.allocate_connection_id(), name);
     if (auto refused = core_.add_session(s)) {
       logger_->warn("connection from {} refused: {}", s->peer().address, refused.message);
       s->start();

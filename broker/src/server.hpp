@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/logger.h>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
-#include <spdlog/logger.h>
 
 #include "broker.hpp"
 #include "ipc/config/config.hpp"

@@ -49,10 +49,12 @@ session::~session() = default;
 void session::start() {
   auto self = shared_from_this();
   loops_running_ = 2;
-  asio::co_spawn(stream_->get_executor(), [self] { return self->read_loop(); }, asio::detached);
-  asio::co_spawn(stream_->get_executor(), [self] { return self->write_loop(); }, asio::detached);
-  asio::co_spawn(stream_->get_executor(), [self] { return self->handshake_watchdog(); },
-                 asio::detached);
+  asio::co_spawn(
+      stream_->get_executor(), [self] { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(
+      stream_->get_executor(), [self] { return self->write_loop(); }, asio::detached);
+  asio::co_spawn(
+      stream_->get_executor(), [self] { return self->handshake_watchdog(); }, asio::detached);
 }
 
 void session::stop() {
@@ -66,8 +68,8 @@ void session::stop() {
 
 void session::close_with_error(errc code, std::string_view message) {
   if (stopped_ || draining_) return;
-  send_error(code, 0, message, true);
   draining_ = true;  // the read loop ends; the writer closes after the error is out
+  send_error(code, 0, message, true);
   fsm_.close();
   deadline_.expires_after(close_linger);
   wake_writer();
@@ -102,8 +104,7 @@ asio::awaitable<void> session::read_loop() {
   std::error_code ec;
   while (!stopped_ && !draining_) {
     auto space = reader_.prepare();
-    std::size_t n =
-        co_await stream_->read_some(asio::buffer(space.data(), space.size()), ec);
+    std::size_t n = co_await stream_->read_some(asio::buffer(space.data(), space.size()), ec);
     if (ec) {
       if (!stopped_ && ec != asio::error::eof && ec != asio::error::operation_aborted)
         core_.log().debug("connection {}: read failed: {}", id_, ec.message());
@@ -162,8 +163,12 @@ void session::handle_open_frame(const protocol::raw_frame& frame) {
     case frame_type::admin: return on_admin(frame);
     case frame_type::ping: return on_ping(frame);
     case frame_type::pong: return;
-    case frame_type::send: case frame_type::consume: case frame_type::cancel:
-    case frame_type::ack: case frame_type::nack: case frame_type::request:
+    case frame_type::send:
+    case frame_type::consume:
+    case frame_type::cancel:
+    case frame_type::ack:
+    case frame_type::nack:
+    case frame_type::request:
       // Defined in protocol v1; queues and request/reply arrive in a later release.
       return send_error(errc::not_implemented, leading_id(frame),
                         std::string(protocol::frame_type_name(frame.type)) +
@@ -187,17 +192,16 @@ void session::on_hello(const protocol::raw_frame& frame) {
   deadline_.expires_at(asio::steady_timer::time_point::max());  // handshake done
   reader_.set_max_frame(core_.max_frame_size());
   std::string server = "ipcd/" IPCD_VERSION;
-  std::pair<std::string_view, std::string_view> props[] = {{"server", server},
-                                                           {"user", user_}};
+  std::pair<std::string_view, std::string_view> props[] = {{"server", server}, {"user", user_}};
   frame_scratch_.clear();
   protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload, props);
   queue_frame();
   core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user_);
-  core_.publish_system("$SYS/connections/open",
-                       nlohmann::json{{"id", id_},
-                                      {"transport", transport::scheme_name(peer().transport)},
-                                      {"user", user_}}
-                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  core_.publish_system(
+      "$SYS/connections/open",
+      nlohmann::json{
+          {"id", id_}, {"transport", transport::scheme_name(peer().transport)}, {"user", user_}}
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void session::on_publish(const protocol::raw_frame& frame) {
@@ -261,10 +265,21 @@ void session::send_ok(std::uint32_t ref, std::uint64_t value) {
 }
 
 void session::queue_frame() {
-  // Control frames are small and always queued, so an error can still be said even
-  // when the output is at its limit; they are bounded by the input that caused them.
+  // Answers count against limits.max_pending_bytes like messages do: a client that sends
+  // PINGs or admin requests and never reads must not grow the broker's memory. The final
+  // fatal ERROR (while draining) is always queued.
+  if (!draining_ && over_pending_limit(frame_scratch_.size())) return on_slow_consumer();
   out_.append(frame_scratch_);
   wake_writer();
+}
+
+void session::on_slow_consumer() {
+  ++core_.counters().slow_consumers;
+  core_.log().warn("connection {} ({}): slow consumer, {} bytes pending, closing", id_,
+                   peer().address, pending_bytes());
+  out_.clear();  // what was not yet handed to the writer is dropped with the connection
+  close_with_error(errc::slow_consumer,
+                   "slow consumer: pending output over limits.max_pending_bytes");
 }
 
 void session::wake_writer() {
@@ -281,14 +296,7 @@ bool session::over_pending_limit(std::size_t more) const {
 void session::deliver_message(std::uint32_t sid, const outgoing_message& message) {
   if (stopped_ || draining_) return;
   std::size_t size = protocol::message_prefix_size + message.body.size();
-  if (over_pending_limit(size)) {
-    ++core_.counters().slow_consumers;
-    core_.log().warn("connection {} ({}): slow consumer, {} bytes pending, closing", id_,
-                     peer().address, pending_bytes());
-    out_.clear();  // what was not yet handed to the writer is dropped with the connection
-    return close_with_error(errc::slow_consumer,
-                            "slow consumer: pending output over limits.max_pending_bytes");
-  }
+  if (over_pending_limit(size)) return on_slow_consumer();
   if (message.shared == nullptr) {
     std::uint8_t* at = out_.extend(size);
     protocol::write_message_prefix(at, sid, message.body.size());
@@ -320,7 +328,8 @@ asio::awaitable<void> session::write_loop() {
       if (segment.scratch_end > segment.scratch_begin)
         buffers.emplace_back(in_flight_.scratch.data() + segment.scratch_begin,
                              segment.scratch_end - segment.scratch_begin);
-      if (segment.body) buffers.emplace_back(segment.body.bytes().data(), segment.body.bytes().size());
+      if (segment.body)
+        buffers.emplace_back(segment.body.bytes().data(), segment.body.bytes().size());
     }
     co_await stream_->write(buffers, ec);
     if (ec) break;

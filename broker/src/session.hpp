@@ -28,8 +28,7 @@ struct session_counters {
   std::uint64_t messages_in = 0, messages_out = 0;
 };
 
-class session final : public routing::route_target,
-                      public std::enable_shared_from_this<session> {
+class session final : public routing::route_target, public std::enable_shared_from_this<session> {
  public:
   session(broker_core& core, std::unique_ptr<transport::stream> stream, std::uint64_t id,
           std::string listener);
@@ -73,6 +72,7 @@ class session final : public routing::route_target,
   void queue_frame();  // moves frame_scratch_ into the output queue
   void wake_writer();
   bool over_pending_limit(std::size_t more) const;
+  void on_slow_consumer();
   void on_loop_end();
 
   broker_core& core_;
@@ -88,8 +88,8 @@ class session final : public routing::route_target,
   output_queue out_;
   output_queue::batch in_flight_;
   protocol::byte_buffer frame_scratch_;  // control frames are encoded here first
-  asio::steady_timer wake_;             // the writer sleeps on it; cancel() wakes it
-  asio::steady_timer deadline_;         // handshake and close-after-error deadlines
+  asio::steady_timer wake_;              // the writer sleeps on it; cancel() wakes it
+  asio::steady_timer deadline_;          // handshake and close-after-error deadlines
   bool writer_waiting_ = false;
   bool stopped_ = false;
   bool draining_ = false;  // no more reading; close once the queue is written

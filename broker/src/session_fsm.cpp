@@ -11,8 +11,12 @@ namespace {
 // Frames only a broker sends; a client sending one is breaking the protocol.
 bool broker_only(frame_type type) {
   switch (type) {
-    case frame_type::welcome: case frame_type::error: case frame_type::ok:
-    case frame_type::message: case frame_type::deliver: case frame_type::response:
+    case frame_type::welcome:
+    case frame_type::error:
+    case frame_type::ok:
+    case frame_type::message:
+    case frame_type::deliver:
+    case frame_type::response:
     case frame_type::admin_result: return true;
     default: return false;
   }

@@ -58,10 +58,11 @@ asio::awaitable<void> client_core::run_connection(unique_function<void(std::erro
   {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(executor_, options_.connect_timeout);
-    auto outcome = co_await (transport::connect(url_, ec) ||
-                             timer.async_wait(asio::use_awaitable));
-    if (outcome.index() == 1) ec = make_error_code(errc::timeout);
-    else stream = std::move(std::get<0>(outcome));
+    auto outcome = co_await (transport::connect(url_, ec) || timer.async_wait(asio::use_awaitable));
+    if (outcome.index() == 1)
+      ec = make_error_code(errc::timeout);
+    else
+      stream = std::move(std::get<0>(outcome));
   }
   if (!ec && stream) ec = co_await handshake(*stream);
   if (closed_ && !ec) ec = asio::error::operation_aborted;
@@ -111,12 +112,14 @@ asio::awaitable<std::error_code> client_core::handshake(transport::stream& strea
   }
   if (frame.type == frame_type::error) {
     protocol::error_frame refused;
-    if (protocol::decode(frame, refused) != errc::ok) co_return make_error_code(errc::malformed_frame);
+    if (protocol::decode(frame, refused) != errc::ok)
+      co_return make_error_code(errc::malformed_frame);
     last_error_message_ = std::string(refused.message);
     co_return make_error_code(static_cast<errc>(refused.code));
   }
   protocol::welcome_frame welcome;
-  if (protocol::decode(frame, welcome) != errc::ok) co_return make_error_code(errc::malformed_frame);
+  if (protocol::decode(frame, welcome) != errc::ok)
+    co_return make_error_code(errc::malformed_frame);
   connection_id_ = welcome.connection_id;
   max_payload_ = welcome.max_payload;
   reader_->set_max_frame(welcome.max_payload + frame_margin);
@@ -186,7 +189,8 @@ void client_core::handle_frame(const protocol::raw_frame& frame) {
   switch (frame.type) {
     case frame_type::message: {
       protocol::message_frame m;
-      if (protocol::decode(frame, m) != errc::ok) return lost(generation_, make_error_code(errc::malformed_frame));
+      if (protocol::decode(frame, m) != errc::ok)
+        return lost(generation_, make_error_code(errc::malformed_frame));
       auto found = subscriptions_.find(m.sid);
       if (found == subscriptions_.end()) return;  // unsubscribed meanwhile
       auto entry = found->second;                 // survives an unsubscribe inside the handler
@@ -273,7 +277,10 @@ asio::awaitable<void> client_core::reconnect_loop() {
     if (closed_) co_return;
     bool done_called = false;
     std::error_code result;
-    co_await run_connection([&](std::error_code e) { done_called = true; result = e; });
+    co_await run_connection([&](std::error_code e) {
+      done_called = true;
+      result = e;
+    });
     if (done_called && !result) co_return;
     delay = std::min(delay * 2, options_.reconnect_max);
   }
@@ -304,16 +311,14 @@ std::error_code client_core::publish(std::string_view topic, std::string_view pa
 
 void client_core::subscribe(std::string pattern, message_handler handler,
                             unique_function<void(std::error_code, std::uint32_t)> done) {
-  if (state_ != connection_state::connected)
-    return done(make_error_code(errc::not_connected), 0);
+  if (state_ != connection_state::connected) return done(make_error_code(errc::not_connected), 0);
   if (pattern.empty() || pattern.size() > 65535)
     return done(make_error_code(errc::invalid_pattern), 0);
   std::uint32_t sid = ++last_sid_;
-  subscriptions_.emplace(sid, std::make_shared<subscription_entry>(
-                                  subscription_entry{pattern, std::move(handler)}));
-  call([&](protocol::byte_buffer& out, std::uint32_t id) {
-         protocol::encode_subscribe(out, id, sid, pattern);
-       },
+  subscriptions_.emplace(
+      sid, std::make_shared<subscription_entry>(subscription_entry{pattern, std::move(handler)}));
+  call([&](protocol::byte_buffer& out,
+           std::uint32_t id) { protocol::encode_subscribe(out, id, sid, pattern); },
        [this, sid, done = std::move(done)](std::error_code ec, const protocol::raw_frame*) mutable {
          if (ec) subscriptions_.erase(sid);
          done(ec, ec ? 0 : sid);
@@ -322,9 +327,8 @@ void client_core::subscribe(std::string pattern, message_handler handler,
 
 void client_core::resubscribe() {
   for (const auto& [sid, entry] : subscriptions_) {
-    call([&](protocol::byte_buffer& out, std::uint32_t id) {
-           protocol::encode_subscribe(out, id, sid, entry->pattern);
-         },
+    call([&](protocol::byte_buffer& out,
+             std::uint32_t id) { protocol::encode_subscribe(out, id, sid, entry->pattern); },
          [this](std::error_code ec, const protocol::raw_frame*) {
            if (ec && ec != make_error_code(errc::not_connected) && options_.on_error)
              options_.on_error(ec, "re-subscribe after reconnect failed");

@@ -22,8 +22,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
  public:
   // Completes an operation with the broker's answer frame (OK, ERROR, ADMIN_RESULT,
   // PONG) or with an error and no frame when the connection is lost.
-  using answer_function =
-      unique_function<void(std::error_code, const protocol::raw_frame* answer)>;
+  using answer_function = unique_function<void(std::error_code, const protocol::raw_frame* answer)>;
 
   client_core(asio::any_io_executor executor, client_options options);
 

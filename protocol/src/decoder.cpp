@@ -79,13 +79,26 @@ void read_body(byte_cursor& in, message_body& out) {
 
 bool is_known_frame_type(std::uint8_t type) noexcept {
   switch (static_cast<frame_type>(type)) {
-    case frame_type::hello: case frame_type::welcome: case frame_type::ping:
-    case frame_type::pong: case frame_type::error: case frame_type::ok:
-    case frame_type::publish: case frame_type::subscribe: case frame_type::unsubscribe:
-    case frame_type::message: case frame_type::send: case frame_type::consume:
-    case frame_type::cancel: case frame_type::deliver: case frame_type::ack:
-    case frame_type::nack: case frame_type::request: case frame_type::response:
-    case frame_type::admin: case frame_type::admin_result: return true;
+    case frame_type::hello:
+    case frame_type::welcome:
+    case frame_type::ping:
+    case frame_type::pong:
+    case frame_type::error:
+    case frame_type::ok:
+    case frame_type::publish:
+    case frame_type::subscribe:
+    case frame_type::unsubscribe:
+    case frame_type::message:
+    case frame_type::send:
+    case frame_type::consume:
+    case frame_type::cancel:
+    case frame_type::deliver:
+    case frame_type::ack:
+    case frame_type::nack:
+    case frame_type::request:
+    case frame_type::response:
+    case frame_type::admin:
+    case frame_type::admin_result: return true;
   }
   return false;
 }

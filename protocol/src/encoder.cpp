@@ -181,8 +181,8 @@ void encode_nack(byte_buffer& out, std::uint64_t delivery_tag, nack_disposition 
 }
 
 void encode_request(byte_buffer& out, std::uint32_t id, request_target kind,
-                    std::string_view target, std::uint32_t timeout_ms,
-                    const map_source& headers, std::span<const std::uint8_t> payload) {
+                    std::string_view target, std::uint32_t timeout_ms, const map_source& headers,
+                    std::span<const std::uint8_t> payload) {
   auto start = begin_frame(out, frame_type::request);
   put_u32(out, id);
   put_u8(out, static_cast<std::uint8_t>(kind));

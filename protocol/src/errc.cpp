@@ -62,9 +62,7 @@ const std::error_category& category() noexcept {
   return instance;
 }
 
-std::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), category()};
-}
+std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
 
 std::string_view errc_name(std::uint16_t code) noexcept {
   return code <= max_errc_value ? texts[code].name : std::string_view("unknown");

@@ -240,3 +240,20 @@ TEST_CASE("duplicate subscription ids and unknown unsubscribes are refused") {
   REQUIRE(unknown);
   CHECK(unknown->first == code(errc::unknown_subscription));
 }
+
+TEST_CASE("a client that sends PINGs and never reads the PONGs is closed, not buffered") {
+  broker_fixture broker([](config::broker_config& c) {
+    c.limits.max_payload = 16 * 1024;
+    c.limits.max_pending_bytes = 128 * 1024;
+  });
+  bystander other(broker);
+  raw_client raw(broker.unix_url());
+  REQUIRE(raw.handshake());
+  protocol::byte_buffer pings;
+  for (int i = 0; i < 200000; ++i) protocol::encode_ping(pings, static_cast<std::uint64_t>(i));
+  raw.send(pings);  // 2.6 MB of PONGs owed: far past the limit and the socket buffers
+  CHECK(ipc::test::wait_until([&] { return broker.log_contains("slow consumer"); }));
+  // The fatal ERROR cannot reach a client that does not read; the close does.
+  CHECK(raw.closed_by_peer(std::chrono::seconds(10)));
+  other.check_still_working();
+}

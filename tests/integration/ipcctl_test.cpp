@@ -24,7 +24,9 @@ struct ctl {
   }
   // Waits until `pattern` shows in `ipcctl topic list` (a subscriber is ready).
   bool wait_subscribed(const std::string& pattern) const {
-    return wait_until([&] { return (*this)({"topic", "list"}).out.find(pattern) != std::string::npos; });
+    return wait_until([&] {
+      return (*this)({"topic", "list"}).out.find(pattern) != std::string::npos;
+    });
   }
   std::string url_;
 };
@@ -128,7 +130,8 @@ TEST_CASE("ipcctl bench pubsub verifies every message and reports a rate") {
   ipcd_process broker;
   REQUIRE(broker.start());
   ctl ipcctl(broker.unix_url());
-  auto result = ipcctl({"bench", "pubsub", "--msgs", "20000", "--size", "128", "--subs", "2", "--json"});
+  auto result =
+      ipcctl({"bench", "pubsub", "--msgs", "20000", "--size", "128", "--subs", "2", "--json"});
   REQUIRE(result.exit_code == 0);
   auto report = nlohmann::json::parse(result.out);
   CHECK(report["msgs"] == 20000);

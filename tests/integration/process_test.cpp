@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "collector.hpp"
 #include "ipc/async_client.hpp"
 #include "ipc/client.hpp"
@@ -39,6 +41,9 @@ TEST_CASE("SIGTERM stops the broker gracefully and removes its socket") {
   REQUIRE(broker.start());
   std::string socket_path = broker.unix_url().substr(7);
   CHECK(std::filesystem::exists(socket_path));
+  auto perms = std::filesystem::status(socket_path).permissions();
+  CHECK(perms == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                  std::filesystem::perms::group_read | std::filesystem::perms::group_write));
   client_options options;
   options.url = broker.unix_url();
   options.auto_reconnect = false;
@@ -49,6 +54,23 @@ TEST_CASE("SIGTERM stops the broker gracefully and removes its socket") {
   CHECK(*code == 0);
   CHECK(!std::filesystem::exists(socket_path));
   CHECK(broker.log().find("stopped") != std::string::npos);
+}
+
+TEST_CASE("log.format json writes one JSON object a line") {
+  ipcd_process broker(R"([{"url":"tcp://127.0.0.1:0"}])", R"("log": {"format": "json"})");
+  REQUIRE(broker.start());
+  REQUIRE(broker.stop() == 0);
+  auto text = broker.log();
+  std::size_t lines = 0;
+  for (std::size_t at = 0, end; (end = text.find('\n', at)) != std::string::npos; at = end + 1) {
+    auto line = nlohmann::json::parse(text.substr(at, end - at), nullptr, false);
+    REQUIRE_MESSAGE(line.is_object(), text.substr(at, end - at));
+    CHECK(line.contains("level"));
+    CHECK(line.contains("msg"));
+    ++lines;
+  }
+  CHECK(lines >= 3);  // listening, ready, stopping, stopped
+  CHECK(text.find(R"("msg":"ipcd )") != std::string::npos);
 }
 
 TEST_CASE("a stale socket file is replaced; a live broker's socket is not taken over") {

@@ -184,9 +184,12 @@ TEST_CASE("a slow subscriber is disconnected while a fast one keeps receiving") 
   REQUIRE(!slow.connect());
   std::atomic<bool> release{false};
   std::error_code ec;
-  auto slow_sub = slow.subscribe("load/#", [&](const message&) {
-    ipc::test::wait_until([&] { return release.load(); }, std::chrono::seconds(20));
-  }, ec);
+  auto slow_sub = slow.subscribe(
+      "load/#",
+      [&](const message&) {
+        ipc::test::wait_until([&] { return release.load(); }, std::chrono::seconds(20));
+      },
+      ec);
   REQUIRE(!ec);
   collector got;
   auto fast_sub = subscribe(fast, "load/#", got);
@@ -229,7 +232,8 @@ TEST_CASE("admin: status, conn list, topic list, conn kill, unknown command") {
   CHECK(status["version"] == IPCD_VERSION);
   CHECK(status["connections"] == 2);
   CHECK(status["subscriptions"] == 1);
-  for (const char* key : {"uptime_s", "messages_in", "messages_out", "rate_in", "rate_out", "memory_bytes"})
+  for (const char* key :
+       {"uptime_s", "messages_in", "messages_out", "rate_in", "rate_out", "memory_bytes"})
     CHECK(status.contains(key));
   auto topics = nlohmann::json::parse(admin.admin("topic.list", "", ec));
   REQUIRE(topics.size() == 1);

@@ -3,9 +3,9 @@
 
 #include <stdexcept>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
-#include <spdlog/sinks/ringbuffer_sink.h>
 
 #include "server.hpp"
 
@@ -14,7 +14,8 @@ namespace ipc::test {
 broker_fixture::broker_fixture(void (*adjust)(config::broker_config&)) {
   config::environment env;
   config_ = config::default_config(env);
-  config_.listeners = {{"unix://" + dir_.file("ipcd.sock"), 0600, ""}, {"tcp://127.0.0.1:0", 0660, ""}};
+  config_.listeners = {{"unix://" + dir_.file("ipcd.sock"), 0600, ""},
+                       {"tcp://127.0.0.1:0", 0660, ""}};
   config_.storage.dir = dir_.file("data");
   if (adjust) adjust(config_);
   auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);

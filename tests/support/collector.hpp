@@ -27,7 +27,8 @@ class collector {
     std::lock_guard lock(mutex_);
     return items_.size();
   }
-  bool wait_for(std::size_t count, std::chrono::milliseconds limit = std::chrono::seconds(10)) const {
+  bool wait_for(std::size_t count,
+                std::chrono::milliseconds limit = std::chrono::seconds(10)) const {
     return wait_until([&] { return size() >= count; }, limit);
   }
 

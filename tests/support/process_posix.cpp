@@ -106,7 +106,7 @@ bool ipcd_process::start(std::chrono::milliseconds limit) {
   if (!wait_until([this] { return log().find("ready") != std::string::npos || !child_->running(); },
                   limit))
     return false;
-  std::regex listening("listening on (\\S+)");
+  std::regex listening("listening on ([^\\s\"]+)");
   std::string text = log();
   for (std::sregex_iterator it(text.begin(), text.end(), listening), end; it != end; ++it) {
     std::string url = (*it)[1];

@@ -1,11 +1,11 @@
 // raw_client on POSIX sockets (unix and tcp), reads bounded by poll() deadlines.
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <cstring>
 #include <stdexcept>

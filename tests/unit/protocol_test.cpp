@@ -267,7 +267,8 @@ TEST_CASE("body decoding rejects truncation, trailing bytes and bad enums") {
   auto body = frames[0].body;
   publish_frame p;
   for (std::size_t cut = 0; cut < body.size(); ++cut) {
-    std::vector<std::uint8_t> shorter(body.begin(), body.begin() + static_cast<std::ptrdiff_t>(cut));
+    std::vector<std::uint8_t> shorter(body.begin(),
+                                      body.begin() + static_cast<std::ptrdiff_t>(cut));
     CHECK(decode({frame_type::publish, shorter}, p) == errc::malformed_frame);
   }
   auto longer = body;
@@ -307,7 +308,8 @@ TEST_CASE("a map whose entries run past the body is malformed") {
 TEST_CASE("reader memory stays bounded by the frame limit") {
   frame_reader reader(4096, 1024);
   byte_buffer out;
-  for (int i = 0; i < 100; ++i) encode_publish(out, 0, "t", "", {}, bytes_of(std::string(3000, 'p')));
+  for (int i = 0; i < 100; ++i)
+    encode_publish(out, 0, "t", "", {}, bytes_of(std::string(3000, 'p')));
   std::size_t at = 0, frames = 0;
   while (at < out.size()) {
     auto space = reader.prepare();

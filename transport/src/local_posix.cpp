@@ -28,8 +28,8 @@ peer_info unix_peer(local::socket& socket) {
     peer.uid = credentials.uid;
     peer.gid = credentials.gid;
     peer.pid = static_cast<std::uint32_t>(credentials.pid);
-    peer.address = "pid " + std::to_string(credentials.pid) + " uid " +
-                   std::to_string(credentials.uid);
+    peer.address =
+        "pid " + std::to_string(credentials.pid) + " uid " + std::to_string(credentials.uid);
   } else {
     peer.address = "unix";
   }

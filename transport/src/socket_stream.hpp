@@ -23,7 +23,8 @@ class socket_stream final : public stream {
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer,
                                          std::error_code& ec) override {
-    co_return co_await socket_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+    co_return co_await socket_.async_read_some(buffer,
+                                               asio::redirect_error(asio::use_awaitable, ec));
   }
 
   asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,

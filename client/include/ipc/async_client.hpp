@@ -60,14 +60,13 @@ class async_client {
     return asio::async_initiate<Token, void(std::error_code, subscription)>(
         [this, &pattern, &handler](auto done) {
           auto ex = asio::get_associated_executor(done, executor_);
-          start_subscribe(std::move(pattern), std::move(handler),
-                          [done = std::move(done), ex](std::error_code ec,
-                                                       subscription sub) mutable {
-                            asio::dispatch(ex, [done = std::move(done), ec,
-                                                sub = std::move(sub)]() mutable {
-                              done(ec, std::move(sub));
-                            });
-                          });
+          start_subscribe(
+              std::move(pattern), std::move(handler),
+              [done = std::move(done), ex](std::error_code ec, subscription sub) mutable {
+                asio::dispatch(ex, [done = std::move(done), ec, sub = std::move(sub)]() mutable {
+                  done(ec, std::move(sub));
+                });
+              });
         },
         token);
   }
@@ -80,10 +79,10 @@ class async_client {
           auto ex = asio::get_associated_executor(done, executor_);
           start_admin(std::move(command), std::move(args_json),
                       [done = std::move(done), ex](std::error_code ec, std::string body) mutable {
-                        asio::dispatch(ex, [done = std::move(done), ec,
-                                            body = std::move(body)]() mutable {
-                          done(ec, std::move(body));
-                        });
+                        asio::dispatch(
+                            ex, [done = std::move(done), ec, body = std::move(body)]() mutable {
+                              done(ec, std::move(body));
+                            });
                       });
         },
         token);

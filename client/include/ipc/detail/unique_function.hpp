@@ -15,7 +15,9 @@ class unique_function<R(Args...)> {
  public:
   unique_function() = default;
   template <class F>
-  unique_function(F f) : impl_(std::make_unique<model<F>>(std::move(f))) {}  // NOLINT: implicit by design, like std::function
+  unique_function(F f)
+      : impl_(std::make_unique<model<F>>(std::move(f))) {
+  }  // NOLINT: implicit by design, like std::function
 
   explicit operator bool() const { return impl_ != nullptr; }
   R operator()(Args... args) { return impl_->call(std::forward<Args>(args)...); }

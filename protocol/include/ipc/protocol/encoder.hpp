@@ -59,8 +59,8 @@ void encode_cancel(byte_buffer& out, std::uint32_t id, std::uint32_t cid);
 void encode_ack(byte_buffer& out, std::uint64_t delivery_tag);
 void encode_nack(byte_buffer& out, std::uint64_t delivery_tag, nack_disposition disposition);
 void encode_request(byte_buffer& out, std::uint32_t id, request_target kind,
-                    std::string_view target, std::uint32_t timeout_ms,
-                    const map_source& headers, std::span<const std::uint8_t> payload);
+                    std::string_view target, std::uint32_t timeout_ms, const map_source& headers,
+                    std::span<const std::uint8_t> payload);
 void encode_admin(byte_buffer& out, std::uint32_t id, std::string_view command,
                   std::string_view args_json);
 

@@ -19,8 +19,8 @@ namespace ipc::transport {
 // Who is on the other end, read once when the connection is made.
 struct peer_info {
   scheme transport = scheme::tcp;
-  std::string address;                // "127.0.0.1:51234", "[::1]:5000", "pid 1234" …
-  std::optional<std::uint32_t> uid;   // Unix peer credentials (SO_PEERCRED)
+  std::string address;               // "127.0.0.1:51234", "[::1]:5000", "pid 1234" …
+  std::optional<std::uint32_t> uid;  // Unix peer credentials (SO_PEERCRED)
   std::optional<std::uint32_t> gid;
   std::optional<std::uint32_t> pid;
 };
