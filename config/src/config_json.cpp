@@ -17,146 +17,12 @@
 
 #include "ipc/config/config.hpp"
 #include "ipc/transport/url.hpp"
+#include "json_reader.hpp"
 
 namespace ipc::config {
 namespace {
 
-using json = nlohmann::ordered_json;  // ordered: unknown keys are reported in file order
-using error_list = std::vector<error>;
-
-void report(error_list& errors, std::string path, std::string message) {
-  errors.push_back({std::move(path), std::move(message)});
-}
-
-// RFC 6901: inside a path segment '~' is written "~0" and '/' is written "~1".
-std::string child_path(const std::string& parent, std::string_view key) {
-  std::string path = parent + "/";
-  for (char c : key) {
-    if (c == '~')
-      path += "~0";
-    else if (c == '/')
-      path += "~1";
-    else
-      path += c;
-  }
-  return path;
-}
-
-// A value as messages show it: `string "1MiB"`, `number -5`, `array`, `null`.
-// 40 bytes of JSON are enough to recognise a value without flooding the line.
-std::string describe(const json& value) {
-  if (value.is_object() || value.is_array() || value.is_null()) return value.type_name();
-  std::string text = value.dump();
-  if (text.size() > 40) {
-    std::size_t cut = 37;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    text = text.substr(0, cut) + "...";
-  }
-  return std::string(value.type_name()) + " " + text;
-}
-
-// A non-negative integer no larger than `max`, or a reported error and nullopt.
-std::optional<std::uint64_t> to_unsigned(const json& value, const std::string& path,
-                                         std::uint64_t max, error_list& errors) {
-  const std::string range = "out of range: at most " + std::to_string(max);
-  if (value.is_number_unsigned()) {
-    const auto number = value.get<std::uint64_t>();
-    if (number <= max) return number;
-    report(errors, path, range + ", got " + std::to_string(number));
-  } else if (value.is_number_integer()) {
-    report(errors, path, "must not be negative, got " + value.dump());
-  } else if (value.is_number_float()) {
-    // Integers the parser could not hold in 64 bits (2^64 = 0x1p64 and up) arrive as floats.
-    const double number = value.get<double>();
-    const bool too_big = number >= 0x1p64 || number > static_cast<double>(max);
-    if (number < 0)
-      report(errors, path, "must not be negative, got " + value.dump());
-    else if (std::floor(number) == number && too_big)
-      report(errors, path, range + ", got " + value.dump());
-    else
-      report(errors, path, "expected an integer without fraction or exponent, got " + value.dump());
-  } else {
-    report(errors, path, "expected a non-negative integer, got " + describe(value));
-  }
-  return std::nullopt;
-}
-
-// Reads the members of one JSON object; keys nobody asked for are unknown keys.
-class object_reader {
- public:
-  object_reader(const json& value, std::string path, error_list& errors)
-      : object_(value.is_object() ? &value : nullptr), path_(std::move(path)), errors_(errors) {
-    if (!object_) report(errors_, path_, "expected an object, got " + describe(value));
-  }
-
-  bool ok() const { return object_ != nullptr; }
-  std::string path_of(std::string_view key) const { return child_path(path_, key); }
-  void report_at(std::string_view key, std::string message) {
-    report(errors_, path_of(key), std::move(message));
-  }
-
-  // The member `key`, or nullptr when absent; either way `key` becomes a known key.
-  const json* find(std::string_view key) {
-    if (!contains(known_, key)) known_.push_back(key);
-    if (!object_) return nullptr;
-    auto member = object_->find(std::string(key));
-    return member == object_->end() ? nullptr : &*member;
-  }
-
-  template <std::unsigned_integral number>
-  void read(std::string_view key, number& out) {
-    const json* value = find(key);
-    if (!value) return;
-    const auto max = std::numeric_limits<number>::max();
-    if (auto parsed = to_unsigned(*value, path_of(key), max, errors_))
-      out = static_cast<number>(*parsed);
-  }
-
-  void read(std::string_view key, std::string& out) {
-    const json* value = find(key);
-    if (!value) return;
-    if (value->is_string())
-      out = value->get<std::string>();
-    else
-      report_at(key, "expected a string, got " + describe(*value));
-  }
-
-  // Keys of SPEC §7 that later releases read; refused today with a clearer message.
-  void planned(std::initializer_list<std::string_view> keys) { planned_ = keys; }
-
-  // Reports every member no read asked for; call once, after the reads.
-  void report_unknown_keys() {
-    if (!object_) return;
-    for (const auto& [key, value] : object_->items()) {
-      if (contains(known_, key)) continue;
-      std::string message = "unknown key '" + key + "'";
-      if (contains(planned_, key))
-        message += ": not supported yet in this build";
-      else
-        message += " (expected one of: " + known_list() + ")";
-      report_at(key, std::move(message));
-    }
-  }
-
- private:
-  static bool contains(const std::vector<std::string_view>& keys, std::string_view key) {
-    for (std::string_view known : keys)
-      if (known == key) return true;
-    return false;
-  }
-
-  std::string known_list() const {
-    std::string listed;
-    for (std::string_view key : known_) listed += (listed.empty() ? "" : ", ") + std::string(key);
-    return listed;
-  }
-
-  const json* object_;
-  std::string path_;
-  error_list& errors_;
-  std::vector<std::string_view> known_;
-  std::vector<std::string_view> planned_;
-};
+using namespace detail;
 
 // "0660" → 0660; nullopt unless the text is 1 to 4 octal digits (a leading 0 and the
 // three permission digits; validate() checks the value is at most 0777).
@@ -235,6 +101,10 @@ void read_limits(const json& value, limits& out, error_list& errors) {
   reader.read("max_headers", out.max_headers);
   reader.read("max_header_bytes", out.max_header_bytes);
   reader.read("match_cache_entries", out.match_cache_entries);
+  reader.read("max_queues", out.max_queues);
+  reader.read("default_prefetch", out.default_prefetch);
+  reader.read("max_prefetch", out.max_prefetch);
+  reader.read("max_pending_requests", out.max_pending_requests);
   reader.report_unknown_keys();
 }
 
@@ -260,7 +130,8 @@ void read_config(const json& document, broker_config& config, error_list& errors
   if (const json* value = reader.find("limits")) read_limits(*value, config.limits, errors);
   if (const json* value = reader.find("storage")) read_storage(*value, config.storage, errors);
   if (const json* value = reader.find("log")) read_log(*value, config.log, errors);
-  reader.planned({"queues", "auth"});
+  if (const json* value = reader.find("queues")) read_queues(*value, config.queues, errors);
+  reader.planned({"auth"});
   reader.report_unknown_keys();
 }
 

@@ -120,6 +120,9 @@ void validate_limits(const limits& bounds, std::vector<error>& errors) {
   check_range(errors, "/limits/max_topic_length", bounds.max_topic_length, 1,
               max_topic_length_ceiling, "MQTT's topic limit");
   check_range(errors, "/limits/max_topic_levels", bounds.max_topic_levels, 1, unbounded);
+  check_range(errors, "/limits/max_prefetch", bounds.max_prefetch, 1, unbounded);
+  check_range(errors, "/limits/default_prefetch", bounds.default_prefetch, 1, bounds.max_prefetch,
+              "limits.max_prefetch");
   check_range(errors, "/limits/max_headers", bounds.max_headers, 0, max_headers_ceiling,
               "the wire's 16-bit header count");
   check_range(errors, "/limits/max_header_bytes", bounds.max_header_bytes, 0,
@@ -144,10 +147,21 @@ void validate_log(const log& logging, std::vector<error>& errors) {
 
 }  // namespace
 
+void validate_queues(const broker_config& config, std::vector<error>& errors) {
+  const auto& declared = config.queues.declared;
+  if (declared.size() > config.limits.max_queues)
+    errors.push_back({"/queues", "more queues declared than limits.max_queues allows"});
+  for (const auto& [name, options] : declared) {
+    std::string path = "/queues/" + name;  // names never contain '/' or '~' when valid
+    for (auto& problem : validate_queue(name, options, path)) errors.push_back(std::move(problem));
+  }
+}
+
 std::vector<error> validate(const broker_config& config) {
   std::vector<error> errors;
   validate_listeners(config.listeners, errors);
   validate_limits(config.limits, errors);
+  validate_queues(config, errors);
   validate_storage(config.storage, errors);
   validate_log(config.log, errors);
   return errors;

@@ -31,7 +31,6 @@ using ipc::test::received_frame;
 using std::chrono::milliseconds;
 
 constexpr auto step_timeout = std::chrono::seconds(5);
-constexpr std::size_t max_connections_per_case = 4;
 
 struct conformance_case {
   std::string file;  // "pubsub.json"
@@ -70,21 +69,17 @@ std::set<std::string> protocol_clauses() {
   return clauses;
 }
 
-// ---- hex ----
-
-std::vector<std::uint8_t> parse_hex(const std::string& text) {
-  std::vector<std::uint8_t> out;
+// The hex digits of `text` in lower case, whitespace dropped; throws on anything else.
+std::string clean_hex(const std::string& text) {
   std::string digits;
   for (char c : text) {
     if (std::isspace(static_cast<unsigned char>(c))) continue;
     if (!std::isxdigit(static_cast<unsigned char>(c)))
       throw std::invalid_argument("bad hex digit '" + std::string(1, c) + "' in \"" + text + "\"");
-    digits += c;
+    digits += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   if (digits.size() % 2 != 0) throw std::invalid_argument("odd number of hex digits: " + text);
-  for (std::size_t i = 0; i < digits.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-  return out;
+  return digits;
 }
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
@@ -99,17 +94,17 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
 
 // A "send" value: one hex string, or an array of them sent in one write.
 std::vector<std::uint8_t> bytes_to_send(const json& value) {
-  if (value.is_string()) return parse_hex(value.get<std::string>());
+  std::string digits;
+  if (value.is_string()) digits = clean_hex(value.get<std::string>());
+  if (value.is_array())
+    for (const auto& part : value) digits += clean_hex(part.get<std::string>());
   std::vector<std::uint8_t> out;
-  for (const auto& part : value) {
-    auto bytes = parse_hex(part.get<std::string>());
-    out.insert(out.end(), bytes.begin(), bytes.end());
-  }
+  for (std::size_t i = 0; i < digits.size(); i += 2)
+    out.push_back(static_cast<std::uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
   return out;
 }
 
-// ---- limits (broker_fixture takes a plain function, so overrides pass through here) ----
-
+// Limit overrides of the running case (broker_fixture takes a plain function pointer).
 json current_limits = json::object();
 
 struct limit_field {
@@ -123,8 +118,7 @@ constexpr limit_field u32_limits[] = {
     {"max_topic_length", &ipc::config::limits::max_topic_length},
     {"max_topic_levels", &ipc::config::limits::max_topic_levels},
     {"max_subscriptions", &ipc::config::limits::max_subscriptions},
-    {"max_connections", &ipc::config::limits::max_connections},
-};
+    {"max_connections", &ipc::config::limits::max_connections}};
 
 bool known_limit(const std::string& key) {
   return key == "max_pending_bytes" ||
@@ -140,29 +134,22 @@ void apply_limits(ipc::config::broker_config& config) {
   }
 }
 
-// ---- case validation ----
-
-const std::set<std::string> step_actions = {"send",  "expect",        "expect_unordered",
-                                            "close", "expect_closed", "expect_silence_ms"};
-
 std::string validate_step(const json& step, std::size_t connections) {
+  static const std::set<std::string> step_actions = {"send",  "expect",        "expect_unordered",
+                                                     "close", "expect_closed", "expect_silence_ms"};
   if (!step.is_object()) return "a step must be an object";
-  int actions = 0;
-  for (const auto& [key, value] : step.items()) {
-    if (step_actions.contains(key))
-      ++actions;
-    else if (key != "conn")
-      return "unknown step key '" + key + "'";
-  }
-  if (actions != 1) return "a step needs exactly one action: " + step.dump();
+  for (const auto& [key, value] : step.items())
+    if (key != "conn" && !step_actions.contains(key)) return "unknown step key '" + key + "'";
+  if (step.size() - step.count("conn") != 1)
+    return "a step needs exactly one action: " + step.dump();
   if (step.value("conn", std::size_t{0}) >= connections) return "conn out of range: " + step.dump();
   if (step.contains("send")) bytes_to_send(step["send"]);  // throws on bad hex
   return {};
 }
 
-std::string check_case(const json& spec) {
-  static const std::set<std::string> keys = {"name",        "clause", "limits",
-                                             "connections", "steps",  "note"};
+// What is wrong with a case, or "" (bad hex and wrong JSON types included).
+std::string validate_case(const json& spec) try {
+  static const std::set<std::string> keys = {"name", "clause", "limits", "connections", "steps"};
   for (const auto& [key, value] : spec.items())
     if (!keys.contains(key)) return "unknown case key '" + key + "'";
   if (!spec.contains("name") || !spec.contains("clause")) return "a case needs name and clause";
@@ -170,23 +157,14 @@ std::string check_case(const json& spec) {
   for (const auto& [key, value] : limits.items())
     if (!known_limit(key)) return "unknown limit '" + key + "'";
   auto connections = spec.value("connections", std::size_t{1});
-  if (connections < 1 || connections > max_connections_per_case) return "bad connections";
+  if (connections < 1 || connections > 4) return "connections must be 1 to 4";
   if (!spec.contains("steps") || spec["steps"].empty()) return "a case needs steps";
   for (const auto& step : spec["steps"])
     if (auto problem = validate_step(step, connections); !problem.empty()) return problem;
   return {};
+} catch (const std::exception& e) {
+  return e.what();
 }
-
-// What is wrong with a case, or "" (bad hex and wrong JSON types included).
-std::string validate_case(const json& spec) {
-  try {
-    return check_case(spec);
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-}
-
-// ---- decoded views of received frames: the fields an expectation may name ----
 
 std::string type_name(proto::frame_type type) {
   auto value = static_cast<std::uint8_t>(type);
@@ -211,10 +189,6 @@ json first_values(const proto::map_view& map) {  // the first entry for each key
 void add_json(json& out, const char* key, std::string_view text) {
   auto parsed = json::parse(text, nullptr, false);
   if (!parsed.is_discarded()) out[key] = parsed;
-}
-
-std::string_view text_of(std::span<const std::uint8_t> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
 template <class Frame>
@@ -254,7 +228,8 @@ json message_fields(const received_frame& f) {
               {"reply_to", b.reply_to},
               {"headers", pairs_of(b.headers)},
               {"payload_hex", to_hex(b.payload)}};
-  add_json(out, "payload_json", text_of(b.payload));
+  add_json(out, "payload_json",
+           {reinterpret_cast<const char*>(b.payload.data()), b.payload.size()});
   return out;
 }
 
@@ -271,8 +246,7 @@ std::string show(const json& value) {
 
 // Hex fields compare without spaces or case; "properties" is a subset check.
 bool field_matches(const std::string& key, const json& want, const json& have) {
-  if (key.ends_with("hex") && want.is_string())
-    return to_hex(parse_hex(want.get<std::string>())) == have;
+  if (key.ends_with("hex") && want.is_string()) return clean_hex(want.get<std::string>()) == have;
   if (key == "properties" && want.is_object()) {
     for (const auto& [name, value] : want.items())
       if (!have.contains(name) || have[name] != value) return false;
@@ -295,8 +269,6 @@ std::string mismatch(const json& want, const received_frame& frame) {
   }
   return problems.empty() ? problems : problems + "frame: " + show(have);
 }
-
-// ---- running one case ----
 
 class case_runner {
  public:

@@ -140,12 +140,51 @@ TEST_SUITE("config") {
   }
 
   TEST_CASE("sections of later releases are refused as not supported yet") {
-    const auto errors = parse_user(R"({"queues": {}, "auth": {},
+    const auto errors = parse_user(R"({"auth": {}, "queues": {"q": {"durable": true}},
       "listeners": [{"url": "unix:///run/a.sock", "cert": "/etc/a.pem"}]})")
                             .errors;
-    CHECK_MESSAGE(has_error(errors, "/queues", "not supported yet"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/queues/q/durable", "not supported yet"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/auth", "not supported yet"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/listeners/0/cert", "not supported yet"), dump(errors));
+  }
+
+  TEST_CASE("queues: auto_create, declared queues in order, every option, every error") {
+    auto result = parse_user(R"({"queues": {"auto_create": false,
+      "jobs": {"max_length": 10, "max_bytes": 4096, "overflow": "drop-oldest", "ttl": 500,
+               "dead_letter": "jobs.dead", "max_deliveries": 3, "bind": ["jobs/#", "x/+"]},
+      "jobs.dead": {}}})");
+    REQUIRE_MESSAGE(result.ok(), dump(result.errors));
+    const auto& queues = result.config.queues;
+    CHECK(!queues.auto_create);
+    REQUIRE(queues.declared.size() == 2);
+    CHECK(queues.declared[0].first == "jobs");
+    const auto& jobs = queues.declared[0].second;
+    CHECK(jobs.max_length == 10);
+    CHECK(jobs.max_bytes == 4096);
+    CHECK(jobs.overflow == "drop-oldest");
+    CHECK(jobs.ttl_ms == 500);
+    CHECK(jobs.dead_letter == "jobs.dead");
+    CHECK(jobs.max_deliveries == 3);
+    CHECK(jobs.bind == std::vector<std::string>{"jobs/#", "x/+"});
+    CHECK(queues.declared[1].second.max_bytes == 64ull * 1024 * 1024);  // bounded by default
+
+    const auto errors = parse_user(R"({"queues": {"auto_create": 1, "bad name": {},
+      "q": {"overflow": "block", "max_bytes": 0, "dead_letter": "q", "bind": [3], "speed": 1},
+      "r": []}})")
+                            .errors;
+    CHECK_MESSAGE(has_error(errors, "/queues/auto_create", "expected true or false"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/queues/bad name", "invalid queue name"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/queues/q/overflow", "reject"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/queues/q/max_bytes", "at least 1"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/queues/q/dead_letter", "own dead-letter"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/queues/q/bind/0", "expected a topic pattern"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/queues/q/speed", "unknown key"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/queues/r", "expected an object"), dump(errors));
+    CHECK(ipc::config::valid_queue_name("a.b_c-D9"));
+    CHECK(!ipc::config::valid_queue_name(""));
+    CHECK(!ipc::config::valid_queue_name("a/b"));
+    CHECK(!ipc::config::valid_queue_name(".."+std::string("/x")));
+    CHECK(!ipc::config::valid_queue_name(std::string(256, 'a')));
   }
 
   TEST_CASE("wrong types are reported at their path") {

@@ -29,6 +29,27 @@ struct limits {
   std::uint32_t max_headers = 64;                         // header entries per message
   std::uint32_t max_header_bytes = 16 * 1024;             // sum of header key+value bytes
   std::uint32_t match_cache_entries = 4096;               // topic match cache; 0 switches it off
+  std::uint32_t max_queues = 10000;         // queues in the broker
+  std::uint32_t default_prefetch = 100;     // consumer credit when CONSUME asks for 0
+  std::uint32_t max_prefetch = 65535;       // the largest credit a consumer may ask for
+  std::uint32_t max_pending_requests = 1024;  // open requests per connection
+};
+
+// Options of one queue (SPEC §4 "Queue options"); also what `ipcctl queue create` sends.
+struct queue_options {
+  bool durable = false;
+  std::uint64_t max_length = 0;                 // messages (ready + unacked); 0 = no count limit
+  std::uint64_t max_bytes = 64ull * 1024 * 1024;  // payload bytes held; every queue is bounded
+  std::string overflow = "reject";              // reject | drop-oldest
+  std::uint64_t ttl_ms = 0;                     // message time to live; 0 = forever
+  std::string dead_letter;                      // queue for expired/rejected/over-delivered
+  std::uint32_t max_deliveries = 0;             // dead-letter after this many; 0 = unlimited
+  std::vector<std::string> bind;                // topic patterns whose publishes enqueue a copy
+};
+
+struct queues {
+  bool auto_create = true;  // a send or consume on an unknown queue creates it (transient)
+  std::vector<std::pair<std::string, queue_options>> declared;  // in file order
 };
 
 struct storage {
@@ -47,6 +68,7 @@ struct log {
 struct broker_config {
   std::vector<listener> listeners;
   config::limits limits;
+  config::queues queues;
   config::storage storage;
   config::log log;
 };
@@ -89,5 +111,16 @@ load_result load_file(const std::string& file_path, const environment& env);
 
 // Semantic checks on a config however it was built; returns all errors.
 std::vector<error> validate(const broker_config& config);
+
+// Checks one queue's name and options (also used for queues created at run time);
+// `path` prefixes the JSON paths of the errors ("/queues/jobs").
+std::vector<error> validate_queue(std::string_view name, const queue_options& options,
+                                  const std::string& path = "");
+
+// Parses queue options from a JSON object text (admin `queue.create`), over defaults.
+std::vector<error> parse_queue_options(std::string_view json_text, queue_options& out);
+
+// Queue names: [A-Za-z0-9._-]{1,255} (SPEC §3).
+bool valid_queue_name(std::string_view name);
 
 }  // namespace ipc::config
