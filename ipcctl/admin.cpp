@@ -12,6 +12,8 @@ namespace {
 
 using json = nlohmann::json;
 
+}  // namespace
+
 // Sends one admin command; on success stores the parsed JSON answer.
 int admin_call(const global_options& global, const std::string& command, const json& args,
                json& answer) {
@@ -36,7 +38,9 @@ int admin_call(const global_options& global, const std::string& command, const j
   return exit_ok;
 }
 
-std::string text(const json& value) {
+namespace {
+
+std::string cell(const json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_float()) {
     char buffer[32];
@@ -45,6 +49,8 @@ std::string text(const json& value) {
   }
   return value.dump();
 }
+
+}  // namespace
 
 std::string human_bytes(std::uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -59,6 +65,8 @@ std::string human_bytes(std::uint64_t bytes) {
   return buffer;
 }
 
+namespace {
+
 int run_status(const global_options& global) {
   json answer;
   if (int code = admin_call(global, "status", json::object(), answer)) return code;
@@ -69,7 +77,7 @@ int run_status(const global_options& global) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& [key, value] : answer.items()) {
     std::string shown =
-        key == "memory_bytes" ? human_bytes(value.get<std::uint64_t>()) : text(value);
+        key == "memory_bytes" ? human_bytes(value.get<std::uint64_t>()) : cell(value);
     rows.push_back({key, shown});
   }
   std::cout << render_table({"FIELD", "VALUE"}, rows);
@@ -85,7 +93,7 @@ int run_topic_list(const global_options& global) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& entry : answer)
-    rows.push_back({text(entry["pattern"]), text(entry["subscribers"])});
+    rows.push_back({cell(entry["pattern"]), cell(entry["subscribers"])});
   std::cout << render_table({"PATTERN", "SUBSCRIBERS"}, rows);
   return exit_ok;
 }
@@ -99,10 +107,10 @@ int run_conn_list(const global_options& global) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : answer)
-    rows.push_back({text(c["id"]), text(c["peer"]), text(c["transport"]), text(c["user"]),
-                    text(c["client"]), human_bytes(c["bytes_in"].get<std::uint64_t>()),
-                    human_bytes(c["bytes_out"].get<std::uint64_t>()), text(c["messages_in"]),
-                    text(c["messages_out"]), text(c["subscriptions"])});
+    rows.push_back({cell(c["id"]), cell(c["peer"]), cell(c["transport"]), cell(c["user"]),
+                    cell(c["client"]), human_bytes(c["bytes_in"].get<std::uint64_t>()),
+                    human_bytes(c["bytes_out"].get<std::uint64_t>()), cell(c["messages_in"]),
+                    cell(c["messages_out"]), cell(c["subscriptions"])});
   std::cout << render_table({"ID", "PEER", "TRANSPORT", "USER", "CLIENT", "BYTES_IN", "BYTES_OUT",
                              "MSGS_IN", "MSGS_OUT", "SUBS"},
                             rows);

@@ -3,12 +3,15 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "ipc/types.hpp"
 
@@ -51,9 +54,42 @@ std::string render_table(const std::vector<std::string>& header,
 std::string base64(std::string_view bytes);
 bool is_valid_utf8(std::string_view text);
 
+// Sends one admin command (docs/protocol.md §5.2); on success stores the JSON answer.
+int admin_call(const global_options& global, const std::string& command,
+               const nlohmann::json& args, nlohmann::json& answer);
+std::string human_bytes(std::uint64_t bytes);
+
+// "k=v" items of -H options; false (after a message) when one is malformed.
+bool parse_headers(const std::vector<std::string>& items, ipc::headers& out);
+// The payload argument, or standard input when it is absent or "-".
+std::string read_payload(const std::optional<std::string>& argument);
+
+// Prints received messages (payload; -v: topic and payload; --json: one object a line)
+// and waits for --count of them, a signal, or --timeout.
+class printer {
+ public:
+  printer(std::uint64_t count, bool verbose, bool json, bool quiet = false)
+      : count_(count), verbose_(verbose), json_(json), quiet_(quiet) {}
+  // Prints `m` unless the count was reached; thread-safe. Returns whether it printed.
+  bool print(const ipc::message& m);
+  // Exit code: 0 after the count or SIGINT/SIGTERM, 3 when the timeout passed first.
+  int wait(const std::optional<std::chrono::milliseconds>& timeout, const std::string& what);
+  std::uint64_t printed() const;
+
+ private:
+  std::string render(const ipc::message& m) const;
+  std::uint64_t count_;  // 0: until interrupted
+  bool verbose_, json_, quiet_;
+  mutable std::mutex mutex_;
+  std::condition_variable done_;
+  std::uint64_t printed_ = 0;
+};
+
 // Commands register themselves on the app; each returns through `exit_status`.
 void register_pubsub(CLI::App& app, global_options& global, int& exit_status);
 void register_admin(CLI::App& app, global_options& global, int& exit_status);
 void register_bench(CLI::App& app, global_options& global, int& exit_status);
+void register_queues(CLI::App& app, global_options& global, int& exit_status);
+void register_queue_admin(CLI::App& app, global_options& global, int& exit_status);
 
 }  // namespace ipcctl

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   });
   ipcctl::register_pubsub(app, global, exit_status);
   ipcctl::register_admin(app, global, exit_status);
+  ipcctl::register_queues(app, global, exit_status);
+  ipcctl::register_queue_admin(app, global, exit_status);
   ipcctl::register_bench(app, global, exit_status);
   try {
     app.parse(argc, argv);

@@ -15,21 +15,6 @@
 namespace ipcctl {
 namespace {
 
-std::atomic<bool> interrupted{false};
-extern "C" void on_interrupt(int) { interrupted = true; }
-
-bool parse_headers(const std::vector<std::string>& items, ipc::headers& out) {
-  for (const auto& item : items) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::cerr << "ipcctl: header '" << item << "' is not of the form key=value\n";
-      return false;
-    }
-    out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
-  }
-  return true;
-}
-
 struct pub_args {
   std::string topic;
   std::optional<std::string> payload;
@@ -40,11 +25,7 @@ struct pub_args {
 int run_pub(const global_options& global, const pub_args& args) {
   ipc::headers hdrs;
   if (!parse_headers(args.headers, hdrs)) return exit_usage;
-  std::string payload;
-  if (!args.payload || *args.payload == "-")
-    payload.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  else
-    payload = *args.payload;
+  std::string payload = read_payload(args.payload);
   std::error_code first_error;
   std::string first_message;
   auto options = global.client_options();
@@ -82,59 +63,17 @@ struct sub_args {
   bool verbose = false;
 };
 
-std::string render_message(const ipc::message& m, const sub_args& args, bool json) {
-  if (json) {
-    nlohmann::json line{{"topic", m.topic()}, {"id", m.id()}, {"timestamp_ns", m.timestamp_ns()}};
-    if (is_valid_utf8(m.payload()))
-      line["payload"] = m.payload();
-    else
-      line["payload_base64"] = base64(m.payload());
-    if (!m.reply_to().empty()) line["reply_to"] = m.reply_to();
-    auto hdrs = m.headers();
-    if (!hdrs.empty()) {
-      nlohmann::json h = nlohmann::json::object();
-      for (const auto& [k, v] : hdrs) h[k] = v;
-      line["headers"] = h;
-    }
-    return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  }
-  std::string text;
-  if (args.verbose) text.append(m.topic()).append(" ");
-  return text.append(m.payload()).append("\n");
-}
-
 int run_sub(const global_options& global, const sub_args& args) {
-  std::mutex mutex;
-  std::condition_variable done_cv;
-  std::uint64_t received = 0;
   auto options = global.client_options();
   ipc::Client client(options);
   if (auto ec = client.connect())
     return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  printer out(args.count, args.verbose, global.json);
   std::error_code ec;
   auto sub = client.subscribe(
-      args.pattern,
-      [&](const ipc::message& m) {
-        std::lock_guard lock(mutex);
-        if (args.count != 0 && received >= args.count) return;
-        std::cout << render_message(m, args, global.json) << std::flush;
-        if (++received == args.count) done_cv.notify_all();
-      },
-      ec);
+      args.pattern, [&](const ipc::message& m) { out.print(m); }, ec);
   if (ec) return fail("subscribe " + args.pattern, ec, client.last_error_message());
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
-  auto deadline = std::chrono::steady_clock::now() +
-                  global.timeout.value_or(std::chrono::hours(24 * 365 * 100));
-  std::unique_lock lock(mutex);
-  while (!interrupted && (args.count == 0 || received < args.count)) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return fail("sub " + args.pattern, ipc::make_error_code(ipc::errc::timeout),
-                  std::to_string(received) + " message(s) received");
-    // Signals cannot notify a condition variable safely: look at the flag every 100 ms.
-    done_cv.wait_for(lock, std::chrono::milliseconds(100));
-  }
-  return exit_ok;
+  return out.wait(global.timeout, "sub " + args.pattern);
 }
 
 }  // namespace

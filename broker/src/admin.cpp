@@ -1,9 +1,12 @@
 // Admin commands (docs/protocol.md §5.2): status, conn.list, conn.kill, topic.list.
 // Ordinary protocol requests answered with JSON; ipcctl renders them.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "broker.hpp"
 #include "platform.hpp"
+#include "queues/queue_manager.hpp"
 #include "session.hpp"
 
 namespace ipc::broker {
@@ -31,7 +34,10 @@ std::string broker_core::admin_status() const {
       {"connections", sessions_.size()},
       {"connections_total", counters_.connections_total},
       {"subscriptions", subscriptions},
-      {"queues", 0},
+      {"queues", queues_->size()},
+      {"requests", counters_.requests},
+      {"replies", counters_.replies},
+      {"request_timeouts", counters_.request_timeouts},
       {"messages_in", counters_.messages_in},
       {"messages_out", counters_.messages_out},
       {"bytes_in", counters_.bytes_in},
@@ -96,6 +102,60 @@ std::string broker_core::admin(session& s, std::string_view command, std::string
     target->close_with_error(errc::connection_killed, "connection closed by an administrator");
     return json{{"killed", target->id()}}.dump();
   }
+  if (command.starts_with("queue.")) return admin_queue(command, args, status);
+  return error_body(status, errc::unknown_command,
+                    "unknown admin command '" + std::string(command) + "'");
+}
+
+namespace {
+// A string member of the admin arguments, or "" with `missing` set.
+std::string text_arg(const json& args, const char* key, bool& missing) {
+  if (args.contains(key) && args[key].is_string()) return args[key].get<std::string>();
+  missing = true;
+  return {};
+}
+}  // namespace
+
+std::string broker_core::admin_queue(std::string_view command, const json& args,
+                                     std::uint16_t& status) {
+  if (command == "queue.list") return queues_->list().dump();
+  static constexpr std::string_view known[] = {"queue.info",  "queue.create", "queue.delete",
+                                               "queue.purge", "queue.bind",   "queue.unbind"};
+  if (std::find(std::begin(known), std::end(known), command) == std::end(known))
+    return error_body(status, errc::unknown_command,
+                      "unknown admin command '" + std::string(command) + "'");
+  bool missing = false;
+  std::string name = text_arg(args, "name", missing);
+  if (missing) return error_body(status, errc::invalid_argument, "needs {\"name\": QUEUE}");
+  auto answer = [&](const refusal& refused, json body) {
+    if (refused) return error_body(status, refused.code, refused.message);
+    queues_->dispatch_pending();
+    return body.dump();
+  };
+  if (command == "queue.create") {
+    config::queue_options options;
+    json rest = args;
+    rest.erase("name");
+    auto problems = config::parse_queue_options(rest.dump(), options);
+    if (!problems.empty())
+      return error_body(status, errc::invalid_argument,
+                        problems.front().path + ": " + problems.front().message);
+    bool created = false;
+    auto refused = queues_->create(name, options, created);
+    return answer(refused, {{"name", name}, {"created", created}});
+  }
+  auto target = queues_->find(name);
+  if (!target && config::valid_queue_name(name) == false)
+    return error_body(status, errc::invalid_queue_name, "invalid queue name '" + name + "'");
+  if (!target) return error_body(status, errc::unknown_queue, "no queue '" + name + "'");
+  if (command == "queue.info") return queues_->describe(*target).dump();
+  if (command == "queue.delete") return answer(queues_->remove(name), {{"deleted", name}});
+  if (command == "queue.purge") return json{{"purged", target->purge()}}.dump();
+  std::string pattern = text_arg(args, "pattern", missing);
+  if (missing) return error_body(status, errc::invalid_argument, "needs {\"pattern\": PATTERN}");
+  if (command == "queue.bind") return answer(queues_->bind(name, pattern), {{"bound", pattern}});
+  if (command == "queue.unbind")
+    return answer(queues_->unbind(name, pattern), {{"unbound", pattern}});
   return error_body(status, errc::unknown_command,
                     "unknown admin command '" + std::string(command) + "'");
 }

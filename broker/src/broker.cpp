@@ -2,22 +2,33 @@
 #include "broker.hpp"
 
 #include <chrono>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "ipc/protocol/encoder.hpp"
+#include "queues/queue_manager.hpp"
 #include "session.hpp"
 
 namespace ipc::broker {
 
 using protocol::errc;
 
-broker_core::broker_core(const config::limits& limits, std::shared_ptr<spdlog::logger> logger)
-    : limits_(limits),
+namespace {
+// Reply addresses are "$reply/<connection>/<request id>/<nonce>" (docs/protocol.md §4.11).
+constexpr std::string_view reply_prefix = "$reply/";
+}  // namespace
+
+broker_core::broker_core(const config::broker_config& config,
+                         std::shared_ptr<spdlog::logger> logger)
+    : config_(config),
       logger_(std::move(logger)),
-      name_limits_{limits.max_topic_length, limits.max_topic_levels},
-      trie_(limits.match_cache_entries) {
+      name_limits_{config.limits.max_topic_length, config.limits.max_topic_levels},
+      trie_(config.limits.match_cache_entries),
+      queues_(std::make_unique<queue_manager>(config_, trie_, pool_, *logger_)),
+      reply_nonce_(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32)) {
   scratch_body_.reserve(inline_body_limit);
+  queues_->declare_configured();
 }
 
 broker_core::~broker_core() = default;
@@ -46,7 +57,10 @@ void broker_core::remove_session(session& s) {
   auto keep_alive = found->second;  // s stays valid to the end of this function
   for (const auto& [sid, pattern] : s.subscriptions()) trie_.erase(pattern, {&s, sid});
   s.subscriptions().clear();
+  s.detach_consumers();
+  drop_requests(s);
   sessions_.erase(found);
+  queues_->dispatch_pending();  // requeued messages go to the remaining consumers
   logger_->debug("connection {} ({}) closed", s.id(), s.peer().address);
   if (!s.user().empty())
     publish_system("$SYS/connections/close", nlohmann::json{{"id", s.id()}}.dump());
@@ -70,6 +84,8 @@ refusal broker_core::subscribe(session& s, std::uint32_t sid, std::string_view p
   auto problem = routing::check_pattern(pattern, name_limits_);
   if (problem != routing::topic_error::none)
     return {errc::invalid_pattern, "invalid pattern: " + std::string(routing::describe(problem))};
+  if (pattern.starts_with("$reply"))
+    return {errc::permission_denied, "reply addresses cannot be subscribed to"};
   auto& subscriptions = s.subscriptions();
   if (subscriptions.contains(sid))
     return {errc::duplicate_id, "subscription id " + std::to_string(sid) + " is in use"};
@@ -95,8 +111,13 @@ refusal broker_core::check_message(std::string_view topic, std::string_view repl
   auto problem = routing::check_topic(topic, name_limits_);
   if (problem != routing::topic_error::none)
     return {errc::invalid_topic, "invalid topic: " + std::string(routing::describe(problem))};
-  if (topic.front() == '$')
+  if (topic.front() == '$' && !topic.starts_with(reply_prefix))
     return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
+  return check_fields(reply_to, headers, payload_size);
+}
+
+refusal broker_core::check_fields(std::string_view reply_to, const protocol::map_view& headers,
+                                  std::size_t payload_size) const {
   if (!reply_to.empty() &&
       (routing::check_topic(reply_to, name_limits_) != routing::topic_error::none ||
        reply_to.front() == '$'))
@@ -115,6 +136,10 @@ refusal broker_core::publish(const protocol::publish_frame& frame) {
           check_message(frame.topic, frame.reply_to, frame.headers, frame.payload.size()))
     return refused;
   ++counters_.messages_in;
+  if (frame.topic.starts_with(reply_prefix)) {
+    reply(frame);
+    return {};
+  }
   const auto& routes = trie_.match(frame.topic);
   if (!routes.empty()) fan_out(routes, frame.topic, frame.reply_to, &frame.headers, frame.payload);
   return {};
@@ -125,6 +150,11 @@ void broker_core::publish_system(std::string_view topic, std::string_view json) 
   const auto& routes = trie_.match(topic);
   fan_out(routes, topic, {}, nullptr,
           {reinterpret_cast<const std::uint8_t*>(json.data()), json.size()});
+}
+
+std::uint64_t broker_core::now_ns() const {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
 }
 
 void broker_core::fan_out(const std::vector<routing::route>& routes, std::string_view topic,
@@ -152,6 +182,8 @@ void broker_core::fan_out(const std::vector<routing::route>& routes, std::string
     message.body = shared.bytes();
     message.shared = &shared;
   }
+  message.message_id = last_message_id_;
+  message.payload_size = static_cast<std::uint32_t>(payload.size());
   for (const auto& route : routes) route.target->deliver_message(route.id, message);
 }
 

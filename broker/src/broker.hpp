@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
 #include <spdlog/logger.h>
 
 #include "ipc/config/config.hpp"
@@ -23,6 +24,7 @@
 namespace ipc::broker {
 
 class session;
+class queue_manager;
 
 struct broker_counters {
   std::uint64_t messages_in = 0;   // publishes accepted
@@ -32,6 +34,7 @@ struct broker_counters {
   std::uint64_t connections_total = 0;
   std::uint64_t slow_consumers = 0;  // connections closed for pending output over the limit
   std::uint64_t protocol_errors = 0;
+  std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
 };
 
 // An operation's refusal: the wire code and a sentence for the ERROR frame.
@@ -43,7 +46,7 @@ struct refusal {
 
 class broker_core {
  public:
-  broker_core(const config::limits& limits, std::shared_ptr<spdlog::logger> logger);
+  broker_core(const config::broker_config& config, std::shared_ptr<spdlog::logger> logger);
   ~broker_core();
   broker_core(const broker_core&) = delete;
   broker_core& operator=(const broker_core&) = delete;
@@ -68,6 +71,23 @@ class broker_core {
   refusal subscribe(session& s, std::uint32_t sid, std::string_view pattern);
   refusal unsubscribe(session& s, std::uint32_t sid);
   refusal publish(const protocol::publish_frame& frame);
+
+  // Queue operations (the consumer side lives in session).
+  queue_manager& queues() { return *queues_; }
+  // Confirmed or not, a send either enqueues (message id in `id`) or is refused.
+  refusal send(const protocol::send_frame& frame, std::uint64_t& id);
+  // Builds a queue message from fields (also used for requests to queues).
+  refusal enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
+                  const protocol::map_view& headers, std::span<const std::uint8_t> payload,
+                  std::uint64_t& id);
+
+  // Request/reply (docs/protocol.md §4.11): routes the request with a broker-made reply
+  // address; refuses at once with no_responders when nobody can answer.
+  refusal request(session& s, const protocol::request_frame& frame);
+  // Forgets a session's open requests (it is going away).
+  void drop_requests(session& s);
+  // Times out requests past their deadline and expires queue messages; periodic.
+  void housekeeping();
   // Broker events on $SYS topics, encoded only when someone listens.
   void publish_system(std::string_view topic, std::string_view json);
 
@@ -82,17 +102,33 @@ class broker_core {
   void fan_out(const std::vector<routing::route>& routes, std::string_view topic,
                std::string_view reply_to, const protocol::map_view* headers,
                std::span<const std::uint8_t> payload);
+  void reply(const protocol::publish_frame& frame);
+  std::uint64_t now_ns() const;
   refusal check_message(std::string_view topic, std::string_view reply_to,
                         const protocol::map_view& headers, std::size_t payload_size) const;
+  refusal check_fields(std::string_view reply_to, const protocol::map_view& headers,
+                       std::size_t payload_size) const;
   std::string admin_status() const;
   std::string admin_conn_list() const;
   std::string admin_topic_list() const;
+  std::string admin_queue(std::string_view command, const nlohmann::json& args,
+                          std::uint16_t& status);
 
-  config::limits limits_;
+  struct open_request {
+    std::uint64_t session_id;
+    std::uint32_t id;
+    std::uint64_t deadline_ms;
+  };
+
+  config::broker_config config_;
+  const config::limits& limits_ = config_.limits;
   std::shared_ptr<spdlog::logger> logger_;
   routing::name_limits name_limits_;
   message_pool pool_;
   routing::topic_trie trie_;
+  std::unique_ptr<queue_manager> queues_;
+  std::unordered_map<std::string, open_request> requests_;  // reply address → requester
+  std::uint64_t reply_nonce_;
   std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions_;
   std::uint64_t last_connection_id_ = 0;
   std::uint64_t last_message_id_ = 0;

@@ -14,6 +14,8 @@ namespace ipc::broker {
 struct outgoing_message {
   std::span<const std::uint8_t> body;
   const body_ref* shared = nullptr;  // set when body.size() > inline_body_limit
+  std::uint64_t message_id = 0;
+  std::uint32_t payload_size = 0;
 };
 
 }  // namespace ipc::broker
@@ -24,6 +26,9 @@ class route_target {
  public:
   // Queues the message for subscription/consumer `id`; never re-enters routing.
   virtual void deliver_message(std::uint32_t id, const broker::outgoing_message& message) = 0;
+  // Whether a request routed here can be answered (a subscriber can; a queue binding
+  // only while the queue has consumers).
+  virtual bool has_responders() const { return true; }
 
  protected:
   ~route_target() = default;

@@ -13,7 +13,7 @@ namespace ipc::broker {
 
 server::server(asio::io_context& io, const config::broker_config& config,
                std::shared_ptr<spdlog::logger> logger)
-    : io_(io), config_(config), logger_(logger), core_(config.limits, logger), sample_timer_(io) {}
+    : io_(io), config_(config), logger_(logger), core_(config, logger), sample_timer_(io) {}
 
 server::~server() {
   for (auto& l : listeners_) l.acceptor->close();
@@ -78,11 +78,14 @@ asio::awaitable<void> server::accept_loop(listener& l) {
 }
 
 asio::awaitable<void> server::sample_loop() {
+  // Every 100 ms: request timeouts and queue TTLs; every 10th tick: message rates.
   std::error_code ec;
-  while (!stopping_) {
-    sample_timer_.expires_after(std::chrono::seconds(1));
+  for (unsigned tick = 1; !stopping_; ++tick) {
+    sample_timer_.expires_after(std::chrono::milliseconds(100));
     co_await sample_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    core_.sample_rates();
+    if (stopping_) break;
+    core_.housekeeping();
+    if (tick % 10 == 0) core_.sample_rates();
   }
 }
 

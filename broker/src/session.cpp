@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker.hpp"
+#include "queues/queue_manager.hpp"
 #include "ipc/protocol/encoder.hpp"
 
 namespace ipc::broker {
@@ -21,14 +22,6 @@ namespace {
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 // After a fatal error, how long the broker waits for the error frame to be written.
 constexpr auto close_linger = std::chrono::seconds(2);
-// The id of frames that start with one (SEND, CONSUME, CANCEL, REQUEST), else 0.
-std::uint32_t leading_id(const protocol::raw_frame& frame) {
-  bool has_id = frame.type != frame_type::ack && frame.type != frame_type::nack;
-  if (!has_id || frame.body.size() < 4) return 0;
-  const auto* at = frame.body.data();
-  return (std::uint32_t{at[0]} << 24) | (std::uint32_t{at[1]} << 16) | (std::uint32_t{at[2]} << 8) |
-         std::uint32_t{at[3]};
-}
 
 }  // namespace
 
@@ -115,6 +108,8 @@ asio::awaitable<void> session::read_loop() {
     counters_.bytes_in += n;
     core_.counters().bytes_in += n;
     handle_read_batch();
+    core_.queues().dispatch_pending();  // queues this batch changed deliver now
+    retired_.clear();
   }
   on_loop_end();
 }
@@ -163,16 +158,12 @@ void session::handle_open_frame(const protocol::raw_frame& frame) {
     case frame_type::admin: return on_admin(frame);
     case frame_type::ping: return on_ping(frame);
     case frame_type::pong: return;
-    case frame_type::send:
-    case frame_type::consume:
-    case frame_type::cancel:
-    case frame_type::ack:
-    case frame_type::nack:
-    case frame_type::request:
-      // Defined in protocol v1; queues and request/reply arrive in a later release.
-      return send_error(errc::not_implemented, leading_id(frame),
-                        std::string(protocol::frame_type_name(frame.type)) +
-                            " is not implemented by this broker yet");
+    case frame_type::send: return on_send(frame);
+    case frame_type::consume: return on_consume(frame);
+    case frame_type::cancel: return on_cancel(frame);
+    case frame_type::ack: return on_ack(frame);
+    case frame_type::nack: return on_nack(frame);
+    case frame_type::request: return on_request(frame);
     default: return close_with_error(errc::unknown_frame_type, "unexpected frame");
   }
 }
@@ -336,6 +327,7 @@ asio::awaitable<void> session::write_loop() {
     counters_.bytes_out += in_flight_.bytes;
     core_.counters().bytes_out += in_flight_.bytes;
     in_flight_.clear();
+    after_write();
   }
   in_flight_.clear();
   stop();

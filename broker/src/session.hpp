@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
@@ -16,12 +18,34 @@
 #include "ipc/protocol/encoder.hpp"
 #include "ipc/transport/stream.hpp"
 #include "output_queue.hpp"
+#include "queues/queue.hpp"
 #include "route_target.hpp"
 #include "session_fsm.hpp"
 
 namespace ipc::broker {
 
 class broker_core;
+class session;
+
+// A consumer attached to a queue through a session (CONSUME, docs/protocol.md §4.10.2).
+class session_consumer final : public queue_consumer {
+ public:
+  session_consumer(session& owner, std::uint32_t cid, std::shared_ptr<queue> source, bool no_ack)
+      : owner_(owner), cid_(cid), queue_(std::move(source)), no_ack_(no_ack) {}
+  void deliver(queue& from, std::uint64_t delivery, const stored_message& message) override;
+  bool ready_for_more() const override;
+  void queue_deleted(queue& from) override;
+
+  std::uint32_t cid() const { return cid_; }
+  queue& source() { return *queue_; }
+  bool no_ack() const { return no_ack_; }
+
+ private:
+  session& owner_;
+  std::uint32_t cid_;
+  std::shared_ptr<queue> queue_;
+  bool no_ack_;
+};
 
 struct session_counters {
   std::uint64_t bytes_in = 0, bytes_out = 0;
@@ -42,6 +66,19 @@ class session final : public routing::route_target, public std::enable_shared_fr
   void close_with_error(protocol::errc code, std::string_view message);
 
   void deliver_message(std::uint32_t sid, const outgoing_message& message) override;
+  // Queue side (called through session_consumer).
+  void deliver_from_queue(session_consumer& consumer, std::uint64_t delivery,
+                          const stored_message& message);
+  bool ready_for_more() const;
+  void consumer_cancelled(std::uint32_t cid);
+  // Detaches every consumer (their unacked messages are requeued); on close.
+  void detach_consumers();
+  // RESPONSE to one of this session's requests (docs/protocol.md §4.11.2).
+  void send_response(std::uint32_t id, std::span<const std::uint8_t> body);
+  void send_error(protocol::errc code, std::uint32_t ref, std::string_view message,
+                  bool fatal = false);
+  // Open requests of this connection: request id → reply address.
+  std::unordered_map<std::uint32_t, std::string>& open_requests() { return open_requests_; }
 
   std::uint64_t id() const { return id_; }
   const transport::peer_info& peer() const { return stream_->peer(); }
@@ -66,8 +103,14 @@ class session final : public routing::route_target, public std::enable_shared_fr
   void on_unsubscribe(const protocol::raw_frame& frame);
   void on_admin(const protocol::raw_frame& frame);
   void on_ping(const protocol::raw_frame& frame);
-  void send_error(protocol::errc code, std::uint32_t ref, std::string_view message,
-                  bool fatal = false);
+  void on_send(const protocol::raw_frame& frame);
+  void on_consume(const protocol::raw_frame& frame);
+  void on_cancel(const protocol::raw_frame& frame);
+  void on_ack(const protocol::raw_frame& frame);
+  void on_nack(const protocol::raw_frame& frame);
+  void on_request(const protocol::raw_frame& frame);
+  void remove_consumer(std::uint32_t cid);
+  void after_write();
   void send_ok(std::uint32_t ref, std::uint64_t value = 0);
   void queue_frame();  // moves frame_scratch_ into the output queue
   void wake_writer();
@@ -96,6 +139,19 @@ class session final : public routing::route_target, public std::enable_shared_fr
   int loops_running_ = 0;
   session_counters counters_;
   std::unordered_map<std::uint32_t, std::string> subscriptions_;  // sid → pattern
+  std::unordered_map<std::uint32_t, std::unique_ptr<session_consumer>> consumers_;  // by cid
+  struct tag_entry {
+    session_consumer* consumer;
+    std::uint64_t delivery;  // the queue's id of the delivery
+  };
+  std::unordered_map<std::uint64_t, tag_entry> tags_;  // unacked deliveries by tag
+  std::uint64_t last_tag_ = 0;
+  std::vector<std::unique_ptr<session_consumer>> retired_;  // cancelled by a queue delete
+  // Cancelled by the client: no more deliveries, but its unacked ones can still be
+  // settled; what is left is requeued when the connection ends.
+  std::vector<std::unique_ptr<session_consumer>> cancelled_;
+  mutable bool congested_ = false;  // a queue skipped us for lack of room: resume after a write
+  std::unordered_map<std::uint32_t, std::string> open_requests_;
 };
 
 }  // namespace ipc::broker

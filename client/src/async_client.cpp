@@ -1,14 +1,14 @@
 // async_client and subscription: thin forwarding to client_core.
 #include "ipc/async_client.hpp"
 
-#include <asio/post.hpp>
+#include <asio/dispatch.hpp>
 
 #include "client_core.hpp"
 
 namespace ipc {
 
 subscription::subscription(subscription&& other) noexcept
-    : core_(std::move(other.core_)), sid_(other.sid_) {
+    : core_(std::move(other.core_)), sid_(other.sid_), consumer_(other.consumer_) {
   other.sid_ = 0;
 }
 
@@ -17,6 +17,7 @@ subscription& subscription::operator=(subscription&& other) noexcept {
     unsubscribe();
     core_ = std::move(other.core_);
     sid_ = other.sid_;
+    consumer_ = other.consumer_;
     other.sid_ = 0;
   }
   return *this;
@@ -27,8 +28,14 @@ subscription::~subscription() { unsubscribe(); }
 void subscription::unsubscribe() {
   if (sid_ == 0) return;
   if (auto core = core_.lock()) {
-    // Posted: the handle may be dropped on any thread; the core lives on its executor.
-    asio::post(core->executor(), [core, sid = sid_] { core->unsubscribe(sid); });
+    // The handle may be dropped on any thread; the core lives on its executor. Inline
+    // when already there, so a CANCEL goes out before what the caller sends next.
+    asio::dispatch(core->executor(), [core, sid = sid_, consumer = consumer_] {
+      if (consumer)
+        core->cancel(sid);
+      else
+        core->unsubscribe(sid);
+    });
   }
   sid_ = 0;
 }
@@ -90,6 +97,56 @@ void async_client::start_flush(done_function done) {
               [done = std::move(done)](std::error_code ec, const protocol::raw_frame*) mutable {
                 done(ec);
               });
+}
+
+std::error_code async_client::send(std::string_view queue, std::string_view payload,
+                                   const headers& hdrs) {
+  return core_->send(queue, payload, hdrs, 0);
+}
+
+void async_client::start_send(std::string_view queue, std::string_view payload,
+                              const headers& hdrs, done_function done) {
+  std::uint32_t id = core_->next_id();
+  if (auto ec = core_->send(queue, payload, hdrs, id)) return done(ec);
+  core_->expect(id, [done = std::move(done)](std::error_code ec,
+                                             const protocol::raw_frame*) mutable { done(ec); });
+}
+
+void async_client::start_consume(std::string queue, consume_options options,
+                                 message_handler handler, subscribe_function done) {
+  std::weak_ptr<detail::client_core> weak = core_;
+  core_->consume(std::move(queue), options, std::move(handler),
+                 [weak, done = std::move(done)](std::error_code ec, std::uint32_t cid) mutable {
+                   done(ec, ec ? subscription() : subscription(weak, cid, true));
+                 });
+}
+
+std::error_code async_client::ack(std::uint64_t delivery_tag) {
+  return core_->settle(delivery_tag, true, nack_disposition::requeue);
+}
+
+std::error_code async_client::nack(std::uint64_t delivery_tag, nack_disposition disposition) {
+  return core_->settle(delivery_tag, false, disposition);
+}
+
+void async_client::start_request(std::string target, std::string payload,
+                                 request_options options,
+                                 detail::unique_function<void(std::error_code, owned_message)> done) {
+  core_->request(std::move(target), std::move(payload), std::move(options), std::move(done));
+}
+
+void async_client::start_serve(std::string target, reply_function fn, bool to_queue,
+                               subscribe_function done) {
+  // The responder runs on this client's executor: it answers, then (queues) acks.
+  auto respond = [this, fn = std::move(fn)](const message& m) {
+    auto answer = fn(m);
+    if (answer && !m.reply_to().empty()) publish(m.reply_to(), *answer);
+    if (m.delivery_tag() != 0) ack(m.delivery_tag());
+  };
+  if (to_queue)
+    start_consume(std::move(target), {}, std::move(respond), std::move(done));
+  else
+    start_subscribe(std::move(target), std::move(respond), std::move(done));
 }
 
 }  // namespace ipc

@@ -30,6 +30,7 @@ struct Client::impl {
   template <class Fn>
   auto on_io(Fn fn) {
     using result = decltype(fn());
+    if (std::this_thread::get_id() == thread.get_id()) return fn();  // from a handler
     std::promise<result> promise;
     auto future = promise.get_future();
     asio::post(io, [&] { promise.set_value(fn()); });
@@ -123,6 +124,81 @@ std::string Client::admin(std::string command, std::string args_json, std::error
   auto [e, body] = future.get();
   ec = e;
   return body;
+}
+
+std::error_code Client::send(std::string_view queue, std::string_view payload,
+                             const headers& hdrs) {
+  auto future = impl_->on_io(
+      [&] { return impl_->client.async_send(queue, payload, hdrs, asio::use_future); });
+  if (!impl_->wait(future)) return make_error_code(errc::timeout);
+  return outcome(future);
+}
+
+std::error_code Client::send_unconfirmed(std::string_view queue, std::string_view payload,
+                                         const headers& hdrs) {
+  return impl_->on_io([&] { return impl_->client.send(queue, payload, hdrs); });
+}
+
+namespace {
+// Waits for a future of subscription (subscribe, consume, serve) within the timeout.
+subscription take(std::future<subscription>& future, bool ready, std::error_code& ec) {
+  if (!ready) {
+    ec = make_error_code(errc::timeout);
+    return {};
+  }
+  try {
+    ec = {};
+    return future.get();
+  } catch (const std::system_error& e) {
+    ec = e.code();
+    return {};
+  }
+}
+}  // namespace
+
+subscription Client::consume(std::string queue, consume_options options, message_handler handler,
+                             std::error_code& ec) {
+  auto future = impl_->on_io([&] {
+    return impl_->client.async_consume(std::move(queue), options, std::move(handler),
+                                       asio::use_future);
+  });
+  return take(future, impl_->wait(future), ec);
+}
+
+std::error_code Client::ack(std::uint64_t delivery_tag) {
+  return impl_->on_io([&] { return impl_->client.ack(delivery_tag); });
+}
+
+std::error_code Client::nack(std::uint64_t delivery_tag, nack_disposition disposition) {
+  return impl_->on_io([&] { return impl_->client.nack(delivery_tag, disposition); });
+}
+
+owned_message Client::request(std::string target, std::string payload, request_options options,
+                              std::error_code& ec) {
+  auto limit = options.timeout + std::chrono::seconds(5);  // the client times out first
+  auto future = impl_->on_io([&] {
+    return impl_->client.async_request(std::move(target), std::move(payload), std::move(options),
+                                       asio::use_future);
+  });
+  if (future.wait_for(limit) != std::future_status::ready) {
+    ec = make_error_code(errc::timeout);
+    return {};
+  }
+  try {
+    ec = {};
+    return future.get();
+  } catch (const std::system_error& e) {
+    ec = e.code();
+    return {};
+  }
+}
+
+subscription Client::serve(std::string target, reply_function fn, bool to_queue,
+                           std::error_code& ec) {
+  auto future = impl_->on_io([&] {
+    return impl_->client.async_serve(std::move(target), std::move(fn), to_queue, asio::use_future);
+  });
+  return take(future, impl_->wait(future), ec);
 }
 
 connection_state Client::state() const {

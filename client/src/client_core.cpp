@@ -219,6 +219,12 @@ void client_core::handle_frame(const protocol::raw_frame& frame) {
       wake_writer();
       return;
     }
+    case frame_type::deliver: return dispatch_delivery(frame);
+    case frame_type::response: {
+      protocol::response_frame response;
+      if (protocol::decode(frame, response) == errc::ok) answer(response.id, {}, &frame);
+      return;
+    }
     case frame_type::error: return handle_error_frame(frame);
     default: return;  // frames of later features this client does not use
   }
@@ -294,15 +300,9 @@ std::error_code client_core::publish(std::string_view topic, std::string_view pa
   if (topic.empty() || topic.size() > 65535 || reply_to.size() > 65535)
     return make_error_code(errc::invalid_topic);
   if (out_.size() > options_.max_pending_bytes) return make_error_code(errc::limit_exceeded);
-  std::vector<std::pair<std::string_view, std::string_view>> pairs;
-  if (!hdrs.empty()) {
-    if (hdrs.size() > 65535) return make_error_code(errc::headers_too_large);
-    pairs.reserve(hdrs.size());
-    for (const auto& [k, v] : hdrs) {
-      if (k.size() > 65535 || v.size() > 65535) return make_error_code(errc::headers_too_large);
-      pairs.emplace_back(k, v);
-    }
-  }
+  std::error_code ec;
+  auto pairs = header_pairs(hdrs, ec);
+  if (ec) return ec;
   protocol::encode_publish(out_, id, topic, reply_to, {pairs, nullptr},
                            {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
   wake_writer();
@@ -326,6 +326,16 @@ void client_core::subscribe(std::string pattern, message_handler handler,
 }
 
 void client_core::resubscribe() {
+  for (const auto& [cid, entry] : consumers_) {
+    std::uint8_t flags = entry->options.no_ack ? protocol::consume_flag_no_ack : 0;
+    call([&](protocol::byte_buffer& out, std::uint32_t id) {
+           protocol::encode_consume(out, id, cid, entry->queue, entry->options.prefetch, flags);
+         },
+         [this](std::error_code ec, const protocol::raw_frame*) {
+           if (ec && ec != make_error_code(errc::not_connected) && options_.on_error)
+             options_.on_error(ec, "re-consume after reconnect failed");
+         });
+  }
   for (const auto& [sid, entry] : subscriptions_) {
     call([&](protocol::byte_buffer& out,
              std::uint32_t id) { protocol::encode_subscribe(out, id, sid, entry->pattern); },
@@ -353,6 +363,7 @@ void client_core::close() {
   wake_.cancel();
   fail_pending(asio::error::operation_aborted);
   subscriptions_.clear();
+  consumers_.clear();
   set_state(connection_state::closed);
 }
 

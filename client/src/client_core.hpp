@@ -35,6 +35,14 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void subscribe(std::string pattern, message_handler handler,
                  unique_function<void(std::error_code, std::uint32_t sid)> done);
   void unsubscribe(std::uint32_t sid);
+  void consume(std::string queue, consume_options options, message_handler handler,
+               unique_function<void(std::error_code, std::uint32_t cid)> done);
+  void cancel(std::uint32_t cid);
+  std::error_code send(std::string_view queue, std::string_view payload, const headers& hdrs,
+                       std::uint32_t id);
+  std::error_code settle(std::uint64_t tag, bool ack, nack_disposition disposition);
+  void request(std::string target, std::string payload, request_options options,
+               unique_function<void(std::error_code, owned_message)> done);
   void close();
 
   connection_state state() const { return state_; }
@@ -52,6 +60,11 @@ class client_core : public std::enable_shared_from_this<client_core> {
     std::string pattern;
     message_handler handler;
   };
+  struct consumer_entry {
+    std::string queue;
+    consume_options options;
+    message_handler handler;
+  };
 
   asio::awaitable<void> run_connection(unique_function<void(std::error_code)> done);
   asio::awaitable<std::error_code> handshake(transport::stream& stream);
@@ -66,6 +79,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void fail_pending(std::error_code ec);
   void set_state(connection_state state, std::error_code ec = {});
   void resubscribe();
+  void dispatch_delivery(const protocol::raw_frame& frame);
+  void complete_request(const protocol::raw_frame& frame);
+  std::vector<std::pair<std::string_view, std::string_view>> header_pairs(const headers& hdrs,
+                                                                          std::error_code& ec);
   void wake_writer();
 
   asio::any_io_executor executor_;
@@ -88,6 +105,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::unordered_map<std::uint32_t, answer_function> pending_;
   std::unordered_map<std::uint32_t, std::shared_ptr<subscription_entry>> subscriptions_;
   std::uint32_t last_sid_ = 0;
+  std::unordered_map<std::uint32_t, std::shared_ptr<consumer_entry>> consumers_;
   std::unique_ptr<protocol::frame_reader> reader_;
   std::string last_error_message_;
 };

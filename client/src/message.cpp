@@ -16,6 +16,11 @@ ipc::headers message::headers() const {
   return out;
 }
 
+owned_message message::copy() const {
+  return {std::string(topic()), std::string(reply_to()), std::string(payload()), headers(),
+          id(), timestamp_ns(), delivery_count_};
+}
+
 std::string_view to_string(connection_state state) {
   switch (state) {
     case connection_state::connecting: return "connecting";

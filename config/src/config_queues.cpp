@@ -51,7 +51,9 @@ void read_queue_options(const json& value, const std::string& path, queue_option
 }  // namespace
 
 bool valid_queue_name(std::string_view name) {
-  if (name.empty() || name.size() > 255) return false;
+  // "." and ".." match the character rule but name directories: refused (names may
+  // become file names with durable queues).
+  if (name.empty() || name.size() > 255 || name == "." || name == "..") return false;
   for (char c : name) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-';

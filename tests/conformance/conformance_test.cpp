@@ -1,6 +1,10 @@
 // Protocol conformance suite: runs the JSON cases in IPCD_CONFORMANCE_DIR (hex frames, each
 // case citing a clause of docs/protocol.md) against an in-process broker over Unix sockets.
 // Steps: send, expect, expect_unordered, expect_closed, expect_silence_ms, close; "conn" picks one.
+// An expectation compares the listed fields of the next frame (MESSAGE, DELIVER, RESPONSE,
+// OK, ERROR, ...); "FIELD_prefix" checks that a string field starts with a value; "capture":
+// {"FIELD": "NAME"} remembers a string field, which later "send" hex may use as "{NAME}"
+// (its bytes in hex) and later expectations as the whole string value "{NAME}".
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <span>
@@ -92,12 +97,37 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
+// Values captured from received frames ("capture"), by name.
+using captures = std::map<std::string, std::string>;
+
+// `text` with every "{NAME}" replaced by the hex of capture NAME; throws on unknown names.
+std::string substitute(const std::string& text, const captures& vars) {
+  std::string out;
+  for (std::size_t at = 0; at < text.size();) {
+    auto open = text.find('{', at);
+    if (open == std::string::npos) {
+      out += text.substr(at);
+      break;
+    }
+    auto close = text.find('}', open);
+    if (close == std::string::npos) throw std::invalid_argument("unclosed '{' in \"" + text + "\"");
+    out += text.substr(at, open - at);
+    auto found = vars.find(text.substr(open + 1, close - open - 1));
+    if (found == vars.end())
+      throw std::invalid_argument("nothing captured as " + text.substr(open, close - open + 1));
+    out += to_hex({reinterpret_cast<const std::uint8_t*>(found->second.data()),
+                   found->second.size()});
+    at = close + 1;
+  }
+  return out;
+}
+
 // A "send" value: one hex string, or an array of them sent in one write.
-std::vector<std::uint8_t> bytes_to_send(const json& value) {
+std::vector<std::uint8_t> bytes_to_send(const json& value, const captures& vars = {}) {
   std::string digits;
-  if (value.is_string()) digits = clean_hex(value.get<std::string>());
+  if (value.is_string()) digits = clean_hex(substitute(value.get<std::string>(), vars));
   if (value.is_array())
-    for (const auto& part : value) digits += clean_hex(part.get<std::string>());
+    for (const auto& part : value) digits += clean_hex(substitute(part.get<std::string>(), vars));
   std::vector<std::uint8_t> out;
   for (std::size_t i = 0; i < digits.size(); i += 2)
     out.push_back(static_cast<std::uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
@@ -118,7 +148,11 @@ constexpr limit_field u32_limits[] = {
     {"max_topic_length", &ipc::config::limits::max_topic_length},
     {"max_topic_levels", &ipc::config::limits::max_topic_levels},
     {"max_subscriptions", &ipc::config::limits::max_subscriptions},
-    {"max_connections", &ipc::config::limits::max_connections}};
+    {"max_connections", &ipc::config::limits::max_connections},
+    {"max_queues", &ipc::config::limits::max_queues},
+    {"default_prefetch", &ipc::config::limits::default_prefetch},
+    {"max_prefetch", &ipc::config::limits::max_prefetch},
+    {"max_pending_requests", &ipc::config::limits::max_pending_requests}};
 
 bool known_limit(const std::string& key) {
   return key == "max_pending_bytes" ||
@@ -134,7 +168,20 @@ void apply_limits(ipc::config::broker_config& config) {
   }
 }
 
-std::string validate_step(const json& step, std::size_t connections) {
+// Validation stand-ins for captured values: names captured by earlier steps.
+void note_captures(const json& step, captures& vars) {
+  for (const char* action : {"expect", "expect_unordered"}) {
+    if (!step.contains(action)) continue;
+    json wants = step[action].is_array() ? step[action] : json::array({step[action]});
+    for (const auto& want : wants) {
+      if (!want.is_object() || !want.contains("capture")) continue;
+      if (!want["capture"].is_object()) throw std::invalid_argument("capture must be an object");
+      for (const auto& [field, name] : want["capture"].items()) vars[name.get<std::string>()] = "";
+    }
+  }
+}
+
+std::string validate_step(const json& step, std::size_t connections, captures& vars) {
   static const std::set<std::string> step_actions = {"send",  "expect",        "expect_unordered",
                                                      "close", "expect_closed", "expect_silence_ms"};
   if (!step.is_object()) return "a step must be an object";
@@ -143,7 +190,8 @@ std::string validate_step(const json& step, std::size_t connections) {
   if (step.size() - step.count("conn") != 1)
     return "a step needs exactly one action: " + step.dump();
   if (step.value("conn", std::size_t{0}) >= connections) return "conn out of range: " + step.dump();
-  if (step.contains("send")) bytes_to_send(step["send"]);  // throws on bad hex
+  if (step.contains("send")) bytes_to_send(step["send"], vars);  // throws on bad hex or names
+  note_captures(step, vars);
   return {};
 }
 
@@ -159,8 +207,9 @@ std::string validate_case(const json& spec) try {
   auto connections = spec.value("connections", std::size_t{1});
   if (connections < 1 || connections > 4) return "connections must be 1 to 4";
   if (!spec.contains("steps") || spec["steps"].empty()) return "a case needs steps";
+  captures vars;
   for (const auto& step : spec["steps"])
-    if (auto problem = validate_step(step, connections); !problem.empty()) return problem;
+    if (auto problem = validate_step(step, connections, vars); !problem.empty()) return problem;
   return {};
 } catch (const std::exception& e) {
   return e.what();
@@ -218,12 +267,9 @@ json typed_fields(const received_frame& f) {
   return json::object();
 }
 
-json message_fields(const received_frame& f) {
-  proto::message_frame m;
-  if (!decoded(f, m)) return json::object();
-  const auto& b = m.body;
-  json out = {{"sid", m.sid},
-              {"message_id", b.message_id},
+// The fields of a message body (docs/protocol.md §4.1), timestamp left out.
+json body_fields(const proto::message_body& b) {
+  json out = {{"message_id", b.message_id},
               {"topic", b.topic},
               {"reply_to", b.reply_to},
               {"headers", pairs_of(b.headers)},
@@ -233,8 +279,30 @@ json message_fields(const received_frame& f) {
   return out;
 }
 
+// MESSAGE, DELIVER and RESPONSE: their prefix fields and the body's.
+json message_fields(const received_frame& f) {
+  using proto::frame_type;
+  json out = json::object();
+  if (proto::message_frame m; f.type == frame_type::message && decoded(f, m)) {
+    out = body_fields(m.body);
+    out["sid"] = m.sid;
+  } else if (proto::deliver_frame d; f.type == frame_type::deliver && decoded(f, d)) {
+    out = body_fields(d.body);
+    out["cid"] = d.cid;
+    out["delivery_tag"] = d.delivery_tag;
+    out["delivery_count"] = d.delivery_count;
+  } else if (proto::response_frame r; f.type == frame_type::response && decoded(f, r)) {
+    out = body_fields(r.body);
+    out["id"] = r.id;
+  }
+  return out;
+}
+
 json fields_of(const received_frame& f) {
-  json out = f.type == proto::frame_type::message ? message_fields(f) : typed_fields(f);
+  using proto::frame_type;
+  bool carries_message =
+      f.type == frame_type::message || f.type == frame_type::deliver || f.type == frame_type::response;
+  json out = carries_message ? message_fields(f) : typed_fields(f);
   out["type"] = type_name(f.type);
   out["hex"] = to_hex(f.body);
   return out;
@@ -255,19 +323,53 @@ bool field_matches(const std::string& key, const json& want, const json& have) {
   return want == have;
 }
 
+// `want` with string values "{NAME}" replaced by the captured value NAME.
+json resolve(const json& want, const captures& vars) {
+  json out = want;
+  for (auto& [key, value] : out.items()) {
+    if (key == "capture" || !value.is_string()) continue;
+    const auto& text = value.get_ref<const std::string&>();
+    if (text.size() > 2 && text.front() == '{' && text.back() == '}')
+      if (auto found = vars.find(text.substr(1, text.size() - 2)); found != vars.end())
+        value = found->second;
+  }
+  return out;
+}
+
 // Empty when the frame meets the expectation, else what differs.
-std::string mismatch(const json& want, const received_frame& frame) {
+std::string mismatch(const json& want_spec, const received_frame& frame, const captures& vars) {
+  json want = resolve(want_spec, vars);
   json have = fields_of(frame);
   if (want.contains("type") && want["type"] != have["type"])
     return "expected a " + show(want["type"]) + " frame, got " + show(have);
   std::string problems;
   for (const auto& [key, value] : want.items()) {
-    if (!have.contains(key))
+    if (key == "capture") {
+      for (const auto& [field, name] : value.items())
+        if (!have.contains(field) || !have[field].is_string())
+          problems += "capture " + field + ": no such string field; ";
+      continue;
+    }
+    std::string base = key.ends_with("_prefix") ? key.substr(0, key.size() - 7) : key;
+    if (base != key && !have.contains(key) && have.contains(base)) {
+      if (!value.is_string() || !have[base].is_string() ||
+          !have[base].get<std::string>().starts_with(value.get<std::string>()))
+        problems += key + ": expected " + show(value) + ", got " + show(have[base]) + "; ";
+    } else if (!have.contains(key)) {
       problems += key + ": not available; ";
-    else if (!field_matches(key, value, have[key]))
+    } else if (!field_matches(key, value, have[key])) {
       problems += key + ": expected " + show(value) + ", got " + show(have[key]) + "; ";
+    }
   }
   return problems.empty() ? problems : problems + "frame: " + show(have);
+}
+
+// Stores the fields an expectation captures (after it matched).
+void capture(const json& want, const received_frame& frame, captures& vars) {
+  if (!want.contains("capture")) return;
+  json have = fields_of(frame);
+  for (const auto& [field, name] : want["capture"].items())
+    vars[name.get<std::string>()] = have[field].get<std::string>();
 }
 
 class case_runner {
@@ -307,7 +409,7 @@ class case_runner {
     }
     auto& c = conn(index);
     if (s.contains("send")) {
-      c.send(bytes_to_send(s["send"]));
+      c.send(bytes_to_send(s["send"], vars_));
       return true;
     }
     if (s.contains("expect")) return expect(c, s["expect"], i);
@@ -319,8 +421,10 @@ class case_runner {
   bool expect(raw_client& c, const json& want, std::size_t i) {
     auto frame = c.next(step_timeout);
     if (!frame) return fail(i, nothing_came(c));
-    auto problem = mismatch(want, *frame);
-    return problem.empty() || fail(i, problem);
+    auto problem = mismatch(want, *frame, vars_);
+    if (!problem.empty()) return fail(i, problem);
+    capture(want, *frame, vars_);
+    return true;
   }
 
   // The next want.size() frames, each meeting a different one of the expectations.
@@ -330,9 +434,10 @@ class case_runner {
       auto frame = c.next(step_timeout);
       if (!frame) return fail(i, nothing_came(c));
       std::size_t k = 0;
-      while (k < want.size() && (met[k] || !mismatch(want[k], *frame).empty())) ++k;
+      while (k < want.size() && (met[k] || !mismatch(want[k], *frame, vars_).empty())) ++k;
       if (k == want.size()) return fail(i, "unexpected frame " + show(fields_of(*frame)));
       met[k] = true;
+      capture(want[k], *frame, vars_);
     }
     return true;
   }
@@ -358,6 +463,7 @@ class case_runner {
   const broker_fixture& broker_;
   std::vector<std::unique_ptr<raw_client>> conns_;
   std::set<std::size_t> closed_;
+  captures vars_;
   std::string failure_;
 };
 

@@ -209,16 +209,38 @@ TEST_CASE("too many headers are refused") {
   CHECK(error->first == code(errc::headers_too_large));
 }
 
-TEST_CASE("queue and request frames are answered not_implemented, not dropped") {
+TEST_CASE("acks and nacks of unknown deliveries are non-fatal errors") {
   broker_fixture broker;
   raw_client raw(broker.unix_url());
   REQUIRE(raw.handshake());
   protocol::byte_buffer out;
-  protocol::encode_send(out, 1, "jobs", "", {}, {});
+  protocol::encode_ack(out, 12345);
+  protocol::encode_nack(out, 0, protocol::nack_disposition::requeue);
+  protocol::encode_ping(out, 1);
   raw.send(out);
-  auto error = raw.next_error();
-  REQUIRE(error);
-  CHECK(error->first == code(errc::not_implemented));
+  for (int i = 0; i < 2; ++i) {
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::unknown_delivery));
+  }
+  auto pong = raw.next();
+  REQUIRE(pong);
+  CHECK(pong->type == protocol::frame_type::pong);
+}
+
+TEST_CASE("bad queue names are refused with invalid_queue_name") {
+  broker_fixture broker;
+  raw_client raw(broker.unix_url());
+  REQUIRE(raw.handshake());
+  const std::vector<std::string> names{"..", "a/b", std::string("a\0b", 3), std::string(256, 'q'), ""};
+  for (const auto& name : names) {
+    protocol::byte_buffer out;
+    protocol::encode_send(out, 9, name, "", {}, {});
+    raw.send(out);
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::invalid_queue_name));
+  }
 }
 
 TEST_CASE("duplicate subscription ids and unknown unsubscribes are refused") {

@@ -71,6 +71,68 @@ class async_client {
         token);
   }
 
+  // Fire-and-forget send to a queue (created if missing and allowed). Fails at once like
+  // publish(); later refusals go to options.on_error.
+  std::error_code send(std::string_view queue, std::string_view payload, const headers& hdrs = {});
+
+  // Confirmed send: completes once the broker owns the message (or with why it refused:
+  // queue_full, unknown_queue, invalid_queue_name, …). Signature: void(std::error_code).
+  template <class Token>
+  auto async_send(std::string_view queue, std::string_view payload, const headers& hdrs,
+                  Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        [this, queue, payload, &hdrs](auto handler) {
+          start_send(queue, payload, hdrs, bind_done(std::move(handler)));
+        },
+        token);
+  }
+
+  // Consumes a queue; `handler` gets each delivery (ack it with ack(m.delivery_tag())
+  // unless options.no_ack). Signature: void(std::error_code, subscription).
+  template <class Token>
+  auto async_consume(std::string queue, consume_options options, message_handler handler,
+                     Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, subscription)>(
+        [this, &queue, options, &handler](auto done) {
+          start_consume(std::move(queue), options, std::move(handler), bind_subscribe(std::move(done)));
+        },
+        token);
+  }
+
+  std::error_code ack(std::uint64_t delivery_tag);
+  std::error_code nack(std::uint64_t delivery_tag,
+                       nack_disposition disposition = nack_disposition::requeue);
+
+  // A request to a topic (first reply wins) or a queue (one consumer answers); fails at
+  // once with no_responders when nobody can answer, or with timeout.
+  // Signature: void(std::error_code, owned_message reply).
+  template <class Token>
+  auto async_request(std::string target, std::string payload, request_options options,
+                     Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, owned_message)>(
+        [this, &target, &payload, &options](auto done) {
+          auto ex = asio::get_associated_executor(done, executor_);
+          start_request(std::move(target), std::move(payload), std::move(options),
+                        [done = std::move(done), ex](std::error_code ec, owned_message m) mutable {
+                          asio::dispatch(ex, [done = std::move(done), ec, m = std::move(m)]() mutable {
+                            done(ec, std::move(m));
+                          });
+                        });
+        },
+        token);
+  }
+
+  // Answers requests on a topic pattern (or, with to_queue, from a queue: acked after
+  // answering). Signature: void(std::error_code, subscription).
+  template <class Token>
+  auto async_serve(std::string target, reply_function fn, bool to_queue, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, subscription)>(
+        [this, &target, &fn, to_queue](auto done) {
+          start_serve(std::move(target), std::move(fn), to_queue, bind_subscribe(std::move(done)));
+        },
+        token);
+  }
+
   // An admin request (docs/protocol.md §5.2). Signature: void(std::error_code, std::string json).
   template <class Token>
   auto async_admin(std::string command, std::string args_json, Token&& token) {
@@ -110,6 +172,16 @@ class async_client {
   using admin_function = detail::unique_function<void(std::error_code, std::string)>;
 
   template <class Handler>
+  subscribe_function bind_subscribe(Handler done) {
+    auto ex = asio::get_associated_executor(done, executor_);
+    return [done = std::move(done), ex](std::error_code ec, subscription sub) mutable {
+      asio::dispatch(ex, [done = std::move(done), ec, sub = std::move(sub)]() mutable {
+        done(ec, std::move(sub));
+      });
+    };
+  }
+
+  template <class Handler>
   done_function bind_done(Handler handler) {
     auto ex = asio::get_associated_executor(handler, executor_);
     return [handler = std::move(handler), ex](std::error_code ec) mutable {
@@ -123,6 +195,14 @@ class async_client {
   void start_subscribe(std::string pattern, message_handler handler, subscribe_function done);
   void start_admin(std::string command, std::string args_json, admin_function done);
   void start_flush(done_function done);
+  void start_send(std::string_view queue, std::string_view payload, const headers& hdrs,
+                  done_function done);
+  void start_consume(std::string queue, consume_options options, message_handler handler,
+                     subscribe_function done);
+  void start_request(std::string target, std::string payload, request_options options,
+                     detail::unique_function<void(std::error_code, owned_message)> done);
+  void start_serve(std::string target, reply_function fn, bool to_queue,
+                   subscribe_function done);
 
   asio::any_io_executor executor_;
   std::shared_ptr<detail::client_core> core_;

@@ -13,7 +13,8 @@
 namespace ipc {
 
 // Every call blocks until the broker answered or options.request_timeout passed
-// (errc::timeout). Message handlers run on the client's I/O thread.
+// (errc::timeout). Message handlers run on the client's I/O thread; from a handler only
+// the non-waiting calls may be made (publish, send_unconfirmed, ack, nack).
 class Client {  // NOLINT(readability-identifier-naming): the name is fixed by SPEC §1
  public:
   explicit Client(client_options options = {});
@@ -32,6 +33,24 @@ class Client {  // NOLINT(readability-identifier-naming): the name is fixed by S
   std::error_code flush();
   subscription subscribe(std::string pattern, message_handler handler, std::error_code& ec);
   std::string admin(std::string command, std::string args_json, std::error_code& ec);
+
+  // Queues. send() waits for the broker's confirmation (the broker owns the message).
+  std::error_code send(std::string_view queue, std::string_view payload, const headers& hdrs = {});
+  // Fire-and-forget send.
+  std::error_code send_unconfirmed(std::string_view queue, std::string_view payload,
+                                   const headers& hdrs = {});
+  subscription consume(std::string queue, consume_options options, message_handler handler,
+                       std::error_code& ec);
+  // Settle a delivery (may be called from a handler, on the client's thread, or any other).
+  std::error_code ack(std::uint64_t delivery_tag);
+  std::error_code nack(std::uint64_t delivery_tag,
+                       nack_disposition disposition = nack_disposition::requeue);
+
+  // Request/reply: waits for the first reply (or no_responders, timeout).
+  owned_message request(std::string target, std::string payload, request_options options,
+                        std::error_code& ec);
+  // Answers requests on a topic pattern, or from a queue with to_queue.
+  subscription serve(std::string target, reply_function fn, bool to_queue, std::error_code& ec);
 
   connection_state state() const;
   std::uint32_t max_payload() const;

@@ -11,11 +11,13 @@ namespace detail {
 class client_core;
 }
 
-// A live subscription; unsubscribes when destroyed or reset (from any thread).
+// A live subscription or queue consumer; unsubscribes (or cancels) when destroyed or
+// reset, from any thread.
 class subscription {
  public:
   subscription() = default;
   subscription(subscription&& other) noexcept;
+  bool is_consumer() const { return consumer_; }
   subscription& operator=(subscription&& other) noexcept;
   subscription(const subscription&) = delete;
   subscription& operator=(const subscription&) = delete;
@@ -28,10 +30,11 @@ class subscription {
  private:
   friend class async_client;
   friend class Client;
-  subscription(std::weak_ptr<detail::client_core> core, std::uint32_t sid)
-      : core_(std::move(core)), sid_(sid) {}
+  subscription(std::weak_ptr<detail::client_core> core, std::uint32_t sid, bool consumer = false)
+      : core_(std::move(core)), sid_(sid), consumer_(consumer) {}
   std::weak_ptr<detail::client_core> core_;
   std::uint32_t sid_ = 0;
+  bool consumer_ = false;
 };
 
 }  // namespace ipc

@@ -24,6 +24,26 @@ using protocol::make_error_code;
 inline const std::error_category& error_category() noexcept { return protocol::category(); }
 
 using headers = std::vector<std::pair<std::string, std::string>>;
+using nack_disposition = protocol::nack_disposition;  // requeue | dead_letter | drop
+
+// An owning copy of a received message (request replies, messages kept past a handler).
+struct owned_message {
+  std::string topic, reply_to, payload;
+  ipc::headers headers;
+  std::uint64_t id = 0, timestamp_ns = 0;
+  std::uint32_t delivery_count = 0;
+};
+
+struct consume_options {
+  std::uint32_t prefetch = 0;  // unacked deliveries at once; 0: the broker's default_prefetch
+  bool no_ack = false;         // settled when delivered (at-most-once); no ack() needed
+};
+
+struct request_options {
+  bool to_queue = false;  // the target names a queue (one consumer answers) not a topic
+  std::chrono::milliseconds timeout{5000};
+  ipc::headers headers;
+};
 
 enum class connection_state { connecting, connected, disconnected, closed };
 std::string_view to_string(connection_state state);
@@ -49,8 +69,12 @@ struct client_options {
 class message {
  public:
   message() = default;
-  message(const protocol::message_body& body, std::uint32_t subscription_id)
-      : body_(body), subscription_id_(subscription_id) {}
+  message(const protocol::message_body& body, std::uint32_t subscription_id,
+          std::uint64_t delivery_tag = 0, std::uint32_t delivery_count = 0)
+      : body_(body),
+        subscription_id_(subscription_id),
+        delivery_tag_(delivery_tag),
+        delivery_count_(delivery_count) {}
 
   std::string_view topic() const { return body_.topic; }
   std::string_view reply_to() const { return body_.reply_to; }
@@ -62,14 +86,24 @@ class message {
   ipc::headers headers() const;
   std::uint64_t id() const { return body_.message_id; }
   std::uint64_t timestamp_ns() const { return body_.timestamp_ns; }
+  // The subscription or consumer id the message arrived for.
   std::uint32_t subscription_id() const { return subscription_id_; }
+  // Queue deliveries: the tag to ack/nack (0 for topic messages and no_ack consumers'
+  // deliveries need no ack) and how often the message was delivered (1 the first time).
+  std::uint64_t delivery_tag() const { return delivery_tag_; }
+  std::uint32_t delivery_count() const { return delivery_count_; }
+  owned_message copy() const;
 
  private:
   protocol::message_body body_;
   std::uint32_t subscription_id_ = 0;
+  std::uint64_t delivery_tag_ = 0;
+  std::uint32_t delivery_count_ = 0;
 };
 
 using message_handler = std::function<void(const message&)>;
+// Answers a request: the reply payload, or nullopt to send none.
+using reply_function = std::function<std::optional<std::string>(const message&)>;
 
 // The address a client uses when none is given (SPEC §2): $IPCD_URL, else the
 // per-user socket, falling back to the system socket when the former does not exist.

@@ -1,0 +1,120 @@
+// One named queue (SPEC §4): ready messages, consumers with credit served round-robin,
+// unacknowledged deliveries, redelivery, expiry, overflow and dead-lettering. Sans-I/O:
+// consumers are an interface and time comes from the caller.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ipc/config/config.hpp"
+#include "ipc/protocol/errc.hpp"
+#include "ipc/protocol/frames.hpp"
+#include "message_pool.hpp"
+
+namespace ipc::broker {
+
+class queue;
+
+// A message held by a queue: its encoded body (docs/protocol.md §4.1) and bookkeeping.
+struct stored_message {
+  body_ref body;
+  std::uint64_t id = 0;
+  std::uint32_t payload_size = 0;    // what max_bytes counts
+  std::uint32_t delivery_count = 0;  // deliveries so far
+  std::uint64_t expires_at_ms = 0;   // steady-clock ms; 0 = never
+};
+
+// What a queue delivers to (a consumer attached through a session).
+class queue_consumer {
+ public:
+  // Sends DELIVER for `delivery` (unique within the queue); never re-enters the queue.
+  virtual void deliver(queue& from, std::uint64_t delivery, const stored_message& message) = 0;
+  // Whether its connection can take more output now (else it is skipped until it can).
+  virtual bool ready_for_more() const = 0;
+  // The queue was deleted under it.
+  virtual void queue_deleted(queue& from) = 0;
+
+ protected:
+  ~queue_consumer() = default;
+};
+
+enum class dead_letter_reason { expired, rejected, max_deliveries, overflow };
+std::string_view reason_name(dead_letter_reason reason);
+
+struct queue_stats {
+  std::uint64_t enqueued = 0, delivered = 0, redelivered = 0, acked = 0;
+  std::uint64_t expired = 0, dead_lettered = 0, dropped = 0, rejected_full = 0;
+};
+
+class queue {
+ public:
+  // Where dead letters go (set by the queue manager); may be empty (then they are dropped).
+  using dead_letter_sink = std::function<void(queue& from, stored_message&&, dead_letter_reason)>;
+
+  queue(std::string name, config::queue_options options, dead_letter_sink sink);
+
+  const std::string& name() const { return name_; }
+  const config::queue_options& options() const { return options_; }
+
+  // Takes ownership of `message` unless refused (queue_full under overflow=reject).
+  protocol::errc enqueue(stored_message&& message, std::uint64_t now_ms);
+  // Delivers ready messages to consumers with credit, round-robin, while it can.
+  void dispatch(std::uint64_t now_ms);
+
+  // prefetch: unacked deliveries allowed at once; no_ack: settled when delivered.
+  void add_consumer(queue_consumer& consumer, std::uint32_t prefetch, bool no_ack);
+  // Stops deliveries to `consumer` (CANCEL); its unacked deliveries can still be settled.
+  void stop_delivering(queue_consumer& consumer);
+  // Detaches `consumer`; its unacked messages go back to the head, in order.
+  void remove_consumer(queue_consumer& consumer, std::uint64_t now_ms);
+  protocol::errc ack(queue_consumer& consumer, std::uint64_t delivery);
+  protocol::errc nack(queue_consumer& consumer, std::uint64_t delivery,
+                      protocol::nack_disposition disposition, std::uint64_t now_ms);
+
+  // Expires ready messages whose ttl has passed; returns how many.
+  std::size_t expire(std::uint64_t now_ms);
+  std::size_t purge();        // drops every ready message; returns how many
+  void detach_consumers();    // tells consumers the queue is gone (on delete)
+
+  std::size_t ready_count() const { return ready_.size(); }
+  std::size_t unacked_count() const { return unacked_.size(); }
+  std::size_t consumer_count() const { return consumers_.size(); }
+  std::uint64_t bytes() const { return bytes_; }
+  const queue_stats& stats() const { return stats_; }
+
+ private:
+  struct consumer_state {
+    queue_consumer* target;
+    std::uint32_t prefetch;
+    std::uint32_t in_flight = 0;
+    bool no_ack;
+  };
+  struct unacked_entry {
+    stored_message message;
+    queue_consumer* consumer;
+  };
+
+  bool over_limits(std::uint64_t extra_bytes, std::size_t extra_count) const;
+  consumer_state* next_consumer();
+  consumer_state* find(queue_consumer& consumer);
+  void requeue_front(stored_message&& message, std::uint64_t now_ms);
+  void dead_letter(stored_message&& message, dead_letter_reason reason);
+  void release(const stored_message& message) { bytes_ -= message.payload_size; }
+
+  std::string name_;
+  config::queue_options options_;
+  dead_letter_sink sink_;
+  std::deque<stored_message> ready_;
+  std::map<std::uint64_t, unacked_entry> unacked_;  // by delivery: redelivered in order
+  std::vector<consumer_state> consumers_;
+  std::size_t next_ = 0;  // round-robin position
+  std::uint64_t last_delivery_ = 0;
+  std::uint64_t bytes_ = 0;  // payload bytes, ready + unacked
+  queue_stats stats_;
+};
+
+}  // namespace ipc::broker

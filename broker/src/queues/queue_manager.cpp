@@ -1,0 +1,226 @@
+// queue_manager: queue lifecycle, bindings, dead letters, deferred dispatch, expiry.
+#include "queue_manager.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+namespace ipc::broker {
+
+using protocol::errc;
+
+// A topic-trie route into a queue: a publish to a matching topic enqueues a copy.
+class queue_manager::binding final : public routing::route_target {
+ public:
+  binding(queue_manager& manager, std::shared_ptr<queue> target, std::string pattern)
+      : manager_(manager), target_(std::move(target)), pattern_(std::move(pattern)) {}
+
+  void deliver_message(std::uint32_t, const outgoing_message& message) override {
+    stored_message stored;
+    if (message.shared != nullptr) {
+      stored.body = *message.shared;
+    } else {
+      stored.body = manager_.pool_.acquire();
+      auto& buffer = stored.body.get()->buffer();
+      buffer.assign(message.body.begin(), message.body.end());
+    }
+    stored.id = message.message_id;
+    stored.payload_size = message.payload_size;
+    manager_.enqueue(*target_, std::move(stored));  // a full queue drops its copy
+  }
+  bool has_responders() const override { return target_->consumer_count() > 0; }
+
+  const std::string& pattern() const { return pattern_; }
+  queue& target() { return *target_; }
+
+ private:
+  queue_manager& manager_;
+  std::shared_ptr<queue> target_;
+  std::string pattern_;
+};
+
+queue_manager::queue_manager(const config::broker_config& config, routing::topic_trie& trie,
+                             message_pool& pool, spdlog::logger& log)
+    : config_(config), trie_(trie), pool_(pool), log_(log) {}
+
+queue_manager::~queue_manager() {
+  for (auto& [name, list] : bindings_)
+    for (auto& b : list) trie_.erase(b->pattern(), {b.get(), 0});
+}
+
+std::uint64_t queue_manager::now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+void queue_manager::declare_configured() {
+  for (const auto& [name, options] : config_.queues.declared) {
+    bool created = false;
+    if (auto refused = create(name, options, created))
+      log_.error("queue {}: {}", name, refused.message);
+  }
+}
+
+std::shared_ptr<queue> queue_manager::find(std::string_view name) const {
+  auto found = queues_.find(name);
+  return found == queues_.end() ? nullptr : found->second;
+}
+
+refusal queue_manager::find_or_create(std::string_view name, std::shared_ptr<queue>& out) {
+  if (!config::valid_queue_name(name))
+    return {errc::invalid_queue_name,
+            "invalid queue name '" + std::string(name) + "': use 1 to 255 of A-Z a-z 0-9 . _ -"};
+  out = find(name);
+  if (out) return {};
+  if (!config_.queues.auto_create)
+    return {errc::unknown_queue, "no queue '" + std::string(name) + "' (queues.auto_create is off)"};
+  bool created = false;
+  if (auto refused = create(std::string(name), {}, created)) return refused;
+  out = find(name);
+  return {};
+}
+
+refusal queue_manager::create(const std::string& name, const config::queue_options& options,
+                              bool& created) {
+  created = false;
+  auto problems = config::validate_queue(name, options);
+  if (!problems.empty()) {
+    auto code = config::valid_queue_name(name) ? errc::invalid_argument : errc::invalid_queue_name;
+    std::string text = problems.front().path.empty() ? problems.front().message
+                                                     : problems.front().path + ": " +
+                                                           problems.front().message;
+    return {code, text};
+  }
+  if (queues_.contains(name)) return {};  // creating an existing queue is a no-op
+  for (const auto& pattern : options.bind) {
+    auto problem = routing::check_pattern(pattern, {config_.limits.max_topic_length,
+                                                    config_.limits.max_topic_levels});
+    if (problem != routing::topic_error::none)
+      return {errc::invalid_pattern,
+              "bind '" + pattern + "': " + std::string(routing::describe(problem))};
+  }
+  if (queues_.size() >= config_.limits.max_queues)
+    return {errc::limit_exceeded, "too many queues (limits.max_queues)"};
+  auto sink = [this](queue& from, stored_message&& message, dead_letter_reason reason) {
+    dead_letter(from, std::move(message), reason);
+  };
+  queues_.emplace(name, std::make_shared<queue>(name, options, sink));
+  created = true;
+  for (const auto& pattern : options.bind)
+    if (auto refused = bind(name, pattern)) return refused;
+  log_.debug("queue {} created", name);
+  return {};
+}
+
+refusal queue_manager::remove(const std::string& name) {
+  auto found = queues_.find(name);
+  if (found == queues_.end()) return {errc::unknown_queue, "no queue '" + name + "'"};
+  if (auto list = bindings_.find(name); list != bindings_.end()) {
+    for (auto& b : list->second) trie_.erase(b->pattern(), {b.get(), 0});
+    bindings_.erase(list);
+  }
+  auto doomed = found->second;
+  queues_.erase(found);
+  dirty_.erase(name);
+  doomed->detach_consumers();
+  log_.debug("queue {} deleted", name);
+  return {};
+}
+
+refusal queue_manager::bind(const std::string& name, const std::string& pattern) {
+  auto target = find(name);
+  if (!target) return {errc::unknown_queue, "no queue '" + name + "'"};
+  auto problem = routing::check_pattern(pattern, {config_.limits.max_topic_length,
+                                                  config_.limits.max_topic_levels});
+  if (problem != routing::topic_error::none)
+    return {errc::invalid_pattern, "invalid pattern: " + std::string(routing::describe(problem))};
+  auto& list = bindings_[name];
+  for (const auto& b : list)
+    if (b->pattern() == pattern) return {};  // already bound
+  list.push_back(std::make_unique<binding>(*this, target, pattern));
+  trie_.insert(pattern, {list.back().get(), 0});
+  return {};
+}
+
+refusal queue_manager::unbind(const std::string& name, const std::string& pattern) {
+  auto list = bindings_.find(name);
+  if (list != bindings_.end()) {
+    for (auto it = list->second.begin(); it != list->second.end(); ++it) {
+      if ((*it)->pattern() != pattern) continue;
+      trie_.erase(pattern, {it->get(), 0});
+      list->second.erase(it);
+      return {};
+    }
+  }
+  return {errc::invalid_argument, "queue '" + name + "' is not bound to '" + pattern + "'"};
+}
+
+errc queue_manager::enqueue(queue& target, stored_message&& message) {
+  errc result = target.enqueue(std::move(message), now_ms());
+  if (result == errc::ok) schedule(target);
+  return result;
+}
+
+void queue_manager::dispatch_pending() {
+  // Dispatch can dead-letter into other queues, which schedules them: loop until quiet.
+  for (int round = 0; round < 16 && !dirty_.empty(); ++round) {
+    auto names = std::move(dirty_);
+    dirty_.clear();
+    auto now = now_ms();
+    for (const auto& name : names)
+      if (auto q = find(name)) q->dispatch(now);
+  }
+}
+
+void queue_manager::expire_all() {
+  auto now = now_ms();
+  for (auto& [name, q] : queues_)
+    if (q->options().ttl_ms != 0 && q->expire(now) > 0) schedule(*q);
+  dispatch_pending();
+}
+
+void queue_manager::dead_letter(queue& from, stored_message&& message,
+                                dead_letter_reason reason) {
+  std::shared_ptr<queue> target;
+  if (auto refused = find_or_create(from.options().dead_letter, target)) {
+    log_.warn("queue {}: dead letter dropped: {}", from.name(), refused.message);
+    return;
+  }
+  message.expires_at_ms = 0;  // the dead-letter queue's own ttl applies
+  message.delivery_count = 0;
+  if (target->enqueue(std::move(message), now_ms()) != errc::ok)
+    log_.warn("queue {}: dead letter ({}) dropped: {} is full", from.name(), reason_name(reason),
+              target->name());
+  else
+    schedule(*target);
+}
+
+nlohmann::json queue_manager::describe(const queue& q) const {
+  const auto& o = q.options();
+  const auto& s = q.stats();
+  nlohmann::json binds = nlohmann::json::array();
+  if (auto list = bindings_.find(q.name()); list != bindings_.end())
+    for (const auto& b : list->second) binds.push_back(b->pattern());
+  return {{"name", q.name()},           {"ready", q.ready_count()},
+          {"unacked", q.unacked_count()}, {"bytes", q.bytes()},
+          {"consumers", q.consumer_count()},
+          {"options",
+           {{"durable", o.durable}, {"max_length", o.max_length}, {"max_bytes", o.max_bytes},
+            {"overflow", o.overflow}, {"ttl", o.ttl_ms}, {"dead_letter", o.dead_letter},
+            {"max_deliveries", o.max_deliveries}}},
+          {"bind", binds},
+          {"stats",
+           {{"enqueued", s.enqueued}, {"delivered", s.delivered}, {"redelivered", s.redelivered},
+            {"acked", s.acked}, {"expired", s.expired}, {"dead_lettered", s.dead_lettered},
+            {"dropped", s.dropped}, {"rejected_full", s.rejected_full}}}};
+}
+
+nlohmann::json queue_manager::list() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, q] : queues_) out.push_back(describe(*q));
+  return out;
+}
+
+}  // namespace ipc::broker

@@ -1,0 +1,65 @@
+// The broker's queues by name: creation (config, admin, auto-create), deletion, purge,
+// topic bindings (routes in the topic trie), dead-letter routing between queues, the
+// deferred dispatch of queues that changed, and TTL expiry.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "broker.hpp"
+#include "queue.hpp"
+#include "route_target.hpp"
+
+namespace ipc::broker {
+
+class queue_manager {
+ public:
+  queue_manager(const config::broker_config& config, routing::topic_trie& trie,
+                message_pool& pool, spdlog::logger& log);
+  ~queue_manager();
+
+  // Creates the queues declared in config (errors there were caught by validation).
+  void declare_configured();
+
+  std::shared_ptr<queue> find(std::string_view name) const;
+  // The queue, created with default options when missing and auto_create is on.
+  refusal find_or_create(std::string_view name, std::shared_ptr<queue>& out);
+  refusal create(const std::string& name, const config::queue_options& options,
+                 bool& created);
+  refusal remove(const std::string& name);
+  refusal bind(const std::string& name, const std::string& pattern);
+  refusal unbind(const std::string& name, const std::string& pattern);
+
+  // Enqueues and schedules dispatch; returns the refusal (queue_full) if any.
+  protocol::errc enqueue(queue& target, stored_message&& message);
+  // Runs the dispatch of every queue that changed since the last call.
+  void dispatch_pending();
+  void schedule(queue& q) { dirty_.insert(q.name()); }
+  // Expires messages past their ttl in every queue (called periodically).
+  void expire_all();
+
+  std::size_t size() const { return queues_.size(); }
+  nlohmann::json describe(const queue& q) const;
+  nlohmann::json list() const;
+
+  static std::uint64_t now_ms();
+
+ private:
+  class binding;
+  void dead_letter(queue& from, stored_message&& message, dead_letter_reason reason);
+
+  const config::broker_config& config_;
+  routing::topic_trie& trie_;
+  message_pool& pool_;
+  spdlog::logger& log_;
+  std::map<std::string, std::shared_ptr<queue>, std::less<>> queues_;
+  std::map<std::string, std::vector<std::unique_ptr<binding>>, std::less<>> bindings_;
+  std::set<std::string> dirty_;  // queues to dispatch after the current operation
+};
+
+}  // namespace ipc::broker

@@ -1,0 +1,310 @@
+// Queues through real sockets against an in-process broker: competing consumers,
+// prefetch, redelivery, dead letters, ttl, overflow, bindings, confirmed sends.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "broker_fixture.hpp"
+#include "collector.hpp"
+#include "ipc/client.hpp"
+
+using namespace ipc;
+using ipc::test::broker_fixture;
+using ipc::test::wait_until;
+
+namespace {
+
+client_options at(const std::string& url) {
+  client_options options;
+  options.url = url;
+  options.auto_reconnect = false;
+  return options;
+}
+
+// Deliveries kept for assertions: payload, tag, delivery count.
+struct inbox {
+  struct item {
+    std::string payload;
+    std::uint64_t tag;
+    std::uint32_t count;
+    std::string topic;
+  };
+  message_handler handler() {
+    return [this](const message& m) {
+      std::lock_guard lock(mutex);
+      items.push_back({std::string(m.payload()), m.delivery_tag(), m.delivery_count(),
+                       std::string(m.topic())});
+    };
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex);
+    return items.size();
+  }
+  item at(std::size_t i) {
+    std::lock_guard lock(mutex);
+    return items.at(i);
+  }
+  bool wait_for(std::size_t n) {
+    return wait_until([&] { return size() >= n; });
+  }
+  std::mutex mutex;
+  std::vector<item> items;
+};
+
+nlohmann::json queue_info(Client& admin, const std::string& name) {
+  std::error_code ec;
+  auto body = admin.admin("queue.info", nlohmann::json{{"name", name}}.dump(), ec);
+  REQUIRE_MESSAGE(!ec, body);
+  return nlohmann::json::parse(body);
+}
+
+// Ready messages of a queue, or -1 while it does not exist.
+int ready(Client& admin, const std::string& name) {
+  std::error_code ec;
+  auto body = admin.admin("queue.info", nlohmann::json{{"name", name}}.dump(), ec);
+  return ec ? -1 : nlohmann::json::parse(body)["ready"].get<int>();
+}
+
+void create(Client& admin, nlohmann::json args) {
+  std::error_code ec;
+  auto body = admin.admin("queue.create", args.dump(), ec);
+  REQUIRE_MESSAGE(!ec, body);
+}
+
+}  // namespace
+
+TEST_CASE("competing consumers split a queue with no loss and no duplicate") {
+  broker_fixture broker;
+  Client producer(at(broker.tcp_url()));
+  REQUIRE(!producer.connect());
+  constexpr int consumers = 3, messages = 300;
+  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<std::unique_ptr<inbox>> boxes;
+  std::vector<subscription> subs;
+  for (int i = 0; i < consumers; ++i) {
+    clients.push_back(std::make_unique<Client>(at(broker.unix_url())));
+    REQUIRE(!clients.back()->connect());
+    boxes.push_back(std::make_unique<inbox>());
+    auto* client = clients.back().get();
+    auto* box = boxes.back().get();
+    std::error_code ec;
+    subs.push_back(client->consume("work", {10, false}, [client, box](const message& m) {
+      box->handler()(m);
+      client->ack(m.delivery_tag());
+    }, ec));
+    REQUIRE(!ec);
+  }
+  for (int i = 0; i < messages; ++i) REQUIRE(!producer.send("work", std::to_string(i)));
+  std::set<std::string> seen;
+  REQUIRE(wait_until([&] {
+    std::size_t total = 0;
+    for (auto& b : boxes) total += b->size();
+    return total >= messages;
+  }));
+  for (auto& box : boxes) {
+    CHECK(box->size() >= 50);  // round-robin: every consumer got a fair share
+    for (auto& item : box->items) CHECK(seen.insert(item.payload).second);  // no duplicate
+  }
+  CHECK(seen.size() == messages);
+  auto info = queue_info(producer, "work");
+  CHECK(wait_until([&] { return queue_info(producer, "work")["unacked"] == 0; }));
+  CHECK(info["ready"] == 0);
+}
+
+TEST_CASE("prefetch is respected exactly and an ack returns credit") {
+  broker_fixture broker;
+  Client producer(at(broker.unix_url())), consumer(at(broker.unix_url()));
+  REQUIRE(!producer.connect());
+  REQUIRE(!consumer.connect());
+  for (int i = 0; i < 10; ++i) REQUIRE(!producer.send("slow", std::to_string(i)));
+  inbox got;
+  std::error_code ec;
+  auto sub = consumer.consume("slow", {3, false}, got.handler(), ec);
+  REQUIRE(!ec);
+  REQUIRE(got.wait_for(3));
+  REQUIRE(!consumer.flush());
+  REQUIRE(!producer.flush());
+  CHECK(got.size() == 3);
+  auto info = queue_info(producer, "slow");
+  CHECK(info["unacked"] == 3);
+  CHECK(info["ready"] == 7);
+  REQUIRE(!consumer.ack(got.at(0).tag));
+  REQUIRE(got.wait_for(4));
+  REQUIRE(!consumer.flush());
+  CHECK(got.size() == 4);
+  CHECK(got.at(3).payload == "3");  // in order
+}
+
+TEST_CASE("a consumer that goes away gets its unacked messages redelivered with a raised count") {
+  broker_fixture broker;
+  Client producer(at(broker.unix_url()));
+  REQUIRE(!producer.connect());
+  for (int i = 0; i < 5; ++i) REQUIRE(!producer.send("jobs", "job" + std::to_string(i)));
+  {
+    Client doomed(at(broker.tcp_url()));
+    REQUIRE(!doomed.connect());
+    inbox taken;
+    std::error_code ec;
+    auto sub = doomed.consume("jobs", {5, false}, taken.handler(), ec);
+    REQUIRE(taken.wait_for(5));
+    REQUIRE(!doomed.ack(taken.at(0).tag));  // one finished, four in progress
+    REQUIRE(!doomed.flush());
+  }  // the connection drops with four unacked
+  Client next(at(broker.unix_url()));
+  REQUIRE(!next.connect());
+  inbox got;
+  std::error_code ec;
+  auto sub = next.consume("jobs", {10, false}, got.handler(), ec);
+  REQUIRE(got.wait_for(4));
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(got.at(i).payload == "job" + std::to_string(i + 1));  // back at the head, in order
+    CHECK(got.at(i).count == 2);
+  }
+}
+
+TEST_CASE("nack: requeue, dead-letter and drop; max_deliveries dead-letters") {
+  broker_fixture broker;
+  Client client(at(broker.unix_url()));
+  REQUIRE(!client.connect());
+  create(client, {{"name", "flaky"}, {"dead_letter", "flaky.dead"}, {"max_deliveries", 2}});
+  REQUIRE(!client.send("flaky", "poison"));
+  inbox got;
+  std::error_code ec;
+  auto sub = client.consume("flaky", {1, false}, [&](const message& m) {
+    got.handler()(m);
+    client.nack(m.delivery_tag(), nack_disposition::requeue);
+  }, ec);
+  REQUIRE(got.wait_for(2));
+  CHECK(got.at(0).count == 1);
+  CHECK(got.at(1).count == 2);
+  CHECK(wait_until([&] { return ready(client, "flaky.dead") == 1; }));
+  CHECK(queue_info(client, "flaky")["stats"]["dead_lettered"] == 1);
+  sub.unsubscribe();
+
+  REQUIRE(!client.send("flaky", "reject-me"));
+  REQUIRE(!client.send("flaky", "drop-me"));
+  inbox second;
+  auto sub2 = client.consume("flaky", {1, false}, [&](const message& m) {
+    second.handler()(m);
+    client.nack(m.delivery_tag(), m.payload() == "reject-me" ? nack_disposition::dead_letter
+                                                            : nack_disposition::drop);
+  }, ec);
+  REQUIRE(second.wait_for(2));
+  CHECK(wait_until([&] { return ready(client, "flaky.dead") == 2; }));
+  CHECK(queue_info(client, "flaky")["ready"] == 0);
+}
+
+TEST_CASE("expired messages are never delivered and go to the dead-letter queue") {
+  broker_fixture broker;
+  Client client(at(broker.unix_url()));
+  REQUIRE(!client.connect());
+  create(client, {{"name", "short"}, {"ttl", 50}, {"dead_letter", "short.dead"}});
+  REQUIRE(!client.send("short", "stale"));
+  CHECK(wait_until([&] { return ready(client, "short.dead") == 1; }));
+  inbox got;
+  std::error_code ec;
+  auto sub = client.consume("short", {}, got.handler(), ec);
+  REQUIRE(!client.send("short", "fresh"));
+  REQUIRE(got.wait_for(1));
+  REQUIRE(!client.flush());
+  CHECK(got.size() == 1);
+  CHECK(got.at(0).payload == "fresh");
+  CHECK(queue_info(client, "short")["stats"]["expired"] == 1);
+}
+
+TEST_CASE("overflow: reject refuses the send, drop-oldest makes room") {
+  broker_fixture broker;
+  Client client(at(broker.unix_url()));
+  REQUIRE(!client.connect());
+  create(client, {{"name", "strict"}, {"max_length", 2}});
+  create(client, {{"name", "lossy"}, {"max_length", 2}, {"overflow", "drop-oldest"}});
+  CHECK(!client.send("strict", "1"));
+  CHECK(!client.send("strict", "2"));
+  CHECK(client.send("strict", "3") == errc::queue_full);
+  create(client, {{"name", "tiny"}, {"max_bytes", 10}});
+  CHECK(client.send("tiny", std::string(11, 'x')) == errc::queue_full);
+  for (const char* m : {"1", "2", "3"}) CHECK(!client.send("lossy", m));
+  inbox got;
+  std::error_code ec;
+  auto sub = client.consume("lossy", {}, got.handler(), ec);
+  REQUIRE(got.wait_for(2));
+  CHECK(got.at(0).payload == "2");
+  CHECK(got.at(1).payload == "3");
+}
+
+TEST_CASE("a queue bound to topic patterns gets a copy of matching publishes") {
+  broker_fixture broker;
+  Client client(at(broker.unix_url()));
+  REQUIRE(!client.connect());
+  create(client, {{"name", "orders"}, {"bind", {"orders/+/created"}}});
+  std::error_code ec;
+  client.admin("queue.bind", R"({"name": "orders", "pattern": "audit/#"})", ec);
+  REQUIRE(!ec);
+  for (const char* topic : {"orders/1/created", "orders/2/paid", "audit/x", "other"})
+    REQUIRE(!client.publish_confirmed(topic, topic));
+  inbox got;
+  auto sub = client.consume("orders", {}, got.handler(), ec);
+  REQUIRE(got.wait_for(2));
+  REQUIRE(!client.flush());
+  CHECK(got.size() == 2);
+  CHECK(got.at(0).topic == "orders/1/created");
+  CHECK(got.at(1).topic == "audit/x");
+  client.admin("queue.unbind", R"({"name": "orders", "pattern": "audit/#"})", ec);
+  REQUIRE(!ec);
+  REQUIRE(!client.publish_confirmed("audit/y", "y"));
+  REQUIRE(!client.flush());
+  CHECK(got.size() == 2);
+}
+
+TEST_CASE("queue admin: create, list, info, purge, delete; auto_create off") {
+  broker_fixture broker([](config::broker_config& c) {
+    c.queues.auto_create = false;
+    c.queues.declared.push_back({"declared", {}});
+  });
+  Client client(at(broker.unix_url()));
+  REQUIRE(!client.connect());
+  CHECK(client.send("nowhere", "x") == errc::unknown_queue);
+  CHECK(!client.send("declared", "x"));
+  std::error_code ec;
+  auto list = nlohmann::json::parse(client.admin("queue.list", "", ec));
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["name"] == "declared");
+  CHECK(list[0]["ready"] == 1);
+  auto purged = nlohmann::json::parse(client.admin("queue.purge", R"({"name":"declared"})", ec));
+  CHECK(purged["purged"] == 1);
+  client.admin("queue.create", R"({"name":"bad name"})", ec);
+  CHECK(ec == errc::invalid_queue_name);
+  client.admin("queue.create", R"({"name":"q","overflow":"block"})", ec);
+  CHECK(ec == errc::invalid_argument);
+  client.admin("queue.create", R"({"name":"q","bind":["a/#/b"]})", ec);
+  CHECK(ec == errc::invalid_pattern);
+  client.admin("queue.info", R"({"name":"q"})", ec);
+  CHECK(ec == errc::unknown_queue);  // the refused create made nothing
+  client.admin("queue.delete", R"({"name":"declared"})", ec);
+  CHECK(!ec);
+  CHECK(client.send("declared", "x") == errc::unknown_queue);
+}
+
+TEST_CASE("a consumer of a deleted queue is told; its connection keeps working") {
+  broker_fixture broker;
+  std::atomic<bool> told{false};
+  auto options = at(broker.unix_url());
+  options.on_error = [&](std::error_code ec, std::string_view) {
+    if (ec == errc::unknown_queue) told = true;
+  };
+  Client consumer(options), admin(at(broker.unix_url()));
+  REQUIRE(!consumer.connect());
+  REQUIRE(!admin.connect());
+  inbox got;
+  std::error_code ec;
+  auto sub = consumer.consume("temp", {}, got.handler(), ec);
+  REQUIRE(!ec);
+  admin.admin("queue.delete", R"({"name":"temp"})", ec);
+  REQUIRE(!ec);
+  CHECK(wait_until([&] { return told.load(); }));
+  CHECK(!consumer.publish_confirmed("still/ok", "x"));
+}

@@ -1,0 +1,140 @@
+// Request/reply through real sockets: to topics and queues, first reply wins, replies
+// reach only the requester, no responders at once, timeouts, many requests in flight.
+#include <doctest/doctest.h>
+
+#include <asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "broker_fixture.hpp"
+#include "collector.hpp"
+#include "ipc/async_client.hpp"
+#include "ipc/client.hpp"
+
+using namespace ipc;
+using ipc::test::broker_fixture;
+using ipc::test::wait_until;
+
+namespace {
+client_options at(const std::string& url) {
+  client_options options;
+  options.url = url;
+  options.auto_reconnect = false;
+  return options;
+}
+reply_function echo(std::string prefix) {
+  return [prefix](const message& m) { return std::optional<std::string>(prefix + std::string(m.payload())); };
+}
+}  // namespace
+
+TEST_CASE("request/reply over a topic and over a queue") {
+  broker_fixture broker;
+  Client server(at(broker.unix_url())), requester(at(broker.tcp_url()));
+  REQUIRE(!server.connect());
+  REQUIRE(!requester.connect());
+  std::error_code ec;
+  auto topic_server = server.serve("svc/+", echo("topic:"), false, ec);
+  REQUIRE(!ec);
+  auto queue_server = server.serve("svcq", echo("queue:"), true, ec);
+  REQUIRE(!ec);
+  auto reply = requester.request("svc/echo", "hi", {}, ec);
+  REQUIRE_MESSAGE(!ec, ec.message());
+  CHECK(reply.payload == "topic:hi");
+  CHECK(reply.topic.starts_with("$reply/"));
+  request_options to_queue;
+  to_queue.to_queue = true;
+  reply = requester.request("svcq", "there", to_queue, ec);
+  REQUIRE_MESSAGE(!ec, ec.message());
+  CHECK(reply.payload == "queue:there");
+}
+
+TEST_CASE("no responders fails at once, for topics and for queues") {
+  broker_fixture broker;
+  Client requester(at(broker.unix_url()));
+  REQUIRE(!requester.connect());
+  request_options slow;
+  slow.timeout = std::chrono::seconds(60);  // a wait for the timeout would hang the test
+  std::error_code ec;
+  requester.request("nobody/home", "x", slow, ec);
+  CHECK(ec == errc::no_responders);
+  slow.to_queue = true;
+  requester.request("empty-queue", "x", slow, ec);
+  CHECK(ec == errc::no_responders);
+  // A queue that is bound but has no consumer does not count as a responder either.
+  requester.admin("queue.create", R"({"name":"bound","bind":["svc/bound"]})", ec);
+  REQUIRE(!ec);
+  slow.to_queue = false;
+  requester.request("svc/bound", "x", slow, ec);
+  CHECK(ec == errc::no_responders);
+}
+
+TEST_CASE("a request nobody answers times out") {
+  broker_fixture broker;
+  Client silent(at(broker.unix_url())), requester(at(broker.unix_url()));
+  REQUIRE(!silent.connect());
+  REQUIRE(!requester.connect());
+  test::collector heard;
+  std::error_code ec;
+  auto sub = silent.subscribe("quiet", heard.handler(), ec);
+  request_options quick;
+  quick.timeout = std::chrono::milliseconds(200);
+  requester.request("quiet", "hello?", quick, ec);
+  CHECK(ec == errc::timeout);
+  CHECK(heard.size() == 1);
+}
+
+TEST_CASE("the first reply wins and replies reach only the requester") {
+  broker_fixture broker;
+  Client a(at(broker.unix_url())), b(at(broker.unix_url())), spy(at(broker.unix_url()));
+  Client requester(at(broker.tcp_url()));
+  for (auto* c : {&a, &b, &spy, &requester}) REQUIRE(!c->connect());
+  std::error_code ec;
+  auto sa = a.serve("race", echo("a:"), false, ec);
+  auto sb = b.serve("race", echo("b:"), false, ec);
+  test::collector everything;
+  auto snoop = spy.subscribe("#", everything.handler(), ec);
+  spy.subscribe("$reply/#", everything.handler(), ec);
+  CHECK(ec == errc::permission_denied);
+  auto reply = requester.request("race", "go", {}, ec);
+  REQUIRE(!ec);
+  CHECK((reply.payload == "a:go" || reply.payload == "b:go"));
+  REQUIRE(!a.flush());
+  REQUIRE(!b.flush());
+  auto status = nlohmann::json::parse(requester.admin("status", "", ec));
+  CHECK(status["requests"] == 1);
+  CHECK(status["replies"] == 1);  // the second reply was dropped
+  for (const auto& item : everything.items()) CHECK(item.starts_with("race "));  // no reply seen
+}
+
+TEST_CASE("many concurrent requests are matched to the right requesters") {
+  broker_fixture broker;
+  Client server(at(broker.unix_url()));
+  REQUIRE(!server.connect());
+  std::error_code ec;
+  auto s = server.serve("calc", echo("="), false, ec);
+  REQUIRE(!ec);
+  asio::io_context io;
+  constexpr int requesters = 3, each = 100;
+  std::vector<std::unique_ptr<async_client>> clients;
+  int matched = 0, failed = 0;
+  for (int r = 0; r < requesters; ++r) {
+    clients.push_back(std::make_unique<async_client>(io.get_executor(), at(broker.tcp_url())));
+    auto* client = clients.back().get();
+    client->async_connect([client, r, &matched, &failed](std::error_code connect_error) {
+      if (connect_error) return void(++failed);
+      for (int i = 0; i < each; ++i) {
+        std::string payload = std::to_string(r) + "/" + std::to_string(i);
+        client->async_request("calc", payload, {},
+                              [payload, &matched, &failed](std::error_code e, owned_message m) {
+                                if (!e && m.payload == "=" + payload) ++matched;
+                                else ++failed;
+                              });
+      }
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (matched + failed < requesters * each && std::chrono::steady_clock::now() < deadline)
+    io.run_one_for(std::chrono::milliseconds(100));
+  for (auto& c : clients) c->close();
+  CHECK(failed == 0);
+  CHECK(matched == requesters * each);
+}
