@@ -89,8 +89,9 @@ refusal broker_core::subscribe(session& s, std::uint32_t sid, std::string_view p
   auto& subscriptions = s.subscriptions();
   if (subscriptions.contains(sid))
     return {errc::duplicate_id, "subscription id " + std::to_string(sid) + " is in use"};
-  if (subscriptions.size() >= limits_.max_subscriptions)
-    return {errc::limit_exceeded, "too many subscriptions (limits.max_subscriptions)"};
+  if (subscriptions.size() + s.consumer_count() >= limits_.max_subscriptions)
+    return {errc::limit_exceeded,
+            "too many subscriptions and consumers (limits.max_subscriptions)"};
   subscriptions.emplace(sid, std::string(pattern));
   trie_.insert(pattern, {&s, sid});
   return {};

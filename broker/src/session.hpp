@@ -89,6 +89,7 @@ class session final : public routing::route_target, public std::enable_shared_fr
   std::chrono::system_clock::time_point connected_at() const { return connected_at_; }
   std::size_t pending_bytes() const { return out_.pending_bytes() + in_flight_.bytes; }
   std::unordered_map<std::uint32_t, std::string>& subscriptions() { return subscriptions_; }
+  std::size_t consumer_count() const { return consumers_.size(); }
 
  private:
   asio::awaitable<void> read_loop();
