@@ -55,8 +55,8 @@ std::string base64(std::string_view bytes);
 bool is_valid_utf8(std::string_view text);
 
 // Sends one admin command (docs/protocol.md §5.2); on success stores the JSON answer.
-int admin_call(const global_options& global, const std::string& command,
-               const nlohmann::json& args, nlohmann::json& answer);
+int admin_call(const global_options& global, const std::string& command, const nlohmann::json& args,
+               nlohmann::json& answer);
 std::string human_bytes(std::uint64_t bytes);
 
 // "k=v" items of -H options; false (after a message) when one is malformed.
@@ -89,6 +89,7 @@ class printer {
 void register_pubsub(CLI::App& app, global_options& global, int& exit_status);
 void register_admin(CLI::App& app, global_options& global, int& exit_status);
 void register_bench(CLI::App& app, global_options& global, int& exit_status);
+void register_queue_benches(CLI::App* bench, global_options& global, int& exit_status);
 void register_queues(CLI::App& app, global_options& global, int& exit_status);
 void register_queue_admin(CLI::App& app, global_options& global, int& exit_status);
 

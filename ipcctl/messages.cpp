@@ -72,8 +72,8 @@ int printer::wait(const std::optional<std::chrono::milliseconds>& timeout,
                   const std::string& what) {
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
-  auto deadline = std::chrono::steady_clock::now() +
-                  timeout.value_or(std::chrono::hours(24 * 365 * 100));
+  auto deadline =
+      std::chrono::steady_clock::now() + timeout.value_or(std::chrono::hours(24 * 365 * 100));
   std::unique_lock lock(mutex_);
   while (!interrupted && (count_ == 0 || printed_ < count_)) {
     if (std::chrono::steady_clock::now() >= deadline)

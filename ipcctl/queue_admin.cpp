@@ -27,9 +27,8 @@ int run_list(const global_options& global) {
     rows.push_back({q["name"].get<std::string>(), num(q["ready"]), num(q["unacked"]),
                     num(q["consumers"]), human_bytes(q["bytes"].get<std::uint64_t>()),
                     num(q["stats"]["enqueued"]), num(q["stats"]["dead_lettered"])});
-  std::cout << render_table({"NAME", "READY", "UNACKED", "CONSUMERS", "BYTES", "ENQUEUED",
-                             "DEAD_LETTERED"},
-                            rows);
+  std::cout << render_table(
+      {"NAME", "READY", "UNACKED", "CONSUMERS", "BYTES", "ENQUEUED", "DEAD_LETTERED"}, rows);
   return exit_ok;
 }
 
@@ -39,7 +38,8 @@ int run_info(const global_options& global, const std::string& name) {
   if (code != exit_ok || global.json) return print_answer(global, code, answer, "");
   std::vector<std::vector<std::string>> rows;
   for (const char* key : {"name", "ready", "unacked", "consumers", "bytes"})
-    rows.push_back({key, answer[key].is_string() ? answer[key].get<std::string>() : num(answer[key])});
+    rows.push_back(
+        {key, answer[key].is_string() ? answer[key].get<std::string>() : num(answer[key])});
   for (const auto& [key, value] : answer["options"].items())
     rows.push_back({key, value.is_string() ? value.get<std::string>() : num(value)});
   rows.push_back({"bind", answer["bind"].dump()});
@@ -92,8 +92,9 @@ int run_simple(const global_options& global, const std::string& command, json ar
 
 void register_queue_admin(CLI::App& app, global_options& global, int& exit_status) {
   auto* queue = app.add_subcommand("queue", "manage queues")->require_subcommand(1);
-  queue->add_subcommand("list", "queues with their depth and consumers")
-      ->callback([&] { exit_status = run_list(global); });
+  queue->add_subcommand("list", "queues with their depth and consumers")->callback([&] {
+    exit_status = run_list(global);
+  });
   auto name = std::make_shared<std::string>();
   auto pattern = std::make_shared<std::string>();
   auto* info = queue->add_subcommand("info", "one queue's options and counters");
@@ -118,8 +119,9 @@ void register_queue_admin(CLI::App& app, global_options& global, int& exit_statu
     sub->add_option("name", *name, "queue name")->required();
     std::string command = std::string("queue.") + verb;
     sub->callback([&global, &exit_status, name, command, verb] {
-      exit_status = run_simple(global, command, {{"name", *name}},
-                               "queue " + *name + (std::string(verb) == "delete" ? " deleted" : " purged"));
+      exit_status =
+          run_simple(global, command, {{"name", *name}},
+                     "queue " + *name + (std::string(verb) == "delete" ? " deleted" : " purged"));
     });
   }
   for (const char* verb : {"bind", "unbind"}) {

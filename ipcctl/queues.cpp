@@ -131,7 +131,8 @@ std::optional<std::string> run_filter(const std::string& command, std::string_vi
   std::string output;
   if (pipe != nullptr) {
     char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+      output.append(buffer, n);
     ::pclose(pipe);
   }
   std::remove(path);

@@ -155,7 +155,8 @@ void broker_core::publish_system(std::string_view topic, std::string_view json) 
 
 std::uint64_t broker_core::now_ns() const {
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
 }
 
 void broker_core::fan_out(const std::vector<routing::route>& routes, std::string_view topic,

@@ -11,8 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
 #include <spdlog/logger.h>
+#include <nlohmann/json_fwd.hpp>
 
 #include "ipc/config/config.hpp"
 #include "ipc/protocol/errc.hpp"

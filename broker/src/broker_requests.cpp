@@ -65,7 +65,8 @@ refusal broker_core::request(session& s, const protocol::request_frame& frame) {
   if (s.open_requests().size() >= limits_.max_pending_requests)
     return {errc::limit_exceeded, "too many open requests (limits.max_pending_requests)"};
   std::string address = std::string(reply_prefix) + std::to_string(s.id()) + "/" +
-                        std::to_string(frame.id) + "/" + hex(++reply_nonce_ * 0x9E3779B97F4A7C15ull);
+                        std::to_string(frame.id) + "/" +
+                        hex(++reply_nonce_ * 0x9E3779B97F4A7C15ull);
   if (to_queue) {
     auto target = queues_->find(frame.target);
     if (!target || target->consumer_count() == 0)
@@ -77,12 +78,14 @@ refusal broker_core::request(session& s, const protocol::request_frame& frame) {
     const auto& routes = trie_.match(frame.target);
     bool anyone = false;
     for (const auto& route : routes) anyone = anyone || route.target->has_responders();
-    if (!anyone) return {errc::no_responders, "no subscriber for '" + std::string(frame.target) + "'"};
+    if (!anyone)
+      return {errc::no_responders, "no subscriber for '" + std::string(frame.target) + "'"};
     ++counters_.messages_in;
     fan_out(routes, frame.target, address, &frame.headers, frame.payload);
   }
-  std::uint64_t timeout = frame.timeout_ms == 0 ? default_request_ms
-                                                : std::min<std::uint64_t>(frame.timeout_ms, max_request_ms);
+  std::uint64_t timeout = frame.timeout_ms == 0
+                              ? default_request_ms
+                              : std::min<std::uint64_t>(frame.timeout_ms, max_request_ms);
   requests_.emplace(address, open_request{s.id(), frame.id, queue_manager::now_ms() + timeout});
   s.open_requests().emplace(frame.id, address);
   ++counters_.requests;

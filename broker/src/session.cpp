@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "broker.hpp"
-#include "queues/queue_manager.hpp"
 #include "ipc/protocol/encoder.hpp"
+#include "queues/queue_manager.hpp"
 
 namespace ipc::broker {
 

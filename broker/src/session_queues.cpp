@@ -36,8 +36,8 @@ void session::deliver_from_queue(session_consumer& consumer, std::uint64_t deliv
     protocol::write_deliver_prefix(at, consumer.cid(), tag, message.delivery_count, body.size());
     std::memcpy(at + prefix, body.data(), body.size());
   } else {
-    protocol::write_deliver_prefix(out_.extend(prefix), consumer.cid(), tag,
-                                   message.delivery_count, body.size());
+    protocol::write_deliver_prefix(out_.extend(prefix), consumer.cid(), tag, message.delivery_count,
+                                   body.size());
     out_.append(message.body);
   }
   ++counters_.messages_out;
@@ -55,7 +55,8 @@ void session::after_write() {
 void session::consumer_cancelled(std::uint32_t cid) {
   auto found = consumers_.find(cid);
   if (found == consumers_.end()) return;
-  std::erase_if(tags_, [&](const auto& entry) { return entry.second.consumer == found->second.get(); });
+  std::erase_if(tags_,
+                [&](const auto& entry) { return entry.second.consumer == found->second.get(); });
   send_error(errc::unknown_queue, 0,
              "queue '" + found->second->source().name() + "' was deleted: consumer " +
                  std::to_string(cid) + " cancelled");
@@ -97,7 +98,8 @@ void session::on_send(const protocol::raw_frame& frame) {
   if (protocol::decode(frame, send) != errc::ok)
     return close_with_error(errc::malformed_frame, "malformed SEND");
   std::uint64_t id = 0;
-  if (auto refused = core_.send(send, id)) return send_error(refused.code, send.id, refused.message);
+  if (auto refused = core_.send(send, id))
+    return send_error(refused.code, send.id, refused.message);
   ++counters_.messages_in;
   if (send.id != 0) send_ok(send.id, id);
 }
@@ -114,8 +116,9 @@ void session::on_consume(const protocol::raw_frame& frame) {
     return send_error(errc::limit_exceeded, consume.id,
                       "too many subscriptions and consumers (limits.max_subscriptions)");
   if (consume.prefetch > limits.max_prefetch)
-    return send_error(errc::invalid_argument, consume.id,
-                      "prefetch over limits.max_prefetch (" + std::to_string(limits.max_prefetch) + ")");
+    return send_error(
+        errc::invalid_argument, consume.id,
+        "prefetch over limits.max_prefetch (" + std::to_string(limits.max_prefetch) + ")");
   std::shared_ptr<queue> source;
   if (auto refused = core_.queues().find_or_create(consume.queue, source))
     return send_error(refused.code, consume.id, refused.message);

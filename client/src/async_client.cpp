@@ -104,8 +104,8 @@ std::error_code async_client::send(std::string_view queue, std::string_view payl
   return core_->send(queue, payload, hdrs, 0);
 }
 
-void async_client::start_send(std::string_view queue, std::string_view payload,
-                              const headers& hdrs, done_function done) {
+void async_client::start_send(std::string_view queue, std::string_view payload, const headers& hdrs,
+                              done_function done) {
   std::uint32_t id = core_->next_id();
   if (auto ec = core_->send(queue, payload, hdrs, id)) return done(ec);
   core_->expect(id, [done = std::move(done)](std::error_code ec,
@@ -129,9 +129,9 @@ std::error_code async_client::nack(std::uint64_t delivery_tag, nack_disposition 
   return core_->settle(delivery_tag, false, disposition);
 }
 
-void async_client::start_request(std::string target, std::string payload,
-                                 request_options options,
-                                 detail::unique_function<void(std::error_code, owned_message)> done) {
+void async_client::start_request(
+    std::string target, std::string payload, request_options options,
+    detail::unique_function<void(std::error_code, owned_message)> done) {
   core_->request(std::move(target), std::move(payload), std::move(options), std::move(done));
 }
 

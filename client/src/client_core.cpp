@@ -328,13 +328,14 @@ void client_core::subscribe(std::string pattern, message_handler handler,
 void client_core::resubscribe() {
   for (const auto& [cid, entry] : consumers_) {
     std::uint8_t flags = entry->options.no_ack ? protocol::consume_flag_no_ack : 0;
-    call([&](protocol::byte_buffer& out, std::uint32_t id) {
-           protocol::encode_consume(out, id, cid, entry->queue, entry->options.prefetch, flags);
-         },
-         [this](std::error_code ec, const protocol::raw_frame*) {
-           if (ec && ec != make_error_code(errc::not_connected) && options_.on_error)
-             options_.on_error(ec, "re-consume after reconnect failed");
-         });
+    call(
+        [&](protocol::byte_buffer& out, std::uint32_t id) {
+          protocol::encode_consume(out, id, cid, entry->queue, entry->options.prefetch, flags);
+        },
+        [this](std::error_code ec, const protocol::raw_frame*) {
+          if (ec && ec != make_error_code(errc::not_connected) && options_.on_error)
+            options_.on_error(ec, "re-consume after reconnect failed");
+        });
   }
   for (const auto& [sid, entry] : subscriptions_) {
     call([&](protocol::byte_buffer& out,

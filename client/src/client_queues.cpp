@@ -44,18 +44,20 @@ std::error_code client_core::send(std::string_view queue, std::string_view paylo
 void client_core::consume(std::string queue, consume_options options, message_handler handler,
                           unique_function<void(std::error_code, std::uint32_t)> done) {
   if (state_ != connection_state::connected) return done(make_error_code(errc::not_connected), 0);
-  if (queue.empty() || queue.size() > 255) return done(make_error_code(errc::invalid_queue_name), 0);
+  if (queue.empty() || queue.size() > 255)
+    return done(make_error_code(errc::invalid_queue_name), 0);
   std::uint32_t cid = ++last_sid_;
-  consumers_.emplace(cid, std::make_shared<consumer_entry>(
-                              consumer_entry{queue, options, std::move(handler)}));
+  consumers_.emplace(
+      cid, std::make_shared<consumer_entry>(consumer_entry{queue, options, std::move(handler)}));
   std::uint8_t flags = options.no_ack ? protocol::consume_flag_no_ack : 0;
-  call([&](protocol::byte_buffer& out, std::uint32_t id) {
-         protocol::encode_consume(out, id, cid, queue, options.prefetch, flags);
-       },
-       [this, cid, done = std::move(done)](std::error_code ec, const protocol::raw_frame*) mutable {
-         if (ec) consumers_.erase(cid);
-         done(ec, ec ? 0 : cid);
-       });
+  call(
+      [&](protocol::byte_buffer& out, std::uint32_t id) {
+        protocol::encode_consume(out, id, cid, queue, options.prefetch, flags);
+      },
+      [this, cid, done = std::move(done)](std::error_code ec, const protocol::raw_frame*) mutable {
+        if (ec) consumers_.erase(cid);
+        done(ec, ec ? 0 : cid);
+      });
 }
 
 void client_core::cancel(std::uint32_t cid) {
@@ -83,8 +85,8 @@ void client_core::dispatch_delivery(const protocol::raw_frame& frame) {
   if (found == consumers_.end()) return;  // cancelled meanwhile: the broker requeues it
   auto entry = found->second;             // survives a cancel inside the handler
   if (entry->handler)
-    entry->handler(message(d.body, d.cid, entry->options.no_ack ? 0 : d.delivery_tag,
-                           d.delivery_count));
+    entry->handler(
+        message(d.body, d.cid, entry->options.no_ack ? 0 : d.delivery_tag, d.delivery_count));
 }
 
 void client_core::request(std::string target, std::string payload, request_options options,
@@ -98,18 +100,20 @@ void client_core::request(std::string target, std::string payload, request_optio
   auto kind = options.to_queue ? protocol::request_target::queue : protocol::request_target::topic;
   auto timeout_ms = static_cast<std::uint32_t>(options.timeout.count());
   std::uint32_t request_id = 0;
-  call([&](protocol::byte_buffer& out, std::uint32_t id) {
-         request_id = id;
-         protocol::encode_request(out, id, kind, target, timeout_ms, {pairs, nullptr},
-                                  bytes_of(payload));
-       },
-       [timer, done = std::move(done)](std::error_code e, const protocol::raw_frame* answer) mutable {
-         timer->cancel();
-         protocol::response_frame response;
-         if (e || answer == nullptr || protocol::decode(*answer, response) != errc::ok)
-           return done(e ? e : make_error_code(errc::malformed_frame), {});
-         done({}, message(response.body, 0).copy());
-       });
+  call(
+      [&](protocol::byte_buffer& out, std::uint32_t id) {
+        request_id = id;
+        protocol::encode_request(out, id, kind, target, timeout_ms, {pairs, nullptr},
+                                 bytes_of(payload));
+      },
+      [timer, done = std::move(done)](std::error_code e,
+                                      const protocol::raw_frame* answer) mutable {
+        timer->cancel();
+        protocol::response_frame response;
+        if (e || answer == nullptr || protocol::decode(*answer, response) != errc::ok)
+          return done(e ? e : make_error_code(errc::malformed_frame), {});
+        done({}, message(response.body, 0).copy());
+      });
   if (request_id == 0) return;  // not connected: already answered
   std::weak_ptr<client_core> weak = shared_from_this();
   timer->async_wait([weak, request_id](std::error_code e) {

@@ -17,8 +17,8 @@ ipc::headers message::headers() const {
 }
 
 owned_message message::copy() const {
-  return {std::string(topic()), std::string(reply_to()), std::string(payload()), headers(),
-          id(), timestamp_ns(), delivery_count_};
+  return {std::string(topic()), std::string(reply_to()), std::string(payload()), headers(), id(),
+          timestamp_ns(),       delivery_count_};
 }
 
 std::string_view to_string(connection_state state) {

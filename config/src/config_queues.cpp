@@ -66,7 +66,8 @@ namespace detail {
 
 // "queues": {"auto_create": bool, "<name>": {options}, …}
 void read_queues(const json& value, queues& out, error_list& errors) {
-  if (!value.is_object()) return report(errors, "/queues", "expected an object, got " + describe(value));
+  if (!value.is_object())
+    return report(errors, "/queues", "expected an object, got " + describe(value));
   for (const auto& [key, member] : value.items()) {
     std::string path = child_path("/queues", key);
     if (key == "auto_create") {
@@ -88,11 +89,11 @@ std::vector<error> validate_queue(std::string_view name, const queue_options& op
                                   const std::string& path) {
   std::vector<error> errors;
   if (!valid_queue_name(name))
-    report(errors, path, "invalid queue name '" + std::string(name) +
-                             "': use 1 to 255 of A-Z a-z 0-9 . _ -");
+    report(errors, path,
+           "invalid queue name '" + std::string(name) + "': use 1 to 255 of A-Z a-z 0-9 . _ -");
   if (options.overflow != "reject" && options.overflow != "drop-oldest")
-    report(errors, path + "/overflow", "must be \"reject\" or \"drop-oldest\", got \"" +
-                                           options.overflow + "\"");
+    report(errors, path + "/overflow",
+           "must be \"reject\" or \"drop-oldest\", got \"" + options.overflow + "\"");
   if (options.max_bytes == 0)
     report(errors, path + "/max_bytes", "must be at least 1: every queue is bounded");
   if (!options.dead_letter.empty() && !valid_queue_name(options.dead_letter))

@@ -54,7 +54,7 @@ inline std::string describe(const json& value) {
 
 // A non-negative integer no larger than `max`, or a reported error and nullopt.
 inline std::optional<std::uint64_t> to_unsigned(const json& value, const std::string& path,
-                                         std::uint64_t max, error_list& errors) {
+                                                std::uint64_t max, error_list& errors) {
   const std::string range = "out of range: at most " + std::to_string(max);
   if (value.is_number_unsigned()) {
     const auto number = value.get<std::uint64_t>();

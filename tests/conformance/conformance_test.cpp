@@ -115,8 +115,8 @@ std::string substitute(const std::string& text, const captures& vars) {
     auto found = vars.find(text.substr(open + 1, close - open - 1));
     if (found == vars.end())
       throw std::invalid_argument("nothing captured as " + text.substr(open, close - open + 1));
-    out += to_hex({reinterpret_cast<const std::uint8_t*>(found->second.data()),
-                   found->second.size()});
+    out +=
+        to_hex({reinterpret_cast<const std::uint8_t*>(found->second.data()), found->second.size()});
     at = close + 1;
   }
   return out;
@@ -300,8 +300,8 @@ json message_fields(const received_frame& f) {
 
 json fields_of(const received_frame& f) {
   using proto::frame_type;
-  bool carries_message =
-      f.type == frame_type::message || f.type == frame_type::deliver || f.type == frame_type::response;
+  bool carries_message = f.type == frame_type::message || f.type == frame_type::deliver ||
+                         f.type == frame_type::response;
   json out = carries_message ? message_fields(f) : typed_fields(f);
   out["type"] = type_name(f.type);
   out["hex"] = to_hex(f.body);

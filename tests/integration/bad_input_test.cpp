@@ -232,7 +232,8 @@ TEST_CASE("bad queue names are refused with invalid_queue_name") {
   broker_fixture broker;
   raw_client raw(broker.unix_url());
   REQUIRE(raw.handshake());
-  const std::vector<std::string> names{"..", "a/b", std::string("a\0b", 3), std::string(256, 'q'), ""};
+  const std::vector<std::string> names{"..", "a/b", std::string("a\0b", 3), std::string(256, 'q'),
+                                       ""};
   for (const auto& name : names) {
     protocol::byte_buffer out;
     protocol::encode_send(out, 9, name, "", {}, {});

@@ -142,3 +142,108 @@ TEST_CASE("ipcctl bench pubsub verifies every message and reports a rate") {
   CHECK(human.exit_code == 0);
   CHECK(human.out.find("msgs/s delivered") != std::string::npos);
 }
+
+TEST_CASE("ipcctl send and recv: confirmed sends, --count, --json, exit codes") {
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.unix_url());
+  CHECK(ipcctl({"send", "jobs", "one"}).exit_code == 0);
+  CHECK(ipcctl({"send", "jobs", "-H", "k=v"}, "two").exit_code == 0);
+  CHECK(ipcctl({"send", "jobs", "more", "--count", "3"}).exit_code == 0);
+  auto first = ipcctl({"recv", "jobs", "--count", "2"});
+  CHECK(first.exit_code == 0);
+  CHECK(first.out == "one\ntwo\n");
+  auto json = ipcctl({"recv", "jobs", "--count", "1", "--json"});
+  auto line = nlohmann::json::parse(json.out);
+  CHECK(line["payload"] == "more");
+  CHECK(line["delivery_count"] == 1);  // nothing beyond the count was delivered before
+  auto info = nlohmann::json::parse(ipcctl({"queue", "info", "jobs", "--json"}).out);
+  CHECK(info["ready"] == 2);
+  CHECK(info["unacked"] == 0);
+  CHECK(info["stats"]["redelivered"] == 0);
+  CHECK(ipcctl({"recv", "empty", "--count", "1", "--timeout", "300ms"}).exit_code == 3);
+  CHECK(ipcctl({"send", "bad/name", "x"}).exit_code == 4);
+  CHECK(ipcctl({"queue", "create", "small", "--max-length", "1"}).exit_code == 0);
+  CHECK(ipcctl({"send", "small", "a"}).exit_code == 0);
+  auto full = ipcctl({"send", "small", "b"});
+  CHECK(full.exit_code == 4);
+  CHECK(full.err.find("full") != std::string::npos);
+}
+
+TEST_CASE("ipcctl req and reply: --echo, --exec, --queue, no responders") {
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.tcp_url());
+  auto echo = ipcctl.spawn({"reply", "svc/echo", "--echo", "--count", "1"});
+  REQUIRE(ipcctl.wait_subscribed("svc/echo"));
+  auto answered = ipcctl({"req", "svc/echo", "ping"});
+  CHECK(answered.exit_code == 0);
+  CHECK(answered.out == "ping\n");
+  CHECK(echo->wait() == 0);
+
+  auto shout = ipcctl.spawn({"reply", "upper", "--queue", "--exec", "tr a-z A-Z", "--count", "1"});
+  REQUIRE(wait_until([&] {
+    auto info = ipcctl({"queue", "info", "upper", "--json"});
+    return info.exit_code == 0 && nlohmann::json::parse(info.out)["consumers"] == 1;
+  }));
+  auto upper = ipcctl({"req", "upper", "--queue", "quiet please"});
+  CHECK(upper.exit_code == 0);
+  CHECK(upper.out == "QUIET PLEASE\n");
+  CHECK(shout->wait() == 0);
+
+  auto nobody = ipcctl({"req", "nobody/home", "x"});
+  CHECK(nobody.exit_code == 3);
+  CHECK(nobody.err.find("no responders") != std::string::npos);
+}
+
+TEST_CASE("ipcctl queue verbs, human and --json") {
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.unix_url());
+  auto created =
+      ipcctl({"queue", "create", "orders", "--ttl", "1m", "--max-deliveries", "3", "--dead-letter",
+              "orders.dead", "--bind", "orders/#", "--overflow", "drop-oldest"});
+  CHECK(created.exit_code == 0);
+  CHECK(created.out == "queue orders created\n");
+  CHECK(ipcctl({"queue", "create", "orders"}).out == "queue orders exists already\n");
+  auto info = nlohmann::json::parse(ipcctl({"queue", "info", "orders", "--json"}).out);
+  CHECK(info["options"]["ttl"] == 60000);
+  CHECK(info["options"]["overflow"] == "drop-oldest");
+  CHECK(info["bind"] == nlohmann::json::array({"orders/#"}));
+  CHECK(ipcctl({"queue", "info", "orders"}).out.find("max_deliveries") != std::string::npos);
+  CHECK(ipcctl({"pub", "orders/1", "o1"}).exit_code == 0);
+  CHECK(ipcctl({"queue", "bind", "orders", "legacy/+"}).exit_code == 0);
+  CHECK(ipcctl({"pub", "legacy/x", "o2"}).exit_code == 0);
+  CHECK(ipcctl({"queue", "unbind", "orders", "legacy/+"}).exit_code == 0);
+  CHECK(ipcctl({"pub", "legacy/y", "lost"}).exit_code == 0);
+  auto list = ipcctl({"queue", "list"});
+  CHECK(list.out.starts_with("NAME"));
+  auto listed = nlohmann::json::parse(ipcctl({"queue", "list", "--json"}).out);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["ready"] == 2);
+  CHECK(ipcctl({"queue", "purge", "orders"}).out == "queue orders purged\n");
+  CHECK(ipcctl({"queue", "delete", "orders"}).exit_code == 0);
+  CHECK(ipcctl({"queue", "info", "orders"}).exit_code == 4);
+  CHECK(ipcctl({"queue", "create", "x", "--overflow", "block"}).exit_code == 4);
+  CHECK(ipcctl({"queue", "create", "x", "--ttl", "soon"}).exit_code == 1);
+}
+
+TEST_CASE("ipcctl bench queue and bench reqrep report their figures") {
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.unix_url());
+  auto queue = ipcctl({"bench", "queue", "--msgs", "20000", "--consumers", "2", "--json"});
+  REQUIRE(queue.exit_code == 0);
+  auto q = nlohmann::json::parse(queue.out);
+  CHECK(q["duplicates"] == 0);
+  CHECK(q["acked_per_s"].get<double>() > 0);
+  auto reqrep = ipcctl({"bench", "reqrep", "--msgs", "500", "--json"});
+  REQUIRE(reqrep.exit_code == 0);
+  auto r = nlohmann::json::parse(reqrep.out);
+  CHECK(r["p50_us"].get<double>() > 0);
+  CHECK(r["p50_us"].get<double>() <= r["p99_us"].get<double>());
+  CHECK(r["p99_us"].get<double>() <= r["max_us"].get<double>());
+  auto via_queue = ipcctl({"bench", "reqrep", "--msgs", "200", "--queue"});
+  CHECK(via_queue.exit_code == 0);
+  CHECK(via_queue.out.find("p99.9") != std::string::npos);
+}

@@ -36,8 +36,8 @@ struct inbox {
   message_handler handler() {
     return [this](const message& m) {
       std::lock_guard lock(mutex);
-      items.push_back({std::string(m.payload()), m.delivery_tag(), m.delivery_count(),
-                       std::string(m.topic())});
+      items.push_back(
+          {std::string(m.payload()), m.delivery_tag(), m.delivery_count(), std::string(m.topic())});
     };
   }
   std::size_t size() {
@@ -92,10 +92,13 @@ TEST_CASE("competing consumers split a queue with no loss and no duplicate") {
     auto* client = clients.back().get();
     auto* box = boxes.back().get();
     std::error_code ec;
-    subs.push_back(client->consume("work", {10, false}, [client, box](const message& m) {
-      box->handler()(m);
-      client->ack(m.delivery_tag());
-    }, ec));
+    subs.push_back(client->consume(
+        "work", {10, false},
+        [client, box](const message& m) {
+          box->handler()(m);
+          client->ack(m.delivery_tag());
+        },
+        ec));
     REQUIRE(!ec);
   }
   for (int i = 0; i < messages; ++i) REQUIRE(!producer.send("work", std::to_string(i)));
@@ -174,10 +177,13 @@ TEST_CASE("nack: requeue, dead-letter and drop; max_deliveries dead-letters") {
   REQUIRE(!client.send("flaky", "poison"));
   inbox got;
   std::error_code ec;
-  auto sub = client.consume("flaky", {1, false}, [&](const message& m) {
-    got.handler()(m);
-    client.nack(m.delivery_tag(), nack_disposition::requeue);
-  }, ec);
+  auto sub = client.consume(
+      "flaky", {1, false},
+      [&](const message& m) {
+        got.handler()(m);
+        client.nack(m.delivery_tag(), nack_disposition::requeue);
+      },
+      ec);
   REQUIRE(got.wait_for(2));
   CHECK(got.at(0).count == 1);
   CHECK(got.at(1).count == 2);
@@ -188,11 +194,14 @@ TEST_CASE("nack: requeue, dead-letter and drop; max_deliveries dead-letters") {
   REQUIRE(!client.send("flaky", "reject-me"));
   REQUIRE(!client.send("flaky", "drop-me"));
   inbox second;
-  auto sub2 = client.consume("flaky", {1, false}, [&](const message& m) {
-    second.handler()(m);
-    client.nack(m.delivery_tag(), m.payload() == "reject-me" ? nack_disposition::dead_letter
-                                                            : nack_disposition::drop);
-  }, ec);
+  auto sub2 = client.consume(
+      "flaky", {1, false},
+      [&](const message& m) {
+        second.handler()(m);
+        client.nack(m.delivery_tag(), m.payload() == "reject-me" ? nack_disposition::dead_letter
+                                                                 : nack_disposition::drop);
+      },
+      ec);
   REQUIRE(second.wait_for(2));
   CHECK(wait_until([&] { return ready(client, "flaky.dead") == 2; }));
   CHECK(queue_info(client, "flaky")["ready"] == 0);

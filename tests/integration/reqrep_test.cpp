@@ -22,7 +22,9 @@ client_options at(const std::string& url) {
   return options;
 }
 reply_function echo(std::string prefix) {
-  return [prefix](const message& m) { return std::optional<std::string>(prefix + std::string(m.payload())); };
+  return [prefix](const message& m) {
+    return std::optional<std::string>(prefix + std::string(m.payload()));
+  };
 }
 }  // namespace
 
@@ -125,8 +127,10 @@ TEST_CASE("many concurrent requests are matched to the right requesters") {
         std::string payload = std::to_string(r) + "/" + std::to_string(i);
         client->async_request("calc", payload, {},
                               [payload, &matched, &failed](std::error_code e, owned_message m) {
-                                if (!e && m.payload == "=" + payload) ++matched;
-                                else ++failed;
+                                if (!e && m.payload == "=" + payload)
+                                  ++matched;
+                                else
+                                  ++failed;
                               });
       }
     });

@@ -77,8 +77,8 @@ class queue {
 
   // Expires ready messages whose ttl has passed; returns how many.
   std::size_t expire(std::uint64_t now_ms);
-  std::size_t purge();        // drops every ready message; returns how many
-  void detach_consumers();    // tells consumers the queue is gone (on delete)
+  std::size_t purge();      // drops every ready message; returns how many
+  void detach_consumers();  // tells consumers the queue is gone (on delete)
 
   std::size_t ready_count() const { return ready_.size(); }
   std::size_t unacked_count() const { return unacked_.size(); }

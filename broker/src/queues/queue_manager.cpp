@@ -75,7 +75,8 @@ refusal queue_manager::find_or_create(std::string_view name, std::shared_ptr<que
   out = find(name);
   if (out) return {};
   if (!config_.queues.auto_create)
-    return {errc::unknown_queue, "no queue '" + std::string(name) + "' (queues.auto_create is off)"};
+    return {errc::unknown_queue,
+            "no queue '" + std::string(name) + "' (queues.auto_create is off)"};
   bool created = false;
   if (auto refused = create(std::string(name), {}, created)) return refused;
   out = find(name);
@@ -88,15 +89,15 @@ refusal queue_manager::create(const std::string& name, const config::queue_optio
   auto problems = config::validate_queue(name, options);
   if (!problems.empty()) {
     auto code = config::valid_queue_name(name) ? errc::invalid_argument : errc::invalid_queue_name;
-    std::string text = problems.front().path.empty() ? problems.front().message
-                                                     : problems.front().path + ": " +
-                                                           problems.front().message;
+    std::string text = problems.front().path.empty()
+                           ? problems.front().message
+                           : problems.front().path + ": " + problems.front().message;
     return {code, text};
   }
   if (queues_.contains(name)) return {};  // creating an existing queue is a no-op
   for (const auto& pattern : options.bind) {
-    auto problem = routing::check_pattern(pattern, {config_.limits.max_topic_length,
-                                                    config_.limits.max_topic_levels});
+    auto problem = routing::check_pattern(
+        pattern, {config_.limits.max_topic_length, config_.limits.max_topic_levels});
     if (problem != routing::topic_error::none)
       return {errc::invalid_pattern,
               "bind '" + pattern + "': " + std::string(routing::describe(problem))};
@@ -132,8 +133,8 @@ refusal queue_manager::remove(const std::string& name) {
 refusal queue_manager::bind(const std::string& name, const std::string& pattern) {
   auto target = find(name);
   if (!target) return {errc::unknown_queue, "no queue '" + name + "'"};
-  auto problem = routing::check_pattern(pattern, {config_.limits.max_topic_length,
-                                                  config_.limits.max_topic_levels});
+  auto problem = routing::check_pattern(
+      pattern, {config_.limits.max_topic_length, config_.limits.max_topic_levels});
   if (problem != routing::topic_error::none)
     return {errc::invalid_pattern, "invalid pattern: " + std::string(routing::describe(problem))};
   auto& list = bindings_[name];
@@ -181,8 +182,7 @@ void queue_manager::expire_all() {
   dispatch_pending();
 }
 
-void queue_manager::dead_letter(queue& from, stored_message&& message,
-                                dead_letter_reason reason) {
+void queue_manager::dead_letter(queue& from, stored_message&& message, dead_letter_reason reason) {
   std::shared_ptr<queue> target;
   if (auto refused = find_or_create(from.options().dead_letter, target)) {
     log_.warn("queue {}: dead letter dropped: {}", from.name(), refused.message);
@@ -203,18 +203,29 @@ nlohmann::json queue_manager::describe(const queue& q) const {
   nlohmann::json binds = nlohmann::json::array();
   if (auto list = bindings_.find(q.name()); list != bindings_.end())
     for (const auto& b : list->second) binds.push_back(b->pattern());
-  return {{"name", q.name()},           {"ready", q.ready_count()},
-          {"unacked", q.unacked_count()}, {"bytes", q.bytes()},
+  return {{"name", q.name()},
+          {"ready", q.ready_count()},
+          {"unacked", q.unacked_count()},
+          {"bytes", q.bytes()},
           {"consumers", q.consumer_count()},
           {"options",
-           {{"durable", o.durable}, {"max_length", o.max_length}, {"max_bytes", o.max_bytes},
-            {"overflow", o.overflow}, {"ttl", o.ttl_ms}, {"dead_letter", o.dead_letter},
+           {{"durable", o.durable},
+            {"max_length", o.max_length},
+            {"max_bytes", o.max_bytes},
+            {"overflow", o.overflow},
+            {"ttl", o.ttl_ms},
+            {"dead_letter", o.dead_letter},
             {"max_deliveries", o.max_deliveries}}},
           {"bind", binds},
           {"stats",
-           {{"enqueued", s.enqueued}, {"delivered", s.delivered}, {"redelivered", s.redelivered},
-            {"acked", s.acked}, {"expired", s.expired}, {"dead_lettered", s.dead_lettered},
-            {"dropped", s.dropped}, {"rejected_full", s.rejected_full}}}};
+           {{"enqueued", s.enqueued},
+            {"delivered", s.delivered},
+            {"redelivered", s.redelivered},
+            {"acked", s.acked},
+            {"expired", s.expired},
+            {"dead_lettered", s.dead_lettered},
+            {"dropped", s.dropped},
+            {"rejected_full", s.rejected_full}}}};
 }
 
 nlohmann::json queue_manager::list() const {

@@ -19,8 +19,8 @@ namespace ipc::broker {
 
 class queue_manager {
  public:
-  queue_manager(const config::broker_config& config, routing::topic_trie& trie,
-                message_pool& pool, spdlog::logger& log);
+  queue_manager(const config::broker_config& config, routing::topic_trie& trie, message_pool& pool,
+                spdlog::logger& log);
   ~queue_manager();
 
   // Creates the queues declared in config (errors there were caught by validation).
@@ -29,8 +29,7 @@ class queue_manager {
   std::shared_ptr<queue> find(std::string_view name) const;
   // The queue, created with default options when missing and auto_create is on.
   refusal find_or_create(std::string_view name, std::shared_ptr<queue>& out);
-  refusal create(const std::string& name, const config::queue_options& options,
-                 bool& created);
+  refusal create(const std::string& name, const config::queue_options& options, bool& created);
   refusal remove(const std::string& name);
   refusal bind(const std::string& name, const std::string& pattern);
   refusal unbind(const std::string& name, const std::string& pattern);

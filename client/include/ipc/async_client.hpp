@@ -94,7 +94,8 @@ class async_client {
                      Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, subscription)>(
         [this, &queue, options, &handler](auto done) {
-          start_consume(std::move(queue), options, std::move(handler), bind_subscribe(std::move(done)));
+          start_consume(std::move(queue), options, std::move(handler),
+                        bind_subscribe(std::move(done)));
         },
         token);
   }
@@ -114,9 +115,10 @@ class async_client {
           auto ex = asio::get_associated_executor(done, executor_);
           start_request(std::move(target), std::move(payload), std::move(options),
                         [done = std::move(done), ex](std::error_code ec, owned_message m) mutable {
-                          asio::dispatch(ex, [done = std::move(done), ec, m = std::move(m)]() mutable {
-                            done(ec, std::move(m));
-                          });
+                          asio::dispatch(ex,
+                                         [done = std::move(done), ec, m = std::move(m)]() mutable {
+                                           done(ec, std::move(m));
+                                         });
                         });
         },
         token);
@@ -201,8 +203,7 @@ class async_client {
                      subscribe_function done);
   void start_request(std::string target, std::string payload, request_options options,
                      detail::unique_function<void(std::error_code, owned_message)> done);
-  void start_serve(std::string target, reply_function fn, bool to_queue,
-                   subscribe_function done);
+  void start_serve(std::string target, reply_function fn, bool to_queue, subscribe_function done);
 
   asio::any_io_executor executor_;
   std::shared_ptr<detail::client_core> core_;

@@ -29,22 +29,22 @@ struct limits {
   std::uint32_t max_headers = 64;                         // header entries per message
   std::uint32_t max_header_bytes = 16 * 1024;             // sum of header key+value bytes
   std::uint32_t match_cache_entries = 4096;               // topic match cache; 0 switches it off
-  std::uint32_t max_queues = 10000;         // queues in the broker
-  std::uint32_t default_prefetch = 100;     // consumer credit when CONSUME asks for 0
-  std::uint32_t max_prefetch = 65535;       // the largest credit a consumer may ask for
+  std::uint32_t max_queues = 10000;                       // queues in the broker
+  std::uint32_t default_prefetch = 100;                   // consumer credit when CONSUME asks for 0
+  std::uint32_t max_prefetch = 65535;         // the largest credit a consumer may ask for
   std::uint32_t max_pending_requests = 1024;  // open requests per connection
 };
 
 // Options of one queue (SPEC §4 "Queue options"); also what `ipcctl queue create` sends.
 struct queue_options {
   bool durable = false;
-  std::uint64_t max_length = 0;                 // messages (ready + unacked); 0 = no count limit
+  std::uint64_t max_length = 0;                   // messages (ready + unacked); 0 = no count limit
   std::uint64_t max_bytes = 64ull * 1024 * 1024;  // payload bytes held; every queue is bounded
-  std::string overflow = "reject";              // reject | drop-oldest
-  std::uint64_t ttl_ms = 0;                     // message time to live; 0 = forever
-  std::string dead_letter;                      // queue for expired/rejected/over-delivered
-  std::uint32_t max_deliveries = 0;             // dead-letter after this many; 0 = unlimited
-  std::vector<std::string> bind;                // topic patterns whose publishes enqueue a copy
+  std::string overflow = "reject";                // reject | drop-oldest
+  std::uint64_t ttl_ms = 0;                       // message time to live; 0 = forever
+  std::string dead_letter;                        // queue for expired/rejected/over-delivered
+  std::uint32_t max_deliveries = 0;               // dead-letter after this many; 0 = unlimited
+  std::vector<std::string> bind;                  // topic patterns whose publishes enqueue a copy
 };
 
 struct queues {

@@ -1,0 +1,256 @@
+// ipcctl bench queue (1 producer -> K consumers with acks, every message accounted for)
+// and bench reqrep (closed-loop request/reply latency percentiles).
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+
+#include "common.hpp"
+#include "ipc/async_client.hpp"
+
+namespace ipcctl {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct queue_args {
+  std::uint64_t msgs = 100000;
+  std::size_t size = 128;
+  std::size_t consumers = 1;
+  std::uint32_t prefetch = 1000;
+  std::uint64_t window = 20000;
+  std::string queue = "bench.queue";
+};
+
+// Runs `fn` on `io`'s thread and waits for the std::future it returns.
+template <class Fn>
+auto on(asio::io_context& io, Fn fn) {
+  return asio::post(io, asio::use_future(std::move(fn))).get().get();
+}
+
+int run_queue(const global_options& global, const queue_args& args) {
+  auto options = global.client_options();
+  options.auto_reconnect = false;
+  asio::io_context consumer_io(1), producer_io(1);
+  auto work = asio::make_work_guard(consumer_io);
+  std::thread consumer_thread([&] { consumer_io.run(); });
+  std::vector<std::unique_ptr<ipc::async_client>> clients;
+  std::vector<ipc::subscription> subs;
+  std::vector<std::uint8_t> seen(args.msgs, 0);
+  std::atomic<std::uint64_t> received{0}, duplicates{0};
+  std::promise<void> done;
+  std::error_code failure;
+  try {
+    for (std::size_t i = 0; i < args.consumers; ++i) {
+      clients.push_back(std::make_unique<ipc::async_client>(consumer_io.get_executor(), options));
+      auto* client = clients.back().get();
+      on(consumer_io, [&] { return client->async_connect(asio::use_future); });
+      auto handler = [&, client](const ipc::message& m) {
+        std::uint64_t seq = 0;
+        std::memcpy(&seq, m.payload().data(), std::min<std::size_t>(8, m.payload().size()));
+        if (seq < args.msgs && seen[seq]++ != 0) duplicates.fetch_add(1);
+        client->ack(m.delivery_tag());
+        if (received.fetch_add(1) + 1 == args.msgs) done.set_value();
+      };
+      subs.push_back(on(consumer_io, [&] {
+        return client->async_consume(args.queue, {args.prefetch, false}, handler, asio::use_future);
+      }));
+    }
+  } catch (const std::system_error& e) {
+    failure = e.code();
+  }
+  ipc::async_client producer(producer_io.get_executor(), options);
+  auto begin = clock_type::now();
+  if (!failure) {
+    asio::co_spawn(
+        producer_io,
+        [&]() -> asio::awaitable<void> {
+          co_await producer.async_connect(asio::use_awaitable);
+          begin = clock_type::now();
+          std::string payload(std::max<std::size_t>(args.size, 8), 'q');
+          asio::steady_timer pause(producer_io);
+          for (std::uint64_t seq = 0; seq < args.msgs; ++seq) {
+            std::memcpy(payload.data(), &seq, sizeof seq);
+            while (seq - std::min(seq, received.load()) >= args.window) {
+              pause.expires_after(std::chrono::microseconds(50));
+              co_await pause.async_wait(asio::use_awaitable);
+            }
+            if (auto ec = producer.send(args.queue, payload)) throw std::system_error(ec);
+            if (seq % 256 == 255) co_await asio::post(asio::use_awaitable);
+          }
+          co_await producer.async_flush(asio::use_awaitable);
+        },
+        [&](std::exception_ptr e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::system_error& err) {
+            failure = err.code();
+          }
+        });
+  }
+  std::thread producer_thread([&] { producer_io.run_for(std::chrono::minutes(10)); });
+  auto limit = global.timeout.value_or(std::chrono::seconds(120));
+  bool complete = !failure && done.get_future().wait_for(limit) == std::future_status::ready;
+  double elapsed = std::chrono::duration<double>(clock_type::now() - begin).count();
+  asio::post(producer_io, [&] { producer.close(); });
+  producer_thread.join();
+  asio::post(consumer_io, [&] {
+    subs.clear();
+    for (auto& c : clients) c->close();
+  });
+  work.reset();
+  consumer_thread.join();
+  if (failure) return fail("bench queue", failure);
+  if (!complete)
+    return fail("bench queue", ipc::make_error_code(ipc::errc::timeout),
+                std::to_string(received.load()) + " of " + std::to_string(args.msgs) + " arrived");
+  double rate = static_cast<double>(args.msgs) / elapsed;
+  nlohmann::json report{
+      {"bench", "queue"},     {"url", options.url},          {"msgs", args.msgs},
+      {"size", args.size},    {"consumers", args.consumers}, {"prefetch", args.prefetch},
+      {"elapsed_s", elapsed}, {"acked_per_s", rate},         {"duplicates", duplicates.load()}};
+  if (global.json)
+    std::cout << report.dump() << "\n";
+  else
+    std::printf(
+        "queue %s: %llu msgs x %zu B to %zu consumer(s), prefetch %u, in %.3f s: "
+        "%.0f msgs/s consumed and acked%s\n",
+        options.url.c_str(), static_cast<unsigned long long>(args.msgs), args.size, args.consumers,
+        args.prefetch, elapsed, rate, duplicates.load() ? ", DUPLICATES" : "");
+  return duplicates.load() == 0 ? exit_ok : exit_refused;
+}
+
+struct reqrep_args {
+  std::uint64_t msgs = 20000;
+  std::size_t size = 128;
+  bool queue = false;
+  std::string target = "bench.reqrep";
+};
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto index = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(index, sorted.size() - 1)];
+}
+
+int run_reqrep(const global_options& global, const reqrep_args& args) {
+  auto options = global.client_options();
+  options.auto_reconnect = false;
+  asio::io_context server_io(1), client_io(1);
+  auto work = asio::make_work_guard(server_io);
+  std::thread server_thread([&] { server_io.run(); });
+  ipc::async_client server(server_io.get_executor(), options);
+  std::error_code failure;
+  ipc::subscription serving;
+  try {
+    on(server_io, [&] { return server.async_connect(asio::use_future); });
+    serving = on(server_io, [&] {
+      return server.async_serve(
+          args.target,
+          [](const ipc::message& m) { return std::optional<std::string>(m.payload()); }, args.queue,
+          asio::use_future);
+    });
+  } catch (const std::system_error& e) {
+    failure = e.code();
+  }
+  std::vector<double> micros;
+  micros.reserve(args.msgs);
+  double elapsed = 0;
+  ipc::async_client requester(client_io.get_executor(), options);
+  if (!failure) {
+    asio::co_spawn(
+        client_io,
+        [&]() -> asio::awaitable<void> {
+          co_await requester.async_connect(asio::use_awaitable);
+          std::string payload(args.size, 'r');
+          ipc::request_options request;
+          request.to_queue = args.queue;
+          auto begin = clock_type::now();
+          for (std::uint64_t i = 0; i < args.msgs; ++i) {
+            auto t0 = clock_type::now();
+            co_await requester.async_request(args.target, payload, request, asio::use_awaitable);
+            micros.push_back(
+                std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+          }
+          elapsed = std::chrono::duration<double>(clock_type::now() - begin).count();
+          requester.close();
+        },
+        [&](std::exception_ptr e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::system_error& err) {
+            failure = err.code();
+          }
+          requester.close();
+        });
+    client_io.run();
+  }
+  asio::post(server_io, [&] {
+    serving = {};
+    server.close();
+  });
+  work.reset();
+  server_thread.join();
+  if (failure) return fail("bench reqrep", failure);
+  std::sort(micros.begin(), micros.end());
+  nlohmann::json report{{"bench", "reqrep"},
+                        {"url", options.url},
+                        {"msgs", args.msgs},
+                        {"size", args.size},
+                        {"queue", args.queue},
+                        {"elapsed_s", elapsed},
+                        {"requests_per_s", static_cast<double>(args.msgs) / elapsed},
+                        {"p50_us", percentile(micros, 50)},
+                        {"p90_us", percentile(micros, 90)},
+                        {"p99_us", percentile(micros, 99)},
+                        {"p999_us", percentile(micros, 99.9)},
+                        {"max_us", micros.empty() ? 0.0 : micros.back()}};
+  if (global.json) {
+    std::cout << report.dump() << "\n";
+  } else {
+    std::printf(
+        "reqrep %s (%s): %llu requests x %zu B in %.3f s, %.0f req/s; latency us "
+        "p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f\n",
+        options.url.c_str(), args.queue ? "queue" : "topic",
+        static_cast<unsigned long long>(args.msgs), args.size, elapsed,
+        static_cast<double>(args.msgs) / elapsed, percentile(micros, 50), percentile(micros, 90),
+        percentile(micros, 99), percentile(micros, 99.9), micros.empty() ? 0.0 : micros.back());
+  }
+  return exit_ok;
+}
+
+}  // namespace
+
+void register_queue_benches(CLI::App* bench, global_options& global, int& exit_status) {
+  auto q = std::make_shared<queue_args>();
+  auto* queue = bench->add_subcommand("queue", "1 producer -> K consumers with acks");
+  queue->add_option("--msgs", q->msgs, "messages to send")->check(CLI::PositiveNumber);
+  queue->add_option("--size", q->size, "payload bytes (at least 8 are used)");
+  queue->add_option("--consumers", q->consumers, "consumers")->check(CLI::PositiveNumber);
+  queue->add_option("--prefetch", q->prefetch, "consumer prefetch")->check(CLI::PositiveNumber);
+  queue->add_option("--window", q->window, "max messages the producer is ahead of the acks");
+  queue->add_option("--queue", q->queue, "queue to use");
+  queue->callback([&global, &exit_status, q] { exit_status = run_queue(global, *q); });
+
+  auto r = std::make_shared<reqrep_args>();
+  auto* reqrep = bench->add_subcommand("reqrep", "closed-loop request/reply latency");
+  reqrep->add_option("--msgs", r->msgs, "requests")->check(CLI::PositiveNumber);
+  reqrep->add_option("--size", r->size, "payload bytes");
+  reqrep->add_flag("--queue", r->queue, "requests go through a queue instead of a topic");
+  reqrep->add_option("--target", r->target, "topic or queue to use");
+  reqrep->callback([&global, &exit_status, r] { exit_status = run_reqrep(global, *r); });
+}
+
+}  // namespace ipcctl
