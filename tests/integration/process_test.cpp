@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -143,4 +144,52 @@ TEST_CASE("connecting to a broker that is not running fails clearly") {
   auto ec = client.connect();
   CHECK(ec);
   CHECK(ec.category() != ipc::error_category());  // an OS error: no such file
+}
+
+TEST_CASE("messages a killed consumer process held are redelivered with a raised count") {
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {ipcctl_binary(), "--url", broker.unix_url()});
+    return args;
+  };
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(run_command(ctl({"send", "jobs", "job" + std::to_string(i)})).exit_code == 0);
+  // A worker that takes jobs and is still busy with the first when it is killed.
+  child_process worker(ctl({"reply", "jobs", "--queue", "--exec", "sleep 5"}));
+  client_options options;
+  options.url = broker.unix_url();
+  options.auto_reconnect = false;
+  Client observer(options);
+  REQUIRE(!observer.connect());
+  auto unacked = [&] {
+    std::error_code ec;
+    auto body = observer.admin("queue.info", R"({"name":"jobs"})", ec);
+    return ec ? -1 : nlohmann::json::parse(body)["unacked"].get<int>();
+  };
+  REQUIRE(wait_until([&] { return unacked() == 3; }));
+  worker.signal(SIGKILL);
+  REQUIRE(worker.wait());
+  REQUIRE(wait_until([&] { return unacked() == 0; }));
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::uint32_t>> got;
+  std::error_code ec;
+  auto sub = observer.consume(
+      "jobs", {},
+      [&](const message& m) {
+        std::lock_guard lock(mutex);
+        got.emplace_back(std::string(m.payload()), m.delivery_count());
+        observer.ack(m.delivery_tag());
+      },
+      ec);
+  REQUIRE(!ec);
+  REQUIRE(wait_until([&] {
+    std::lock_guard lock(mutex);
+    return got.size() == 3;
+  }));
+  std::lock_guard lock(mutex);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(got[i].first == "job" + std::to_string(i));  // in order, back at the head
+    CHECK(got[i].second == 2);
+  }
 }
