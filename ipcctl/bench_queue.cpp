@@ -70,6 +70,7 @@ int run_queue(const global_options& global, const queue_args& args) {
     failure = e.code();
   }
   ipc::async_client producer(producer_io.get_executor(), options);
+  std::promise<void> producer_done;
   auto begin = clock_type::now();
   if (!failure) {
     asio::co_spawn(
@@ -91,17 +92,24 @@ int run_queue(const global_options& global, const queue_args& args) {
           co_await producer.async_flush(asio::use_awaitable);
         },
         [&](std::exception_ptr e) {
-          if (!e) return;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::system_error& err) {
-            failure = err.code();
+          if (e) {
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::system_error& err) {
+              failure = err.code();
+            }
           }
+          producer_done.set_value();
         });
+  } else {
+    producer_done.set_value();
   }
   std::thread producer_thread([&] { producer_io.run_for(std::chrono::minutes(10)); });
   auto limit = global.timeout.value_or(std::chrono::seconds(120));
-  bool complete = !failure && done.get_future().wait_for(limit) == std::future_status::ready;
+  // The producer's last flush may still be on its way back: let it finish before closing.
+  bool produced = producer_done.get_future().wait_for(limit) == std::future_status::ready;
+  bool complete =
+      produced && !failure && done.get_future().wait_for(limit) == std::future_status::ready;
   double elapsed = std::chrono::duration<double>(clock_type::now() - begin).count();
   asio::post(producer_io, [&] { producer.close(); });
   producer_thread.join();

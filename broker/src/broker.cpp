@@ -185,7 +185,6 @@ void broker_core::fan_out(const std::vector<routing::route>& routes, std::string
     message.shared = &shared;
   }
   message.message_id = last_message_id_;
-  message.payload_size = static_cast<std::uint32_t>(payload.size());
   for (const auto& route : routes) route.target->deliver_message(route.id, message);
 }
 

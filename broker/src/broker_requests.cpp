@@ -35,10 +35,11 @@ refusal broker_core::enqueue(std::string_view queue_name, bool create, std::stri
   }
   stored_message message;
   message.id = id = ++last_message_id_;
-  message.payload_size = static_cast<std::uint32_t>(payload.size());
   message.body = pool_.acquire();
   protocol::encode_message_body(message.body.get()->buffer(), message.id, now_ns(), {}, reply_to,
                                 {{}, &headers}, payload);
+  // Limits count the whole stored body, so headers and reply_to cannot evade max_bytes.
+  message.stored_bytes = static_cast<std::uint32_t>(message.body.bytes().size());
   if (queues_->enqueue(*target, std::move(message)) != errc::ok)
     return {errc::queue_full, "queue '" + target->name() + "' is full (max_length/max_bytes)"};
   ++counters_.messages_in;

@@ -15,7 +15,6 @@ struct outgoing_message {
   std::span<const std::uint8_t> body;
   const body_ref* shared = nullptr;  // set when body.size() > inline_body_limit
   std::uint64_t message_id = 0;
-  std::uint32_t payload_size = 0;
 };
 
 }  // namespace ipc::broker

@@ -89,7 +89,8 @@ class session final : public routing::route_target, public std::enable_shared_fr
   std::chrono::system_clock::time_point connected_at() const { return connected_at_; }
   std::size_t pending_bytes() const { return out_.pending_bytes() + in_flight_.bytes; }
   std::unordered_map<std::uint32_t, std::string>& subscriptions() { return subscriptions_; }
-  std::size_t consumer_count() const { return consumers_.size(); }
+  // Consumers, including cancelled ones still holding unacked deliveries.
+  std::size_t consumer_count() const { return consumers_.size() + cancelled_.size(); }
 
  private:
   asio::awaitable<void> read_loop();
@@ -111,6 +112,7 @@ class session final : public routing::route_target, public std::enable_shared_fr
   void on_nack(const protocol::raw_frame& frame);
   void on_request(const protocol::raw_frame& frame);
   void remove_consumer(std::uint32_t cid);
+  void release_if_cancelled(session_consumer* consumer);
   void after_write();
   void send_ok(std::uint32_t ref, std::uint64_t value = 0);
   void queue_frame();  // moves frame_scratch_ into the output queue

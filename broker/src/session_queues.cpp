@@ -1,5 +1,6 @@
 // session's queue and request/reply side: SEND, CONSUME, CANCEL, ACK, NACK, REQUEST,
 // DELIVER and RESPONSE output, and consumers' flow control.
+#include <algorithm>
 #include <cstring>
 
 #include "broker.hpp"
@@ -27,8 +28,9 @@ bool session::ready_for_more() const {
 void session::deliver_from_queue(session_consumer& consumer, std::uint64_t delivery,
                                  const stored_message& message) {
   if (stopped_ || draining_) return;  // stays unacked; requeued when the session ends
-  std::uint64_t tag = ++last_tag_;
-  if (!consumer.no_ack()) tags_.emplace(tag, tag_entry{&consumer, delivery});
+  // No-ack deliveries are settled already: they carry tag 0 (docs/protocol.md §4.10.4).
+  std::uint64_t tag = consumer.no_ack() ? 0 : ++last_tag_;
+  if (tag != 0) tags_.emplace(tag, tag_entry{&consumer, delivery});
   auto body = message.body.bytes();
   std::size_t prefix = protocol::deliver_prefix_size;
   if (body.size() <= inline_body_limit) {
@@ -112,7 +114,7 @@ void session::on_consume(const protocol::raw_frame& frame) {
   if (consumers_.contains(consume.cid))
     return send_error(errc::duplicate_id, consume.id,
                       "consumer id " + std::to_string(consume.cid) + " is in use");
-  if (consumers_.size() + subscriptions_.size() >= limits.max_subscriptions)
+  if (consumer_count() + subscriptions_.size() >= limits.max_subscriptions)
     return send_error(errc::limit_exceeded, consume.id,
                       "too many subscriptions and consumers (limits.max_subscriptions)");
   if (consume.prefetch > limits.max_prefetch)
@@ -139,9 +141,17 @@ void session::on_cancel(const protocol::raw_frame& frame) {
   if (found == consumers_.end())
     return send_error(errc::invalid_argument, cancel.id,
                       "no consumer " + std::to_string(cancel.cid));
-  found->second->source().stop_delivering(*found->second);
-  cancelled_.push_back(std::move(found->second));
-  consumers_.erase(found);
+  auto* consumer = found->second.get();
+  bool holds_unacked = std::any_of(tags_.begin(), tags_.end(), [&](const auto& entry) {
+    return entry.second.consumer == consumer;
+  });
+  if (!holds_unacked) {
+    remove_consumer(cancel.cid);
+  } else {  // kept until its last unacked delivery is settled
+    consumer->source().stop_delivering(*consumer);
+    cancelled_.push_back(std::move(found->second));
+    consumers_.erase(found);
+  }
   send_ok(cancel.id);
 }
 
@@ -157,6 +167,7 @@ void session::on_ack(const protocol::raw_frame& frame) {
   tags_.erase(found);
   entry.consumer->source().ack(*entry.consumer, entry.delivery);
   core_.queues().schedule(entry.consumer->source());  // credit came back
+  release_if_cancelled(entry.consumer);
 }
 
 void session::on_nack(const protocol::raw_frame& frame) {
@@ -172,6 +183,17 @@ void session::on_nack(const protocol::raw_frame& frame) {
   entry.consumer->source().nack(*entry.consumer, entry.delivery, nack.disposition,
                                 queue_manager::now_ms());
   core_.queues().schedule(entry.consumer->source());
+  release_if_cancelled(entry.consumer);
+}
+
+void session::release_if_cancelled(session_consumer* consumer) {
+  auto found = std::find_if(cancelled_.begin(), cancelled_.end(),
+                            [&](const auto& c) { return c.get() == consumer; });
+  if (found == cancelled_.end()) return;
+  for (const auto& [tag, entry] : tags_)
+    if (entry.consumer == consumer) return;  // still holds unacked deliveries
+  consumer->source().remove_consumer(*consumer, queue_manager::now_ms());
+  cancelled_.erase(found);
 }
 
 void session::on_request(const protocol::raw_frame& frame) {

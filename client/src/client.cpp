@@ -37,6 +37,8 @@ struct Client::impl {
     return future.get();
   }
 
+  bool on_io_thread() const { return std::this_thread::get_id() == thread.get_id(); }
+
   template <class T>
   bool wait(std::future<T>& future) {
     return future.wait_for(timeout) == std::future_status::ready;
@@ -65,6 +67,7 @@ Client::Client(client_options options) : impl_(std::make_unique<impl>(std::move(
 Client::~Client() = default;
 
 std::error_code Client::connect() {
+  if (impl_->on_io_thread()) return std::make_error_code(std::errc::resource_deadlock_would_occur);
   auto future = impl_->on_io([this] { return impl_->client.async_connect(asio::use_future); });
   return outcome(future);  // bounded by options.connect_timeout inside the client
 }
@@ -76,6 +79,7 @@ std::error_code Client::publish(std::string_view topic, std::string_view payload
 
 std::error_code Client::publish_confirmed(std::string_view topic, std::string_view payload,
                                           const headers& hdrs) {
+  if (impl_->on_io_thread()) return std::make_error_code(std::errc::resource_deadlock_would_occur);
   auto future = impl_->on_io(
       [&] { return impl_->client.async_publish(topic, payload, hdrs, asio::use_future); });
   if (!impl_->wait(future)) return make_error_code(errc::timeout);
@@ -83,12 +87,17 @@ std::error_code Client::publish_confirmed(std::string_view topic, std::string_vi
 }
 
 std::error_code Client::flush() {
+  if (impl_->on_io_thread()) return std::make_error_code(std::errc::resource_deadlock_would_occur);
   auto future = impl_->on_io([this] { return impl_->client.async_flush(asio::use_future); });
   if (!impl_->wait(future)) return make_error_code(errc::timeout);
   return outcome(future);
 }
 
 subscription Client::subscribe(std::string pattern, message_handler handler, std::error_code& ec) {
+  if (impl_->on_io_thread()) {
+    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
+    return {};
+  }
   auto future = impl_->on_io([&] {
     return impl_->client.async_subscribe(std::move(pattern), std::move(handler), asio::use_future);
   });
@@ -106,19 +115,23 @@ subscription Client::subscribe(std::string pattern, message_handler handler, std
 }
 
 std::string Client::admin(std::string command, std::string args_json, std::error_code& ec) {
-  // The error body is wanted too, so the callback form is used instead of use_future.
-  std::promise<std::pair<std::error_code, std::string>> promise;
-  auto future = promise.get_future();
-  asio::post(impl_->io, [&] {
-    impl_->client.async_admin(std::move(command), std::move(args_json),
-                              [&promise](std::error_code e, std::string body) {
-                                promise.set_value({e, std::move(body)});
-                              });
-  });
+  if (impl_->on_io_thread()) {
+    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
+    return {};
+  }
+  // The error body is wanted too, so the callback form is used instead of use_future;
+  // everything the callback touches is shared, so a timed-out call leaves nothing dangling.
+  auto promise = std::make_shared<std::promise<std::pair<std::error_code, std::string>>>();
+  auto future = promise->get_future();
+  asio::post(impl_->io,
+             [this, promise, command = std::move(command), args = std::move(args_json)]() mutable {
+               impl_->client.async_admin(std::move(command), std::move(args),
+                                         [promise](std::error_code e, std::string body) {
+                                           promise->set_value({e, std::move(body)});
+                                         });
+             });
   if (!impl_->wait(future)) {
     ec = make_error_code(errc::timeout);
-    asio::post(impl_->io, [this] { impl_->client.close(); });  // the promise must not outlive us
-    impl_->on_io([] { return 0; });
     return {};
   }
   auto [e, body] = future.get();
@@ -128,6 +141,7 @@ std::string Client::admin(std::string command, std::string args_json, std::error
 
 std::error_code Client::send(std::string_view queue, std::string_view payload,
                              const headers& hdrs) {
+  if (impl_->on_io_thread()) return std::make_error_code(std::errc::resource_deadlock_would_occur);
   auto future = impl_->on_io(
       [&] { return impl_->client.async_send(queue, payload, hdrs, asio::use_future); });
   if (!impl_->wait(future)) return make_error_code(errc::timeout);
@@ -158,6 +172,10 @@ subscription take(std::future<subscription>& future, bool ready, std::error_code
 
 subscription Client::consume(std::string queue, consume_options options, message_handler handler,
                              std::error_code& ec) {
+  if (impl_->on_io_thread()) {
+    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
+    return {};
+  }
   auto future = impl_->on_io([&] {
     return impl_->client.async_consume(std::move(queue), options, std::move(handler),
                                        asio::use_future);
@@ -175,6 +193,10 @@ std::error_code Client::nack(std::uint64_t delivery_tag, nack_disposition dispos
 
 owned_message Client::request(std::string target, std::string payload, request_options options,
                               std::error_code& ec) {
+  if (impl_->on_io_thread()) {
+    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
+    return {};
+  }
   auto limit = options.timeout + std::chrono::seconds(5);  // the client times out first
   auto future = impl_->on_io([&] {
     return impl_->client.async_request(std::move(target), std::move(payload), std::move(options),
@@ -195,6 +217,10 @@ owned_message Client::request(std::string target, std::string payload, request_o
 
 subscription Client::serve(std::string target, reply_function fn, bool to_queue,
                            std::error_code& ec) {
+  if (impl_->on_io_thread()) {
+    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
+    return {};
+  }
   auto future = impl_->on_io([&] {
     return impl_->client.async_serve(std::move(target), std::move(fn), to_queue, asio::use_future);
   });

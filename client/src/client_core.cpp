@@ -46,12 +46,14 @@ void client_core::set_state(connection_state state, std::error_code ec) {
 void client_core::connect(unique_function<void(std::error_code)> done) {
   if (!url_error_.empty()) return done(make_error_code(errc::invalid_argument));
   if (state_ == connection_state::connected) return done({});
+  if (connecting_) return done(asio::error::already_started);
   closed_ = false;
-  asio::co_spawn(executor_, run_connection(std::move(done)), asio::detached);
+  asio::co_spawn(executor_, run_connection(shared_from_this(), std::move(done)), asio::detached);
 }
 
-asio::awaitable<void> client_core::run_connection(unique_function<void(std::error_code)> done) {
-  auto self = shared_from_this();
+asio::awaitable<void> client_core::run_connection(self_ptr self,
+                                                  unique_function<void(std::error_code)> done) {
+  connecting_ = true;
   set_state(connection_state::connecting);
   std::error_code ec;
   std::shared_ptr<transport::stream> stream;
@@ -64,8 +66,10 @@ asio::awaitable<void> client_core::run_connection(unique_function<void(std::erro
     else
       stream = std::move(std::get<0>(outcome));
   }
-  if (!ec && stream) ec = co_await handshake(*stream);
+  std::unique_ptr<protocol::frame_reader> reader;
+  if (!ec && stream) ec = co_await handshake(*stream, reader);
   if (closed_ && !ec) ec = asio::error::operation_aborted;
+  connecting_ = false;
   if (ec) {
     if (stream) stream->close();
     if (!closed_) set_state(connection_state::disconnected, ec);
@@ -73,12 +77,14 @@ asio::awaitable<void> client_core::run_connection(unique_function<void(std::erro
     co_return;
   }
   stream_ = stream;
+  reader_ = std::move(reader);  // only now: a failed attempt never touches the live reader
+  in_flight_.clear();
   auto gen = ++generation_;
   ever_connected_ = true;
   last_broker_error_ = {};
   set_state(connection_state::connected);
-  asio::co_spawn(executor_, read_loop(stream, gen), asio::detached);
-  asio::co_spawn(executor_, write_loop(stream, gen), asio::detached);
+  asio::co_spawn(executor_, read_loop(self, stream, gen), asio::detached);
+  asio::co_spawn(executor_, write_loop(self, stream, gen), asio::detached);
   resubscribe();
   done({});
 }
@@ -88,7 +94,8 @@ void client_core::encode_hello_frame(protocol::byte_buffer& out) const {
   protocol::encode_hello(out, "anonymous", props);
 }
 
-asio::awaitable<std::error_code> client_core::handshake(transport::stream& stream) {
+asio::awaitable<std::error_code> client_core::handshake(
+    transport::stream& stream, std::unique_ptr<protocol::frame_reader>& reader) {
   protocol::byte_buffer hello;
   encode_hello_frame(hello);
   std::error_code ec;
@@ -97,15 +104,15 @@ asio::awaitable<std::error_code> client_core::handshake(transport::stream& strea
   // A broker refusing us (e.g. limits.max_connections) may have sent its ERROR and closed
   // before our HELLO went out: read what it said before reporting the write failure.
   std::error_code write_error = ec;
-  reader_ = std::make_unique<protocol::frame_reader>(protocol::max_handshake_frame);
+  reader = std::make_unique<protocol::frame_reader>(protocol::max_handshake_frame);
   protocol::raw_frame frame;
   errc error = errc::ok;
   for (;;) {
-    auto space = reader_->prepare();
+    auto space = reader->prepare();
     std::size_t n = co_await stream.read_some(asio::buffer(space.data(), space.size()), ec);
     if (ec) co_return write_error ? write_error : ec;
-    reader_->commit(n);
-    auto status = reader_->next(frame, error);
+    reader->commit(n);
+    auto status = reader->next(frame, error);
     if (status == protocol::read_status::need_more) continue;
     if (status == protocol::read_status::error) co_return make_error_code(error);
     break;
@@ -122,13 +129,14 @@ asio::awaitable<std::error_code> client_core::handshake(transport::stream& strea
     co_return make_error_code(errc::malformed_frame);
   connection_id_ = welcome.connection_id;
   max_payload_ = welcome.max_payload;
-  reader_->set_max_frame(welcome.max_payload + frame_margin);
+  reader->set_max_frame(welcome.max_payload + frame_margin);
   co_return std::error_code{};
 }
 
-asio::awaitable<void> client_core::read_loop(std::shared_ptr<transport::stream> stream,
+asio::awaitable<void> client_core::read_loop([[maybe_unused]] self_ptr self,  // keeps us alive
+
+                                             std::shared_ptr<transport::stream> stream,
                                              std::uint64_t gen) {
-  auto self = shared_from_this();
   std::error_code ec;
   protocol::raw_frame frame;
   errc error = errc::ok;
@@ -154,9 +162,10 @@ asio::awaitable<void> client_core::read_loop(std::shared_ptr<transport::stream> 
   }
 }
 
-asio::awaitable<void> client_core::write_loop(std::shared_ptr<transport::stream> stream,
+asio::awaitable<void> client_core::write_loop([[maybe_unused]] self_ptr self,  // keeps us alive
+
+                                              std::shared_ptr<transport::stream> stream,
                                               std::uint64_t gen) {
-  auto self = shared_from_this();
   std::error_code ec;
   std::vector<asio::const_buffer> buffers(1);
   while (gen == generation_) {
@@ -263,27 +272,28 @@ void client_core::lost(std::uint64_t gen, std::error_code ec) {
   if (stream_) stream_->close();
   stream_.reset();
   out_.clear();
+  in_flight_.clear();  // never resent on the next connection
   wake_writer();
   std::error_code reason = last_broker_error_ ? last_broker_error_ : ec;
   fail_pending(make_error_code(errc::not_connected));
   if (closed_) return;
   set_state(connection_state::disconnected, reason);
-  if (options_.auto_reconnect && ever_connected_)
-    asio::co_spawn(executor_, reconnect_loop(), asio::detached);
+  if (!closed_ && options_.auto_reconnect && ever_connected_)  // on_state may have closed us
+    asio::co_spawn(executor_, reconnect_loop(shared_from_this()), asio::detached);
 }
 
-asio::awaitable<void> client_core::reconnect_loop() {
-  auto self = shared_from_this();
+asio::awaitable<void> client_core::reconnect_loop(self_ptr self) {
   auto delay = options_.reconnect_min;
   asio::steady_timer timer(executor_);
   while (!closed_ && state_ != connection_state::connected) {
     timer.expires_after(delay);
     std::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (closed_) co_return;
+    if (closed_ || state_ == connection_state::connected) co_return;
+    if (connecting_) continue;  // the application is connecting: see how that ends
     bool done_called = false;
     std::error_code result;
-    co_await run_connection([&](std::error_code e) {
+    co_await run_connection(self, [&](std::error_code e) {
       done_called = true;
       result = e;
     });
@@ -361,6 +371,7 @@ void client_core::close() {
   if (stream_) stream_->close();
   stream_.reset();
   out_.clear();
+  in_flight_.clear();
   wake_.cancel();
   fail_pending(asio::error::operation_aborted);
   subscriptions_.clear();

@@ -66,12 +66,17 @@ class client_core : public std::enable_shared_from_this<client_core> {
     message_handler handler;
   };
 
-  asio::awaitable<void> run_connection(unique_function<void(std::error_code)> done);
-  asio::awaitable<std::error_code> handshake(transport::stream& stream);
+  // Coroutines take `self` as a parameter so the core outlives every one of them.
+  using self_ptr = std::shared_ptr<client_core>;
+  asio::awaitable<void> run_connection(self_ptr self, unique_function<void(std::error_code)> done);
+  asio::awaitable<std::error_code> handshake(transport::stream& stream,
+                                             std::unique_ptr<protocol::frame_reader>& reader);
   void encode_hello_frame(protocol::byte_buffer& out) const;
-  asio::awaitable<void> read_loop(std::shared_ptr<transport::stream> stream, std::uint64_t gen);
-  asio::awaitable<void> write_loop(std::shared_ptr<transport::stream> stream, std::uint64_t gen);
-  asio::awaitable<void> reconnect_loop();
+  asio::awaitable<void> read_loop(self_ptr self, std::shared_ptr<transport::stream> stream,
+                                  std::uint64_t gen);
+  asio::awaitable<void> write_loop(self_ptr self, std::shared_ptr<transport::stream> stream,
+                                   std::uint64_t gen);
+  asio::awaitable<void> reconnect_loop(self_ptr self);
   void handle_frame(const protocol::raw_frame& frame);
   void handle_error_frame(const protocol::raw_frame& frame);
   void answer(std::uint32_t id, std::error_code ec, const protocol::raw_frame* frame);
@@ -94,6 +99,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::uint64_t generation_ = 0;  // bumps on every connection; stale loops notice
   bool ever_connected_ = false;
   bool closed_ = false;
+  bool connecting_ = false;  // one connection attempt at a time
   std::uint64_t connection_id_ = 0;
   std::uint32_t max_payload_ = 0;
   std::uint32_t last_id_ = 0;

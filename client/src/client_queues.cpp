@@ -67,12 +67,23 @@ void client_core::cancel(std::uint32_t cid) {
   wake_writer();
 }
 
+namespace {
+// Tags handed to the application carry the connection's generation in their top 24 bits:
+// a tag from before a reconnect must not settle a delivery of the new connection (the
+// broker numbers tags per connection). Broker tags stay below 2^40.
+constexpr int generation_shift = 40;
+constexpr std::uint64_t broker_tag_mask = (std::uint64_t{1} << generation_shift) - 1;
+std::uint64_t generation_bits(std::uint64_t generation) { return generation & 0xFFFFFF; }
+}  // namespace
+
 std::error_code client_core::settle(std::uint64_t tag, bool ack, nack_disposition disposition) {
   if (state_ != connection_state::connected) return make_error_code(errc::not_connected);
+  if ((tag >> generation_shift) != generation_bits(generation_))
+    return make_error_code(errc::unknown_delivery);  // from an earlier connection
   if (ack)
-    protocol::encode_ack(out_, tag);
+    protocol::encode_ack(out_, tag & broker_tag_mask);
   else
-    protocol::encode_nack(out_, tag, disposition);
+    protocol::encode_nack(out_, tag & broker_tag_mask, disposition);
   wake_writer();
   return {};
 }
@@ -82,11 +93,15 @@ void client_core::dispatch_delivery(const protocol::raw_frame& frame) {
   if (protocol::decode(frame, d) != errc::ok)
     return lost(generation_, make_error_code(errc::malformed_frame));
   auto found = consumers_.find(d.cid);
-  if (found == consumers_.end()) return;  // cancelled meanwhile: the broker requeues it
-  auto entry = found->second;             // survives a cancel inside the handler
-  if (entry->handler)
-    entry->handler(
-        message(d.body, d.cid, entry->options.no_ack ? 0 : d.delivery_tag, d.delivery_count));
+  if (found == consumers_.end()) {
+    // Cancelled while this was on its way: hand it back (tag 0: a no-ack delivery).
+    if (d.delivery_tag != 0) protocol::encode_nack(out_, d.delivery_tag, nack_disposition::requeue);
+    return wake_writer();
+  }
+  auto entry = found->second;  // survives a cancel inside the handler
+  std::uint64_t tag =
+      d.delivery_tag == 0 ? 0 : (generation_bits(generation_) << generation_shift) | d.delivery_tag;
+  if (entry->handler) entry->handler(message(d.body, d.cid, tag, d.delivery_count));
 }
 
 void client_core::request(std::string target, std::string payload, request_options options,

@@ -25,13 +25,13 @@ bool queue::over_limits(std::uint64_t extra_bytes, std::size_t extra_count) cons
   return bytes_ + extra_bytes > options_.max_bytes;
 }
 
-errc queue::enqueue(stored_message&& message, std::uint64_t now_ms) {
-  if (message.payload_size > options_.max_bytes) {
+errc queue::enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evict) {
+  if (message.stored_bytes > options_.max_bytes) {
     ++stats_.rejected_full;
     return errc::queue_full;  // could never fit, whatever is dropped
   }
-  while (over_limits(message.payload_size, 1)) {
-    if (options_.overflow != "drop-oldest" || ready_.empty()) {
+  while (over_limits(message.stored_bytes, 1)) {
+    if (!may_evict || options_.overflow != "drop-oldest" || ready_.empty()) {
       ++stats_.rejected_full;
       return errc::queue_full;
     }
@@ -41,7 +41,7 @@ errc queue::enqueue(stored_message&& message, std::uint64_t now_ms) {
   }
   if (options_.ttl_ms != 0 && message.expires_at_ms == 0)
     message.expires_at_ms = now_ms + options_.ttl_ms;
-  bytes_ += message.payload_size;
+  bytes_ += message.stored_bytes;
   ready_.push_back(std::move(message));
   ++stats_.enqueued;
   return errc::ok;

@@ -23,7 +23,8 @@ class queue;
 struct stored_message {
   body_ref body;
   std::uint64_t id = 0;
-  std::uint32_t payload_size = 0;    // what max_bytes counts
+  std::uint32_t stored_bytes =
+      0;  // the encoded body (payload, topic, headers): what max_bytes counts
   std::uint32_t delivery_count = 0;  // deliveries so far
   std::uint64_t expires_at_ms = 0;   // steady-clock ms; 0 = never
 };
@@ -61,7 +62,9 @@ class queue {
   const config::queue_options& options() const { return options_; }
 
   // Takes ownership of `message` unless refused (queue_full under overflow=reject).
-  protocol::errc enqueue(stored_message&& message, std::uint64_t now_ms);
+  // `may_evict` false refuses instead of dropping the oldest: dead letters never evict,
+  // so queues that dead-letter into each other cannot bounce messages forever.
+  protocol::errc enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evict = true);
   // Delivers ready messages to consumers with credit, round-robin, while it can.
   void dispatch(std::uint64_t now_ms);
 
@@ -103,7 +106,7 @@ class queue {
   consumer_state* find(queue_consumer& consumer);
   void requeue_front(stored_message&& message, std::uint64_t now_ms);
   void dead_letter(stored_message&& message, dead_letter_reason reason);
-  void release(const stored_message& message) { bytes_ -= message.payload_size; }
+  void release(const stored_message& message) { bytes_ -= message.stored_bytes; }
 
   std::string name_;
   config::queue_options options_;
@@ -113,7 +116,7 @@ class queue {
   std::vector<consumer_state> consumers_;
   std::size_t next_ = 0;  // round-robin position
   std::uint64_t last_delivery_ = 0;
-  std::uint64_t bytes_ = 0;  // payload bytes, ready + unacked
+  std::uint64_t bytes_ = 0;  // stored body bytes, ready + unacked
   queue_stats stats_;
 };
 

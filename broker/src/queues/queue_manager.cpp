@@ -26,7 +26,7 @@ class queue_manager::binding final : public routing::route_target {
       buffer.assign(message.body.begin(), message.body.end());
     }
     stored.id = message.message_id;
-    stored.payload_size = message.payload_size;
+    stored.stored_bytes = static_cast<std::uint32_t>(message.body.size());
     manager_.enqueue(*target_, std::move(stored));  // a full queue drops its copy
   }
   bool has_responders() const override { return target_->consumer_count() > 0; }
@@ -190,7 +190,7 @@ void queue_manager::dead_letter(queue& from, stored_message&& message, dead_lett
   }
   message.expires_at_ms = 0;  // the dead-letter queue's own ttl applies
   message.delivery_count = 0;
-  if (target->enqueue(std::move(message), now_ms()) != errc::ok)
+  if (target->enqueue(std::move(message), now_ms(), false) != errc::ok)
     log_.warn("queue {}: dead letter ({}) dropped: {} is full", from.name(), reason_name(reason),
               target->name());
   else

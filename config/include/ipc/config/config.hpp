@@ -39,7 +39,7 @@ struct limits {
 struct queue_options {
   bool durable = false;
   std::uint64_t max_length = 0;                   // messages (ready + unacked); 0 = no count limit
-  std::uint64_t max_bytes = 64ull * 1024 * 1024;  // payload bytes held; every queue is bounded
+  std::uint64_t max_bytes = 64ull * 1024 * 1024;  // stored body bytes; every queue is bounded
   std::string overflow = "reject";                // reject | drop-oldest
   std::uint64_t ttl_ms = 0;                       // message time to live; 0 = forever
   std::string dead_letter;                        // queue for expired/rejected/over-delivered
