@@ -20,8 +20,7 @@ int admin_call(const global_options& global, const std::string& command, const j
   auto options = global.client_options();
   options.auto_reconnect = false;
   ipc::Client client(options);
-  if (auto ec = client.connect())
-    return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (int code = connect(client, options.url)) return code;
   std::error_code ec;
   std::string body = client.admin(command, args.dump(), ec);
   if (ec) {

@@ -69,6 +69,11 @@ int fail(const std::string& what, std::error_code ec, const std::string& detail)
   return exit_code_for(ec);
 }
 
+int connect(ipc::Client& client, const std::string& url) {
+  auto ec = client.connect();
+  return ec ? fail("cannot connect to " + url, ec, client.last_error_message()) : exit_ok;
+}
+
 std::string render_table(const std::vector<std::string>& header,
                          const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> widths(header.size());

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ipc/client.hpp"
 #include "ipc/types.hpp"
 
 namespace ipcctl {
@@ -44,6 +45,8 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
 
 // The exit code for an error from the client library or the broker.
 int exit_code_for(std::error_code ec);
+// Connects `client`; on failure prints why and returns the exit code (else exit_ok).
+int connect(ipc::Client& client, const std::string& url);
 // Prints "ipcctl: <what>: <reason>" to stderr and returns the matching exit code.
 int fail(const std::string& what, std::error_code ec, const std::string& detail = {});
 

@@ -37,8 +37,7 @@ int run_pub(const global_options& global, const pub_args& args) {
     }
   };
   ipc::Client client(options);
-  if (auto ec = client.connect())
-    return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (int code = connect(client, options.url)) return code;
   if (payload.size() > client.max_payload())
     return fail("publish", ipc::make_error_code(ipc::errc::payload_too_large),
                 "payload of " + std::to_string(payload.size()) + " bytes, broker max_payload is " +
@@ -66,8 +65,7 @@ struct sub_args {
 int run_sub(const global_options& global, const sub_args& args) {
   auto options = global.client_options();
   ipc::Client client(options);
-  if (auto ec = client.connect())
-    return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (int code = connect(client, options.url)) return code;
   printer out(args.count, args.verbose, global.json);
   std::error_code ec;
   auto sub = client.subscribe(

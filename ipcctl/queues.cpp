@@ -30,8 +30,7 @@ int run_send(const global_options& global, const send_args& args) {
     if (!refused) refused = ec, refused_why = why;
   };
   ipc::Client client(options);
-  if (auto ec = client.connect())
-    return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (int code = connect(client, options.url)) return code;
   // All but the last are pipelined; the confirmed last one proves the broker has them.
   for (std::uint64_t i = 1; i < args.count && !refused; ++i) {
     auto ec = client.send_unconfirmed(args.queue, payload, hdrs);
@@ -58,8 +57,7 @@ struct recv_args {
 int run_recv(const global_options& global, const recv_args& args) {
   auto options = global.client_options();
   ipc::Client client(options);
-  if (auto ec = client.connect())
-    return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (int code = connect(client, options.url)) return code;
   printer out(args.count, args.verbose, global.json);
   ipc::consume_options consume{args.prefetch, args.no_ack};
   // With --count, one delivery at a time unless --prefetch says otherwise, so that no
@@ -97,8 +95,7 @@ int run_req(const global_options& global, const req_args& args) {
   auto options = global.client_options();
   options.auto_reconnect = false;
   ipc::Client client(options);
-  if (auto ec = client.connect())
-    return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (int code = connect(client, options.url)) return code;
   std::error_code ec;
   auto reply = client.request(args.target, payload, request, ec);
   if (ec) return fail("request to " + args.target, ec, client.last_error_message());
@@ -147,8 +144,7 @@ int run_reply(const global_options& global, const reply_args& args) {
   }
   auto options = global.client_options();
   ipc::Client client(options);
-  if (auto ec = client.connect())
-    return fail("cannot connect to " + options.url, ec, client.last_error_message());
+  if (int code = connect(client, options.url)) return code;
   printer answered(args.count, false, false, true);
   std::error_code ec;
   auto responder = client.serve(

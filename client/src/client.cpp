@@ -38,6 +38,12 @@ struct Client::impl {
   }
 
   bool on_io_thread() const { return std::this_thread::get_id() == thread.get_id(); }
+  // A blocking call made from a handler would wait for the thread it blocks: refused.
+  bool refuse(std::error_code& ec) const {
+    if (!on_io_thread()) return false;
+    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
+    return true;
+  }
 
   template <class T>
   bool wait(std::future<T>& future) {
@@ -52,6 +58,23 @@ struct Client::impl {
 };
 
 namespace {
+
+// The value of a future that was `ready` in time, or {} with ec set (timeout or error).
+template <class T>
+T take(std::future<T>& future, bool ready, std::error_code& ec) {
+  if (!ready) {
+    ec = make_error_code(errc::timeout);
+    return {};
+  }
+  try {
+    ec = {};
+    return future.get();
+  } catch (const std::system_error& e) {
+    ec = e.code();
+    return {};
+  }
+}
+
 template <class T>
 std::error_code outcome(std::future<T>& future) {
   try {
@@ -94,31 +117,15 @@ std::error_code Client::flush() {
 }
 
 subscription Client::subscribe(std::string pattern, message_handler handler, std::error_code& ec) {
-  if (impl_->on_io_thread()) {
-    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
-    return {};
-  }
+  if (impl_->refuse(ec)) return {};
   auto future = impl_->on_io([&] {
     return impl_->client.async_subscribe(std::move(pattern), std::move(handler), asio::use_future);
   });
-  if (!impl_->wait(future)) {
-    ec = make_error_code(errc::timeout);
-    return {};
-  }
-  try {
-    ec = {};
-    return future.get();
-  } catch (const std::system_error& e) {
-    ec = e.code();
-    return {};
-  }
+  return take(future, impl_->wait(future), ec);
 }
 
 std::string Client::admin(std::string command, std::string args_json, std::error_code& ec) {
-  if (impl_->on_io_thread()) {
-    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
-    return {};
-  }
+  if (impl_->refuse(ec)) return {};
   // The error body is wanted too, so the callback form is used instead of use_future;
   // everything the callback touches is shared, so a timed-out call leaves nothing dangling.
   auto promise = std::make_shared<std::promise<std::pair<std::error_code, std::string>>>();
@@ -153,29 +160,9 @@ std::error_code Client::send_unconfirmed(std::string_view queue, std::string_vie
   return impl_->on_io([&] { return impl_->client.send(queue, payload, hdrs); });
 }
 
-namespace {
-// Waits for a future of subscription (subscribe, consume, serve) within the timeout.
-subscription take(std::future<subscription>& future, bool ready, std::error_code& ec) {
-  if (!ready) {
-    ec = make_error_code(errc::timeout);
-    return {};
-  }
-  try {
-    ec = {};
-    return future.get();
-  } catch (const std::system_error& e) {
-    ec = e.code();
-    return {};
-  }
-}
-}  // namespace
-
 subscription Client::consume(std::string queue, consume_options options, message_handler handler,
                              std::error_code& ec) {
-  if (impl_->on_io_thread()) {
-    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
-    return {};
-  }
+  if (impl_->refuse(ec)) return {};
   auto future = impl_->on_io([&] {
     return impl_->client.async_consume(std::move(queue), options, std::move(handler),
                                        asio::use_future);
@@ -193,34 +180,18 @@ std::error_code Client::nack(std::uint64_t delivery_tag, nack_disposition dispos
 
 owned_message Client::request(std::string target, std::string payload, request_options options,
                               std::error_code& ec) {
-  if (impl_->on_io_thread()) {
-    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
-    return {};
-  }
+  if (impl_->refuse(ec)) return {};
   auto limit = options.timeout + std::chrono::seconds(5);  // the client times out first
   auto future = impl_->on_io([&] {
     return impl_->client.async_request(std::move(target), std::move(payload), std::move(options),
                                        asio::use_future);
   });
-  if (future.wait_for(limit) != std::future_status::ready) {
-    ec = make_error_code(errc::timeout);
-    return {};
-  }
-  try {
-    ec = {};
-    return future.get();
-  } catch (const std::system_error& e) {
-    ec = e.code();
-    return {};
-  }
+  return take(future, future.wait_for(limit) == std::future_status::ready, ec);
 }
 
 subscription Client::serve(std::string target, reply_function fn, bool to_queue,
                            std::error_code& ec) {
-  if (impl_->on_io_thread()) {
-    ec = std::make_error_code(std::errc::resource_deadlock_would_occur);
-    return {};
-  }
+  if (impl_->refuse(ec)) return {};
   auto future = impl_->on_io([&] {
     return impl_->client.async_serve(std::move(target), std::move(fn), to_queue, asio::use_future);
   });

@@ -8,24 +8,18 @@
 #include "collector.hpp"
 #include "ipc/async_client.hpp"
 #include "ipc/client.hpp"
+#include "options.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/use_awaitable.hpp>
 
 using namespace ipc;
+using ipc::test::at;
 using ipc::test::broker_fixture;
 using ipc::test::collector;
 
 namespace {
-
-client_options at(const std::string& url) {
-  client_options options;
-  options.url = url;
-  options.auto_reconnect = false;
-  options.request_timeout = std::chrono::seconds(10);
-  return options;
-}
 
 subscription subscribe(Client& client, const std::string& pattern, collector& into) {
   std::error_code ec;

@@ -11,19 +11,14 @@
 #include "broker_fixture.hpp"
 #include "collector.hpp"
 #include "ipc/client.hpp"
+#include "options.hpp"
 
 using namespace ipc;
+using ipc::test::at;
 using ipc::test::broker_fixture;
 using ipc::test::wait_until;
 
 namespace {
-
-client_options at(const std::string& url) {
-  client_options options;
-  options.url = url;
-  options.auto_reconnect = false;
-  return options;
-}
 
 // Deliveries kept for assertions: payload, tag, delivery count.
 struct inbox {

@@ -9,18 +9,14 @@
 #include "collector.hpp"
 #include "ipc/async_client.hpp"
 #include "ipc/client.hpp"
+#include "options.hpp"
 
 using namespace ipc;
+using ipc::test::at;
 using ipc::test::broker_fixture;
 using ipc::test::wait_until;
 
 namespace {
-client_options at(const std::string& url) {
-  client_options options;
-  options.url = url;
-  options.auto_reconnect = false;
-  return options;
-}
 reply_function echo(std::string prefix) {
   return [prefix](const message& m) {
     return std::optional<std::string>(prefix + std::string(m.payload()));

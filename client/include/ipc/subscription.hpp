@@ -12,7 +12,9 @@ class client_core;
 }
 
 // A live subscription or queue consumer; unsubscribes (or cancels) when destroyed or
-// reset, from any thread.
+// reset, from any thread. Dropped on the client's own thread it takes effect at once;
+// dropped on another thread the unsubscribe is posted, so the handler may still run for
+// messages already received until the client's thread has processed it.
 class subscription {
  public:
   subscription() = default;
