@@ -74,7 +74,8 @@ double run_nats(const settings& s, std::vector<counter>& counters) {
   if (natsConnection_ConnectTo(&publisher, url.c_str()) != NATS_OK) return -1;
   auto begin = std::chrono::steady_clock::now();
   publish_all(s, counters, [&](const std::string& payload) {
-    natsConnection_Publish(publisher, "bench.pubsub", payload.data(), static_cast<int>(payload.size()));
+    natsConnection_Publish(publisher, "bench.pubsub", payload.data(),
+                           static_cast<int>(payload.size()));
   });
   natsConnection_Flush(publisher);
   bool complete = wait_all(s, counters);
@@ -93,7 +94,8 @@ void on_mqtt_message(mosquitto*, void* closure, const mosquitto_message*) {
 
 mosquitto* mqtt_connect(const settings& s, void* closure) {
   mosquitto* client = mosquitto_new(nullptr, true, closure);
-  if (client == nullptr || mosquitto_connect(client, s.host.c_str(), s.port, 60) != MOSQ_ERR_SUCCESS)
+  if (client == nullptr ||
+      mosquitto_connect(client, s.host.c_str(), s.port, 60) != MOSQ_ERR_SUCCESS)
     return nullptr;
   mosquitto_loop_start(client);
   return client;
@@ -151,9 +153,9 @@ int main(int argc, char** argv) {
     return 3;
   }
   double delivered = static_cast<double>(s.msgs * s.subs) / elapsed;
-  std::printf("{\"bench\":\"pubsub\",\"broker\":\"%s\",\"msgs\":%llu,\"size\":%zu,\"subs\":%zu,"
-              "\"elapsed_s\":%.4f,\"delivered_per_s\":%.0f}\n",
-              s.kind == "nats" ? "nats-server" : "mosquitto", s.msgs, s.size, s.subs, elapsed,
-              delivered);
+  std::printf(
+      "{\"bench\":\"pubsub\",\"broker\":\"%s\",\"msgs\":%llu,\"size\":%zu,\"subs\":%zu,"
+      "\"elapsed_s\":%.4f,\"delivered_per_s\":%.0f}\n",
+      s.kind == "nats" ? "nats-server" : "mosquitto", s.msgs, s.size, s.subs, elapsed, delivered);
   return 0;
 }

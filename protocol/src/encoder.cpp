@@ -82,6 +82,19 @@ void write_prefix(std::uint8_t* at, frame_type type, std::size_t rest) {
   at[4] = static_cast<std::uint8_t>(type);
 }
 
+// PUBLISH and SEND share one layout: id, destination, reply_to, headers, payload.
+void encode_addressed(byte_buffer& out, frame_type type, std::uint32_t id,
+                      std::string_view destination, std::string_view reply_to,
+                      const map_source& headers, std::span<const std::uint8_t> payload) {
+  auto start = begin_frame(out, type);
+  wire::put_u32(out, id);
+  wire::put_str16(out, destination);
+  wire::put_str16(out, reply_to);
+  wire::put_map(out, headers);
+  wire::put_bytes32(out, payload);
+  end_frame(out, start);
+}
+
 }  // namespace
 
 using namespace wire;
@@ -112,13 +125,7 @@ void encode_pong(byte_buffer& out, std::uint64_t token) {
 void encode_publish(byte_buffer& out, std::uint32_t id, std::string_view topic,
                     std::string_view reply_to, const map_source& headers,
                     std::span<const std::uint8_t> payload) {
-  auto start = begin_frame(out, frame_type::publish);
-  put_u32(out, id);
-  put_str16(out, topic);
-  put_str16(out, reply_to);
-  put_map(out, headers);
-  put_bytes32(out, payload);
-  end_frame(out, start);
+  encode_addressed(out, frame_type::publish, id, topic, reply_to, headers, payload);
 }
 
 void encode_subscribe(byte_buffer& out, std::uint32_t id, std::uint32_t sid,
@@ -140,13 +147,7 @@ void encode_unsubscribe(byte_buffer& out, std::uint32_t id, std::uint32_t sid) {
 void encode_send(byte_buffer& out, std::uint32_t id, std::string_view queue,
                  std::string_view reply_to, const map_source& headers,
                  std::span<const std::uint8_t> payload) {
-  auto start = begin_frame(out, frame_type::send);
-  put_u32(out, id);
-  put_str16(out, queue);
-  put_str16(out, reply_to);
-  put_map(out, headers);
-  put_bytes32(out, payload);
-  end_frame(out, start);
+  encode_addressed(out, frame_type::send, id, queue, reply_to, headers, payload);
 }
 
 void encode_consume(byte_buffer& out, std::uint32_t id, std::uint32_t cid, std::string_view queue,
