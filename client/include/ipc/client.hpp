@@ -14,7 +14,9 @@ namespace ipc {
 
 // Every call blocks until the broker answered or options.request_timeout passed
 // (errc::timeout). Message handlers run on the client's I/O thread; from a handler only
-// the non-waiting calls may be made (publish, send_unconfirmed, ack, nack).
+// the non-waiting calls may be made (publish, send_unconfirmed, ack, nack): a waiting call
+// made there would wait for its own thread and fails at once with
+// std::errc::resource_deadlock_would_occur.
 class Client {  // NOLINT(readability-identifier-naming): the name is fixed by SPEC §1
  public:
   explicit Client(client_options options = {});

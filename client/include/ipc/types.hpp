@@ -88,8 +88,9 @@ class message {
   std::uint64_t timestamp_ns() const { return body_.timestamp_ns; }
   // The subscription or consumer id the message arrived for.
   std::uint32_t subscription_id() const { return subscription_id_; }
-  // Queue deliveries: the tag to ack/nack (0 for topic messages and no_ack consumers'
-  // deliveries need no ack) and how often the message was delivered (1 the first time).
+  // Queue deliveries: the tag to ack/nack (0 for topic messages and for no_ack consumers'
+  // deliveries, which need no ack; a tag from before a reconnection is refused with
+  // unknown_delivery) and how often the message was delivered (1 the first time).
   std::uint64_t delivery_tag() const { return delivery_tag_; }
   std::uint32_t delivery_count() const { return delivery_count_; }
   owned_message copy() const;
