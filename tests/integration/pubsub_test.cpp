@@ -294,3 +294,23 @@ TEST_CASE("the async client works with C++20 coroutines") {
   CHECK(!failure);
   CHECK(received == "from a coroutine");
 }
+
+TEST_CASE("a blocking call from a handler is refused instead of deadlocking") {
+  broker_fixture broker;
+  Client client(at(broker.unix_url()));
+  REQUIRE(!client.connect());
+  std::atomic<bool> done{false};
+  std::error_code from_handler;
+  std::error_code ec;
+  auto sub = client.subscribe(
+      "h",
+      [&](const message&) {
+        from_handler = client.flush();
+        done = true;
+      },
+      ec);
+  REQUIRE(!client.publish_confirmed("h", "x"));
+  REQUIRE(ipc::test::wait_until([&] { return done.load(); }));
+  CHECK(from_handler == std::errc::resource_deadlock_would_occur);
+  CHECK(!client.publish("h", "still fine"));
+}

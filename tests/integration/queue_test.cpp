@@ -312,3 +312,39 @@ TEST_CASE("a consumer of a deleted queue is told; its connection keeps working")
   CHECK(wait_until([&] { return told.load(); }));
   CHECK(!consumer.publish_confirmed("still/ok", "x"));
 }
+
+TEST_CASE("deliveries that arrive after a cancel go straight back to the queue") {
+  broker_fixture broker;
+  Client producer(at(broker.unix_url())), first(at(broker.unix_url()));
+  Client second(at(broker.unix_url()));
+  for (auto* c : {&producer, &first, &second}) REQUIRE(!c->connect());
+  std::mutex mutex;  // guards `sub`, set by this thread and dropped by the handler
+  subscription sub;
+  std::atomic<int> seen_by_first{0};
+  std::error_code ec;
+  {
+    std::lock_guard lock(mutex);
+    sub = first.consume(
+        "handoff", {10, false},
+        [&](const message& m) {
+          if (seen_by_first++ > 0) return;  // only the first is handled here
+          first.ack(m.delivery_tag());
+          std::lock_guard inner(mutex);
+          sub.unsubscribe();  // on the client's thread: the CANCEL goes out at once
+        },
+        ec);
+  }
+  REQUIRE(!ec);
+  for (int i = 0; i < 10; ++i) REQUIRE(!producer.send("handoff", std::to_string(i)));
+  REQUIRE(ipc::test::wait_until([&] { return seen_by_first.load() >= 1; }));
+  inbox rest;
+  auto other = second.consume("handoff", {}, rest.handler(), ec);
+  REQUIRE(!ec);
+  // What the first consumer was sent after message 0 comes back while its connection stays
+  // open, in the original order.
+  bool all = rest.wait_for(10 - static_cast<std::size_t>(1));
+  std::string state = queue_info(producer, "handoff").dump();
+  INFO(state << "; second got " << rest.size() << ", first saw " << seen_by_first.load());
+  REQUIRE(all);
+  for (std::size_t i = 0; i < 9; ++i) CHECK(rest.at(i).payload == std::to_string(i + 1));
+}

@@ -106,7 +106,11 @@ void queue::requeue_front(stored_message&& message, std::uint64_t now_ms) {
   (void)now_ms;
   if (options_.max_deliveries != 0 && message.delivery_count >= options_.max_deliveries)
     return dead_letter(std::move(message), dead_letter_reason::max_deliveries);
-  ready_.push_front(std::move(message));
+  // Back among the ready messages in id order, so requeues keep the original order
+  // whatever order they come back in (usually at the very front: the scan is short).
+  auto at = ready_.begin();
+  while (at != ready_.end() && at->id < message.id) ++at;
+  ready_.insert(at, std::move(message));
 }
 
 void queue::remove_consumer(queue_consumer& consumer, std::uint64_t now_ms) {
@@ -119,9 +123,7 @@ void queue::remove_consumer(queue_consumer& consumer, std::uint64_t now_ms) {
     returned.push_back(std::move(it->second.message));
     it = unacked_.erase(it);
   }
-  // Back to the head in their original order: the earliest delivery ends up first.
-  for (auto it = returned.rbegin(); it != returned.rend(); ++it)
-    requeue_front(std::move(*it), now_ms);
+  for (auto& message : returned) requeue_front(std::move(message), now_ms);
   std::erase_if(consumers_, [&](const consumer_state& s) { return s.target == &consumer; });
   if (next_ > consumers_.size()) next_ = 0;
 }
