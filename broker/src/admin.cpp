@@ -7,6 +7,7 @@
 #include "broker.hpp"
 #include "platform.hpp"
 #include "queues/queue_manager.hpp"
+#include "queues/queue_store.hpp"
 #include "session.hpp"
 
 namespace ipc::broker {
@@ -47,6 +48,7 @@ std::string broker_core::admin_status() const {
       {"slow_consumers", counters_.slow_consumers},
       {"protocol_errors", counters_.protocol_errors},
       {"memory_bytes", platform::resident_memory_bytes()},
+      {"storage", queues_->store() ? queues_->store()->describe() : json(nullptr)},
   }
       .dump();
 }

@@ -8,6 +8,7 @@
 
 #include "ipc/protocol/encoder.hpp"
 #include "queues/queue_manager.hpp"
+#include "queues/queue_store.hpp"
 #include "session.hpp"
 
 namespace ipc::broker {
@@ -28,10 +29,51 @@ broker_core::broker_core(const config::broker_config& config,
       queues_(std::make_unique<queue_manager>(config_, trie_, pool_, *logger_)),
       reply_nonce_(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32)) {
   scratch_body_.reserve(inline_body_limit);
-  queues_->declare_configured();
 }
 
 broker_core::~broker_core() = default;
+
+bool broker_core::open(std::shared_ptr<storage::file_system> fs,
+                       storage::durable_log::poster post, std::string& error) {
+  auto on_outcome = [this](std::uint64_t lsn, std::error_code ec) { on_stored(lsn, ec); };
+  if (!queues_->open_storage(std::move(fs), std::move(post), on_outcome, error)) return false;
+  last_message_id_ = std::max(last_message_id_, queues_->declare_configured());
+  return true;
+}
+
+void broker_core::close_storage() { queues_->close_storage(); }
+
+std::uint64_t broker_core::storage_mark() const {
+  auto* store = queues_->store();
+  return store ? store->appended() : 0;
+}
+
+void broker_core::confirm(session& s, std::uint32_t ref, std::uint64_t value,
+                          std::uint64_t mark) {
+  std::uint64_t now = storage_mark();
+  if (now == mark) return s.send_ok(ref, value);
+  pending_confirms_.push_back({now, s.id(), ref, value});
+}
+
+void broker_core::on_stored(std::uint64_t lsn, std::error_code error) {
+  if (error && !storage_failing_)
+    logger_->error("storage: write failed: {}; confirmed sends to durable queues fail until "
+                   "it works again",
+                   error.message());
+  else if (!error && storage_failing_ && lsn != 0)
+    logger_->info("storage: writing again");
+  if (lsn != 0) storage_failing_ = static_cast<bool>(error);
+  while (!pending_confirms_.empty() && pending_confirms_.front().lsn <= lsn) {
+    auto c = pending_confirms_.front();
+    pending_confirms_.pop_front();
+    auto s = find_session(c.session_id);
+    if (!s) continue;
+    if (error)
+      s->send_error(errc::storage_error, c.ref, "not stored: " + error.message());
+    else
+      s->send_ok(c.ref, c.value);
+  }
+}
 
 std::uint32_t broker_core::max_frame_size() const {
   // A maximal message: payload, topic and reply_to at their limits, every header.

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "ipc/config/config.hpp"
 #include "ipc/protocol/errc.hpp"
 #include "ipc/protocol/frames.hpp"
+#include "ipc/storage/log.hpp"
 #include "message_pool.hpp"
 #include "routing/topic.hpp"
 #include "routing/topic_trie.hpp"
@@ -51,6 +53,13 @@ class broker_core {
   broker_core(const broker_core&) = delete;
   broker_core& operator=(const broker_core&) = delete;
 
+  // Opens storage (recovering durable queues) and declares the configured queues; false
+  // with `error` when the broker must not start.
+  bool open(std::shared_ptr<storage::file_system> fs, storage::durable_log::poster post,
+            std::string& error);
+  // Writes and syncs what storage holds in memory (graceful stop).
+  void close_storage();
+
   const config::limits& limits() const { return limits_; }
   spdlog::logger& log() { return *logger_; }
   message_pool& pool() { return pool_; }
@@ -80,6 +89,11 @@ class broker_core {
   refusal enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
                   const protocol::map_view& headers, std::span<const std::uint8_t> payload,
                   std::uint64_t& id);
+
+  // Confirms (OK with `value`) once what was appended to storage since `mark` is stored
+  // under the fsync policy; at once when nothing was. A failed write answers storage_error.
+  std::uint64_t storage_mark() const;
+  void confirm(session& s, std::uint32_t ref, std::uint64_t value, std::uint64_t mark);
 
   // Request/reply (docs/protocol.md §4.11): routes the request with a broker-made reply
   // address; refuses at once with no_responders when nobody can answer.
@@ -114,6 +128,15 @@ class broker_core {
   std::string admin_queue(std::string_view command, const nlohmann::json& args,
                           std::uint16_t& status);
 
+  void on_stored(std::uint64_t lsn, std::error_code error);
+
+  struct pending_confirm {
+    std::uint64_t lsn;
+    std::uint64_t session_id;
+    std::uint32_t ref;
+    std::uint64_t value;
+  };
+
   struct open_request {
     std::uint64_t session_id;
     std::uint32_t id;
@@ -129,6 +152,8 @@ class broker_core {
   std::unique_ptr<queue_manager> queues_;
   std::unordered_map<std::string, open_request> requests_;  // reply address → requester
   std::uint64_t reply_nonce_;
+  std::deque<pending_confirm> pending_confirms_;  // in log order
+  bool storage_failing_ = false;
   std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions_;
   std::uint64_t last_connection_id_ = 0;
   std::uint64_t last_message_id_ = 0;

@@ -13,7 +13,7 @@ int run(const config::broker_config& config, std::shared_ptr<spdlog::logger> log
   platform::prepare_process();
   asio::io_context io(1);
   server broker(io, config, logger);
-  if (!broker.open_listeners()) return 1;
+  if (!broker.open()) return 1;
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const std::error_code& ec, int signal_number) {
     if (ec) return;

@@ -3,6 +3,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -12,14 +13,25 @@
 namespace ipc::broker {
 
 server::server(asio::io_context& io, const config::broker_config& config,
-               std::shared_ptr<spdlog::logger> logger)
-    : io_(io), config_(config), logger_(logger), core_(config, logger), sample_timer_(io) {}
+               std::shared_ptr<spdlog::logger> logger, std::shared_ptr<storage::file_system> fs)
+    : io_(io),
+      config_(config),
+      logger_(logger),
+      fs_(fs ? std::move(fs) : storage::system_file_system()),
+      core_(config, logger),
+      sample_timer_(io) {}
 
 server::~server() {
   for (auto& l : listeners_) l.acceptor->close();
 }
 
-bool server::open_listeners() {
+bool server::open() {
+  std::string storage_error;
+  auto post = [this](std::function<void()> fn) { asio::post(io_, std::move(fn)); };
+  if (!core_.open(fs_, post, storage_error)) {
+    logger_->error("{}", storage_error);
+    return false;
+  }
   for (const auto& entry : config_.listeners) {
     auto parsed = transport::parse_url(entry.url);
     if (!parsed.value) {
@@ -110,6 +122,7 @@ asio::awaitable<void> server::drain_then_stop(std::chrono::milliseconds grace) {
   if (core_.session_count() > 0)
     logger_->warn("{} connection(s) did not drain in time", core_.session_count());
   core_.for_each_session([](session& s) { s.stop(); });
+  core_.close_storage();
   logger_->info("stopped");
   // No io_.stop(): run() returns by itself once every coroutine has unwound, so no
   // session outlives the core it points to.

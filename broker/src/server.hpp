@@ -19,13 +19,15 @@ namespace ipc::broker {
 
 class server {
  public:
+  // `fs` is where storage goes (the system's files unless a test injects failures).
   server(asio::io_context& io, const config::broker_config& config,
-         std::shared_ptr<spdlog::logger> logger);
+         std::shared_ptr<spdlog::logger> logger,
+         std::shared_ptr<storage::file_system> fs = nullptr);
   ~server();
 
-  // Opens every configured listener; on failure logs why, closes what was opened and
-  // returns false.
-  bool open_listeners();
+  // Opens storage (recovering durable queues), then every configured listener; on
+  // failure logs why, closes what was opened and returns false.
+  bool open();
   // The addresses actually bound (real ports for tcp://host:0).
   std::vector<transport::url> bound_urls() const;
   // Starts accepting and the background timers.
@@ -52,6 +54,7 @@ class server {
   asio::io_context& io_;
   config::broker_config config_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<storage::file_system> fs_;
   broker_core core_;
   std::vector<listener> listeners_;
   asio::steady_timer sample_timer_;

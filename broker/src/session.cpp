@@ -199,10 +199,12 @@ void session::on_publish(const protocol::raw_frame& frame) {
   protocol::publish_frame publish;
   if (protocol::decode(frame, publish) != errc::ok)
     return close_with_error(errc::malformed_frame, "malformed PUBLISH");
+  auto mark = core_.storage_mark();
   if (auto refused = core_.publish(publish))
     return send_error(refused.code, publish.id, refused.message);
   ++counters_.messages_in;
-  if (publish.id != 0) send_ok(publish.id);
+  // A publish that reached a durable queue through a binding is confirmed once stored.
+  if (publish.id != 0) core_.confirm(*this, publish.id, 0, mark);
 }
 
 void session::on_subscribe(const protocol::raw_frame& frame) {

@@ -75,6 +75,7 @@ class session final : public routing::route_target, public std::enable_shared_fr
   void detach_consumers();
   // RESPONSE to one of this session's requests (docs/protocol.md §4.11.2).
   void send_response(std::uint32_t id, std::span<const std::uint8_t> body);
+  void send_ok(std::uint32_t ref, std::uint64_t value = 0);
   void send_error(protocol::errc code, std::uint32_t ref, std::string_view message,
                   bool fatal = false);
   // Open requests of this connection: request id → reply address.
@@ -114,7 +115,6 @@ class session final : public routing::route_target, public std::enable_shared_fr
   void remove_consumer(std::uint32_t cid);
   void release_if_cancelled(session_consumer* consumer);
   void after_write();
-  void send_ok(std::uint32_t ref, std::uint64_t value = 0);
   void queue_frame();  // moves frame_scratch_ into the output queue
   void wake_writer();
   bool over_pending_limit(std::size_t more) const;

@@ -100,10 +100,11 @@ void session::on_send(const protocol::raw_frame& frame) {
   if (protocol::decode(frame, send) != errc::ok)
     return close_with_error(errc::malformed_frame, "malformed SEND");
   std::uint64_t id = 0;
+  auto mark = core_.storage_mark();
   if (auto refused = core_.send(send, id))
     return send_error(refused.code, send.id, refused.message);
   ++counters_.messages_in;
-  if (send.id != 0) send_ok(send.id, id);
+  if (send.id != 0) core_.confirm(*this, send.id, id, mark);
 }
 
 void session::on_consume(const protocol::raw_frame& frame) {

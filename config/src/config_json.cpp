@@ -113,6 +113,7 @@ void read_storage(const json& value, storage& out, error_list& errors) {
   reader.read("dir", out.dir);
   reader.read("fsync", out.fsync);
   reader.read("fsync_interval_ms", out.fsync_interval_ms);
+  reader.read("segment_bytes", out.segment_bytes);
   reader.report_unknown_keys();
 }
 

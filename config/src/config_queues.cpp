@@ -100,8 +100,6 @@ std::vector<error> validate_queue(std::string_view name, const queue_options& op
     report(errors, path + "/dead_letter", "invalid queue name '" + options.dead_letter + "'");
   if (options.dead_letter == name)
     report(errors, path + "/dead_letter", "a queue cannot be its own dead-letter queue");
-  if (options.durable)
-    report(errors, path + "/durable", "durable queues are not supported yet in this build");
   for (std::size_t i = 0; i < options.bind.size(); ++i)
     if (options.bind[i].empty() || options.bind[i].size() > 65535)
       report(errors, path + "/bind/" + std::to_string(i), "invalid topic pattern");

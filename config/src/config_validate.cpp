@@ -36,6 +36,8 @@ constexpr std::uint64_t max_headers_ceiling = 65535;
 constexpr std::uint64_t max_header_bytes_ceiling = 65535 * 4;
 // One minute: a batch interval longer than that is "never" in practice.
 constexpr std::uint64_t max_fsync_interval_ms = 60000;
+constexpr std::uint64_t min_segment_bytes = 64 * 1024;            // a few large messages
+constexpr std::uint64_t max_segment_bytes = 1024ull * 1024 * 1024;  // recovery reads one whole
 // 0777: the permission bits; setuid/setgid/sticky make no sense on a socket file.
 constexpr std::uint32_t max_socket_mode = 0777;
 
@@ -133,6 +135,8 @@ void validate_storage(const storage& store, std::vector<error>& errors) {
   check_choice(errors, "/storage/fsync", store.fsync, {"always", "batch", "never"});
   check_range(errors, "/storage/fsync_interval_ms", store.fsync_interval_ms, 1,
               max_fsync_interval_ms, "one minute");
+  check_range(errors, "/storage/segment_bytes", store.segment_bytes, min_segment_bytes,
+              max_segment_bytes, "64 KiB to 1 GiB");
   if (store.dir.empty())
     add(errors, "/storage/dir", "must not be empty");
   else if (!std::filesystem::path(store.dir).is_absolute())

@@ -25,7 +25,7 @@ broker_fixture::broker_fixture(void (*adjust)(config::broker_config&)) {
   logger->set_level(spdlog::level::debug);
   io_ = std::make_unique<asio::io_context>(1);
   server_ = std::make_unique<broker::server>(*io_, config_, logger);
-  if (!server_->open_listeners()) throw std::runtime_error("test broker: cannot listen");
+  if (!server_->open()) throw std::runtime_error("test broker: cannot open storage or listen");
   for (const auto& url : server_->bound_urls()) {
     if (url.kind == transport::scheme::unix_socket) unix_url_ = url.to_string();
     if (url.kind == transport::scheme::tcp) tcp_url_ = url.to_string();

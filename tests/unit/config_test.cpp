@@ -140,12 +140,28 @@ TEST_SUITE("config") {
   }
 
   TEST_CASE("sections of later releases are refused as not supported yet") {
-    const auto errors = parse_user(R"({"auth": {}, "queues": {"q": {"durable": true}},
+    const auto errors = parse_user(R"({"auth": {},
       "listeners": [{"url": "unix:///run/a.sock", "cert": "/etc/a.pem"}]})")
                             .errors;
-    CHECK_MESSAGE(has_error(errors, "/queues/q/durable", "not supported yet"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/auth", "not supported yet"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/listeners/0/cert", "not supported yet"), dump(errors));
+  }
+
+  TEST_CASE("storage: fsync policy, interval and segment size are checked") {
+    auto result = parse_user(
+        R"({"storage": {"dir": "/srv/ipcd", "fsync": "always", "segment_bytes": 1048576}})");
+    REQUIRE_MESSAGE(result.ok(), dump(result.errors));
+    CHECK(result.config.storage.fsync == "always");
+    CHECK(result.config.storage.segment_bytes == 1048576);
+    CHECK(parse_user(R"({"queues": {"q": {"durable": true}}})").config.queues.declared.at(0)
+              .second.durable);
+    const auto errors = parse_user(R"({"storage": {"dir": "rel", "fsync": "sometimes",
+      "fsync_interval_ms": 0, "segment_bytes": 100}})")
+                            .errors;
+    CHECK_MESSAGE(has_error(errors, "/storage/dir", "absolute"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/storage/fsync", ""), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/storage/fsync_interval_ms", ""), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/storage/segment_bytes", ""), dump(errors));
   }
 
   TEST_CASE("queues: auto_create, declared queues in order, every option, every error") {

@@ -42,9 +42,24 @@ errc queue::enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evi
   if (options_.ttl_ms != 0 && message.expires_at_ms == 0)
     message.expires_at_ms = now_ms + options_.ttl_ms;
   bytes_ += message.stored_bytes;
+  if (journal_ != nullptr) journal_->stored(*this, message);
   ready_.push_back(std::move(message));
   ++stats_.enqueued;
   return errc::ok;
+}
+
+void queue::restore(stored_message&& message) {
+  bytes_ += message.stored_bytes;
+  ready_.push_back(std::move(message));
+}
+
+void queue::detach_journal() {
+  if (journal_ == nullptr) return;
+  for_each_message([&](stored_message& m) {
+    if (m.segment != 0) journal_->forgotten(m.segment);
+    m.segment = 0;
+  });
+  journal_ = nullptr;
 }
 
 queue::consumer_state* queue::next_consumer() {
@@ -80,6 +95,7 @@ void queue::dispatch(std::uint64_t now_ms) {
       ++stats_.acked;
       continue;
     }
+    if (journal_ != nullptr && message.segment != 0) journal_->delivered(*this, message);
     auto& entry = unacked_.emplace(delivery, unacked_entry{std::move(message), consumer->target})
                       .first->second;
     ++consumer->in_flight;
@@ -188,13 +204,20 @@ void queue::detach_consumers() {
 }
 
 void queue::dead_letter(stored_message&& message, dead_letter_reason reason) {
-  release(message);
   if (!sink_ || options_.dead_letter.empty()) {
+    release(message);
     ++stats_.dropped;
     return;
   }
+  // The copy in the dead-letter queue is recorded before this queue's settlement, so a
+  // crash between the two duplicates the message rather than losing it.
+  bytes_ -= message.stored_bytes;
+  std::uint64_t id = message.id;
+  std::uint32_t segment = message.segment;
+  message.segment = 0;
   ++stats_.dead_lettered;
   sink_(*this, std::move(message), reason);
+  if (journal_ != nullptr && segment != 0) journal_->removed(*this, id, segment);
 }
 
 }  // namespace ipc::broker

@@ -27,6 +27,7 @@ struct stored_message {
       0;  // the encoded body (payload, topic, headers): what max_bytes counts
   std::uint32_t delivery_count = 0;  // deliveries so far
   std::uint64_t expires_at_ms = 0;   // steady-clock ms; 0 = never
+  std::uint32_t segment = 0;         // log segment holding it (durable queues); 0 = none
 };
 
 // What a queue delivers to (a consumer attached through a session).
@@ -41,6 +42,21 @@ class queue_consumer {
 
  protected:
   ~queue_consumer() = default;
+};
+
+// Where a durable queue records what happens to its messages (the queue store).
+class queue_journal {
+ public:
+  // `message` was accepted: record it and set message.segment.
+  virtual void stored(queue& q, stored_message& message) = 0;
+  virtual void delivered(queue& q, const stored_message& message) = 0;
+  // The message left the queue (acked, dropped, dead-lettered, purged).
+  virtual void removed(queue& q, std::uint64_t id, std::uint32_t segment) = 0;
+  // The queue is being deleted: forget the message without recording anything.
+  virtual void forgotten(std::uint32_t segment) = 0;
+
+ protected:
+  ~queue_journal() = default;
 };
 
 enum class dead_letter_reason { expired, rejected, max_deliveries, overflow };
@@ -60,6 +76,26 @@ class queue {
 
   const std::string& name() const { return name_; }
   const config::queue_options& options() const { return options_; }
+  // New limits apply to what comes next; nothing held is dropped.
+  void set_options(config::queue_options options) { options_ = std::move(options); }
+
+  // Durable queues record through `journal` under `store_id` (their id in the catalog).
+  void set_journal(queue_journal* journal, std::uint32_t store_id) {
+    journal_ = journal;
+    store_id_ = store_id;
+  }
+  std::uint32_t store_id() const { return store_id_; }
+  bool durable() const { return journal_ != nullptr; }
+  // Forgets every stored message in the journal and stops recording (before deletion).
+  void detach_journal();
+  // Puts back a message recovered from storage (in id order, with no limit checks).
+  void restore(stored_message&& message);
+  // Visits every message held, ready and unacked (compaction copies some forward).
+  template <typename F>
+  void for_each_message(F&& visit) {
+    for (auto& m : ready_) visit(m);
+    for (auto& [delivery, entry] : unacked_) visit(entry.message);
+  }
 
   // Takes ownership of `message` unless refused (queue_full under overflow=reject).
   // `may_evict` false refuses instead of dropping the oldest: dead letters never evict,
@@ -106,11 +142,17 @@ class queue {
   consumer_state* find(queue_consumer& consumer);
   void requeue_front(stored_message&& message, std::uint64_t now_ms);
   void dead_letter(stored_message&& message, dead_letter_reason reason);
-  void release(const stored_message& message) { bytes_ -= message.stored_bytes; }
+  void release(const stored_message& message) {
+    bytes_ -= message.stored_bytes;
+    if (journal_ != nullptr && message.segment != 0)
+      journal_->removed(*this, message.id, message.segment);
+  }
 
   std::string name_;
   config::queue_options options_;
   dead_letter_sink sink_;
+  queue_journal* journal_ = nullptr;
+  std::uint32_t store_id_ = 0;
   std::deque<stored_message> ready_;
   std::map<std::uint64_t, unacked_entry> unacked_;  // by delivery: redelivered in order
   std::vector<consumer_state> consumers_;

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "queue_store.hpp"
+
 namespace ipc::broker {
 
 using protocol::errc;
@@ -55,12 +57,117 @@ std::uint64_t queue_manager::now_ms() {
                                         .count());
 }
 
-void queue_manager::declare_configured() {
+bool queue_manager::open_storage(std::shared_ptr<storage::file_system> fs,
+                                 storage::durable_log::poster post,
+                                 storage::durable_log::outcome_handler on_outcome,
+                                 std::string& error) {
+  auto store = std::make_unique<queue_store>(config_.storage, log_, std::move(fs),
+                                             std::move(post), std::move(on_outcome));
+  if (!store->open(error)) return false;
+  store_ = std::move(store);
+  return true;
+}
+
+void queue_manager::close_storage() {
+  if (store_) store_->close();
+}
+
+std::uint64_t queue_manager::declare_configured() {
+  std::uint64_t last_id = restore_durable();
   for (const auto& [name, options] : config_.queues.declared) {
+    auto existing = find(name);
+    if (existing && existing->durable() && !options.durable) {
+      // The config's declaration wins: the stored messages stay for this run only.
+      log_.warn("queue {} is no longer durable: its {} stored message(s) are kept in memory "
+                "only",
+                name, existing->ready_count());
+      existing->detach_journal();
+      if (auto ec = store_->drop_queue(name))
+        log_.error("queue {}: cannot update the catalog: {}", name, ec.message());
+      continue;
+    }
+    if (existing && existing->durable()) {
+      existing->set_options(options);  // the config's options replace the stored ones
+      for (const auto& pattern : options.bind)
+        if (auto refused = bind(name, pattern)) log_.error("queue {}: {}", name, refused.message);
+      if (auto refused = persist(*existing)) log_.error("queue {}: {}", name, refused.message);
+      continue;
+    }
     bool created = false;
     if (auto refused = create(name, options, created))
       log_.error("queue {}: {}", name, refused.message);
   }
+  return last_id;
+}
+
+std::uint64_t queue_manager::restore_durable() {
+  if (!store_) return 0;
+  std::map<std::uint32_t, queue*> by_id;
+  restoring_ = true;  // the catalog already holds what bind() would record
+  for (const auto& [name, e] : store_->catalog()) {
+    auto q = make_queue(name, e.options);
+    q->set_journal(store_.get(), e.id);
+    by_id[e.id] = q.get();
+    for (const auto& pattern : e.options.bind)
+      if (auto refused = bind(name, pattern)) log_.warn("queue {}: {}", name, refused.message);
+  }
+  restoring_ = false;
+  std::uint64_t last_id = 0, unix_now = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count());
+  std::size_t orphans = 0;
+  auto steady_now = now_ms();
+  for (auto& recovered : store_->take_recovered()) {
+    last_id = std::max(last_id, recovered.id);
+    auto target = by_id.find(recovered.queue);
+    if (target == by_id.end()) {
+      store_->forgotten(recovered.segment);  // its queue was deleted
+      ++orphans;
+      continue;
+    }
+    stored_message message;
+    message.body = pool_.acquire();
+    message.body.get()->buffer().assign(recovered.body.begin(), recovered.body.end());
+    message.id = recovered.id;
+    message.stored_bytes = static_cast<std::uint32_t>(recovered.body.size());
+    message.delivery_count = recovered.delivery_count;
+    message.segment = recovered.segment;
+    if (recovered.expires_unix_ms != 0)
+      message.expires_at_ms = recovered.expires_unix_ms > unix_now
+                                  ? steady_now + (recovered.expires_unix_ms - unix_now)
+                                  : 1;  // expired while the broker was down
+    target->second->restore(std::move(message));
+    schedule(*target->second);
+  }
+  if (orphans > 0) log_.debug("storage: {} message(s) of deleted queues dropped", orphans);
+  return last_id;
+}
+
+std::shared_ptr<queue> queue_manager::make_queue(const std::string& name,
+                                                 const config::queue_options& options) {
+  auto sink = [this](queue& from, stored_message&& message, dead_letter_reason reason) {
+    dead_letter(from, std::move(message), reason);
+  };
+  auto q = std::make_shared<queue>(name, options, sink);
+  queues_.emplace(name, q);
+  return q;
+}
+
+std::vector<std::string> queue_manager::patterns_of(const std::string& name) const {
+  std::vector<std::string> out;
+  if (auto list = bindings_.find(name); list != bindings_.end())
+    for (const auto& b : list->second) out.push_back(b->pattern());
+  return out;
+}
+
+refusal queue_manager::persist(queue& q) {
+  if (!q.durable() || !store_ || restoring_) return {};
+  auto options = q.options();
+  options.bind = patterns_of(q.name());
+  std::uint32_t id = 0;
+  if (auto ec = store_->save_queue(q.name(), options, id))
+    return {errc::storage_error, "cannot record queue '" + q.name() + "': " + ec.message()};
+  return {};
 }
 
 std::shared_ptr<queue> queue_manager::find(std::string_view name) const {
@@ -104,10 +211,14 @@ refusal queue_manager::create(const std::string& name, const config::queue_optio
   }
   if (queues_.size() >= config_.limits.max_queues)
     return {errc::limit_exceeded, "too many queues (limits.max_queues)"};
-  auto sink = [this](queue& from, stored_message&& message, dead_letter_reason reason) {
-    dead_letter(from, std::move(message), reason);
-  };
-  queues_.emplace(name, std::make_shared<queue>(name, options, sink));
+  std::uint32_t store_id = 0;
+  if (options.durable) {
+    if (!store_) return {errc::storage_error, "durable queues need storage, which is not open"};
+    if (auto ec = store_->save_queue(name, options, store_id))
+      return {errc::storage_error, "cannot record queue '" + name + "': " + ec.message()};
+  }
+  auto q = make_queue(name, options);
+  if (options.durable) q->set_journal(store_.get(), store_id);
   created = true;
   for (const auto& pattern : options.bind)
     if (auto refused = bind(name, pattern)) return refused;
@@ -123,6 +234,11 @@ refusal queue_manager::remove(const std::string& name) {
     bindings_.erase(list);
   }
   auto doomed = found->second;
+  if (doomed->durable()) {
+    if (auto ec = store_->drop_queue(name))
+      return {errc::storage_error, "cannot remove queue '" + name + "' from storage: " + ec.message()};
+    doomed->detach_journal();
+  }
   queues_.erase(found);
   dirty_.erase(name);
   doomed->detach_consumers();
@@ -142,7 +258,7 @@ refusal queue_manager::bind(const std::string& name, const std::string& pattern)
     if (b->pattern() == pattern) return {};  // already bound
   list.push_back(std::make_unique<binding>(*this, target, pattern));
   trie_.insert(pattern, {list.back().get(), 0});
-  return {};
+  return persist(*target);
 }
 
 refusal queue_manager::unbind(const std::string& name, const std::string& pattern) {
@@ -152,6 +268,7 @@ refusal queue_manager::unbind(const std::string& name, const std::string& patter
       if ((*it)->pattern() != pattern) continue;
       trie_.erase(pattern, {it->get(), 0});
       list->second.erase(it);
+      if (auto q = find(name)) return persist(*q);
       return {};
     }
   }
@@ -180,6 +297,12 @@ void queue_manager::expire_all() {
   for (auto& [name, q] : queues_)
     if (q->options().ttl_ms != 0 && q->expire(now) > 0) schedule(*q);
   dispatch_pending();
+  if (store_) {
+    std::vector<queue*> durable;
+    for (auto& [name, q] : queues_)
+      if (q->durable()) durable.push_back(q.get());
+    store_->compact(durable);
+  }
 }
 
 void queue_manager::dead_letter(queue& from, stored_message&& message, dead_letter_reason reason) {
@@ -209,7 +332,7 @@ nlohmann::json queue_manager::describe(const queue& q) const {
           {"bytes", q.bytes()},
           {"consumers", q.consumer_count()},
           {"options",
-           {{"durable", o.durable},
+           {{"durable", q.durable()},
             {"max_length", o.max_length},
             {"max_bytes", o.max_bytes},
             {"overflow", o.overflow},

@@ -12,8 +12,13 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "broker.hpp"
+#include "ipc/storage/log.hpp"
 #include "queue.hpp"
 #include "route_target.hpp"
+
+namespace ipc::broker {
+class queue_store;
+}
 
 namespace ipc::broker {
 
@@ -23,8 +28,16 @@ class queue_manager {
                 spdlog::logger& log);
   ~queue_manager();
 
-  // Creates the queues declared in config (errors there were caught by validation).
-  void declare_configured();
+  // Opens the storage directory (lock, catalog, log recovery); false with `error` when
+  // the broker must not start. Without it durable queues are refused.
+  bool open_storage(std::shared_ptr<storage::file_system> fs, storage::durable_log::poster post,
+                    storage::durable_log::outcome_handler on_outcome, std::string& error);
+  // Recreates the durable queues and their messages, then the queues declared in config
+  // (errors there were caught by validation). Returns the highest message id restored.
+  std::uint64_t declare_configured();
+  // Writes what is buffered and syncs (graceful stop).
+  void close_storage();
+  queue_store* store() const { return store_.get(); }
 
   std::shared_ptr<queue> find(std::string_view name) const;
   // The queue, created with default options when missing and auto_create is on.
@@ -39,7 +52,7 @@ class queue_manager {
   // Runs the dispatch of every queue that changed since the last call.
   void dispatch_pending();
   void schedule(queue& q) { dirty_.insert(q.name()); }
-  // Expires messages past their ttl in every queue (called periodically).
+  // Expires messages past their ttl in every queue and compacts the log (periodically).
   void expire_all();
 
   std::size_t size() const { return queues_.size(); }
@@ -51,6 +64,10 @@ class queue_manager {
  private:
   class binding;
   void dead_letter(queue& from, stored_message&& message, dead_letter_reason reason);
+  std::shared_ptr<queue> make_queue(const std::string& name, const config::queue_options& options);
+  std::uint64_t restore_durable();
+  refusal persist(queue& q);  // the catalog gets the queue's options and bindings
+  std::vector<std::string> patterns_of(const std::string& name) const;
 
   const config::broker_config& config_;
   routing::topic_trie& trie_;
@@ -59,6 +76,8 @@ class queue_manager {
   std::map<std::string, std::shared_ptr<queue>, std::less<>> queues_;
   std::map<std::string, std::vector<std::unique_ptr<binding>>, std::less<>> bindings_;
   std::set<std::string> dirty_;  // queues to dispatch after the current operation
+  std::unique_ptr<queue_store> store_;
+  bool restoring_ = false;
 };
 
 }  // namespace ipc::broker

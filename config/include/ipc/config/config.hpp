@@ -56,6 +56,7 @@ struct storage {
   std::string dir;              // where durable state lives
   std::string fsync = "batch";  // always | batch | never
   std::uint32_t fsync_interval_ms = 10;
+  std::uint64_t segment_bytes = 64ull * 1024 * 1024;  // a log segment is closed past this size
 };
 
 struct log {
