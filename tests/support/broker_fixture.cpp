@@ -11,7 +11,8 @@
 
 namespace ipc::test {
 
-broker_fixture::broker_fixture(void (*adjust)(config::broker_config&)) {
+broker_fixture::broker_fixture(std::function<void(config::broker_config&)> adjust,
+                               std::shared_ptr<storage::file_system> fs) {
   config::environment env;
   config_ = config::default_config(env);
   config_.listeners = {{"unix://" + dir_.file("ipcd.sock"), 0600, ""},
@@ -24,7 +25,7 @@ broker_fixture::broker_fixture(void (*adjust)(config::broker_config&)) {
   auto logger = std::make_shared<spdlog::logger>("ipcd-test", sink);
   logger->set_level(spdlog::level::debug);
   io_ = std::make_unique<asio::io_context>(1);
-  server_ = std::make_unique<broker::server>(*io_, config_, logger);
+  server_ = std::make_unique<broker::server>(*io_, config_, logger, std::move(fs));
   if (!server_->open()) throw std::runtime_error("test broker: cannot open storage or listen");
   for (const auto& url : server_->bound_urls()) {
     if (url.kind == transport::scheme::unix_socket) unix_url_ = url.to_string();

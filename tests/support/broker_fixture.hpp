@@ -2,6 +2,7 @@
 // running on its own thread, with its log captured for assertions.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -13,6 +14,9 @@
 namespace ipc::broker {
 class server;
 }
+namespace ipc::storage {
+class file_system;
+}
 namespace asio {
 class io_context;
 }
@@ -21,8 +25,10 @@ namespace ipc::test {
 
 class broker_fixture {
  public:
-  // `adjust` may change limits or listeners before the broker starts.
-  explicit broker_fixture(void (*adjust)(config::broker_config&) = nullptr);
+  // `adjust` may change limits, listeners or storage before the broker starts; `fs`
+  // replaces the system's files for storage (to inject failures).
+  explicit broker_fixture(std::function<void(config::broker_config&)> adjust = nullptr,
+                          std::shared_ptr<storage::file_system> fs = nullptr);
   ~broker_fixture();
 
   const std::string& unix_url() const { return unix_url_; }
