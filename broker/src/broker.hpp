@@ -94,6 +94,7 @@ class broker_core {
   // under the fsync policy; at once when nothing was. A failed write answers storage_error.
   std::uint64_t storage_mark() const;
   void confirm(session& s, std::uint32_t ref, std::uint64_t value, std::uint64_t mark);
+  std::size_t pending_confirms() const { return pending_confirms_.size(); }
 
   // Request/reply (docs/protocol.md §4.11): routes the request with a broker-made reply
   // address; refuses at once with no_responders when nobody can answer.

@@ -107,7 +107,6 @@ void server::stop(std::chrono::milliseconds grace) {
   logger_->info("stopping: closing listeners, flushing {} connection(s)", core_.session_count());
   for (auto& l : listeners_) l.acceptor->close();
   sample_timer_.cancel();
-  core_.shut_down_sessions();
   asio::co_spawn(io_, drain_then_stop(grace), asio::detached);
 }
 
@@ -115,6 +114,13 @@ asio::awaitable<void> server::drain_then_stop(std::chrono::milliseconds grace) {
   auto deadline = std::chrono::steady_clock::now() + grace;
   asio::steady_timer tick(io_);
   std::error_code ec;
+  // Sends waiting for storage get their confirms before clients are told to go.
+  auto confirms_deadline = std::chrono::steady_clock::now() + grace / 5;
+  while (core_.pending_confirms() > 0 && std::chrono::steady_clock::now() < confirms_deadline) {
+    tick.expires_after(std::chrono::milliseconds(2));
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  core_.shut_down_sessions();
   while (core_.session_count() > 0 && std::chrono::steady_clock::now() < deadline) {
     tick.expires_after(std::chrono::milliseconds(10));
     co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -138,6 +138,9 @@ class durable_log::writer {
     std::error_code ec;
     if (!header.empty()) ec = file_->write(header);
     if (!ec) ec = file_->write(c.bytes);
+    // A new segment's directory entry is synced too, or a power loss could lose the file.
+    if (!ec && !header.empty() && options_.fsync != fsync_policy::never)
+      ec = fs_->sync_directory(options_.dir);
     if (ec) {
       // Cut the partial write off so the next record follows a whole one. If even that
       // fails, recovery skips the damaged stretch by its checksums.
@@ -163,6 +166,7 @@ class durable_log::writer {
     if (unsynced_ && options_.fsync != fsync_policy::never) (void)sync(syncs);
     if (file_ && file_segment_ == segment) file_.reset();
     (void)fs_->remove(owner_.segment_path(segment));
+    if (options_.fsync != fsync_policy::never) (void)fs_->sync_directory(options_.dir);
   }
 
   void report(std::vector<std::pair<std::uint64_t, std::error_code>> outcomes,
@@ -316,9 +320,14 @@ void durable_log::close() {
   lock_.reset();
 }
 
+bool durable_log::full_for(std::uint64_t size) const {
+  // A record larger than a segment still goes in one, alone: an empty segment never rolls.
+  return active_bytes_ > segment_header_size && active_bytes_ + size > options_.segment_bytes;
+}
+
 std::uint32_t durable_log::append_message(const message_record& message) {
   std::uint64_t size = record_header_size + message_record_fixed + message.body.size();
-  if (active_bytes_ + size > options_.segment_bytes) roll();
+  if (full_for(size)) roll();
   std::size_t before = buffer_.size();
   storage::append_message(buffer_, message);
   std::uint64_t added = buffer_.size() - before;
@@ -331,7 +340,7 @@ std::uint32_t durable_log::append_message(const message_record& message) {
 }
 
 void durable_log::append_ref(record_type type, const ref_record& ref) {
-  if (active_bytes_ + record_header_size + 12 > options_.segment_bytes) roll();
+  if (full_for(record_header_size + 12)) roll();
   std::size_t before = buffer_.size();
   storage::append_ref(buffer_, type, ref);
   std::uint64_t added = buffer_.size() - before;

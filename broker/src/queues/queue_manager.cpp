@@ -103,7 +103,7 @@ std::uint64_t queue_manager::declare_configured() {
 std::uint64_t queue_manager::restore_durable() {
   if (!store_) return 0;
   std::map<std::uint32_t, queue*> by_id;
-  restoring_ = true;  // the catalog already holds what bind() would record
+  recording_paused_ = true;  // the catalog holds what bind() would record
   for (const auto& [name, e] : store_->catalog()) {
     auto q = make_queue(name, e.options);
     q->set_journal(store_.get(), e.id);
@@ -111,7 +111,7 @@ std::uint64_t queue_manager::restore_durable() {
     for (const auto& pattern : e.options.bind)
       if (auto refused = bind(name, pattern)) log_.warn("queue {}: {}", name, refused.message);
   }
-  restoring_ = false;
+  recording_paused_ = false;
   std::uint64_t last_id = 0, unix_now = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::system_clock::now().time_since_epoch()).count());
@@ -161,7 +161,7 @@ std::vector<std::string> queue_manager::patterns_of(const std::string& name) con
 }
 
 refusal queue_manager::persist(queue& q) {
-  if (!q.durable() || !store_ || restoring_) return {};
+  if (!q.durable() || !store_ || recording_paused_) return {};
   auto options = q.options();
   options.bind = patterns_of(q.name());
   std::uint32_t id = 0;
@@ -220,8 +220,9 @@ refusal queue_manager::create(const std::string& name, const config::queue_optio
   auto q = make_queue(name, options);
   if (options.durable) q->set_journal(store_.get(), store_id);
   created = true;
-  for (const auto& pattern : options.bind)
-    if (auto refused = bind(name, pattern)) return refused;
+  recording_paused_ = true;  // the catalog holds the patterns already
+  for (const auto& pattern : options.bind) (void)bind(name, pattern);  // checked above
+  recording_paused_ = false;
   log_.debug("queue {} created", name);
   return {};
 }
@@ -229,15 +230,16 @@ refusal queue_manager::create(const std::string& name, const config::queue_optio
 refusal queue_manager::remove(const std::string& name) {
   auto found = queues_.find(name);
   if (found == queues_.end()) return {errc::unknown_queue, "no queue '" + name + "'"};
+  auto doomed = found->second;
+  if (doomed->durable()) {  // first: a failure leaves the queue exactly as it was
+    if (auto ec = store_->drop_queue(name))
+      return {errc::storage_error,
+              "cannot remove queue '" + name + "' from storage: " + ec.message()};
+    doomed->detach_journal();
+  }
   if (auto list = bindings_.find(name); list != bindings_.end()) {
     for (auto& b : list->second) trie_.erase(b->pattern(), {b.get(), 0});
     bindings_.erase(list);
-  }
-  auto doomed = found->second;
-  if (doomed->durable()) {
-    if (auto ec = store_->drop_queue(name))
-      return {errc::storage_error, "cannot remove queue '" + name + "' from storage: " + ec.message()};
-    doomed->detach_journal();
   }
   queues_.erase(found);
   dirty_.erase(name);
@@ -258,7 +260,12 @@ refusal queue_manager::bind(const std::string& name, const std::string& pattern)
     if (b->pattern() == pattern) return {};  // already bound
   list.push_back(std::make_unique<binding>(*this, target, pattern));
   trie_.insert(pattern, {list.back().get(), 0});
-  return persist(*target);
+  if (auto refused = persist(*target)) {  // not recorded: not bound
+    trie_.erase(pattern, {list.back().get(), 0});
+    list.pop_back();
+    return refused;
+  }
+  return {};
 }
 
 refusal queue_manager::unbind(const std::string& name, const std::string& pattern) {
@@ -266,9 +273,15 @@ refusal queue_manager::unbind(const std::string& name, const std::string& patter
   if (list != bindings_.end()) {
     for (auto it = list->second.begin(); it != list->second.end(); ++it) {
       if ((*it)->pattern() != pattern) continue;
-      trie_.erase(pattern, {it->get(), 0});
+      auto removed = std::move(*it);
       list->second.erase(it);
-      if (auto q = find(name)) return persist(*q);
+      if (auto q = find(name)) {
+        if (auto refused = persist(*q)) {  // not recorded: still bound
+          list->second.push_back(std::move(removed));
+          return refused;
+        }
+      }
+      trie_.erase(pattern, {removed.get(), 0});
       return {};
     }
   }

@@ -77,7 +77,7 @@ class queue_manager {
   std::map<std::string, std::vector<std::unique_ptr<binding>>, std::less<>> bindings_;
   std::set<std::string> dirty_;  // queues to dispatch after the current operation
   std::unique_ptr<queue_store> store_;
-  bool restoring_ = false;
+  bool recording_paused_ = false;
 };
 
 }  // namespace ipc::broker

@@ -1,6 +1,7 @@
 // queue_store: catalog file, recovery hand-off, journal records, compaction.
 #include "queue_store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -65,6 +66,9 @@ bool queue_store::open(std::string& error) {
   recovered_ = std::move(report_.messages);
   report_.messages.clear();
   recovered_count_ = recovered_.size();
+  // Ids stay unique even when the catalog was lost or replaced: records of an old queue
+  // never attach to a new one.
+  for (const auto& m : recovered_) next_id_ = std::max(next_id_, m.queue + 1);
   logger_.info("storage {}: {} segment(s), {} bytes, {} record(s), {} message(s) recovered in {} ms",
             settings_.dir, report_.segments, report_.bytes, report_.records, recovered_.size(),
             report_.took.count());

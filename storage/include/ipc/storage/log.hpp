@@ -97,6 +97,7 @@ class durable_log {
 
  private:
   class writer;
+  bool full_for(std::uint64_t size) const;
   void roll();
   void schedule_flush();
   void delete_settled_head();
