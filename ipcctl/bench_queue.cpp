@@ -30,6 +30,53 @@ struct queue_args {
   std::uint32_t prefetch = 1000;
   std::uint64_t window = 20000;
   std::string queue = "bench.queue";
+  bool durable = false;       // confirmed sends to a durable queue, confirm latency measured
+  std::size_t producers = 1;  // --durable: producer connections, each pipelining
+  std::uint32_t in_flight = 1000;  // --durable: unconfirmed sends per producer at once
+};
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto index = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(index, sorted.size() - 1)];
+}
+
+// Confirmed producers for bench queue --durable: each keeps `in_flight` sends waiting for
+// their OK and records how long each OK took. Runs on one I/O thread.
+struct confirmed_producers {
+  struct producer {
+    std::unique_ptr<ipc::async_client> client;
+    std::uint64_t next = 0, end = 0;
+    std::uint32_t waiting = 0;
+    std::string payload;
+  };
+  const queue_args& args;
+  std::vector<producer> producers;
+  std::vector<double> micros;
+  std::uint64_t confirmed = 0;
+  std::error_code failure;
+  std::function<void()> on_done;
+  clock_type::time_point finished;
+
+  void pump(producer& p) {
+    while (!failure && p.waiting < args.in_flight && p.next < p.end) {
+      std::uint64_t seq = p.next++;
+      std::memcpy(p.payload.data(), &seq, sizeof seq);
+      ++p.waiting;
+      auto t0 = clock_type::now();
+      p.client->async_send(args.queue, p.payload, {}, [this, &p, t0](std::error_code ec) {
+        --p.waiting;
+        micros.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+        if (ec && !failure) failure = ec;
+        if (++confirmed == args.msgs || (failure && p.waiting == 0)) {
+          finished = clock_type::now();
+          if (on_done) std::exchange(on_done, nullptr)();
+          return;
+        }
+        pump(p);
+      });
+    }
+  }
 };
 
 // Runs `fn` on `io`'s thread and waits for the std::future it returns.
@@ -51,7 +98,26 @@ int run_queue(const global_options& global, const queue_args& args) {
   std::promise<void> done;
   std::error_code failure;
   try {
-    for (std::size_t i = 0; i < args.consumers; ++i) {
+    if (args.durable) {  // the queue must exist as durable before a consume creates it
+      clients.push_back(std::make_unique<ipc::async_client>(consumer_io.get_executor(), options));
+      auto* admin = clients.back().get();
+      on(consumer_io, [&] { return admin->async_connect(asio::use_future); });
+      on(consumer_io, [&] {
+        return admin->async_admin("queue.create",
+                                  nlohmann::json{{"name", args.queue}, {"durable", true}}.dump(),
+                                  asio::use_future);
+      });
+      auto info = nlohmann::json::parse(on(consumer_io, [&] {
+        return admin->async_admin("queue.info", nlohmann::json{{"name", args.queue}}.dump(),
+                                  asio::use_future);
+      }));
+      if (info["options"]["durable"] != true) {
+        std::cerr << "ipcctl: bench queue: queue '" << args.queue
+                  << "' exists and is not durable; use --queue NAME\n";
+        failure = ipc::make_error_code(ipc::errc::invalid_argument);
+      }
+    }
+    for (std::size_t i = 0; i < args.consumers && !failure; ++i) {
       clients.push_back(std::make_unique<ipc::async_client>(consumer_io.get_executor(), options));
       auto* client = clients.back().get();
       on(consumer_io, [&] { return client->async_connect(asio::use_future); });
@@ -72,7 +138,45 @@ int run_queue(const global_options& global, const queue_args& args) {
   ipc::async_client producer(producer_io.get_executor(), options);
   std::promise<void> producer_done;
   auto begin = clock_type::now();
-  if (!failure) {
+  confirmed_producers confirmer{args, {}, {}, 0, {}, {}, {}};
+  std::string fsync_policy;
+  if (!failure && args.durable) {
+    // K connections share the messages; each pipelines confirmed sends.
+    asio::co_spawn(
+        producer_io,
+        [&]() -> asio::awaitable<void> {
+          co_await producer.async_connect(asio::use_awaitable);
+          auto status = nlohmann::json::parse(
+              co_await producer.async_admin("status", "{}", asio::use_awaitable), nullptr, false);
+          if (status.is_object() && status["storage"].is_object())
+            fsync_policy = status["storage"].value("fsync", "");
+          for (std::size_t i = 0; i < args.producers; ++i) {
+            confirmed_producers::producer p;
+            p.client = std::make_unique<ipc::async_client>(producer_io.get_executor(), options);
+            co_await p.client->async_connect(asio::use_awaitable);
+            p.next = args.msgs * i / args.producers;
+            p.end = args.msgs * (i + 1) / args.producers;
+            p.payload.assign(std::max<std::size_t>(args.size, 8), 'd');
+            confirmer.producers.push_back(std::move(p));
+          }
+          confirmer.micros.reserve(args.msgs);
+          confirmer.on_done = [&] {
+            failure = confirmer.failure;
+            producer_done.set_value();
+          };
+          begin = clock_type::now();
+          for (auto& p : confirmer.producers) confirmer.pump(p);
+        },
+        [&](std::exception_ptr e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::system_error& err) {
+            failure = err.code();
+          }
+          producer_done.set_value();
+        });
+  } else if (!failure) {
     asio::co_spawn(
         producer_io,
         [&]() -> asio::awaitable<void> {
@@ -111,7 +215,10 @@ int run_queue(const global_options& global, const queue_args& args) {
   bool complete =
       produced && !failure && done.get_future().wait_for(limit) == std::future_status::ready;
   double elapsed = std::chrono::duration<double>(clock_type::now() - begin).count();
-  asio::post(producer_io, [&] { producer.close(); });
+  asio::post(producer_io, [&] {
+    producer.close();
+    for (auto& p : confirmer.producers) p.client->close();
+  });
   producer_thread.join();
   asio::post(consumer_io, [&] {
     subs.clear();
@@ -124,6 +231,41 @@ int run_queue(const global_options& global, const queue_args& args) {
     return fail("bench queue", ipc::make_error_code(ipc::errc::timeout),
                 std::to_string(received.load()) + " of " + std::to_string(args.msgs) + " arrived");
   double rate = static_cast<double>(args.msgs) / elapsed;
+  if (args.durable) {
+    auto& micros = confirmer.micros;
+    std::sort(micros.begin(), micros.end());
+    double confirm_s = std::chrono::duration<double>(confirmer.finished - begin).count();
+    double confirmed_rate = static_cast<double>(args.msgs) / confirm_s;
+    nlohmann::json report{{"bench", "queue"},
+                          {"durable", true},
+                          {"fsync", fsync_policy},
+                          {"url", options.url},
+                          {"msgs", args.msgs},
+                          {"size", args.size},
+                          {"producers", args.producers},
+                          {"in_flight", args.in_flight},
+                          {"consumers", args.consumers},
+                          {"confirmed_per_s", confirmed_rate},
+                          {"acked_per_s", rate},
+                          {"confirm_p50_us", percentile(micros, 50)},
+                          {"confirm_p90_us", percentile(micros, 90)},
+                          {"confirm_p99_us", percentile(micros, 99)},
+                          {"confirm_p999_us", percentile(micros, 99.9)},
+                          {"confirm_max_us", micros.empty() ? 0.0 : micros.back()},
+                          {"duplicates", duplicates.load()}};
+    if (global.json)
+      std::cout << report.dump() << "\n";
+    else
+      std::printf(
+          "queue %s (durable, fsync %s): %llu msgs x %zu B from %zu producer(s), %u in flight "
+          "each: %.0f msgs/s confirmed, %.0f msgs/s consumed and acked; confirm latency us "
+          "p50 %.0f p90 %.0f p99 %.0f p99.9 %.0f max %.0f%s\n",
+          options.url.c_str(), fsync_policy.c_str(), static_cast<unsigned long long>(args.msgs),
+          args.size, args.producers, args.in_flight, confirmed_rate, rate, percentile(micros, 50),
+          percentile(micros, 90), percentile(micros, 99), percentile(micros, 99.9),
+          micros.empty() ? 0.0 : micros.back(), duplicates.load() ? ", DUPLICATES" : "");
+    return duplicates.load() == 0 ? exit_ok : exit_refused;
+  }
   nlohmann::json report{
       {"bench", "queue"},     {"url", options.url},          {"msgs", args.msgs},
       {"size", args.size},    {"consumers", args.consumers}, {"prefetch", args.prefetch},
@@ -145,12 +287,6 @@ struct reqrep_args {
   bool queue = false;
   std::string target = "bench.reqrep";
 };
-
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto index = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(index, sorted.size() - 1)];
-}
 
 int run_reqrep(const global_options& global, const reqrep_args& args) {
   auto options = global.client_options();
@@ -250,7 +386,17 @@ void register_queue_benches(CLI::App* bench, global_options& global, int& exit_s
   queue->add_option("--prefetch", q->prefetch, "consumer prefetch")->check(CLI::PositiveNumber);
   queue->add_option("--window", q->window, "max messages the producer is ahead of the acks");
   queue->add_option("--queue", q->queue, "queue to use");
-  queue->callback([&global, &exit_status, q] { exit_status = run_queue(global, *q); });
+  queue->add_flag("--durable", q->durable,
+                  "confirmed sends to a durable queue (created if missing): confirmed msgs/s and "
+                  "confirm latency under the broker's fsync policy");
+  queue->add_option("--producers", q->producers, "--durable: producer connections")
+      ->check(CLI::PositiveNumber);
+  queue->add_option("--in-flight", q->in_flight, "--durable: unconfirmed sends per producer")
+      ->check(CLI::PositiveNumber);
+  queue->callback([&global, &exit_status, q] {
+    if (q->durable && q->queue == "bench.queue") q->queue = "bench.durable";
+    exit_status = run_queue(global, *q);
+  });
 
   auto r = std::make_shared<reqrep_args>();
   auto* reqrep = bench->add_subcommand("reqrep", "closed-loop request/reply latency");

@@ -45,6 +45,7 @@ class durable_log::writer {
     std::uint32_t segment = 0;
     std::vector<std::uint8_t> bytes;
     std::uint64_t end_lsn = 0;
+    bool holds_messages = false;  // else only deliveries/settlements: no sync of its own
   };
 
   writer(durable_log& owner) : owner_(owner), fs_(owner.fs_), options_(owner.options_) {
@@ -87,6 +88,7 @@ class durable_log::writer {
       }
       outcomes.clear();
       std::uint64_t written = 0, syncs = 0;
+      bool messages = false;
       for (auto& c : batch) {
         if (c.remove) {
           remove_segment(c.segment, syncs);
@@ -94,9 +96,13 @@ class durable_log::writer {
         }
         auto ec = write(c);
         if (!ec) written += c.bytes.size();
+        messages = messages || c.holds_messages;
         outcomes.emplace_back(c.end_lsn, ec);
       }
-      bool sync_now = unsynced_ && (options_.fsync == fsync_policy::always || stopping ||
+      // Under `always`, deliveries and settlements alone wait for the next message's sync:
+      // losing one costs a redelivery, never a message, and acks then cost no sync.
+      bool sync_now = unsynced_ && ((options_.fsync == fsync_policy::always && messages) ||
+                                    stopping ||
                                     (options_.fsync == fsync_policy::batch &&
                                      clock::now() - last_sync_ >= options_.fsync_interval));
       if (sync_now) {
@@ -330,6 +336,7 @@ std::uint32_t durable_log::append_message(const message_record& message) {
   if (full_for(size)) roll();
   std::size_t before = buffer_.size();
   storage::append_message(buffer_, message);
+  buffer_holds_messages_ = true;
   std::uint64_t added = buffer_.size() - before;
   active_bytes_ += added;
   appended_ += added;
@@ -398,6 +405,8 @@ void durable_log::flush() {
   c.segment = active_;
   c.bytes = std::move(buffer_);
   c.end_lsn = appended_;
+  c.holds_messages = buffer_holds_messages_;
+  buffer_holds_messages_ = false;
   buffer_ = {};
   buffer_.reserve(c.bytes.capacity());
   writer_->push(std::move(c));

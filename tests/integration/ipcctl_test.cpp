@@ -246,4 +246,18 @@ TEST_CASE("ipcctl bench queue and bench reqrep report their figures") {
   auto via_queue = ipcctl({"bench", "reqrep", "--msgs", "200", "--queue"});
   CHECK(via_queue.exit_code == 0);
   CHECK(via_queue.out.find("p99.9") != std::string::npos);
+  auto durable = ipcctl({"bench", "queue", "--durable", "--msgs", "5000", "--producers", "2",
+                         "--in-flight", "50", "--json"});
+  REQUIRE_MESSAGE(durable.exit_code == 0, durable.err);
+  auto d = nlohmann::json::parse(durable.out);
+  CHECK(d["fsync"] == "batch");
+  CHECK(d["confirmed_per_s"].get<double>() > 0);
+  CHECK(d["confirm_p50_us"].get<double>() <= d["confirm_p99_us"].get<double>());
+  CHECK(d["duplicates"] == 0);
+  CHECK(ipcctl({"queue", "info", "bench.durable", "--json"}).out.find("\"durable\":true") !=
+        std::string::npos);
+  // A queue that exists and is not durable is not measured as if it were.
+  auto wrong = ipcctl({"bench", "queue", "--durable", "--msgs", "10", "--queue", "bench.queue"});
+  CHECK(wrong.exit_code != 0);
+  CHECK(wrong.err.find("is not durable") != std::string::npos);
 }

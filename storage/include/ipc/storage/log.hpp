@@ -117,6 +117,7 @@ class durable_log {
   std::uint64_t active_bytes_ = 0;
   std::uint64_t appended_ = 0;
   bool flush_scheduled_ = false;
+  bool buffer_holds_messages_ = false;
   std::map<std::uint32_t, std::uint64_t> live_;  // segment → unsettled messages in it
   log_stats stats_;
 };
