@@ -257,7 +257,8 @@ TEST_CASE("ipcctl bench queue and bench reqrep report their figures") {
   CHECK(ipcctl({"queue", "info", "bench.durable", "--json"}).out.find("\"durable\":true") !=
         std::string::npos);
   // A queue that exists and is not durable is not measured as if it were.
-  auto wrong = ipcctl({"bench", "queue", "--durable", "--msgs", "10", "--queue", "bench.queue"});
+  REQUIRE(ipcctl({"queue", "create", "plain"}).exit_code == 0);
+  auto wrong = ipcctl({"bench", "queue", "--durable", "--msgs", "10", "--queue", "plain"});
   CHECK(wrong.exit_code != 0);
   CHECK(wrong.err.find("is not durable") != std::string::npos);
 }
