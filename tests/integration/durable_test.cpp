@@ -252,6 +252,36 @@ TEST_SUITE("durable") {
     CHECK(std::find(got.begin(), got.end(), "no space") == got.end());
   }
 
+  TEST_CASE("a stalled disk holds durable confirms only: topics and other queues flow") {
+    temp_dir dir;
+    auto fs = std::make_shared<ipc::test::faulty_file_system>();
+    broker_fixture broker(storage_in(dir, "always"), fs);
+    Client c(at(broker.unix_url()));
+    REQUIRE(!c.connect());
+    admin(c, "queue.create", {{"name", "slow"}, {"durable", true}});
+    fs->stall_syncs(true);
+    std::atomic<bool> confirmed{false};
+    std::thread sender([&] {
+      Client s(at(broker.unix_url()));
+      if (s.connect()) return;
+      if (!s.send("slow", "waits for the disk")) confirmed = true;
+    });
+    REQUIRE(wait_until([&] { return fs->stalled_syncs() > 0; }));
+    // While the sync hangs: topics, non-durable queues and admin answer at once.
+    std::atomic<int> heard{0};
+    std::error_code ec;
+    auto sub = c.subscribe("ticks", [&](const message&) { ++heard; }, ec);
+    REQUIRE(!ec);
+    for (int i = 0; i < 100; ++i) REQUIRE(!c.publish_confirmed("ticks", "t"));
+    CHECK(wait_until([&] { return heard == 100; }));
+    CHECK(!c.send("memory", "transient"));
+    CHECK(admin(c, "queue.info", {{"name", "slow"}})["ready"] == 1);
+    CHECK_FALSE(confirmed.load());  // the durable confirm still waits for its sync
+    fs->stall_syncs(false);
+    sender.join();
+    CHECK(confirmed.load());
+  }
+
   TEST_CASE("confirmed sends survive kill -9 of a real ipcd, in order, past a torn tail") {
     ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock"}])",
                         R"("queues": {"jobs": {"durable": true}})");

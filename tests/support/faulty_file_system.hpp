@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "ipc/storage/file_system.hpp"
 
@@ -17,6 +19,15 @@ class faulty_file_system final : public storage::file_system {
   // 0 = work normally; else fail with this errno.
   void fail_writes(int error) { write_error_ = error; }
   void fail_syncs(int error) { sync_error_ = error; }
+  // Syncs wait until released: a disk that has stalled.
+  void stall_syncs(bool stalled) {
+    {
+      std::lock_guard lock(stall_mutex_);
+      stalled_ = stalled;
+    }
+    stall_changed_.notify_all();
+  }
+  std::uint64_t stalled_syncs() const { return stalled_syncs_; }
   std::uint64_t failed_writes() const { return failed_writes_; }
   std::uint64_t failed_syncs() const { return failed_syncs_; }
 
@@ -55,7 +66,10 @@ class faulty_file_system final : public storage::file_system {
   class file;
   std::shared_ptr<storage::file_system> real_;
   std::atomic<int> write_error_{0}, sync_error_{0};
-  std::atomic<std::uint64_t> failed_writes_{0}, failed_syncs_{0};
+  std::atomic<std::uint64_t> failed_writes_{0}, failed_syncs_{0}, stalled_syncs_{0};
+  std::mutex stall_mutex_;
+  std::condition_variable stall_changed_;
+  bool stalled_ = false;
 };
 
 class faulty_file_system::file final : public storage::append_file {
@@ -71,6 +85,11 @@ class faulty_file_system::file final : public storage::append_file {
     return real_->write(data);
   }
   std::error_code sync() override {
+    {
+      std::unique_lock lock(owner_.stall_mutex_);
+      if (owner_.stalled_) ++owner_.stalled_syncs_;
+      owner_.stall_changed_.wait(lock, [&] { return !owner_.stalled_; });
+    }
     if (int e = owner_.sync_error_.load()) {
       ++owner_.failed_syncs_;
       return {e, std::generic_category()};
