@@ -94,6 +94,7 @@ void read_limits(const json& value, limits& out, error_list& errors) {
   object_reader reader(value, "/limits", errors);
   reader.read("max_payload", out.max_payload);
   reader.read("max_connections", out.max_connections);
+  reader.read("max_connections_per_user", out.max_connections_per_user);
   reader.read("max_pending_bytes", out.max_pending_bytes);
   reader.read("max_subscriptions", out.max_subscriptions);
   reader.read("max_topic_length", out.max_topic_length);
@@ -132,7 +133,7 @@ void read_config(const json& document, broker_config& config, error_list& errors
   if (const json* value = reader.find("storage")) read_storage(*value, config.storage, errors);
   if (const json* value = reader.find("log")) read_log(*value, config.log, errors);
   if (const json* value = reader.find("queues")) read_queues(*value, config.queues, errors);
-  reader.planned({"auth"});
+  if (const json* value = reader.find("auth")) read_auth(*value, config.auth, errors);
   reader.report_unknown_keys();
 }
 

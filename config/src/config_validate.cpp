@@ -151,6 +151,8 @@ void validate_log(const log& logging, std::vector<error>& errors) {
 
 }  // namespace
 
+void validate_auth(const broker_config& config, std::vector<error>& errors);
+
 void validate_queues(const broker_config& config, std::vector<error>& errors) {
   const auto& declared = config.queues.declared;
   if (declared.size() > config.limits.max_queues)
@@ -167,6 +169,7 @@ std::vector<error> validate(const broker_config& config) {
   validate_limits(config.limits, errors);
   validate_queues(config, errors);
   validate_storage(config.storage, errors);
+  validate_auth(config, errors);
   validate_log(config.log, errors);
   return errors;
 }

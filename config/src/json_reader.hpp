@@ -158,5 +158,6 @@ class object_reader {
 
 // Section readers that live in their own files.
 void read_queues(const json& value, queues& out, error_list& errors);
+void read_auth(const json& value, auth& out, error_list& errors);
 
 }  // namespace ipc::config::detail

@@ -22,6 +22,7 @@ struct listener {
 struct limits {
   std::uint32_t max_payload = 1024 * 1024;                // SPEC §3; NATS' default max_payload
   std::uint32_t max_connections = 65536;                  // NATS' default max_connections
+  std::uint32_t max_connections_per_user = 0;             // 0 = only max_connections applies
   std::uint64_t max_pending_bytes = 64ull * 1024 * 1024;  // NATS' default max_pending
   std::uint32_t max_subscriptions = 65536;                // per connection
   std::uint32_t max_topic_length = 4096;                  // bytes of one topic or pattern
@@ -59,6 +60,35 @@ struct storage {
   std::uint64_t segment_bytes = 64ull * 1024 * 1024;  // a log segment is closed past this size
 };
 
+// What a user may do (docs/security.md §3): topic patterns for publish/subscribe, queue
+// patterns ("jobs", "jobs.*", "*") for send/consume, and the admin verbs.
+struct permission_set {
+  std::vector<std::string> publish, subscribe, send, consume;
+  bool admin = false;
+};
+
+struct user {
+  std::string name;
+  std::string password;            // hash printed by `ipcctl passwd`; "" = no password login
+  bool restricted = false;         // has "permissions": only what they allow
+  permission_set allow;            // "permissions"
+  permission_set deny;             // "deny": overrides allow
+  std::uint32_t max_connections = 0;  // 0 = limits.max_connections_per_user
+};
+
+struct token {
+  std::string hash;  // printed by `ipcctl passwd --token`
+  std::string user;
+};
+
+struct auth {
+  bool present = false;    // the config has an "auth" section
+  bool anonymous = false;  // clients may connect without credentials
+  std::vector<user> users;
+  std::vector<token> tokens;
+  std::vector<std::pair<std::string, std::string>> unix_users;  // uid or account → user
+};
+
 struct log {
   std::string level = "info";   // trace | debug | info | warn | error | critical | off
   std::string format = "text";  // text | json
@@ -71,6 +101,7 @@ struct broker_config {
   config::limits limits;
   config::queues queues;
   config::storage storage;
+  config::auth auth;
   config::log log;
 };
 

@@ -1,0 +1,228 @@
+// The `auth` section (docs/security.md, docs/config.md): users with password hashes and
+// permissions, tokens, Unix peer-credential mappings. Reading and validation; every
+// problem fails closed with its JSON path.
+#include <set>
+
+#include "ipc/auth/password.hpp"
+#include "ipc/config/config.hpp"
+#include "ipc/transport/url.hpp"
+#include "json_reader.hpp"
+#include "routing/topic.hpp"
+
+namespace ipc::config {
+
+using namespace detail;
+
+namespace {
+
+void read_strings(object_reader& reader, std::string_view key, std::vector<std::string>& out) {
+  const json* value = reader.find(key);
+  if (!value) return;
+  if (!value->is_array()) return reader.report_at(key, "expected an array of strings");
+  out.clear();
+  for (std::size_t i = 0; i < value->size(); ++i) {
+    if ((*value)[i].is_string())
+      out.push_back((*value)[i].get<std::string>());
+    else
+      report(reader.errors(), reader.path_of(key) + "/" + std::to_string(i),
+             "expected a string, got " + describe((*value)[i]));
+  }
+}
+
+void read_flag(object_reader& reader, std::string_view key, bool& out) {
+  const json* value = reader.find(key);
+  if (!value) return;
+  if (value->is_boolean())
+    out = value->get<bool>();
+  else
+    reader.report_at(key, "expected true or false, got " + describe(*value));
+}
+
+void read_permissions(const json& value, const std::string& path, permission_set& out,
+                      error_list& errors) {
+  object_reader reader(value, path, errors);
+  read_strings(reader, "publish", out.publish);
+  read_strings(reader, "subscribe", out.subscribe);
+  read_strings(reader, "send", out.send);
+  read_strings(reader, "consume", out.consume);
+  read_flag(reader, "admin", out.admin);
+  reader.report_unknown_keys();
+}
+
+void read_user(const json& value, const std::string& path, user& out, error_list& errors) {
+  object_reader reader(value, path, errors);
+  reader.read("name", out.name);
+  if (const json* password = reader.find("password")) {
+    if (!password->is_string())
+      reader.report_at("password", "expected a string, got " + describe(*password));
+    else if ((out.password = password->get<std::string>()).empty())
+      reader.report_at("password", "empty password: put the hash printed by 'ipcctl passwd', "
+                                   "or leave the key out for a user without password login");
+  }
+  if (const json* allow = reader.find("permissions")) {
+    out.restricted = true;
+    read_permissions(*allow, reader.path_of("permissions"), out.allow, errors);
+  }
+  if (const json* deny = reader.find("deny"))
+    read_permissions(*deny, reader.path_of("deny"), out.deny, errors);
+  reader.read("max_connections", out.max_connections);
+  reader.report_unknown_keys();
+}
+
+bool valid_user_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '@';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool valid_account(std::string_view key) {  // a uid, or a Unix account name
+  if (key.empty() || key.size() > 32) return false;
+  bool digits = true;
+  for (char c : key) digits = digits && c >= '0' && c <= '9';
+  if (digits) return key.size() <= 10;
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return !(key[0] >= '0' && key[0] <= '9') && key[0] != '-';
+}
+
+void validate_permissions(const permission_set& set, const std::string& path,
+                          const limits& bounds, std::vector<error>& errors) {
+  routing::name_limits names{bounds.max_topic_length, bounds.max_topic_levels};
+  auto topics = [&](const std::vector<std::string>& patterns, std::string_view key) {
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+      auto problem = routing::check_pattern(patterns[i], names);
+      if (problem != routing::topic_error::none)
+        errors.push_back({path + "/" + std::string(key) + "/" + std::to_string(i),
+                          "invalid topic pattern '" + patterns[i] +
+                              "': " + std::string(routing::describe(problem))});
+    }
+  };
+  auto queues = [&](const std::vector<std::string>& patterns, std::string_view key) {
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+      std::string_view p = patterns[i];
+      if (p.ends_with('*')) p.remove_suffix(1);
+      if (!(p.empty() || valid_queue_name(p)))
+        errors.push_back({path + "/" + std::string(key) + "/" + std::to_string(i),
+                          "invalid queue pattern '" + patterns[i] +
+                              "': a queue name, a prefix ending in '*', or '*'"});
+    }
+  };
+  topics(set.publish, "publish");
+  topics(set.subscribe, "subscribe");
+  queues(set.send, "send");
+  queues(set.consume, "consume");
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+}  // namespace
+
+namespace detail {
+
+void read_auth(const json& value, auth& out, error_list& errors) {
+  object_reader reader(value, "/auth", errors);
+  out.present = true;
+  read_flag(reader, "anonymous", out.anonymous);
+  if (const json* users = reader.find("users")) {
+    if (!users->is_array()) {
+      reader.report_at("users", "expected an array of users");
+    } else {
+      for (std::size_t i = 0; i < users->size(); ++i) {
+        user u;
+        read_user((*users)[i], "/auth/users/" + std::to_string(i), u, errors);
+        out.users.push_back(std::move(u));
+      }
+    }
+  }
+  if (const json* tokens = reader.find("tokens")) {
+    if (!tokens->is_array()) {
+      reader.report_at("tokens", "expected an array of {\"hash\", \"user\"}");
+    } else {
+      for (std::size_t i = 0; i < tokens->size(); ++i) {
+        object_reader entry((*tokens)[i], "/auth/tokens/" + std::to_string(i), errors);
+        token t;
+        entry.read("hash", t.hash);
+        entry.read("user", t.user);
+        entry.report_unknown_keys();
+        out.tokens.push_back(std::move(t));
+      }
+    }
+  }
+  if (const json* unix_users = reader.find("unix_users")) {
+    if (!unix_users->is_object()) {
+      reader.report_at("unix_users", "expected an object of uid or account → user name");
+    } else {
+      for (const auto& [key, member] : unix_users->items()) {
+        if (member.is_string())
+          out.unix_users.emplace_back(key, member.get<std::string>());
+        else
+          report(errors, child_path("/auth/unix_users", key),
+                 "expected a user name, got " + describe(member));
+      }
+    }
+  }
+  reader.report_unknown_keys();
+}
+
+}  // namespace detail
+
+void validate_auth(const broker_config& config, std::vector<error>& errors) {
+  const auth& a = config.auth;
+  if (!a.present) {
+    // Without auth every client is anonymous with full rights: only local listeners.
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+      auto parsed = transport::parse_url(config.listeners[i].url);
+      if (!parsed.value) continue;
+      auto kind = parsed.value->kind;
+      if ((kind == transport::scheme::tcp || kind == transport::scheme::tls) &&
+          !is_loopback(parsed.value->host))
+        errors.push_back({"/listeners/" + std::to_string(i) + "/url",
+                          "a listener on a non-loopback address needs an \"auth\" section "
+                          "(users, tokens), or \"auth\": {\"anonymous\": true} to allow "
+                          "anyone who can reach it"});
+    }
+    return;
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < a.users.size(); ++i) {
+    const user& u = a.users[i];
+    std::string path = "/auth/users/" + std::to_string(i);
+    if (!valid_user_name(u.name))
+      errors.push_back({path + "/name", "invalid user name '" + u.name +
+                                            "': use 1 to 64 of A-Z a-z 0-9 . _ - @"});
+    else if (!names.insert(u.name).second)
+      errors.push_back({path + "/name", "duplicate user '" + u.name + "'"});
+    if (u.name == "anonymous" && !u.password.empty())
+      errors.push_back({path + "/password", "the user 'anonymous' cannot have a password"});
+    if (!u.password.empty()) {
+      auto problem = ipc::auth::check_password_hash(u.password);
+      if (!problem.empty()) errors.push_back({path + "/password", problem});
+    }
+    validate_permissions(u.allow, path + "/permissions", config.limits, errors);
+    validate_permissions(u.deny, path + "/deny", config.limits, errors);
+  }
+  for (std::size_t i = 0; i < a.tokens.size(); ++i) {
+    std::string path = "/auth/tokens/" + std::to_string(i);
+    auto problem = ipc::auth::check_token_hash(a.tokens[i].hash);
+    if (!problem.empty()) errors.push_back({path + "/hash", problem});
+    if (!names.contains(a.tokens[i].user))
+      errors.push_back({path + "/user", "no user '" + a.tokens[i].user + "' in /auth/users"});
+  }
+  for (const auto& [account, name] : a.unix_users) {
+    std::string path = detail::child_path("/auth/unix_users", account);
+    if (!valid_account(account))
+      errors.push_back({path, "'" + account + "' is neither a uid nor a Unix account name"});
+    if (!names.contains(name)) errors.push_back({path, "no user '" + name + "' in /auth/users"});
+  }
+}
+
+}  // namespace ipc::config

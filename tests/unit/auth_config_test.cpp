@@ -1,0 +1,121 @@
+// Password and token hashes, and the config's auth section: users, permissions, tokens,
+// Unix mappings, and the rule that non-loopback listeners need auth. Every bad value
+// fails closed with its JSON path.
+#include <doctest/doctest.h>
+
+#include "ipc/auth/password.hpp"
+#include "ipc/config/config.hpp"
+
+using namespace ipc::config;
+
+namespace {
+
+std::string dump(const std::vector<error>& errors) {
+  std::string text;
+  for (const error& found : errors) text += found.path + ": " + found.message + "\n";
+  return text;
+}
+
+bool has_error(const std::vector<error>& errors, const std::string& path, const std::string& part) {
+  for (const error& found : errors)
+    if (found.path == path && found.message.find(part) != std::string::npos) return true;
+  return false;
+}
+
+load_result load(const std::string& text) { return parse(text, environment{}); }
+
+}  // namespace
+
+TEST_SUITE("auth") {
+  TEST_CASE("password hashes verify the right password only, and are salted") {
+    auto hash = ipc::auth::hash_password("s3cret", ipc::auth::min_iterations);
+    CHECK(hash.starts_with("$pbkdf2-sha256$i=10000$"));
+    CHECK(ipc::auth::check_password_hash(hash).empty());
+    CHECK(ipc::auth::verify_password(hash, "s3cret"));
+    CHECK_FALSE(ipc::auth::verify_password(hash, "s3creT"));
+    CHECK_FALSE(ipc::auth::verify_password(hash, ""));
+    CHECK(ipc::auth::hash_password("s3cret", ipc::auth::min_iterations) != hash);
+    CHECK_FALSE(ipc::auth::check_password_hash("").empty());
+    CHECK_FALSE(ipc::auth::check_password_hash("$pbkdf2-sha256$i=10$AAAA$AAAA").empty());
+    CHECK_FALSE(ipc::auth::check_password_hash(hash.substr(0, hash.size() - 2)).empty());
+    CHECK_FALSE(ipc::auth::verify_password("plain-text-password", "plain-text-password"));
+  }
+
+  TEST_CASE("tokens: random, hashed with SHA-256, verified") {
+    auto token = ipc::auth::generate_token();
+    CHECK(token.size() == 43);
+    CHECK(token != ipc::auth::generate_token());
+    auto hash = ipc::auth::hash_token(token);
+    CHECK(ipc::auth::check_token_hash(hash).empty());
+    CHECK(ipc::auth::verify_token(hash, token));
+    CHECK_FALSE(ipc::auth::verify_token(hash, token + "x"));
+    CHECK(ipc::auth::hash_token("abc") ==
+          "sha256$ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  }
+
+  TEST_CASE("an auth section with users, permissions, tokens and unix users loads") {
+    auto hash = ipc::auth::hash_password("pw", ipc::auth::min_iterations);
+    auto token = ipc::auth::hash_token("tok");
+    auto result = load(R"({"auth": {"anonymous": false,
+      "users": [{"name": "alice", "password": ")" + hash + R"(",
+                 "permissions": {"publish": ["a/#"], "subscribe": ["a/#", "b/+"],
+                                 "send": ["jobs"], "consume": ["jobs.*"], "admin": false},
+                 "deny": {"publish": ["a/secret/#"]}, "max_connections": 5},
+                {"name": "ops"}],
+      "tokens": [{"hash": ")" + token + R"(", "user": "ops"}],
+      "unix_users": {"1000": "alice", "postgres": "ops"}}})");
+    REQUIRE_MESSAGE(result.ok(), dump(result.errors));
+    const auto& a = result.config.auth;
+    CHECK(a.present);
+    CHECK_FALSE(a.anonymous);
+    REQUIRE(a.users.size() == 2);
+    CHECK(a.users[0].restricted);
+    CHECK(a.users[0].allow.subscribe == std::vector<std::string>{"a/#", "b/+"});
+    CHECK(a.users[0].deny.publish == std::vector<std::string>{"a/secret/#"});
+    CHECK(a.users[0].max_connections == 5);
+    CHECK_FALSE(a.users[1].restricted);  // no permissions key: full rights
+    CHECK(a.tokens.at(0).user == "ops");
+    CHECK(a.unix_users.size() == 2);
+  }
+
+  TEST_CASE("auth fails closed: empty or malformed hashes, bad patterns, unknown users") {
+    auto errors = load(R"({"auth": {
+      "users": [{"name": "a", "password": ""},
+                {"name": "b", "password": "hunter2"},
+                {"name": "b"},
+                {"name": "bad name"},
+                {"name": "anonymous", "password": "$pbkdf2-sha256$i=10000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+                {"name": "c", "permissions": {"publish": ["a/#/b"], "consume": ["a/b"],
+                                              "subscribe": [""], "bogus": []}}],
+      "tokens": [{"hash": "md5$abc", "user": "nobody"}],
+      "unix_users": {"1000": "ghost", "-x": "a"}}})")
+                      .errors;
+    CHECK_MESSAGE(has_error(errors, "/auth/users/0/password", "empty password"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/users/1/password", "ipcctl passwd"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/users/2/name", "duplicate user 'b'"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/users/3/name", "invalid user name"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/users/4/password", "cannot have a password"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/users/5/permissions/publish/0", "invalid topic pattern"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/users/5/permissions/subscribe/0", "invalid topic"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/users/5/permissions/consume/0", "invalid queue pattern"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/users/5/permissions/bogus", "unknown key"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/tokens/0/hash", "sha256$"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/tokens/0/user", "no user 'nobody'"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/unix_users/1000", "no user 'ghost'"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/unix_users/-x", "neither a uid"), dump(errors));
+  }
+
+  TEST_CASE("a non-loopback listener needs an auth section; loopback and unix do not") {
+    auto open = load(R"({"listeners": [{"url": "tcp://0.0.0.0:7878"}]})").errors;
+    CHECK_MESSAGE(has_error(open, "/listeners/0/url", "needs an \"auth\" section"), dump(open));
+    CHECK(load(R"({"listeners": [{"url": "tcp://127.0.0.1:7878"}, {"url": "tcp://[::1]:7879"},
+                                 {"url": "unix:///tmp/x.sock"}]})")
+              .ok());
+    CHECK(load(R"({"listeners": [{"url": "tcp://0.0.0.0:7878"}], "auth": {"anonymous": true}})")
+              .ok());
+  }
+}
