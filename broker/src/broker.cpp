@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/protocol/encoder.hpp"
+#include "auth/authenticator.hpp"
+#include "platform.hpp"
 #include "queues/queue_manager.hpp"
 #include "queues/queue_store.hpp"
 #include "session.hpp"
@@ -27,6 +29,7 @@ broker_core::broker_core(const config::broker_config& config,
       name_limits_{config.limits.max_topic_length, config.limits.max_topic_levels},
       trie_(config.limits.match_cache_entries),
       queues_(std::make_unique<queue_manager>(config_, trie_, pool_, *logger_)),
+      auth_(std::make_unique<authenticator>(config_.auth, platform::uid_of)),
       reply_nonce_(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32)) {
   scratch_body_.reserve(inline_body_limit);
 }
@@ -93,9 +96,25 @@ refusal broker_core::add_session(const std::shared_ptr<session>& s) {
   return {};
 }
 
+refusal broker_core::admit_user(session& s, const std::string& user) {
+  (void)s;
+  auto limit = auth_->connection_limit(user, limits_.max_connections_per_user);
+  auto& count = user_connections_[user];
+  if (limit != 0 && count >= limit) {
+    if (count == 0) user_connections_.erase(user);
+    return {errc::limit_exceeded, "too many connections for user '" + user + "'"};
+  }
+  ++count;
+  return {};
+}
+
 void broker_core::remove_session(session& s) {
   auto found = sessions_.find(s.id());
   if (found == sessions_.end()) return;
+  if (!s.user().empty()) {
+    if (auto it = user_connections_.find(s.user()); it != user_connections_.end() && --it->second == 0)
+      user_connections_.erase(it);
+  }
   auto keep_alive = found->second;  // s stays valid to the end of this function
   for (const auto& [sid, pattern] : s.subscriptions()) trie_.erase(pattern, {&s, sid});
   s.subscriptions().clear();

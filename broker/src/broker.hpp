@@ -27,6 +27,7 @@ namespace ipc::broker {
 
 class session;
 class queue_manager;
+class authenticator;
 
 struct broker_counters {
   std::uint64_t messages_in = 0;   // publishes accepted
@@ -36,6 +37,7 @@ struct broker_counters {
   std::uint64_t connections_total = 0;
   std::uint64_t slow_consumers = 0;  // connections closed for pending output over the limit
   std::uint64_t protocol_errors = 0;
+  std::uint64_t auth_failures = 0;
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
 };
 
@@ -66,6 +68,11 @@ class broker_core {
   broker_counters& counters() { return counters_; }
   // Largest frame accepted after the handshake: a maximal message with maximal fields.
   std::uint32_t max_frame_size() const;
+
+  // Authentication (docs/security.md): who a HELLO is, and what each user may do.
+  const authenticator& auth() const { return *auth_; }
+  // A connection authenticated as `user`: refused past the user's connection limit.
+  refusal admit_user(session& s, const std::string& user);
 
   // Sessions.
   std::uint64_t allocate_connection_id() { return ++last_connection_id_; }
@@ -151,6 +158,8 @@ class broker_core {
   message_pool pool_;
   routing::topic_trie trie_;
   std::unique_ptr<queue_manager> queues_;
+  std::unique_ptr<authenticator> auth_;
+  std::unordered_map<std::string, std::uint32_t> user_connections_;
   std::unordered_map<std::string, open_request> requests_;  // reply address → requester
   std::uint64_t reply_nonce_;
   std::deque<pending_confirm> pending_confirms_;  // in log order

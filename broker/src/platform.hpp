@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "ipc/config/config.hpp"
 
@@ -14,5 +16,7 @@ std::uint64_t resident_memory_bytes();  // 0 when unknown
 config::environment read_environment();
 // Process-wide set-up before serving (e.g. ignore SIGPIPE on POSIX).
 void prepare_process();
+// The uid of a local account (auth.unix_users names), nullopt when there is none.
+std::optional<std::uint32_t> uid_of(const std::string& account);
 
 }  // namespace ipc::broker::platform

@@ -1,9 +1,11 @@
 // POSIX process facts: pid, resident memory from /proc, environment for defaults.
+#include <pwd.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <vector>
 
 #include "platform.hpp"
 
@@ -33,5 +35,15 @@ config::environment read_environment() {
 }
 
 void prepare_process() { std::signal(SIGPIPE, SIG_IGN); }
+
+std::optional<std::uint32_t> uid_of(const std::string& account) {
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getpwnam_r(account.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
+      found == nullptr)
+    return std::nullopt;
+  return static_cast<std::uint32_t>(found->pw_uid);
+}
 
 }  // namespace ipc::broker::platform

@@ -2,12 +2,16 @@
 #include "session.hpp"
 
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/thread_pool.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include "auth/authenticator.hpp"
 #include "broker.hpp"
 #include "ipc/protocol/encoder.hpp"
 #include "queues/queue_manager.hpp"
@@ -108,6 +112,10 @@ asio::awaitable<void> session::read_loop() {
     counters_.bytes_in += n;
     core_.counters().bytes_in += n;
     handle_read_batch();
+    while (pending_auth_ && !stopped_ && !draining_) {
+      co_await check_password();
+      handle_read_batch();  // the frames that came behind the HELLO
+    }
     core_.queues().dispatch_pending();  // queues this batch changed deliver now
     retired_.clear();
   }
@@ -117,7 +125,7 @@ asio::awaitable<void> session::read_loop() {
 void session::handle_read_batch() {
   protocol::raw_frame frame;
   errc error = errc::ok;
-  while (!stopped_ && !draining_) {
+  while (!stopped_ && !draining_ && !pending_auth_) {
     auto status = reader_.next(frame, error);
     if (status == protocol::read_status::need_more) return;
     if (status == protocol::read_status::error) {
@@ -178,8 +186,56 @@ void session::on_hello(const protocol::raw_frame& frame) {
                      result.message);
     return close_with_error(result.error, result.message);
   }
-  user_ = std::move(result.user);
   client_name_ = std::move(result.client_name);
+  auto decision = core_.auth().decide(hello.mechanism, hello.properties, peer().uid);
+  if (decision.error != errc::ok) {
+    core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
+                     peer().address, decision.user, decision.log_reason);
+    ++core_.counters().auth_failures;
+    return close_with_error(decision.error, decision.message);
+  }
+  if (decision.password_hash) {
+    pending_auth_ = pending_password{decision.user, std::move(*decision.password_hash),
+                                     std::move(decision.password)};
+    return;  // the read loop checks it off the I/O thread, then goes on
+  }
+  accept_user(decision.user);
+}
+
+namespace {
+// Password hashes are slow on purpose: they are checked here, never on the I/O thread.
+asio::thread_pool& password_checker() {
+  static asio::thread_pool pool(1);
+  return pool;
+}
+}  // namespace
+
+asio::awaitable<void> session::check_password() {
+  auto job = std::move(*pending_auth_);
+  auto executor = co_await asio::this_coro::executor;
+  co_await asio::post(password_checker(), asio::use_awaitable);
+  bool ok = authenticator::check_password(job.hash, job.password);
+  co_await asio::post(executor, asio::use_awaitable);
+  pending_auth_.reset();
+  if (stopped_ || draining_) co_return;
+  if (!ok) {
+    core_.log().warn("connection {} ({}): authentication failed for user '{}' (wrong password)",
+                     id_, peer().address, job.user);
+    ++core_.counters().auth_failures;
+    close_with_error(errc::auth_failed, "authentication failed");
+    co_return;
+  }
+  accept_user(job.user);
+}
+
+void session::accept_user(const std::string& user) {
+  if (auto refused = core_.admit_user(*this, user)) {
+    core_.log().warn("connection {} ({}) as '{}' refused: {}", id_, peer().address, user,
+                     refused.message);
+    return close_with_error(refused.code, refused.message);
+  }
+  user_ = user;
+  perms_ = core_.auth().permissions_of(user_);
   deadline_.expires_at(asio::steady_timer::time_point::max());  // handshake done
   reader_.set_max_frame(core_.max_frame_size());
   std::string server = "ipcd/" IPCD_VERSION;
@@ -195,10 +251,23 @@ void session::on_hello(const protocol::raw_frame& frame) {
           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+bool session::denied(bool allowed, std::uint32_t ref, const std::string& what) {
+  if (allowed) return false;
+  core_.log().info("connection {} ({}) user '{}': permission denied: {}", id_, peer().address,
+                   user_, what);
+  send_error(errc::permission_denied, ref, "permission denied: " + what);
+  return true;
+}
+
 void session::on_publish(const protocol::raw_frame& frame) {
   protocol::publish_frame publish;
   if (protocol::decode(frame, publish) != errc::ok)
     return close_with_error(errc::malformed_frame, "malformed PUBLISH");
+  // Replies go to broker-made, unguessable addresses (docs/protocol.md §4.11).
+  if (!publish.topic.starts_with("$reply/") &&
+      denied(perms_->may_publish(publish.topic), publish.id,
+             "publish to '" + std::string(publish.topic) + "'"))
+    return;
   auto mark = core_.storage_mark();
   if (auto refused = core_.publish(publish))
     return send_error(refused.code, publish.id, refused.message);
@@ -211,6 +280,9 @@ void session::on_subscribe(const protocol::raw_frame& frame) {
   protocol::subscribe_frame subscribe;
   if (protocol::decode(frame, subscribe) != errc::ok)
     return close_with_error(errc::malformed_frame, "malformed SUBSCRIBE");
+  if (denied(perms_->may_subscribe(subscribe.pattern), subscribe.id,
+             "subscribe to '" + std::string(subscribe.pattern) + "'"))
+    return;
   if (auto refused = core_.subscribe(*this, subscribe.sid, subscribe.pattern))
     return send_error(refused.code, subscribe.id, refused.message);
   send_ok(subscribe.id);
@@ -230,7 +302,17 @@ void session::on_admin(const protocol::raw_frame& frame) {
   if (protocol::decode(frame, admin) != errc::ok)
     return close_with_error(errc::malformed_frame, "malformed ADMIN");
   std::uint16_t status = 0;
-  std::string body = core_.admin(*this, admin.command, admin.args, status);
+  std::string body;
+  if (perms_->admin()) {
+    body = core_.admin(*this, admin.command, admin.args, status);
+  } else {
+    core_.log().info("connection {} ({}) user '{}': permission denied: admin {}", id_,
+                     peer().address, user_, admin.command);
+    status = static_cast<std::uint16_t>(errc::permission_denied);
+    body = nlohmann::json{{"code", "permission_denied"},
+                          {"error", "permission denied: admin commands need the admin permission"}}
+               .dump();
+  }
   frame_scratch_.clear();
   protocol::encode_admin_result(frame_scratch_, admin.id, status, body);
   queue_frame();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -14,6 +15,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "auth/permissions.hpp"
 #include "ipc/protocol/decoder.hpp"
 #include "ipc/protocol/encoder.hpp"
 #include "ipc/transport/stream.hpp"
@@ -85,6 +87,7 @@ class session final : public routing::route_target, public std::enable_shared_fr
   const transport::peer_info& peer() const { return stream_->peer(); }
   const std::string& listener() const { return listener_; }
   const std::string& user() const { return user_; }
+  const permissions& perms() const { return *perms_; }
   const std::string& client_name() const { return client_name_; }
   const session_counters& counters() const { return counters_; }
   std::chrono::system_clock::time_point connected_at() const { return connected_at_; }
@@ -101,6 +104,10 @@ class session final : public routing::route_target, public std::enable_shared_fr
   void handle_frame(const protocol::raw_frame& frame);
   void handle_open_frame(const protocol::raw_frame& frame);
   void on_hello(const protocol::raw_frame& frame);
+  // Accepts the connection as `user`: per-user limit, WELCOME, events.
+  void accept_user(const std::string& user);
+  asio::awaitable<void> check_password();  // the slow hash, off the I/O thread
+  bool denied(bool allowed, std::uint32_t ref, const std::string& what);
   void on_publish(const protocol::raw_frame& frame);
   void on_subscribe(const protocol::raw_frame& frame);
   void on_unsubscribe(const protocol::raw_frame& frame);
@@ -127,6 +134,11 @@ class session final : public routing::route_target, public std::enable_shared_fr
   std::string listener_;
   std::string user_;
   std::string client_name_;
+  std::shared_ptr<const permissions> perms_;
+  struct pending_password {
+    std::string user, hash, password;
+  };
+  std::optional<pending_password> pending_auth_;  // frames wait while it is checked
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
 
   session_fsm fsm_;

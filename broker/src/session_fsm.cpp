@@ -44,14 +44,8 @@ handshake_result session_fsm::on_hello(const protocol::hello_frame& hello) {
       hello.max_version < protocol::protocol_version || hello.min_version > hello.max_version) {
     result.error = errc::unsupported_version;
     result.message = "this broker speaks protocol version 1 only";
-  } else if (hello.mechanism != "anonymous") {
-    // Passwords, tokens and certificates use the same field (docs/protocol.md §3.1).
-    result.error = errc::auth_failed;
-    result.message = "authentication mechanism '" + std::string(hello.mechanism) +
-                     "' is not enabled on this broker";
-  } else {
-    result.user = "anonymous";
   }
+  // The mechanism and credentials are the authenticator's (docs/protocol.md §3.1.2).
   state_ = result.error == errc::ok ? session_state::open : session_state::closed;
   return result;
 }

@@ -1,5 +1,5 @@
 // The sans-I/O half of a session: which frames are allowed in which state, and the
-// HELLO handshake (version negotiation, authentication mechanism). No sockets here.
+// HELLO's version negotiation (authentication is the authenticator's). No sockets here.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,6 @@ enum class session_state { awaiting_hello, open, closed };
 struct handshake_result {
   protocol::errc error = protocol::errc::ok;  // ok: send WELCOME; else a fatal ERROR
   std::string message;                        // for the ERROR frame and the log
-  std::string user;                           // authenticated user name
   std::string client_name;                    // "client_name" property, for conn list
 };
 
@@ -26,7 +25,8 @@ class session_fsm {
   // Whether a frame of this type may arrive now; a non-ok result is fatal.
   protocol::errc admit(protocol::frame_type type) const;
 
-  // Handles HELLO in awaiting_hello; moves to open on success, closed on failure.
+  // Checks HELLO's magic-less fields (versions) in awaiting_hello; moves to open on
+  // success, closed on failure.
   handshake_result on_hello(const protocol::hello_frame& hello);
 
   void close() { state_ = session_state::closed; }

@@ -99,6 +99,9 @@ void session::on_send(const protocol::raw_frame& frame) {
   protocol::send_frame send;
   if (protocol::decode(frame, send) != errc::ok)
     return close_with_error(errc::malformed_frame, "malformed SEND");
+  if (denied(perms_->may_send(send.queue), send.id,
+             "send to queue '" + std::string(send.queue) + "'"))
+    return;
   std::uint64_t id = 0;
   auto mark = core_.storage_mark();
   if (auto refused = core_.send(send, id))
@@ -111,6 +114,9 @@ void session::on_consume(const protocol::raw_frame& frame) {
   protocol::consume_frame consume;
   if (protocol::decode(frame, consume) != errc::ok)
     return close_with_error(errc::malformed_frame, "malformed CONSUME");
+  if (denied(perms_->may_consume(consume.queue), consume.id,
+             "consume from queue '" + std::string(consume.queue) + "'"))
+    return;
   const auto& limits = core_.limits();
   if (consumers_.contains(consume.cid))
     return send_error(errc::duplicate_id, consume.id,
@@ -205,6 +211,12 @@ void session::on_request(const protocol::raw_frame& frame) {
     return send_error(errc::invalid_argument, 0, "a REQUEST needs a non-zero id");
   if (open_requests_.contains(request.id))
     return send_error(errc::duplicate_id, request.id, "request id in use");
+  bool to_queue = request.target_kind == protocol::request_target::queue;
+  if (denied(to_queue ? perms_->may_send(request.target) : perms_->may_publish(request.target),
+             request.id,
+             std::string(to_queue ? "request to queue '" : "request to '") +
+                 std::string(request.target) + "'"))
+    return;
   if (auto refused = core_.request(*this, request))
     return send_error(refused.code, request.id, refused.message);
   ++counters_.messages_in;

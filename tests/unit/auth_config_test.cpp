@@ -3,8 +3,11 @@
 // fails closed with its JSON path.
 #include <doctest/doctest.h>
 
+#include "auth/authenticator.hpp"
+#include "auth/permissions.hpp"
 #include "ipc/auth/password.hpp"
 #include "ipc/config/config.hpp"
+#include "ipc/protocol/encoder.hpp"
 
 using namespace ipc::config;
 
@@ -117,5 +120,114 @@ TEST_SUITE("auth") {
               .ok());
     CHECK(load(R"({"listeners": [{"url": "tcp://0.0.0.0:7878"}], "auth": {"anonymous": true}})")
               .ok());
+  }
+
+  TEST_CASE("topic pattern relations: covers and intersects, with the $ rule") {
+    using ipc::broker::pattern_covers;
+    using ipc::broker::patterns_intersect;
+    CHECK(pattern_covers("a/#", "a"));
+    CHECK(pattern_covers("a/#", "a/b/c"));
+    CHECK(pattern_covers("a/#", "a/+/c"));
+    CHECK(pattern_covers("a/#", "a/#"));
+    CHECK(pattern_covers("a/+", "a/b"));
+    CHECK(pattern_covers("a/+", "a/+"));
+    CHECK_FALSE(pattern_covers("a/+", "a/#"));
+    CHECK_FALSE(pattern_covers("a/+", "a/b/c"));
+    CHECK_FALSE(pattern_covers("a/b", "a/+"));
+    CHECK_FALSE(pattern_covers("a/#", "b"));
+    CHECK(pattern_covers("#", "x/y"));
+    CHECK_FALSE(pattern_covers("#", "$SYS/x"));
+    CHECK_FALSE(pattern_covers("+/x", "$SYS/x"));
+    CHECK(pattern_covers("$SYS/#", "$SYS/connections/open"));
+    CHECK(patterns_intersect("a/#", "a/secret/x"));
+    CHECK(patterns_intersect("a/+/x", "a/b/+"));
+    CHECK(patterns_intersect("#", "a"));
+    CHECK(patterns_intersect("a/#", "a"));
+    CHECK_FALSE(patterns_intersect("a/+", "a/b/c"));
+    CHECK_FALSE(patterns_intersect("a/b", "a/c"));
+    CHECK_FALSE(patterns_intersect("#", "$SYS/x"));
+    CHECK(patterns_intersect("$SYS/#", "$SYS/+"));
+  }
+
+  TEST_CASE("permissions: allow lists when restricted, deny always wins") {
+    user alice;
+    alice.name = "alice";
+    alice.restricted = true;
+    alice.allow.publish = {"a/#"};
+    alice.allow.subscribe = {"a/#", "b/+"};
+    alice.allow.send = {"jobs"};
+    alice.allow.consume = {"jobs.*"};
+    alice.deny.publish = {"a/secret/#"};
+    alice.deny.subscribe = {"a/secret/#"};
+    ipc::broker::permissions p(alice);
+    CHECK(p.may_publish("a/x"));
+    CHECK(p.may_publish("a"));
+    CHECK_FALSE(p.may_publish("a/secret/x"));
+    CHECK_FALSE(p.may_publish("b/x"));
+    CHECK(p.may_subscribe("a/public/#"));
+    CHECK(p.may_subscribe("b/x"));
+    CHECK_FALSE(p.may_subscribe("b/#"));      // broader than b/+
+    CHECK_FALSE(p.may_subscribe("#"));
+    CHECK_FALSE(p.may_subscribe("a/#"));      // could receive a/secret/...
+    CHECK_FALSE(p.may_subscribe("a/+/x"));    // a/secret/x
+    CHECK(p.may_send("jobs"));
+    CHECK_FALSE(p.may_send("jobs2"));
+    CHECK(p.may_consume("jobs.eu"));
+    CHECK_FALSE(p.may_consume("jobs"));
+    CHECK_FALSE(p.admin());
+    user ops;
+    ops.name = "ops";
+    ipc::broker::permissions all(ops);
+    CHECK(all.may_publish("anything/at/all"));
+    CHECK(all.may_subscribe("#"));
+    CHECK(all.admin());
+    ops.deny.send = {"*"};
+    ops.deny.admin = true;
+    ipc::broker::permissions no_send(ops);
+    CHECK_FALSE(no_send.may_send("q"));
+    CHECK_FALSE(no_send.admin());
+  }
+
+  TEST_CASE("the authenticator: anonymous, unix peers, passwords, tokens") {
+    auto hash = ipc::auth::hash_password("pw", ipc::auth::min_iterations);
+    auto loaded = load(R"({"auth": {"users": [{"name": "alice", "password": ")" + hash +
+                       R"("}, {"name": "svc"}],
+      "tokens": [{"hash": ")" + ipc::auth::hash_token("tok-1") + R"(", "user": "svc"}],
+      "unix_users": {"4242": "alice", "nosuchaccount": "svc"}}})");
+    REQUIRE_MESSAGE(loaded.ok(), dump(loaded.errors));
+    auto uid_of = [](const std::string& name) -> std::optional<std::uint32_t> {
+      if (name == "nosuchaccount") return 777;
+      return std::nullopt;
+    };
+    ipc::broker::authenticator a(loaded.config.auth, uid_of);
+    ipc::protocol::map_view none;
+    auto props = [](std::vector<std::pair<std::string_view, std::string_view>> pairs,
+                    std::vector<std::uint8_t>& storage) {
+      storage.clear();
+      ipc::protocol::wire::put_map(storage, {pairs, nullptr});
+      return ipc::protocol::map_view(storage, static_cast<std::uint16_t>(pairs.size()));
+    };
+    using ipc::protocol::errc;
+    CHECK(a.decide("anonymous", none, std::nullopt).error == errc::auth_failed);
+    CHECK(a.decide("anonymous", none, 4242).user == "alice");
+    CHECK(a.decide("anonymous", none, 777).user == "svc");
+    CHECK(a.decide("anonymous", none, 1).error == errc::auth_failed);
+    std::vector<std::uint8_t> storage;
+    auto good = a.decide("password", props({{"user", "alice"}, {"password", "pw"}}, storage), {});
+    REQUIRE(good.password_hash);
+    CHECK(ipc::broker::authenticator::check_password(*good.password_hash, good.password));
+    auto wrong = a.decide("password", props({{"user", "alice"}, {"password", "px"}}, storage), {});
+    CHECK_FALSE(ipc::broker::authenticator::check_password(*wrong.password_hash, wrong.password));
+    auto nobody = a.decide("password", props({{"user", "bob"}, {"password", "pw"}}, storage), {});
+    REQUIRE(nobody.password_hash);  // checked against a decoy: same cost, always fails
+    CHECK_FALSE(ipc::broker::authenticator::check_password(*nobody.password_hash, "pw"));
+    CHECK(a.decide("token", props({{"token", "tok-1"}}, storage), {}).user == "svc");
+    CHECK(a.decide("token", props({{"token", "tok-2"}}, storage), {}).error == errc::auth_failed);
+    CHECK(a.decide("kerberos", none, {}).error == errc::auth_failed);
+
+    load_result open = load("{}");
+    ipc::broker::authenticator no_auth(open.config.auth, uid_of);
+    CHECK(no_auth.decide("anonymous", none, {}).user == "anonymous");
+    CHECK(no_auth.decide("password", none, {}).error == errc::auth_failed);
   }
 }

@@ -35,7 +35,6 @@ TEST_CASE("session_fsm admits only HELLO first, then never again") {
   CHECK(fsm.admit(frame_type::hello) == errc::ok);
   auto result = fsm.on_hello(hello("anonymous"));
   CHECK(result.error == errc::ok);
-  CHECK(result.user == "anonymous");
   CHECK(fsm.state() == session_state::open);
   CHECK(fsm.admit(frame_type::hello) == errc::handshake_required);
   CHECK(fsm.admit(frame_type::publish) == errc::ok);
@@ -48,7 +47,7 @@ TEST_CASE("session_fsm admits only HELLO first, then never again") {
   CHECK(fsm.admit(frame_type::publish) == errc::shutting_down);
 }
 
-TEST_CASE("session_fsm negotiates the version and the mechanism") {
+TEST_CASE("session_fsm negotiates the version (mechanisms are the authenticator's)") {
   {
     session_fsm fsm;
     CHECK(fsm.on_hello(hello("anonymous", 1, 5)).error == errc::ok);  // a range containing 1
@@ -64,9 +63,7 @@ TEST_CASE("session_fsm negotiates the version and the mechanism") {
   }
   {
     session_fsm fsm;
-    auto result = fsm.on_hello(hello("password"));
-    CHECK(result.error == errc::auth_failed);
-    CHECK(result.message.find("password") != std::string::npos);
+    CHECK(fsm.on_hello(hello("password")).error == errc::ok);
   }
 }
 

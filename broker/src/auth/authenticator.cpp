@@ -1,0 +1,137 @@
+// authenticator: mechanisms anonymous (with Unix peer mapping), password and token.
+#include "authenticator.hpp"
+
+#include <charconv>
+
+#include "ipc/auth/password.hpp"
+
+namespace ipc::broker {
+
+using protocol::errc;
+
+namespace {
+constexpr std::string_view refused = "authentication failed";
+// Compared against when the user is unknown, so that an unknown name costs the same
+// time as a wrong password (no user enumeration by timing).
+const std::string& decoy_hash() {
+  static const std::string hash = auth::hash_password("decoy", auth::default_iterations);
+  return hash;
+}
+}  // namespace
+
+authenticator::authenticator(
+    const config::auth& settings,
+    const std::function<std::optional<std::uint32_t>(const std::string&)>& uid_of)
+    : settings_(settings) {
+  for (const auto& [account, user] : settings_.unix_users) {
+    std::uint32_t uid = 0;
+    auto [end, ec] = std::from_chars(account.data(), account.data() + account.size(), uid);
+    if (ec == std::errc() && end == account.data() + account.size()) {
+      uid_users_[uid] = user;
+    } else if (auto resolved = uid_of(account)) {
+      uid_users_[*resolved] = user;
+    }
+  }
+  for (const auto& u : settings_.users)
+    permissions_[u.name] = std::make_shared<const permissions>(u);
+}
+
+const config::user* authenticator::find(std::string_view name) const {
+  for (const auto& u : settings_.users)
+    if (u.name == name) return &u;
+  return nullptr;
+}
+
+auth_decision authenticator::decide(std::string_view mechanism,
+                                    const protocol::map_view& properties,
+                                    std::optional<std::uint32_t> peer_uid) const {
+  auth_decision d;
+  auto fail = [&](std::string reason) {
+    d.error = errc::auth_failed;
+    d.message = std::string(refused);
+    d.log_reason = std::move(reason);
+    return d;
+  };
+  if (mechanism == "anonymous") {
+    if (!settings_.present) {
+      d.user = "anonymous";
+      return d;
+    }
+    if (peer_uid) {
+      if (auto mapped = uid_users_.find(*peer_uid); mapped != uid_users_.end()) {
+        d.user = mapped->second;  // the kernel vouches for the peer's uid
+        return d;
+      }
+    }
+    if (settings_.anonymous) {
+      d.user = "anonymous";
+      return d;
+    }
+    d.user = "anonymous";
+    d.message = "authentication required: anonymous connections are not allowed";
+    d.error = errc::auth_failed;
+    d.log_reason = peer_uid ? "anonymous, uid " + std::to_string(*peer_uid) + " not mapped"
+                            : "anonymous not allowed";
+    return d;
+  }
+  if (!settings_.present) {
+    d.error = errc::auth_failed;
+    d.message = "authentication mechanism '" + std::string(mechanism) +
+                "' is not enabled on this broker (it has no auth section)";
+    d.log_reason = "mechanism " + std::string(mechanism);
+    return d;
+  }
+  if (mechanism == "password") {
+    std::string_view user, password;
+    properties.find("user", user);
+    properties.find("password", password);
+    d.user = std::string(user);
+    const config::user* found = find(user);
+    d.password = std::string(password);
+    if (found == nullptr || found->password.empty()) {
+      d.password_hash = std::string();  // checked against a decoy: always fails
+      d.log_reason = found ? "no password login for this user" : "unknown user";
+      d.user = "";  // a decoy check: fails whatever the password
+      d.message = std::string(refused);
+      return d;
+    }
+    d.password_hash = found->password;
+    return d;
+  }
+  if (mechanism == "token") {
+    std::string_view token;
+    properties.find("token", token);
+    for (const auto& t : settings_.tokens)
+      if (auth::verify_token(t.hash, token)) {
+        d.user = t.user;
+        return d;
+      }
+    return fail("unknown token");
+  }
+  d.error = errc::auth_failed;
+  d.message = "authentication mechanism '" + std::string(mechanism) +
+              "' is not enabled on this broker";
+  d.log_reason = "mechanism " + std::string(mechanism);
+  return d;
+}
+
+bool authenticator::check_password(const std::string& hash, const std::string& password) {
+  if (hash.empty()) {
+    (void)auth::verify_password(decoy_hash(), password);
+    return false;
+  }
+  return auth::verify_password(hash, password);
+}
+
+std::shared_ptr<const permissions> authenticator::permissions_of(const std::string& user) const {
+  auto found = permissions_.find(user);
+  return found == permissions_.end() ? everything_ : found->second;
+}
+
+std::uint32_t authenticator::connection_limit(const std::string& user,
+                                              std::uint32_t default_limit) const {
+  const config::user* found = find(user);
+  return found != nullptr && found->max_connections != 0 ? found->max_connections : default_limit;
+}
+
+}  // namespace ipc::broker

@@ -1,0 +1,56 @@
+// Who a connection is (docs/security.md §2): the HELLO's mechanism and credentials, the
+// Unix peer credentials, and the config's auth section decide the user and its
+// permissions. Sans-I/O: the slow password hash is handed back as a job for the caller
+// to run off the I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ipc/config/config.hpp"
+#include "ipc/protocol/errc.hpp"
+#include "ipc/protocol/frames.hpp"
+#include "permissions.hpp"
+
+namespace ipc::broker {
+
+struct auth_decision {
+  protocol::errc error = protocol::errc::ok;  // auth_failed: refuse (fatal)
+  std::string message;                        // for the client (never says which part failed)
+  std::string log_reason;                     // for the log (never holds a secret)
+  std::string user;                           // the user it claims or is
+  // Set when a password must be checked (slowly) before `user` is accepted.
+  std::optional<std::string> password_hash;
+  std::string password;
+};
+
+class authenticator {
+ public:
+  // `uid_of` resolves a Unix account name of unix_users to a uid (nullopt: unknown).
+  authenticator(const config::auth& settings,
+                const std::function<std::optional<std::uint32_t>(const std::string&)>& uid_of);
+
+  auth_decision decide(std::string_view mechanism, const protocol::map_view& properties,
+                       std::optional<std::uint32_t> peer_uid) const;
+  // Runs on any thread: the slow comparison of a password with its hash.
+  static bool check_password(const std::string& hash, const std::string& password);
+
+  // The permissions of an authenticated user (shared by its connections).
+  std::shared_ptr<const permissions> permissions_of(const std::string& user) const;
+  // The connection limit of a user: its own, else limits.max_connections_per_user (0: none).
+  std::uint32_t connection_limit(const std::string& user, std::uint32_t default_limit) const;
+
+ private:
+  const config::user* find(std::string_view name) const;
+
+  config::auth settings_;
+  std::map<std::uint32_t, std::string> uid_users_;
+  std::map<std::string, std::shared_ptr<const permissions>, std::less<>> permissions_;
+  std::shared_ptr<const permissions> everything_ = std::make_shared<permissions>();
+};
+
+}  // namespace ipc::broker
