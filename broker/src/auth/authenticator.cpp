@@ -77,7 +77,7 @@ auth_decision authenticator::decide(std::string_view mechanism,
   if (!settings_.present) {
     d.error = errc::auth_failed;
     d.message = "authentication mechanism '" + std::string(mechanism) +
-                "' is not enabled on this broker (it has no auth section)";
+                "' is not enabled on this broker";
     d.log_reason = "mechanism " + std::string(mechanism);
     return d;
   }
