@@ -23,6 +23,9 @@ ipc::client_options global_options::client_options() const {
   ipc::client_options out;
   out.url = url.empty() ? ipc::default_url() : url;
   out.client_name = "ipcctl";
+  out.user = user;
+  out.password = password;
+  out.token = token;
   if (timeout) {
     out.connect_timeout = *timeout;
     out.request_timeout = *timeout;

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   ipcctl::register_queues(app, global, exit_status);
   ipcctl::register_queue_admin(app, global, exit_status);
   ipcctl::register_bench(app, global, exit_status);
+  ipcctl::register_passwd(app, global, exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

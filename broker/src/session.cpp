@@ -196,7 +196,7 @@ void session::on_hello(const protocol::raw_frame& frame) {
   }
   if (decision.password_hash) {
     pending_auth_ = pending_password{decision.user, std::move(*decision.password_hash),
-                                     std::move(decision.password)};
+                                     std::move(decision.password), decision.log_reason};
     return;  // the read loop checks it off the I/O thread, then goes on
   }
   accept_user(decision.user);
@@ -219,8 +219,8 @@ asio::awaitable<void> session::check_password() {
   pending_auth_.reset();
   if (stopped_ || draining_) co_return;
   if (!ok) {
-    core_.log().warn("connection {} ({}): authentication failed for user '{}' (wrong password)",
-                     id_, peer().address, job.user);
+    core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
+                     peer().address, job.user, job.failure);
     ++core_.counters().auth_failures;
     close_with_error(errc::auth_failed, "authentication failed");
     co_return;

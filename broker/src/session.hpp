@@ -136,7 +136,7 @@ class session final : public routing::route_target, public std::enable_shared_fr
   std::string client_name_;
   std::shared_ptr<const permissions> perms_;
   struct pending_password {
-    std::string user, hash, password;
+    std::string user, hash, password, failure;  // failure: what the log says if it fails
   };
   std::optional<pending_password> pending_auth_;  // frames wait while it is checked
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();

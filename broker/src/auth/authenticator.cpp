@@ -91,11 +91,10 @@ auth_decision authenticator::decide(std::string_view mechanism,
     if (found == nullptr || found->password.empty()) {
       d.password_hash = std::string();  // checked against a decoy: always fails
       d.log_reason = found ? "no password login for this user" : "unknown user";
-      d.user = "";  // a decoy check: fails whatever the password
-      d.message = std::string(refused);
-      return d;
+      return d;  // a decoy check: it fails whatever the password
     }
     d.password_hash = found->password;
+    d.log_reason = "wrong password";
     return d;
   }
   if (mechanism == "token") {

@@ -23,7 +23,8 @@ struct auth_decision {
   std::string message;                        // for the client (never says which part failed)
   std::string log_reason;                     // for the log (never holds a secret)
   std::string user;                           // the user it claims or is
-  // Set when a password must be checked (slowly) before `user` is accepted.
+  // Set when a password must be checked (slowly) before `user` is accepted; an empty
+  // hash (unknown user, no password login) is checked against a decoy and always fails.
   std::optional<std::string> password_hash;
   std::string password;
 };

@@ -51,6 +51,9 @@ std::string_view to_string(connection_state state);
 struct client_options {
   std::string url;                         // "" → $IPCD_URL, then the default (SPEC §2)
   std::string client_name = "ipc-client";  // shown by `ipcctl conn list`
+  // Credentials (docs/protocol.md §3.1.2): a token, else a user and password, else none
+  // (mechanism "anonymous": on a Unix socket the broker may know the user by its uid).
+  std::string user, password, token;
   bool auto_reconnect = true;              // after an established connection drops
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
