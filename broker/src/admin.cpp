@@ -46,6 +46,8 @@ std::string broker_core::admin_status() const {
       {"rate_in", rate_in_},
       {"rate_out", rate_out_},
       {"slow_consumers", counters_.slow_consumers},
+      {"slow_consumer_drops", counters_.slow_consumer_drops},
+      {"auth_failures", counters_.auth_failures},
       {"protocol_errors", counters_.protocol_errors},
       {"memory_bytes", platform::resident_memory_bytes()},
       {"storage", queues_->store() ? queues_->store()->describe() : json(nullptr)},
@@ -70,6 +72,7 @@ std::string broker_core::admin_conn_list() const {
                     {"bytes_out", c.bytes_out},
                     {"messages_in", c.messages_in},
                     {"messages_out", c.messages_out},
+                    {"dropped", c.dropped},
                     {"subscriptions", s->subscriptions().size()},
                     {"pending_bytes", s->pending_bytes()}});
   }

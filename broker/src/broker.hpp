@@ -36,6 +36,7 @@ struct broker_counters {
   std::uint64_t bytes_out = 0;
   std::uint64_t connections_total = 0;
   std::uint64_t slow_consumers = 0;  // connections closed for pending output over the limit
+  std::uint64_t slow_consumer_drops = 0;  // messages dropped (limits.slow_consumer = drop)
   std::uint64_t protocol_errors = 0;
   std::uint64_t auth_failures = 0;
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;

@@ -22,8 +22,6 @@ using protocol::errc;
 using protocol::frame_type;
 
 namespace {
-// A client must complete HELLO within this time (slowloris guard before auth).
-constexpr auto handshake_timeout = std::chrono::seconds(10);
 // After a fatal error, how long the broker waits for the error frame to be written.
 constexpr auto close_linger = std::chrono::seconds(2);
 
@@ -37,7 +35,8 @@ session::session(broker_core& core, std::unique_ptr<transport::stream> stream, s
       listener_(std::move(listener)),
       reader_(protocol::max_handshake_frame),
       wake_(stream_->get_executor()),
-      deadline_(stream_->get_executor()) {
+      deadline_(stream_->get_executor()),
+      keepalive_(stream_->get_executor()) {
   wake_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -52,6 +51,38 @@ void session::start() {
       stream_->get_executor(), [self] { return self->write_loop(); }, asio::detached);
   asio::co_spawn(
       stream_->get_executor(), [self] { return self->handshake_watchdog(); }, asio::detached);
+  if (core_.limits().keepalive_ms != 0)
+    asio::co_spawn(
+        stream_->get_executor(), [self] { return self->keepalive_loop(); }, asio::detached);
+}
+
+asio::awaitable<void> session::keepalive_loop() {
+  // NATS' scheme: a PING after each interval in which nothing arrived; a client silent
+  // for keepalive_max_missed intervals more is gone (a dead peer, a half-open TCP).
+  const auto interval = std::chrono::milliseconds(core_.limits().keepalive_ms);
+  std::uint64_t seen = counters_.bytes_in;
+  std::uint32_t missed = 0;
+  std::error_code ec;
+  while (!stopped_ && !draining_) {
+    keepalive_.expires_after(interval);
+    co_await keepalive_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_ || draining_) break;
+    if (fsm_.state() != session_state::open || user_.empty()) continue;  // the handshake's
+    if (counters_.bytes_in != seen) {
+      seen = counters_.bytes_in;
+      missed = 0;
+      continue;
+    }
+    if (++missed > core_.limits().keepalive_max_missed) {
+      core_.log().info("connection {} ({}): no data for {} keepalive interval(s), closing", id_,
+                       peer().address, missed);
+      close_with_error(errc::keepalive_timeout, "no answer to keepalive PINGs");
+      break;
+    }
+    frame_scratch_.clear();
+    protocol::encode_ping(frame_scratch_, missed);
+    queue_frame();
+  }
 }
 
 void session::stop() {
@@ -61,6 +92,7 @@ void session::stop() {
   stream_->close();
   wake_.cancel();
   deadline_.cancel();
+  keepalive_.cancel();
 }
 
 void session::close_with_error(errc code, std::string_view message) {
@@ -77,6 +109,7 @@ void session::on_loop_end() {
 }
 
 asio::awaitable<void> session::handshake_watchdog() {
+  const auto handshake_timeout = std::chrono::milliseconds(core_.limits().auth_timeout_ms);
   deadline_.expires_after(handshake_timeout);
   std::error_code ec;
   for (;;) {
@@ -87,9 +120,9 @@ asio::awaitable<void> session::handshake_watchdog() {
       stop();  // the peer did not take the error frame in time
       co_return;
     }
-    if (fsm_.state() == session_state::awaiting_hello) {
-      core_.log().info("connection {} ({}): no HELLO within {} s, closing", id_, peer().address,
-                       handshake_timeout.count());
+    if (fsm_.state() == session_state::awaiting_hello || user_.empty()) {
+      core_.log().info("connection {} ({}): handshake not done within {} ms, closing", id_,
+                       peer().address, handshake_timeout.count());
       close_with_error(errc::handshake_required, "no HELLO within the handshake timeout");
     } else {
       deadline_.expires_at(asio::steady_timer::time_point::max());
@@ -371,7 +404,15 @@ bool session::over_pending_limit(std::size_t more) const {
 void session::deliver_message(std::uint32_t sid, const outgoing_message& message) {
   if (stopped_ || draining_) return;
   std::size_t size = protocol::message_prefix_size + message.body.size();
-  if (over_pending_limit(size)) return on_slow_consumer();
+  if (over_pending_limit(size)) {
+    if (core_.limits().slow_consumer != "drop") return on_slow_consumer();
+    // limits.slow_consumer = drop: this subscriber misses the message, and is counted.
+    if (counters_.dropped++ == 0)
+      core_.log().warn("connection {} ({}): slow consumer, dropping messages", id_,
+                       peer().address);
+    ++core_.counters().slow_consumer_drops;
+    return;
+  }
   if (message.shared == nullptr) {
     std::uint8_t* at = out_.extend(size);
     protocol::write_message_prefix(at, sid, message.body.size());

@@ -52,6 +52,7 @@ class session_consumer final : public queue_consumer {
 struct session_counters {
   std::uint64_t bytes_in = 0, bytes_out = 0;
   std::uint64_t messages_in = 0, messages_out = 0;
+  std::uint64_t dropped = 0;  // topic messages dropped (limits.slow_consumer = drop)
 };
 
 class session final : public routing::route_target, public std::enable_shared_from_this<session> {
@@ -100,6 +101,7 @@ class session final : public routing::route_target, public std::enable_shared_fr
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> handshake_watchdog();
+  asio::awaitable<void> keepalive_loop();
   void handle_read_batch();
   void handle_frame(const protocol::raw_frame& frame);
   void handle_open_frame(const protocol::raw_frame& frame);
@@ -148,6 +150,7 @@ class session final : public routing::route_target, public std::enable_shared_fr
   protocol::byte_buffer frame_scratch_;  // control frames are encoded here first
   asio::steady_timer wake_;              // the writer sleeps on it; cancel() wakes it
   asio::steady_timer deadline_;          // handshake and close-after-error deadlines
+  asio::steady_timer keepalive_;         // PINGs an idle client, closes a silent one
   bool writer_waiting_ = false;
   bool stopped_ = false;
   bool draining_ = false;  // no more reading; close once the queue is written

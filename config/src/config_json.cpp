@@ -106,6 +106,10 @@ void read_limits(const json& value, limits& out, error_list& errors) {
   reader.read("default_prefetch", out.default_prefetch);
   reader.read("max_prefetch", out.max_prefetch);
   reader.read("max_pending_requests", out.max_pending_requests);
+  reader.read("slow_consumer", out.slow_consumer);
+  reader.read("auth_timeout_ms", out.auth_timeout_ms);
+  reader.read("keepalive_ms", out.keepalive_ms);
+  reader.read("keepalive_max_missed", out.keepalive_max_missed);
   reader.report_unknown_keys();
 }
 

@@ -119,6 +119,13 @@ void validate_limits(const limits& bounds, std::vector<error>& errors) {
               "one maximal message (max_payload + 2 x max_topic_length + max_header_bytes + "
               "4 x max_headers + 64 KiB) must always fit");
   check_range(errors, "/limits/max_subscriptions", bounds.max_subscriptions, 1, unbounded);
+  check_choice(errors, "/limits/slow_consumer", bounds.slow_consumer, {"disconnect", "drop"});
+  check_range(errors, "/limits/auth_timeout_ms", bounds.auth_timeout_ms, 100, 600000,
+              "100 ms to 10 minutes");
+  if (bounds.keepalive_ms != 0)
+    check_range(errors, "/limits/keepalive_ms", bounds.keepalive_ms, 100, 86400000,
+                "0 (off), or 100 ms to a day");
+  check_range(errors, "/limits/keepalive_max_missed", bounds.keepalive_max_missed, 1, 100);
   check_range(errors, "/limits/max_topic_length", bounds.max_topic_length, 1,
               max_topic_length_ceiling, "MQTT's topic limit");
   check_range(errors, "/limits/max_topic_levels", bounds.max_topic_levels, 1, unbounded);

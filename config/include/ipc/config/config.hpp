@@ -34,6 +34,10 @@ struct limits {
   std::uint32_t default_prefetch = 100;                   // consumer credit when CONSUME asks for 0
   std::uint32_t max_prefetch = 65535;         // the largest credit a consumer may ask for
   std::uint32_t max_pending_requests = 1024;  // open requests per connection
+  std::string slow_consumer = "disconnect";   // disconnect | drop (topic messages only)
+  std::uint32_t auth_timeout_ms = 10000;      // HELLO and authentication must finish in this
+  std::uint32_t keepalive_ms = 120000;        // PING an idle client this often (NATS' 2 min); 0 = off
+  std::uint32_t keepalive_max_missed = 2;     // idle intervals more: closed (NATS' max_pings_out)
 };
 
 // Options of one queue (SPEC §4 "Queue options"); also what `ipcctl queue create` sends.
