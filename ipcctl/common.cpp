@@ -11,7 +11,8 @@ void add_global_options(CLI::App& app, global_options& options) {
   app.add_option("--user", options.user, "user name");
   app.add_option("--password", options.password, "password (or env IPCD_PASSWORD)")
       ->envname("IPCD_PASSWORD");
-  app.add_option("--token", options.token, "authentication token");
+  app.add_option("--token", options.token, "authentication token (or env IPCD_TOKEN)")
+      ->envname("IPCD_TOKEN");
   app.add_option("--ca", options.ca, "CA certificate file for tls://");
   app.add_option("--cert", options.cert, "client certificate file for tls://");
   app.add_option("--key", options.key, "client key file for tls://");

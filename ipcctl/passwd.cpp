@@ -17,7 +17,7 @@ void register_passwd(CLI::App& app, global_options& global, int& exit_status) {
   auto a = std::make_shared<args>();
   auto* cmd = app.add_subcommand("passwd", "print a password hash (or a new token) for the config");
   cmd->add_option("--iterations", a->iterations, "PBKDF2 iterations (default 600000)")
-      ->check(CLI::Range(ipc::auth::min_iterations, 100'000'000u));
+      ->check(CLI::Range(ipc::auth::min_iterations, ipc::auth::max_iterations));
   cmd->add_flag("--token", a->token, "make a random token; print it and its hash");
   cmd->callback([&global, &exit_status, a] {
     if (a->token) {

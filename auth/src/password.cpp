@@ -75,8 +75,9 @@ std::string parse(std::string_view encoded, parsed_hash& out) {
   auto [end, ec] = std::from_chars(encoded.data(), encoded.data() + encoded.size(), out.iterations);
   if (ec != std::errc() || end == encoded.data()) return "bad iteration count";
   encoded.remove_prefix(static_cast<std::size_t>(end - encoded.data()));
-  if (out.iterations < min_iterations)
-    return "iteration count below " + std::to_string(min_iterations);
+  if (out.iterations < min_iterations || out.iterations > max_iterations)
+    return "iteration count outside " + std::to_string(min_iterations) + " to " +
+           std::to_string(max_iterations);
   if (!encoded.starts_with("$")) return "missing salt";
   encoded.remove_prefix(1);
   auto dollar = encoded.find('$');
@@ -123,6 +124,11 @@ bool verify_password(std::string_view encoded, std::string_view password) {
 std::string generate_token() {
   auto bytes = random_bytes(32);
   return base64(bytes.data(), bytes.size(), b64url);
+}
+
+std::string random_hex(std::size_t bytes) {
+  auto data = random_bytes(bytes);
+  return hex(data.data(), data.size());
 }
 
 std::string hash_token(std::string_view token) {

@@ -162,7 +162,6 @@ class broker_core {
   std::unique_ptr<authenticator> auth_;
   std::unordered_map<std::string, std::uint32_t> user_connections_;
   std::unordered_map<std::string, open_request> requests_;  // reply address → requester
-  std::uint64_t reply_nonce_;
   std::deque<pending_confirm> pending_confirms_;  // in log order
   bool storage_failing_ = false;
   std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions_;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker.hpp"
+#include "ipc/auth/password.hpp"
 #include "ipc/protocol/encoder.hpp"
 #include "queues/queue_manager.hpp"
 #include "session.hpp"
@@ -16,12 +17,6 @@ constexpr std::string_view reply_prefix = "$reply/";
 constexpr std::uint64_t default_request_ms = 30'000;  // a request without a timeout
 constexpr std::uint64_t max_request_ms = 600'000;     // no request lives longer (10 min)
 
-std::string hex(std::uint64_t value) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 15];
-  return out;
-}
 }  // namespace
 
 refusal broker_core::enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
@@ -65,9 +60,9 @@ refusal broker_core::request(session& s, const protocol::request_frame& frame) {
     return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
   if (s.open_requests().size() >= limits_.max_pending_requests)
     return {errc::limit_exceeded, "too many open requests (limits.max_pending_requests)"};
+  // 64 random bits (16 hex digits): an address cannot be guessed from those seen before.
   std::string address = std::string(reply_prefix) + std::to_string(s.id()) + "/" +
-                        std::to_string(frame.id) + "/" +
-                        hex(++reply_nonce_ * 0x9E3779B97F4A7C15ull);
+                        std::to_string(frame.id) + "/" + auth::random_hex(8);
   if (to_queue) {
     auto target = queues_->find(frame.target);
     if (!target || target->consumer_count() == 0)

@@ -1,11 +1,13 @@
 // session: the read loop, the write loop, the watchdog and frame dispatch.
 #include "session.hpp"
 
+#include <atomic>
+
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/thread_pool.hpp>
-#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -22,6 +24,21 @@ using protocol::errc;
 using protocol::frame_type;
 
 namespace {
+// Client-chosen text (user names, topics) in log lines: control characters replaced, so
+// a name cannot forge a line; long text cut.
+std::string loggable(std::string_view text) {
+  std::string out(text.substr(0, 256));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  if (text.size() > 256) out += "...";
+  return out;
+}
+
+// Password checks waiting or running at once, in this process; more are refused at once
+// so that unauthenticated clients cannot queue unbounded work.
+constexpr int max_password_checks = 64;
+std::atomic<int> password_checks{0};
+
 // After a fatal error, how long the broker waits for the error frame to be written.
 constexpr auto close_linger = std::chrono::seconds(2);
 
@@ -223,11 +240,17 @@ void session::on_hello(const protocol::raw_frame& frame) {
   auto decision = core_.auth().decide(hello.mechanism, hello.properties, peer().uid);
   if (decision.error != errc::ok) {
     core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
-                     peer().address, decision.user, decision.log_reason);
+                     peer().address, loggable(decision.user), decision.log_reason);
     ++core_.counters().auth_failures;
     return close_with_error(decision.error, decision.message);
   }
   if (decision.password_hash) {
+    if (password_checks.load() >= max_password_checks) {
+      core_.log().warn("connection {} ({}): {} password checks in progress, refused", id_,
+                       peer().address, max_password_checks);
+      return close_with_error(errc::limit_exceeded,
+                              "too many authentications in progress, try again");
+    }
     pending_auth_ = pending_password{decision.user, std::move(*decision.password_hash),
                                      std::move(decision.password), decision.log_reason};
     return;  // the read loop checks it off the I/O thread, then goes on
@@ -245,15 +268,22 @@ asio::thread_pool& password_checker() {
 
 asio::awaitable<void> session::check_password() {
   auto job = std::move(*pending_auth_);
+  ++password_checks;
   auto executor = co_await asio::this_coro::executor;
   co_await asio::post(password_checker(), asio::use_awaitable);
-  bool ok = authenticator::check_password(job.hash, job.password);
+  bool ok = false;
+  try {
+    ok = authenticator::check_password(job.hash, job.password);
+  } catch (const std::exception&) {
+    ok = false;  // a hash OpenSSL cannot compute fails like a wrong password
+  }
   co_await asio::post(executor, asio::use_awaitable);
+  --password_checks;
   pending_auth_.reset();
   if (stopped_ || draining_) co_return;
   if (!ok) {
     core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
-                     peer().address, job.user, job.failure);
+                     peer().address, loggable(job.user), job.failure);
     ++core_.counters().auth_failures;
     close_with_error(errc::auth_failed, "authentication failed");
     co_return;
@@ -287,7 +317,7 @@ void session::accept_user(const std::string& user) {
 bool session::denied(bool allowed, std::uint32_t ref, const std::string& what) {
   if (allowed) return false;
   core_.log().info("connection {} ({}) user '{}': permission denied: {}", id_, peer().address,
-                   user_, what);
+                   user_, loggable(what));
   send_error(errc::permission_denied, ref, "permission denied: " + what);
   return true;
 }
@@ -340,7 +370,7 @@ void session::on_admin(const protocol::raw_frame& frame) {
     body = core_.admin(*this, admin.command, admin.args, status);
   } else {
     core_.log().info("connection {} ({}) user '{}': permission denied: admin {}", id_,
-                     peer().address, user_, admin.command);
+                     peer().address, user_, loggable(admin.command));
     status = static_cast<std::uint16_t>(errc::permission_denied);
     body = nlohmann::json{{"code", "permission_denied"},
                           {"error", "permission denied: admin commands need the admin permission"}}

@@ -120,8 +120,23 @@ void validate_permissions(const permission_set& set, const std::string& path,
   queues(set.consume, "consume");
 }
 
+// 127.0.0.0/8 written as a dotted quad, ::1, or the name localhost.
 bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+  if (host == "localhost" || host == "::1") return true;
+  if (!host.starts_with("127.")) return false;
+  int parts = 1, digits = 0;
+  for (char c : host) {
+    if (c == '.') {
+      if (digits == 0 || digits > 3) return false;
+      ++parts;
+      digits = 0;
+    } else if (c >= '0' && c <= '9') {
+      ++digits;
+    } else {
+      return false;
+    }
+  }
+  return parts == 4 && digits > 0 && digits <= 3;
 }
 
 }  // namespace

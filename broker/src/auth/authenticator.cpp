@@ -30,6 +30,8 @@ authenticator::authenticator(
       uid_users_[uid] = user;
     } else if (auto resolved = uid_of(account)) {
       uid_users_[*resolved] = user;
+    } else {
+      unresolved_.push_back(account);
     }
   }
   for (const auto& u : settings_.users)

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ipc/config/config.hpp"
 #include "ipc/protocol/errc.hpp"
@@ -44,12 +45,15 @@ class authenticator {
   std::shared_ptr<const permissions> permissions_of(const std::string& user) const;
   // The connection limit of a user: its own, else limits.max_connections_per_user (0: none).
   std::uint32_t connection_limit(const std::string& user, std::uint32_t default_limit) const;
+  // unix_users accounts that name no local account (they authenticate nobody).
+  const std::vector<std::string>& unresolved_accounts() const { return unresolved_; }
 
  private:
   const config::user* find(std::string_view name) const;
 
   config::auth settings_;
   std::map<std::uint32_t, std::string> uid_users_;
+  std::vector<std::string> unresolved_;
   std::map<std::string, std::shared_ptr<const permissions>, std::less<>> permissions_;
   std::shared_ptr<const permissions> everything_ = std::make_shared<permissions>();
 };

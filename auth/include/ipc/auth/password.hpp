@@ -15,11 +15,13 @@ namespace ipc::auth {
 // OWASP's Password Storage Cheat Sheet (2023) recommends 600 000 for PBKDF2-HMAC-SHA256.
 inline constexpr std::uint32_t default_iterations = 600'000;
 inline constexpr std::uint32_t min_iterations = 10'000;
+inline constexpr std::uint32_t max_iterations = 100'000'000;
 
 std::string hash_password(std::string_view password, std::uint32_t iterations = default_iterations);
 bool verify_password(std::string_view encoded, std::string_view password);
 
 std::string generate_token();  // 32 random bytes, base64url without padding
+std::string random_hex(std::size_t bytes);  // from OpenSSL's CSPRNG
 std::string hash_token(std::string_view token);
 bool verify_token(std::string_view encoded, std::string_view token);
 
