@@ -27,6 +27,9 @@ ipc::client_options global_options::client_options() const {
   out.user = user;
   out.password = password;
   out.token = token;
+  out.tls_ca = ca;
+  out.tls_cert = cert;
+  out.tls_key = key;
   if (timeout) {
     out.connect_timeout = *timeout;
     out.request_timeout = *timeout;

@@ -6,7 +6,7 @@ preset="${1:-dev}"
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ ninja-build ccache pkg-config libasio-dev libspdlog-dev nlohmann-json3-dev
-          libcli11-dev doctest-dev libssl-dev)
+          libcli11-dev doctest-dev libssl-dev openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

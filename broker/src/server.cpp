@@ -38,7 +38,14 @@ bool server::open() {
       logger_->error("listener {}: {}", entry.url, parsed.error);
       return false;
     }
-    transport::listen_options options{entry.mode, entry.group};
+    transport::listen_options options;
+    options.unix_mode = entry.mode;
+    options.unix_group = entry.group;
+    options.tls_cert = entry.cert;
+    options.tls_key = entry.key;
+    options.tls_ca = entry.ca;
+    options.require_client_cert = entry.require_client_cert;
+    options.tls_handshake_ms = config_.limits.auth_timeout_ms;
     transport::listen_error error;
     auto acceptor = transport::listen(io_.get_executor(), *parsed.value, options, error);
     if (!acceptor) {

@@ -237,7 +237,8 @@ void session::on_hello(const protocol::raw_frame& frame) {
     return close_with_error(result.error, result.message);
   }
   client_name_ = std::move(result.client_name);
-  auto decision = core_.auth().decide(hello.mechanism, hello.properties, peer().uid);
+  auto decision =
+      core_.auth().decide(hello.mechanism, hello.properties, peer().uid, peer().tls_subject);
   if (decision.error != errc::ok) {
     core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
                      peer().address, loggable(decision.user), decision.log_reason);

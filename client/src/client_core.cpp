@@ -60,7 +60,9 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
   {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(executor_, options_.connect_timeout);
-    auto outcome = co_await (transport::connect(url_, ec) || timer.async_wait(asio::use_awaitable));
+    transport::connect_options tls{options_.tls_ca, options_.tls_cert, options_.tls_key};
+    auto outcome =
+        co_await (transport::connect(url_, tls, ec) || timer.async_wait(asio::use_awaitable));
     if (outcome.index() == 1)
       ec = make_error_code(errc::timeout);
     else

@@ -185,6 +185,19 @@ void read_auth(const json& value, auth& out, error_list& errors) {
       }
     }
   }
+  if (const json* cert_users = reader.find("cert_users")) {
+    if (!cert_users->is_object()) {
+      reader.report_at("cert_users", "expected an object of certificate subject → user name");
+    } else {
+      for (const auto& [key, member] : cert_users->items()) {
+        if (member.is_string())
+          out.cert_users.emplace_back(key, member.get<std::string>());
+        else
+          report(errors, child_path("/auth/cert_users", key),
+                 "expected a user name, got " + describe(member));
+      }
+    }
+  }
   reader.report_unknown_keys();
 }
 
@@ -231,6 +244,12 @@ void validate_auth(const broker_config& config, std::vector<error>& errors) {
     if (!problem.empty()) errors.push_back({path + "/hash", problem});
     if (!names.contains(a.tokens[i].user))
       errors.push_back({path + "/user", "no user '" + a.tokens[i].user + "' in /auth/users"});
+  }
+  for (const auto& [subject, name] : a.cert_users) {
+    std::string path = detail::child_path("/auth/cert_users", subject);
+    if (subject.find('=') == std::string::npos)
+      errors.push_back({path, "expected a subject like \"CN=name\" or an RFC 2253 subject"});
+    if (!names.contains(name)) errors.push_back({path, "no user '" + name + "' in /auth/users"});
   }
   for (const auto& [account, name] : a.unix_users) {
     std::string path = detail::child_path("/auth/unix_users", account);

@@ -40,9 +40,13 @@ std::string default_unix_url(const environment& env) {
 
 broker_config default_config(const environment& env) {
   broker_config config;
-  config.listeners.push_back({.url = default_unix_url(env), .mode = 0660, .group = {}});
+  listener local;
+  local.url = default_unix_url(env);
+  config.listeners.push_back(local);
   const std::string tcp_url = "tcp://127.0.0.1:" + std::to_string(transport::default_tcp_port);
-  config.listeners.push_back({.url = tcp_url, .mode = 0660, .group = {}});
+  listener tcp;
+  tcp.url = tcp_url;
+  config.listeners.push_back(tcp);
   config.storage.dir = default_storage_dir(env);
   return config;
 }

@@ -58,6 +58,11 @@ bool is_unix_url(const std::string& url_text) {
   return !parsed.value || parsed.value->kind == transport::scheme::unix_socket;
 }
 
+bool is_tls_url(const std::string& url_text) {
+  auto parsed = transport::parse_url(url_text);
+  return parsed.value && parsed.value->kind == transport::scheme::tls;
+}
+
 listener read_listener(const json& value, std::string path, error_list& errors) {
   listener entry;
   object_reader reader(value, std::move(path), errors);
@@ -66,7 +71,20 @@ listener read_listener(const json& value, std::string path, error_list& errors) 
     reader.read("url", entry.url);
   else
     reader.report_at("url", "missing: every listener needs a url");
-  reader.planned({"cert", "key", "ca", "require_client_cert"});
+  if (is_tls_url(entry.url)) {
+    reader.read("cert", entry.cert);
+    reader.read("key", entry.key);
+    reader.read("ca", entry.ca);
+    if (const json* flag = reader.find("require_client_cert")) {
+      if (flag->is_boolean())
+        entry.require_client_cert = flag->get<bool>();
+      else
+        reader.report_at("require_client_cert", "expected true or false, got " + describe(*flag));
+    }
+  } else {
+    for (std::string_view key : {"cert", "key", "ca", "require_client_cert"})
+      if (reader.find(key)) reader.report_at(key, "applies only to tls:// listeners");
+  }
   if (is_unix_url(entry.url)) {  // an unparsable url is reported by validate()
     read_mode(reader, entry.mode);
     reader.read("group", entry.group);

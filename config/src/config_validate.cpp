@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -84,7 +85,21 @@ void validate_listener(const listener& entry, std::size_t index,
   auto parsed = transport::parse_url(entry.url);
   if (!parsed.value) return add(errors, listener_path(index, "url"), parsed.error);
   const transport::url& url = *parsed.value;
-  if (url.kind == transport::scheme::tls || url.kind == transport::scheme::named_pipe)
+  if (url.kind == transport::scheme::tls) {
+    // Fail closed at --check time: every file must be there and readable.
+    auto readable = [&](const std::string& file, std::string_view key, bool required) {
+      if (file.empty()) {
+        if (required) add(errors, listener_path(index, key), "a tls:// listener needs it");
+        return;
+      }
+      if (!std::ifstream(file).good())
+        add(errors, listener_path(index, key), "cannot read '" + file + "'");
+    };
+    readable(entry.cert, "cert", true);
+    readable(entry.key, "key", true);
+    readable(entry.ca, "ca", entry.require_client_cert);
+  }
+  if (url.kind == transport::scheme::named_pipe)
     add(errors, listener_path(index, "url"),
         std::string(transport::scheme_name(url.kind)) +
             ":// listeners are not supported yet in this build");

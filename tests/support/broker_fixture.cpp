@@ -11,12 +11,21 @@
 
 namespace ipc::test {
 
+namespace {
+config::listener listener_at(std::string url, std::uint32_t mode) {
+  config::listener out;
+  out.url = std::move(url);
+  out.mode = mode;
+  return out;
+}
+}  // namespace
+
 broker_fixture::broker_fixture(std::function<void(config::broker_config&)> adjust,
                                std::shared_ptr<storage::file_system> fs) {
   config::environment env;
   config_ = config::default_config(env);
-  config_.listeners = {{"unix://" + dir_.file("ipcd.sock"), 0600, ""},
-                       {"tcp://127.0.0.1:0", 0660, ""}};
+  config_.listeners = {listener_at("unix://" + dir_.file("ipcd.sock"), 0600),
+                       listener_at("tcp://127.0.0.1:0", 0660)};
   config_.storage.dir = dir_.file("data");
   if (adjust) adjust(config_);
   auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
@@ -30,6 +39,7 @@ broker_fixture::broker_fixture(std::function<void(config::broker_config&)> adjus
   for (const auto& url : server_->bound_urls()) {
     if (url.kind == transport::scheme::unix_socket) unix_url_ = url.to_string();
     if (url.kind == transport::scheme::tcp) tcp_url_ = url.to_string();
+    if (url.kind == transport::scheme::tls) tls_url_ = url.to_string();
   }
   server_->start();
   thread_ = std::thread([this] { io_->run(); });

@@ -33,6 +33,7 @@ class broker_fixture {
 
   const std::string& unix_url() const { return unix_url_; }
   const std::string& tcp_url() const { return tcp_url_; }
+  const std::string& tls_url() const { return tls_url_; }  // when `adjust` added one
   std::vector<std::string> urls() const { return {unix_url_, tcp_url_}; }
   // Every log line so far.
   std::vector<std::string> log_lines() const;
@@ -45,7 +46,7 @@ class broker_fixture {
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<broker::server> server_;
   std::shared_ptr<void> sink_;
-  std::string unix_url_, tcp_url_;
+  std::string unix_url_, tcp_url_, tls_url_;
   std::thread thread_;
 };
 

@@ -17,6 +17,8 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
   return host + ":" + std::to_string(endpoint.port());
 }
 
+}  // namespace
+
 peer_info tcp_peer(tcp::socket& socket) {
   peer_info peer;
   peer.transport = scheme::tcp;
@@ -27,10 +29,9 @@ peer_info tcp_peer(tcp::socket& socket) {
   return peer;
 }
 
-}  // namespace
-
-std::unique_ptr<acceptor> listen_tcp(const asio::any_io_executor& executor, const url& where,
-                                     const listen_options& options, listen_error& error) {
+// Resolves, binds and listens (shared by tcp:// and tls:// listeners).
+bool bind_tcp(const asio::any_io_executor& executor, const url& where, int backlog,
+              tcp::acceptor& out, url& local, listen_error& error) {
   std::error_code ec;
   auto address = asio::ip::make_address(where.host, ec);
   if (ec) {
@@ -39,23 +40,31 @@ std::unique_ptr<acceptor> listen_tcp(const asio::any_io_executor& executor, cons
     auto results = resolver.resolve(where.host, std::to_string(where.port), ec);
     if (ec || results.empty()) {
       error = {ec, "cannot resolve listener host '" + where.host + "'"};
-      return nullptr;
+      return false;
     }
     address = results.begin()->endpoint().address();
   }
   tcp::endpoint endpoint(address, where.port);
-  tcp::acceptor acceptor(executor);
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(options.backlog, ec);
+  out = tcp::acceptor(executor);
+  out.open(endpoint.protocol(), ec);
+  if (!ec) out.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) out.bind(endpoint, ec);
+  if (!ec) out.listen(backlog, ec);
   if (ec) {
     error = {ec, "cannot listen on " + where.to_string() + ": " + ec.message()};
-    return nullptr;
+    return false;
   }
-  url local = where;
-  local.port = acceptor.local_endpoint().port();
-  return std::make_unique<socket_acceptor<tcp>>(std::move(acceptor), std::move(local), tcp_peer);
+  local = where;
+  local.port = out.local_endpoint().port();
+  return true;
+}
+
+std::unique_ptr<acceptor> listen_tcp(const asio::any_io_executor& executor, const url& where,
+                                     const listen_options& options, listen_error& error) {
+  tcp::acceptor bound(executor);
+  url local;
+  if (!bind_tcp(executor, where, options.backlog, bound, local, error)) return nullptr;
+  return std::make_unique<socket_acceptor<tcp>>(std::move(bound), std::move(local), tcp_peer);
 }
 
 asio::awaitable<std::unique_ptr<stream>> connect_tcp(const url& where, std::error_code& ec) {

@@ -13,7 +13,7 @@ std::unique_ptr<acceptor> listen(const asio::any_io_executor& executor, const ur
     case scheme::tcp: return listen_tcp(executor, where, options, error);
     case scheme::unix_socket:
     case scheme::named_pipe: return listen_local(executor, where, options, error);
-    case scheme::tls: break;
+    case scheme::tls: return listen_tls(executor, where, options, error);
   }
   error = {std::make_error_code(std::errc::not_supported),
            std::string(scheme_name(where.kind)) + ":// listeners are not available in this build"};
@@ -21,11 +21,16 @@ std::unique_ptr<acceptor> listen(const asio::any_io_executor& executor, const ur
 }
 
 asio::awaitable<std::unique_ptr<stream>> connect(const url& where, std::error_code& ec) {
+  co_return co_await connect(where, connect_options{}, ec);
+}
+
+asio::awaitable<std::unique_ptr<stream>> connect(const url& where, const connect_options& options,
+                                                 std::error_code& ec) {
   switch (where.kind) {
     case scheme::tcp: co_return co_await connect_tcp(where, ec);
     case scheme::unix_socket:
     case scheme::named_pipe: co_return co_await connect_local(where, ec);
-    case scheme::tls: break;
+    case scheme::tls: co_return co_await connect_tls(where, options, ec);
   }
   ec = std::make_error_code(std::errc::not_supported);
   co_return nullptr;

@@ -14,4 +14,10 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
                                        const listen_options& options, listen_error& error);
 asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, std::error_code& ec);
 
+std::unique_ptr<acceptor> listen_tls(const asio::any_io_executor& executor, const url& where,
+                                     const listen_options& options, listen_error& error);
+asio::awaitable<std::unique_ptr<stream>> connect_tls(const url& where,
+                                                     const connect_options& options,
+                                                     std::error_code& ec);
+
 }  // namespace ipc::transport

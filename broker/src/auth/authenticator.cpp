@@ -36,7 +36,23 @@ authenticator::authenticator(
   }
   for (const auto& u : settings_.users)
     permissions_[u.name] = std::make_shared<const permissions>(u);
+  for (const auto& [subject, user] : settings_.cert_users) cert_users_[subject] = user;
 }
+
+namespace {
+// The CN of an RFC 2253 subject ("CN=svc-a,O=Example" → "svc-a"), "" without one.
+std::string common_name(std::string_view subject) {
+  std::size_t at = 0;
+  while (at < subject.size()) {
+    std::size_t end = at;
+    while (end < subject.size() && subject[end] != ',') end += subject[end] == '\\' ? 2 : 1;
+    std::string_view part = subject.substr(at, std::min(end, subject.size()) - at);
+    if (part.starts_with("CN=")) return std::string(part.substr(3));
+    at = end + 1;
+  }
+  return {};
+}
+}  // namespace
 
 const config::user* authenticator::find(std::string_view name) const {
   for (const auto& u : settings_.users)
@@ -46,7 +62,8 @@ const config::user* authenticator::find(std::string_view name) const {
 
 auth_decision authenticator::decide(std::string_view mechanism,
                                     const protocol::map_view& properties,
-                                    std::optional<std::uint32_t> peer_uid) const {
+                                    std::optional<std::uint32_t> peer_uid,
+                                    std::string_view tls_subject) const {
   auth_decision d;
   auto fail = [&](std::string reason) {
     d.error = errc::auth_failed;
@@ -58,6 +75,14 @@ auth_decision authenticator::decide(std::string_view mechanism,
     if (!settings_.present) {
       d.user = "anonymous";
       return d;
+    }
+    if (!tls_subject.empty()) {  // verified by the TLS handshake against the listener's CA
+      auto mapped = cert_users_.find(tls_subject);
+      if (mapped == cert_users_.end()) mapped = cert_users_.find("CN=" + common_name(tls_subject));
+      if (mapped != cert_users_.end()) {
+        d.user = mapped->second;
+        return d;
+      }
     }
     if (peer_uid) {
       if (auto mapped = uid_users_.find(*peer_uid); mapped != uid_users_.end()) {

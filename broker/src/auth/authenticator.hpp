@@ -36,8 +36,11 @@ class authenticator {
   authenticator(const config::auth& settings,
                 const std::function<std::optional<std::uint32_t>(const std::string&)>& uid_of);
 
+  // `peer_uid`: Unix peer credentials; `tls_subject`: a verified client certificate's
+  // subject (RFC 2253), "" without one.
   auth_decision decide(std::string_view mechanism, const protocol::map_view& properties,
-                       std::optional<std::uint32_t> peer_uid) const;
+                       std::optional<std::uint32_t> peer_uid,
+                       std::string_view tls_subject = {}) const;
   // Runs on any thread: the slow comparison of a password with its hash.
   static bool check_password(const std::string& hash, const std::string& password);
 
@@ -53,6 +56,7 @@ class authenticator {
 
   config::auth settings_;
   std::map<std::uint32_t, std::string> uid_users_;
+  std::map<std::string, std::string, std::less<>> cert_users_;
   std::vector<std::string> unresolved_;
   std::map<std::string, std::shared_ptr<const permissions>, std::less<>> permissions_;
   std::shared_ptr<const permissions> everything_ = std::make_shared<permissions>();

@@ -54,6 +54,9 @@ struct client_options {
   // Credentials (docs/protocol.md §3.1.2): a token, else a user and password, else none
   // (mechanism "anonymous": on a Unix socket the broker may know the user by its uid).
   std::string user, password, token;
+  // tls://: the CA that signs the broker's certificate (the system store when empty), and
+  // a client certificate and key for brokers that ask for one (PEM files).
+  std::string tls_ca, tls_cert, tls_key;
   bool auto_reconnect = true;              // after an established connection drops
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};

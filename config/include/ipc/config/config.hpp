@@ -16,6 +16,9 @@ struct listener {
   std::string url;            // unix:///abs/path | tcp://host:port | tls://… | npipe://…
   std::uint32_t mode = 0660;  // unix: permission bits of the socket file
   std::string group;          // unix: group owning the socket file ("" = process group)
+  // tls: PEM files; `ca` verifies client certificates (required with require_client_cert).
+  std::string cert, key, ca;
+  bool require_client_cert = false;
 };
 
 // Hard limits. Each default says where its number comes from in docs/config.md.
@@ -91,6 +94,8 @@ struct auth {
   std::vector<user> users;
   std::vector<token> tokens;
   std::vector<std::pair<std::string, std::string>> unix_users;  // uid or account → user
+  // Verified TLS client certificate subject ("CN=svc-a" or a full RFC 2253 subject) → user.
+  std::vector<std::pair<std::string, std::string>> cert_users;
 };
 
 struct log {

@@ -23,6 +23,7 @@ struct peer_info {
   std::optional<std::uint32_t> uid;  // Unix peer credentials (SO_PEERCRED)
   std::optional<std::uint32_t> gid;
   std::optional<std::uint32_t> pid;
+  std::string tls_subject;  // tls: the verified client certificate's subject (RFC 2253)
 };
 
 class stream {
@@ -45,6 +46,16 @@ struct listen_options {
   std::uint32_t unix_mode = 0660;
   std::string unix_group;  // "" keeps the process group
   int backlog = 1024;
+  // tls: PEM certificate chain and key; `tls_ca` verifies client certificates.
+  std::string tls_cert, tls_key, tls_ca;
+  bool require_client_cert = false;
+  std::uint32_t tls_handshake_ms = 10000;  // a handshake not done by then is dropped
+};
+
+// How a client connects (tls only for now): the server is verified against `tls_ca`
+// (the system's trust store when empty) and its name; a client certificate is optional.
+struct connect_options {
+  std::string tls_ca, tls_cert, tls_key;
 };
 
 class acceptor {
@@ -68,7 +79,10 @@ struct listen_error {
 std::unique_ptr<acceptor> listen(const asio::any_io_executor& executor, const url& where,
                                  const listen_options& options, listen_error& error);
 
-// Connects to `where`; ec set on failure (connection refused, no such file, …).
+// Connects to `where`; ec set on failure (connection refused, no such file, a TLS
+// certificate that does not verify, …).
 asio::awaitable<std::unique_ptr<stream>> connect(const url& where, std::error_code& ec);
+asio::awaitable<std::unique_ptr<stream>> connect(const url& where, const connect_options& options,
+                                                 std::error_code& ec);
 
 }  // namespace ipc::transport
