@@ -87,17 +87,20 @@ void validate_listener(const listener& entry, std::size_t index,
   const transport::url& url = *parsed.value;
   if (url.kind == transport::scheme::tls) {
     // Fail closed at --check time: every file must be there and readable.
-    auto readable = [&](const std::string& file, std::string_view key, bool required) {
+    auto readable = [&](const std::string& file, std::string_view key, const char* needed) {
       if (file.empty()) {
-        if (required) add(errors, listener_path(index, key), "a tls:// listener needs it");
+        if (needed != nullptr) add(errors, listener_path(index, key), needed);
         return;
       }
-      if (!std::ifstream(file).good())
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(file, ec) || !std::ifstream(file).good())
         add(errors, listener_path(index, key), "cannot read '" + file + "'");
     };
-    readable(entry.cert, "cert", true);
-    readable(entry.key, "key", true);
-    readable(entry.ca, "ca", entry.require_client_cert);
+    readable(entry.cert, "cert", "a tls:// listener needs it");
+    readable(entry.key, "key", "a tls:// listener needs it");
+    readable(entry.ca, "ca",
+             entry.require_client_cert ? "require_client_cert needs a CA to verify clients with"
+                                       : nullptr);
   }
   if (url.kind == transport::scheme::named_pipe)
     add(errors, listener_path(index, "url"),
@@ -106,10 +109,14 @@ void validate_listener(const listener& entry, std::size_t index,
   if (url.kind == transport::scheme::unix_socket && entry.mode > max_socket_mode)
     add(errors, listener_path(index, "mode"),
         "mode " + octal(entry.mode) + " is out of range (permission bits, at most 0777)");
-  auto [first, inserted] = seen.emplace(url.to_string(), index);
+  // tcp:// and tls:// on the same host and port cannot both bind.
+  std::string key = url.kind == transport::scheme::tls || url.kind == transport::scheme::tcp
+                        ? "tcp-or-tls://" + url.host + ":" + std::to_string(url.port)
+                        : url.to_string();
+  auto [first, inserted] = seen.emplace(key, index);
   if (!inserted)
     add(errors, listener_path(index, "url"),
-        "duplicate listener: '" + url.to_string() + "' is also " +
+        "duplicate listener: '" + url.to_string() + "' uses the address of " +
             listener_path(first->second, "url"));
 }
 

@@ -193,3 +193,18 @@ TEST_CASE("messages a killed consumer process held are redelivered with a raised
     CHECK(got[i].second == 2);
   }
 }
+
+TEST_CASE("ipcd refuses a socket directory others may write without the sticky bit") {
+  temp_dir shared;
+  std::filesystem::create_directory(shared.file("open"));
+  std::filesystem::permissions(shared.file("open"), std::filesystem::perms::all);  // 0777
+  ipcd_process broker(R"([{"url":"unix://)" + shared.file("open") + R"(/ipcd.sock"}])");
+  CHECK_FALSE(broker.start());
+  CHECK(broker.log().find("writable by others without the sticky bit") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(shared.file("open") + "/ipcd.sock"));
+  // With the sticky bit (as /tmp has) it is fine.
+  std::filesystem::permissions(shared.file("open"), std::filesystem::perms::sticky_bit,
+                               std::filesystem::perm_options::add);
+  ipcd_process sticky(R"([{"url":"unix://)" + shared.file("open") + R"(/ipcd.sock"}])");
+  CHECK(sticky.start());
+}

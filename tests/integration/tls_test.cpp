@@ -192,7 +192,8 @@ TEST_SUITE("tls") {
         {"url": "tls://127.0.0.1:7879"},
         {"url": "tls://127.0.0.1:7880", "cert": "/nonexistent/cert.pem", "key": "/nonexistent/k",
          "require_client_cert": true},
-        {"url": "tcp://127.0.0.1:7881", "cert": "x"}]})",
+        {"url": "tcp://127.0.0.1:7881", "cert": "x"},
+        {"url": "tcp://127.0.0.1:7880"}]})",
                                 config::environment{})
                       .errors;
     auto has = [&](const std::string& path, const std::string& part) {
@@ -203,7 +204,8 @@ TEST_SUITE("tls") {
     CHECK(has("/listeners/0/cert", "needs it"));
     CHECK(has("/listeners/0/key", "needs it"));
     CHECK(has("/listeners/1/cert", "cannot read"));
-    CHECK(has("/listeners/1/ca", "needs it"));
+    CHECK(has("/listeners/1/ca", "require_client_cert needs a CA"));
     CHECK(has("/listeners/2/cert", "only to tls://"));
+    CHECK(has("/listeners/3/url", "uses the address of /listeners/1/url"));
   }
 }

@@ -59,6 +59,16 @@ bool prepare_path(const asio::any_io_executor& executor, const url& where, liste
     }
     ::chmod(path.parent_path().c_str(), 0755);
   }
+  // Anyone who can write the directory could replace the socket with their own (a fake
+  // broker), unless the sticky bit limits renames and removals to the owner, as in /tmp.
+  struct stat dir {};
+  if (::stat(path.parent_path().c_str(), &dir) == 0 && (dir.st_mode & S_IWOTH) != 0 &&
+      (dir.st_mode & S_ISVTX) == 0) {
+    error = {std::make_error_code(std::errc::permission_denied),
+             "socket directory " + path.parent_path().string() +
+                 " is writable by others without the sticky bit; refusing to listen there"};
+    return false;
+  }
   struct stat info {};
   if (::lstat(where.path.c_str(), &info) != 0) return true;  // nothing there
   if (!S_ISSOCK(info.st_mode)) {

@@ -94,7 +94,12 @@ struct tls_listener_state {
   asio::steady_timer signal;  // cancelled when `ready` gets a stream or on close
   std::chrono::milliseconds handshake_timeout;
   bool running = false, closed = false;
+  std::size_t handshaking = 0;  // handshakes in progress (bounded: max_handshakes)
 };
+
+// Handshakes in progress per listener; connections past it are closed at once, so peers
+// that never finish cannot hold file descriptors without bound.
+constexpr std::size_t max_handshakes = 1024;
 
 asio::awaitable<void> handshake(std::shared_ptr<tls_listener_state> state, tcp::socket raw) {
   peer_info peer = tcp_peer(raw);
@@ -102,13 +107,18 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_listener_state> state, tcp::
   auto socket = std::make_unique<ssl_socket>(std::move(raw), *state->context);
   asio::steady_timer deadline(socket->get_executor());
   deadline.expires_after(state->handshake_timeout);
+  // `finished` is set before the socket can go away, so a late timer never touches it.
+  auto finished = std::make_shared<bool>(false);
   auto* lowest = &socket->lowest_layer();
-  deadline.async_wait([lowest](std::error_code ec) {
-    if (!ec) lowest->close(ec);  // too slow: the handshake below fails
+  deadline.async_wait([lowest, finished](std::error_code ec) {
+    if (!ec && !*finished) lowest->close(ec);  // too slow: the handshake below fails
   });
+  ++state->handshaking;
   std::error_code ec;
   co_await socket->async_handshake(asio::ssl::stream_base::server,
                                    asio::redirect_error(asio::use_awaitable, ec));
+  *finished = true;
+  --state->handshaking;
   deadline.cancel();
   if (ec || state->closed) co_return;  // plain bytes, a bad certificate, a timeout
   peer.tls_subject = verified_subject(*socket);
@@ -127,6 +137,10 @@ asio::awaitable<void> accept_connections(std::shared_ptr<tls_listener_state> sta
     if (ec) {  // EMFILE and the like: pause so as not to spin
       pause.expires_after(std::chrono::milliseconds(100));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (state->handshaking >= max_handshakes) {
+      raw.close(ec);
       continue;
     }
     asio::co_spawn(state->acceptor.get_executor(), handshake(state, std::move(raw)),
