@@ -2,6 +2,7 @@
 // (SPEC §6): queues and request/reply through ipcd::client.
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 
 #include "common.hpp"
 #include "ipc/client.hpp"
@@ -64,16 +65,37 @@ int run_recv(const global_options& global, const recv_args& args) {
   // message beyond the count is delivered (and later redelivered with a raised count).
   if (args.count != 0 && consume.prefetch == 0) consume.prefetch = 1;
   std::error_code ec;
-  ipc::subscription consumer;
-  consumer = client.consume(
-      args.queue, consume,
-      [&](const ipc::message& m) {
-        if (!out.print(m)) return;  // beyond the count: requeued when we close
-        if (args.count != 0 && out.printed() == args.count) consumer.unsubscribe();  // CANCEL first
-        if (m.delivery_tag() != 0) client.ack(m.delivery_tag());
-      },
-      ec);
+  // The last delivery's CANCEL must go out before its ACK, or the freed credit brings one
+  // more message (then requeued with a raised count). The handler may run before
+  // consume() has returned the subscription: then the main thread finishes the job.
+  std::mutex finishing;
+  bool assigned = false, finish_pending = false;
+  std::uint64_t pending_tag = 0;
+  ipc::subscription consumer;  // after what its handler uses: destroyed first
+  auto handle = [&](const ipc::message& m) {
+    if (!out.print(m)) return;  // beyond the count: requeued when we close
+    if (args.count != 0 && out.printed() == args.count) {
+      std::lock_guard lock(finishing);
+      if (!assigned) {
+        finish_pending = true;
+        pending_tag = m.delivery_tag();
+        return;
+      }
+      consumer.unsubscribe();  // CANCEL first
+    }
+    if (m.delivery_tag() != 0) client.ack(m.delivery_tag());
+  };
+  auto subscribed = client.consume(args.queue, consume, handle, ec);
   if (ec) return fail("recv " + args.queue, ec, client.last_error_message());
+  {
+    std::lock_guard lock(finishing);
+    consumer = std::move(subscribed);
+    assigned = true;
+    if (finish_pending) {
+      consumer.unsubscribe();
+      if (pending_tag != 0) client.ack(pending_tag);
+    }
+  }
   int code = out.wait(global.timeout, "recv " + args.queue);
   client.flush();  // the acks are out before the connection closes
   return code;
