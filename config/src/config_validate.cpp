@@ -150,7 +150,8 @@ void validate_limits(const limits& bounds, std::vector<error>& errors) {
   check_range(errors, "/limits/keepalive_max_missed", bounds.keepalive_max_missed, 1, 100);
   check_range(errors, "/limits/max_topic_length", bounds.max_topic_length, 1,
               max_topic_length_ceiling, "MQTT's topic limit");
-  check_range(errors, "/limits/max_topic_levels", bounds.max_topic_levels, 1, unbounded);
+  check_range(errors, "/limits/max_topic_levels", bounds.max_topic_levels, 1, 1024,
+              "the topic trie recurses once per level");
   check_range(errors, "/limits/max_prefetch", bounds.max_prefetch, 1, unbounded);
   check_range(errors, "/limits/default_prefetch", bounds.default_prefetch, 1, bounds.max_prefetch,
               "limits.max_prefetch");

@@ -345,7 +345,7 @@ TEST_SUITE("config") {
     config.log.format = "yaml";
     const auto errors = validate(config);
     CHECK_MESSAGE(has_error(errors, "/listeners/2/url", "duplicate"), dump(errors));
-    CHECK_MESSAGE(has_error(errors, "/limits/max_topic_levels", "at least 1"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/limits/max_topic_levels", "between 1 and 1024"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/log/format", "got 'yaml'"), dump(errors));
     CHECK(errors.size() == 3);
   }
