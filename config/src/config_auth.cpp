@@ -29,15 +29,6 @@ void read_strings(object_reader& reader, std::string_view key, std::vector<std::
   }
 }
 
-void read_flag(object_reader& reader, std::string_view key, bool& out) {
-  const json* value = reader.find(key);
-  if (!value) return;
-  if (value->is_boolean())
-    out = value->get<bool>();
-  else
-    reader.report_at(key, "expected true or false, got " + describe(*value));
-}
-
 void read_permissions(const json& value, const std::string& path, permission_set& out,
                       error_list& errors) {
   object_reader reader(value, path, errors);
@@ -45,7 +36,7 @@ void read_permissions(const json& value, const std::string& path, permission_set
   read_strings(reader, "subscribe", out.subscribe);
   read_strings(reader, "send", out.send);
   read_strings(reader, "consume", out.consume);
-  read_flag(reader, "admin", out.admin);
+  reader.read("admin", out.admin);
   reader.report_unknown_keys();
 }
 
@@ -146,7 +137,7 @@ namespace detail {
 void read_auth(const json& value, auth& out, error_list& errors) {
   object_reader reader(value, "/auth", errors);
   out.present = true;
-  read_flag(reader, "anonymous", out.anonymous);
+  reader.read("anonymous", out.anonymous);
   if (const json* users = reader.find("users")) {
     if (!users->is_array()) {
       reader.report_at("users", "expected an array of users");

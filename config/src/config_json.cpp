@@ -75,12 +75,7 @@ listener read_listener(const json& value, std::string path, error_list& errors) 
     reader.read("cert", entry.cert);
     reader.read("key", entry.key);
     reader.read("ca", entry.ca);
-    if (const json* flag = reader.find("require_client_cert")) {
-      if (flag->is_boolean())
-        entry.require_client_cert = flag->get<bool>();
-      else
-        reader.report_at("require_client_cert", "expected true or false, got " + describe(*flag));
-    }
+    reader.read("require_client_cert", entry.require_client_cert);
   } else {
     for (std::string_view key : {"cert", "key", "ca", "require_client_cert"})
       if (reader.find(key)) reader.report_at(key, "applies only to tls:// listeners");

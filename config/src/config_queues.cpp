@@ -11,15 +11,6 @@ using namespace detail;
 
 namespace {
 
-void read_bool(object_reader& reader, std::string_view key, bool& out) {
-  const json* value = reader.find(key);
-  if (!value) return;
-  if (value->is_boolean())
-    out = value->get<bool>();
-  else
-    reader.report_at(key, "expected true or false, got " + describe(*value));
-}
-
 void read_patterns(object_reader& reader, std::vector<std::string>& out) {
   const json* value = reader.find("bind");
   if (!value) return;
@@ -37,7 +28,7 @@ void read_patterns(object_reader& reader, std::vector<std::string>& out) {
 void read_queue_options(const json& value, const std::string& path, queue_options& out,
                         error_list& errors) {
   object_reader reader(value, path, errors);
-  read_bool(reader, "durable", out.durable);
+  reader.read("durable", out.durable);
   reader.read("max_length", out.max_length);
   reader.read("max_bytes", out.max_bytes);
   reader.read("overflow", out.overflow);

@@ -110,6 +110,15 @@ class object_reader {
       out = static_cast<number>(*parsed);
   }
 
+  void read(std::string_view key, bool& out) {
+    const json* value = find(key);
+    if (!value) return;
+    if (value->is_boolean())
+      out = value->get<bool>();
+    else
+      report_at(key, "expected true or false, got " + describe(*value));
+  }
+
   void read(std::string_view key, std::string& out) {
     const json* value = find(key);
     if (!value) return;

@@ -3,6 +3,8 @@
 // fails closed with its JSON path.
 #include <doctest/doctest.h>
 
+#include "config_errors.hpp"
+
 #include "auth/authenticator.hpp"
 #include "auth/permissions.hpp"
 #include "ipc/auth/password.hpp"
@@ -13,17 +15,8 @@ using namespace ipc::config;
 
 namespace {
 
-std::string dump(const std::vector<error>& errors) {
-  std::string text;
-  for (const error& found : errors) text += found.path + ": " + found.message + "\n";
-  return text;
-}
-
-bool has_error(const std::vector<error>& errors, const std::string& path, const std::string& part) {
-  for (const error& found : errors)
-    if (found.path == path && found.message.find(part) != std::string::npos) return true;
-  return false;
-}
+using ipc::test::dump;
+using ipc::test::has_error;
 
 load_result load(const std::string& text) { return parse(text, environment{}); }
 

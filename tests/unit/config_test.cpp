@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "config_errors.hpp"
+
 #include "ipc/config/config.hpp"
 
 using namespace ipc::config;
@@ -28,19 +30,8 @@ environment user_env(std::string runtime_dir, std::string state_home, std::strin
 
 environment xdg_user() { return user_env("/run/user/1000", "/home/ada/.state", "/home/ada"); }
 
-// The errors as "PATH: message" lines, so a failing check shows them all.
-std::string dump(const std::vector<error>& errors) {
-  std::string text;
-  for (const error& found : errors) text += found.path + ": " + found.message + "\n";
-  return text;
-}
-
-// True when some error has exactly `path` and a message containing `part`.
-bool has_error(const std::vector<error>& errors, const std::string& path, const std::string& part) {
-  for (const error& found : errors)
-    if (found.path == path && found.message.find(part) != std::string::npos) return true;
-  return false;
-}
+using ipc::test::dump;
+using ipc::test::has_error;
 
 std::size_t count_at(const std::vector<error>& errors, const std::string& path) {
   std::size_t count = 0;

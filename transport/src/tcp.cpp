@@ -67,14 +67,20 @@ std::unique_ptr<acceptor> listen_tcp(const asio::any_io_executor& executor, cons
   return std::make_unique<socket_acceptor<tcp>>(std::move(bound), std::move(local), tcp_peer);
 }
 
-asio::awaitable<std::unique_ptr<stream>> connect_tcp(const url& where, std::error_code& ec) {
+// Resolves and connects (shared by tcp:// and tls:// clients); ec set on failure.
+asio::awaitable<tcp::socket> connect_tcp_socket(const url& where, std::error_code& ec) {
   auto executor = co_await asio::this_coro::executor;
+  tcp::socket socket(executor);
   tcp::resolver resolver(executor);
   auto results = co_await resolver.async_resolve(where.host, std::to_string(where.port),
                                                  asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return nullptr;
-  tcp::socket socket(executor);
+  if (ec) co_return socket;
   co_await asio::async_connect(socket, results, asio::redirect_error(asio::use_awaitable, ec));
+  co_return socket;
+}
+
+asio::awaitable<std::unique_ptr<stream>> connect_tcp(const url& where, std::error_code& ec) {
+  tcp::socket socket = co_await connect_tcp_socket(where, ec);
   if (ec) co_return nullptr;
   peer_info peer = tcp_peer(socket);
   co_return std::make_unique<socket_stream<tcp>>(std::move(socket), std::move(peer));

@@ -25,6 +25,7 @@ namespace ipc::transport {
 peer_info tcp_peer(asio::ip::tcp::socket& socket);
 bool bind_tcp(const asio::any_io_executor& executor, const url& where, int backlog,
               asio::ip::tcp::acceptor& out, url& local, listen_error& error);
+asio::awaitable<asio::ip::tcp::socket> connect_tcp_socket(const url& where, std::error_code& ec);
 
 namespace {
 
@@ -244,13 +245,7 @@ asio::awaitable<std::unique_ptr<stream>> connect_tls(const url& where,
   if (ec) co_return nullptr;
   ctx->set_verify_mode(asio::ssl::verify_peer);
 
-  auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  auto results = co_await resolver.async_resolve(where.host, std::to_string(where.port),
-                                                 asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return nullptr;
-  tcp::socket raw(executor);
-  co_await asio::async_connect(raw, results, asio::redirect_error(asio::use_awaitable, ec));
+  tcp::socket raw = co_await connect_tcp_socket(where, ec);
   if (ec) co_return nullptr;
   peer_info peer = tcp_peer(raw);
   peer.transport = scheme::tls;
