@@ -30,8 +30,8 @@ struct queue_args {
   std::uint32_t prefetch = 1000;
   std::uint64_t window = 20000;
   std::string queue = "bench.queue";
-  bool durable = false;       // confirmed sends to a durable queue, confirm latency measured
-  std::size_t producers = 1;  // --durable: producer connections, each pipelining
+  bool durable = false;            // confirmed sends to a durable queue, confirm latency measured
+  std::size_t producers = 1;       // --durable: producer connections, each pipelining
   std::uint32_t in_flight = 1000;  // --durable: unconfirmed sends per producer at once
 };
 

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ipc/protocol/encoder.hpp"
 #include "auth/authenticator.hpp"
+#include "ipc/protocol/encoder.hpp"
 #include "platform.hpp"
 #include "queues/queue_manager.hpp"
 #include "queues/queue_store.hpp"
@@ -37,8 +37,8 @@ broker_core::broker_core(const config::broker_config& config,
 
 broker_core::~broker_core() = default;
 
-bool broker_core::open(std::shared_ptr<storage::file_system> fs,
-                       storage::durable_log::poster post, std::string& error) {
+bool broker_core::open(std::shared_ptr<storage::file_system> fs, storage::durable_log::poster post,
+                       std::string& error) {
   auto on_outcome = [this](std::uint64_t lsn, std::error_code ec) { on_stored(lsn, ec); };
   if (!queues_->open_storage(std::move(fs), std::move(post), on_outcome, error)) return false;
   last_message_id_ = std::max(last_message_id_, queues_->declare_configured());
@@ -52,8 +52,7 @@ std::uint64_t broker_core::storage_mark() const {
   return store ? store->appended() : 0;
 }
 
-void broker_core::confirm(session& s, std::uint32_t ref, std::uint64_t value,
-                          std::uint64_t mark) {
+void broker_core::confirm(session& s, std::uint32_t ref, std::uint64_t value, std::uint64_t mark) {
   std::uint64_t now = storage_mark();
   if (now == mark) return s.send_ok(ref, value);
   pending_confirms_.push_back({now, s.id(), ref, value});
@@ -61,9 +60,10 @@ void broker_core::confirm(session& s, std::uint32_t ref, std::uint64_t value,
 
 void broker_core::on_stored(std::uint64_t lsn, std::error_code error) {
   if (error && !storage_failing_)
-    logger_->error("storage: write failed: {}; confirmed sends to durable queues fail until "
-                   "it works again",
-                   error.message());
+    logger_->error(
+        "storage: write failed: {}; confirmed sends to durable queues fail until "
+        "it works again",
+        error.message());
   else if (!error && storage_failing_ && lsn != 0)
     logger_->info("storage: writing again");
   if (lsn != 0) storage_failing_ = static_cast<bool>(error);
@@ -113,7 +113,8 @@ void broker_core::remove_session(session& s) {
   auto found = sessions_.find(s.id());
   if (found == sessions_.end()) return;
   if (!s.user().empty()) {
-    if (auto it = user_connections_.find(s.user()); it != user_connections_.end() && --it->second == 0)
+    if (auto it = user_connections_.find(s.user());
+        it != user_connections_.end() && --it->second == 0)
       user_connections_.erase(it);
   }
   auto keep_alive = found->second;  // s stays valid to the end of this function

@@ -35,7 +35,7 @@ struct broker_counters {
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t connections_total = 0;
-  std::uint64_t slow_consumers = 0;  // connections closed for pending output over the limit
+  std::uint64_t slow_consumers = 0;       // connections closed for pending output over the limit
   std::uint64_t slow_consumer_drops = 0;  // messages dropped (limits.slow_consumer = drop)
   std::uint64_t protocol_errors = 0;
   std::uint64_t auth_failures = 0;
@@ -162,7 +162,7 @@ class broker_core {
   std::unique_ptr<authenticator> auth_;
   std::unordered_map<std::string, std::uint32_t> user_connections_;
   std::unordered_map<std::string, open_request> requests_;  // reply address → requester
-  std::deque<pending_confirm> pending_confirms_;  // in log order
+  std::deque<pending_confirm> pending_confirms_;            // in log order
   bool storage_failing_ = false;
   std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions_;
   std::uint64_t last_connection_id_ = 0;

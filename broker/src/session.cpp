@@ -6,9 +6,9 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/thread_pool.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <nlohmann/json.hpp>
@@ -439,8 +439,7 @@ void session::deliver_message(std::uint32_t sid, const outgoing_message& message
     if (core_.limits().slow_consumer != "drop") return on_slow_consumer();
     // limits.slow_consumer = drop: this subscriber misses the message, and is counted.
     if (counters_.dropped++ == 0)
-      core_.log().warn("connection {} ({}): slow consumer, dropping messages", id_,
-                       peer().address);
+      core_.log().warn("connection {} ({}): slow consumer, dropping messages", id_, peer().address);
     ++core_.counters().slow_consumer_drops;
     return;
   }

@@ -93,15 +93,14 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
 
 void client_core::encode_hello_frame(protocol::byte_buffer& out) const {
   if (!options_.token.empty()) {
-    std::pair<std::string_view, std::string_view> props[] = {
-        {"client_name", options_.client_name}, {"token", options_.token}};
+    std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name},
+                                                             {"token", options_.token}};
     return protocol::encode_hello(out, "token", props);
   }
   if (!options_.user.empty()) {
-    std::pair<std::string_view, std::string_view> props[] = {
-        {"client_name", options_.client_name},
-        {"user", options_.user},
-        {"password", options_.password}};
+    std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name},
+                                                             {"user", options_.user},
+                                                             {"password", options_.password}};
     return protocol::encode_hello(out, "password", props);
   }
   std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name}};

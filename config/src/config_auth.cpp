@@ -47,8 +47,9 @@ void read_user(const json& value, const std::string& path, user& out, error_list
     if (!password->is_string())
       reader.report_at("password", "expected a string, got " + describe(*password));
     else if ((out.password = password->get<std::string>()).empty())
-      reader.report_at("password", "empty password: put the hash printed by 'ipcctl passwd', "
-                                   "or leave the key out for a user without password login");
+      reader.report_at("password",
+                       "empty password: put the hash printed by 'ipcctl passwd', "
+                       "or leave the key out for a user without password login");
   }
   if (const json* allow = reader.find("permissions")) {
     out.restricted = true;
@@ -83,8 +84,8 @@ bool valid_account(std::string_view key) {  // a uid, or a Unix account name
   return !(key[0] >= '0' && key[0] <= '9') && key[0] != '-';
 }
 
-void validate_permissions(const permission_set& set, const std::string& path,
-                          const limits& bounds, std::vector<error>& errors) {
+void validate_permissions(const permission_set& set, const std::string& path, const limits& bounds,
+                          std::vector<error>& errors) {
   routing::name_limits names{bounds.max_topic_length, bounds.max_topic_levels};
   auto topics = [&](const std::vector<std::string>& patterns, std::string_view key) {
     for (std::size_t i = 0; i < patterns.size(); ++i) {
@@ -216,8 +217,8 @@ void validate_auth(const broker_config& config, std::vector<error>& errors) {
     const user& u = a.users[i];
     std::string path = "/auth/users/" + std::to_string(i);
     if (!valid_user_name(u.name))
-      errors.push_back({path + "/name", "invalid user name '" + u.name +
-                                            "': use 1 to 64 of A-Z a-z 0-9 . _ - @"});
+      errors.push_back({path + "/name",
+                        "invalid user name '" + u.name + "': use 1 to 64 of A-Z a-z 0-9 . _ - @"});
     else if (!names.insert(u.name).second)
       errors.push_back({path + "/name", "duplicate user '" + u.name + "'"});
     if (u.name == "anonymous" && !u.password.empty())

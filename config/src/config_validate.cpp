@@ -37,7 +37,7 @@ constexpr std::uint64_t max_headers_ceiling = 65535;
 constexpr std::uint64_t max_header_bytes_ceiling = 65535 * 4;
 // One minute: a batch interval longer than that is "never" in practice.
 constexpr std::uint64_t max_fsync_interval_ms = 60000;
-constexpr std::uint64_t min_segment_bytes = 64 * 1024;            // a few large messages
+constexpr std::uint64_t min_segment_bytes = 64 * 1024;              // a few large messages
 constexpr std::uint64_t max_segment_bytes = 1024ull * 1024 * 1024;  // recovery reads one whole
 // 0777: the permission bits; setuid/setgid/sticky make no sense on a socket file.
 constexpr std::uint32_t max_socket_mode = 0777;

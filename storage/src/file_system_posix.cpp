@@ -37,7 +37,9 @@ class posix_file final : public append_file {
     if (end >= 0) size_ = static_cast<std::uint64_t>(end);
     return ec;
   }
-  std::error_code sync() override { return ::fdatasync(fd_) == 0 ? std::error_code{} : last_error(); }
+  std::error_code sync() override {
+    return ::fdatasync(fd_) == 0 ? std::error_code{} : last_error();
+  }
   std::error_code truncate(std::uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return last_error();
     size_ = size;
@@ -84,8 +86,7 @@ class posix_file_system final : public file_system {
       return nullptr;
     }
     std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd, 0) == 0)
-      (void)::pwrite(fd, pid.data(), pid.size(), 0);
+    if (::ftruncate(fd, 0) == 0) (void)::pwrite(fd, pid.data(), pid.size(), 0);
     ec.clear();
     return std::make_unique<posix_lock>(fd);
   }

@@ -101,10 +101,10 @@ class durable_log::writer {
       }
       // Under `always`, deliveries and settlements alone wait for the next message's sync:
       // losing one costs a redelivery, never a message, and acks then cost no sync.
-      bool sync_now = unsynced_ && ((options_.fsync == fsync_policy::always && messages) ||
-                                    stopping ||
-                                    (options_.fsync == fsync_policy::batch &&
-                                     clock::now() - last_sync_ >= options_.fsync_interval));
+      bool sync_now =
+          unsynced_ && ((options_.fsync == fsync_policy::always && messages) || stopping ||
+                        (options_.fsync == fsync_policy::batch &&
+                         clock::now() - last_sync_ >= options_.fsync_interval));
       if (sync_now) {
         auto ec = sync(syncs);
         // Under `always` nothing of this batch is durable when the sync failed. Under
@@ -178,10 +178,10 @@ class durable_log::writer {
   void report(std::vector<std::pair<std::uint64_t, std::error_code>> outcomes,
               std::uint64_t written, std::uint64_t syncs) {
     auto* owner = &owner_;
-    owner_.post_([owner, alive = owner_.alive_, outcomes = std::move(outcomes), written,
-                  syncs]() mutable {
-      if (*alive) owner->on_written(std::move(outcomes), written, syncs);
-    });
+    owner_.post_(
+        [owner, alive = owner_.alive_, outcomes = std::move(outcomes), written, syncs]() mutable {
+          if (*alive) owner->on_written(std::move(outcomes), written, syncs);
+        });
   }
 
   durable_log& owner_;
@@ -232,8 +232,8 @@ bool durable_log::open(recovery_report& report, std::string& error) {
   std::string holder;
   lock_ = fs_->lock(options_.dir + "/LOCK", ec, holder);
   if (!lock_) {
-    bool held = ec == std::errc::resource_unavailable_try_again ||
-                ec == std::errc::operation_would_block;
+    bool held =
+        ec == std::errc::resource_unavailable_try_again || ec == std::errc::operation_would_block;
     error = held ? "storage directory " + options_.dir + " is in use by another ipcd" +
                        (holder.empty() ? "" : " (pid " + holder + ")")
                  : "cannot lock storage directory " + options_.dir + ": " + ec.message();

@@ -37,8 +37,7 @@ read_status read_record(std::span<const std::uint8_t> in, record& out, std::size
   std::uint32_t length = get32(in.data());
   if ((length ^ get32(in.data() + 4)) != 0xFFFFFFFFu || length > max_record_body)
     return read_status::corrupt;
-  if (in.size() < record_header_size ||
-      in.size() - record_header_size < length)
+  if (in.size() < record_header_size || in.size() - record_header_size < length)
     return read_status::incomplete;
   const std::uint8_t* p = in.data();
   std::uint32_t crc = crc32c(in.subspan(12, 4 + std::size_t{length}));

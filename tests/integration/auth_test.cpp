@@ -41,19 +41,25 @@ constexpr const char* ops_token = "ops-token-0123456789";
 
 std::string auth_json(std::string extra_alice = {}, std::string unix_users = "{}") {
   return R"({"auth": {"anonymous": false, "users": [
-      {"name": "alice", "password": ")" + alice_hash() + R"(",
+      {"name": "alice", "password": ")" +
+         alice_hash() + R"(",
        "permissions": {"publish": ["a/#"], "subscribe": ["a/#", "b/+"], "send": ["jobs"],
                        "consume": ["jobs"]},
-       "deny": {"publish": ["a/secret/#"], "subscribe": ["a/secret/#"]})" + extra_alice + R"(},
-      {"name": "ops", "password": ")" + ops_hash() + R"("}],
-    "tokens": [{"hash": ")" + auth::hash_token(ops_token) + R"(", "user": "ops"}],
-    "unix_users": )" + unix_users + "}}";
+       "deny": {"publish": ["a/secret/#"], "subscribe": ["a/secret/#"]})" +
+         extra_alice + R"(},
+      {"name": "ops", "password": ")" +
+         ops_hash() + R"("}],
+    "tokens": [{"hash": ")" +
+         auth::hash_token(ops_token) + R"(", "user": "ops"}],
+    "unix_users": )" +
+         unix_users + "}}";
 }
 
 std::function<void(config::broker_config&)> with_auth(std::string json_text) {
   return [json_text](config::broker_config& c) {
     auto loaded = config::parse(json_text, config::environment{});
-    std::string problem = loaded.ok() ? "" : loaded.errors.front().path + ": " + loaded.errors.front().message;
+    std::string problem =
+        loaded.ok() ? "" : loaded.errors.front().path + ": " + loaded.errors.front().message;
     REQUIRE_MESSAGE(loaded.ok(), problem);
     c.auth = loaded.config.auth;
   };
@@ -139,7 +145,8 @@ TEST_SUITE("auth") {
     REQUIRE(!ops.connect());
     std::atomic<int> seen{0};
     std::error_code ec;
-    auto watch = ops.subscribe("#", [&](const message&) { ++seen; }, ec);
+    auto watch = ops.subscribe(
+        "#", [&](const message&) { ++seen; }, ec);
     REQUIRE(!ec);
     REQUIRE(!ops.flush());
 
@@ -149,24 +156,32 @@ TEST_SUITE("auth") {
     CHECK(alice.publish_confirmed("b/x", "no") == protocol::errc::permission_denied);
     CHECK(wait_until([&] { return seen == 1; }));
 
-    auto sub_ok = alice.subscribe("a/public/#", [](const message&) {}, ec);
+    auto sub_ok = alice.subscribe(
+        "a/public/#", [](const message&) {}, ec);
     CHECK(!ec);
-    auto sub_b = alice.subscribe("b/+", [](const message&) {}, ec);
+    auto sub_b = alice.subscribe(
+        "b/+", [](const message&) {}, ec);
     CHECK(!ec);
-    auto sub_all = alice.subscribe("#", [](const message&) {}, ec);
+    auto sub_all = alice.subscribe(
+        "#", [](const message&) {}, ec);
     CHECK(ec == protocol::errc::permission_denied);
-    auto sub_broad = alice.subscribe("b/#", [](const message&) {}, ec);
+    auto sub_broad = alice.subscribe(
+        "b/#", [](const message&) {}, ec);
     CHECK(ec == protocol::errc::permission_denied);
-    auto sub_secret = alice.subscribe("a/+/x", [](const message&) {}, ec);
+    auto sub_secret = alice.subscribe(
+        "a/+/x", [](const message&) {}, ec);
     CHECK(ec == protocol::errc::permission_denied);  // could receive a/secret/x
-    auto sub_sys = alice.subscribe("$SYS/#", [](const message&) {}, ec);
+    auto sub_sys = alice.subscribe(
+        "$SYS/#", [](const message&) {}, ec);
     CHECK(ec == protocol::errc::permission_denied);
 
     CHECK(!alice.send("jobs", "j"));
     CHECK(alice.send("payroll", "p") == protocol::errc::permission_denied);
-    auto consumer = alice.consume("jobs", {}, [](const message&) {}, ec);
+    auto consumer = alice.consume(
+        "jobs", {}, [](const message&) {}, ec);
     CHECK(!ec);
-    auto other = alice.consume("payroll", {}, [](const message&) {}, ec);
+    auto other = alice.consume(
+        "payroll", {}, [](const message&) {}, ec);
     CHECK(ec == protocol::errc::permission_denied);
 
     request_options to_topic;
@@ -214,7 +229,8 @@ TEST_SUITE("auth") {
     REQUIRE(!ops.connect());
     std::atomic<int> seen{0};
     std::error_code ec;
-    auto watch = ops.subscribe("a/#", [&](const message&) { ++seen; }, ec);
+    auto watch = ops.subscribe(
+        "a/#", [&](const message&) { ++seen; }, ec);
     REQUIRE(!ops.flush());
     auto hello_then_publish = [](const std::string& password) {
       std::vector<std::uint8_t> bytes, publish;
@@ -237,7 +253,8 @@ TEST_SUITE("auth") {
   }
 
   TEST_CASE("ipcctl: --user/--password, IPCD_PASSWORD, --token, exit codes 2 and 4; passwd") {
-    ipc::test::ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock"}])", auth_json().substr(1, auth_json().size() - 2));
+    ipc::test::ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock"}])",
+                                   auth_json().substr(1, auth_json().size() - 2));
     REQUIRE(broker.start());
     auto run = [&](std::vector<std::string> args, std::vector<std::string> env = {}) {
       args.insert(args.begin(), {ipc::test::ipcctl_binary(), "--url", broker.unix_url()});
@@ -261,7 +278,8 @@ TEST_SUITE("auth") {
     REQUIRE(hashed.exit_code == 0);
     std::string hash = hashed.out.substr(0, hashed.out.find('\n'));
     CHECK(auth::verify_password(hash, "s3cret"));
-    auto token = ipc::test::run_command({ipc::test::ipcctl_binary(), "passwd", "--token", "--json"});
+    auto token =
+        ipc::test::run_command({ipc::test::ipcctl_binary(), "passwd", "--token", "--json"});
     REQUIRE(token.exit_code == 0);
     auto t = json::parse(token.out);
     CHECK(auth::verify_token(t["hash"].get<std::string>(), t["token"].get<std::string>()));
@@ -270,9 +288,10 @@ TEST_SUITE("auth") {
   TEST_CASE("ipcd refuses a non-loopback listener without an auth section") {
     ipc::test::temp_dir dir;
     std::ofstream(dir.file("ipcd.json")) << R"({"listeners": [{"url": "tcp://0.0.0.0:0"}],
-      "storage": {"dir": ")" << dir.file("data") << R"("}})";
-    auto result = ipc::test::run_command(
-        {ipc::test::ipcd_binary(), "--check", "-c", dir.file("ipcd.json")});
+      "storage": {"dir": ")" << dir.file("data")
+                                         << R"("}})";
+    auto result =
+        ipc::test::run_command({ipc::test::ipcd_binary(), "--check", "-c", dir.file("ipcd.json")});
     CHECK(result.exit_code != 0);
     CHECK((result.out + result.err).find("needs an \"auth\" section") != std::string::npos);
   }

@@ -213,7 +213,8 @@ TEST_SUITE("durable") {
       REQUIRE(!listener.connect());
       std::atomic<int> heard{0};
       std::error_code ec;
-      auto sub = listener.subscribe("news", [&](const message&) { ++heard; }, ec);
+      auto sub = listener.subscribe(
+          "news", [&](const message&) { ++heard; }, ec);
       REQUIRE(!ec);
       REQUIRE(!listener.flush());
 
@@ -270,7 +271,8 @@ TEST_SUITE("durable") {
     // While the sync hangs: topics, non-durable queues and admin answer at once.
     std::atomic<int> heard{0};
     std::error_code ec;
-    auto sub = c.subscribe("ticks", [&](const message&) { ++heard; }, ec);
+    auto sub = c.subscribe(
+        "ticks", [&](const message&) { ++heard; }, ec);
     REQUIRE(!ec);
     for (int i = 0; i < 100; ++i) REQUIRE(!c.publish_confirmed("ticks", "t"));
     CHECK(wait_until([&] { return heard == 100; }));
@@ -298,7 +300,8 @@ TEST_SUITE("durable") {
       if (entry.path().extension() == ".log" && entry.path().string() > newest)
         newest = entry.path().string();
     REQUIRE(!newest.empty());
-    std::ofstream(newest, std::ios::app | std::ios::binary) << std::string("\x30\x00\x00\x00\xcf", 5);
+    std::ofstream(newest, std::ios::app | std::ios::binary)
+        << std::string("\x30\x00\x00\x00\xcf", 5);
     REQUIRE(broker.start());
     CHECK(broker.log().find("500 message(s) recovered") != std::string::npos);
     CHECK(broker.log().find("torn tail") != std::string::npos);
@@ -355,13 +358,16 @@ TEST_SUITE("durable") {
         Client k(at(broker.unix_url()));
         if (k.connect()) return;
         std::error_code ec;
-        auto sub = k.consume("work", {20, false}, [&](const message& m) {
-          {
-            std::lock_guard lock(mutex);
-            received.insert(std::stoull(std::string(m.payload())));
-          }
-          (void)k.ack(m.delivery_tag());
-        }, ec);
+        auto sub = k.consume(
+            "work", {20, false},
+            [&](const message& m) {
+              {
+                std::lock_guard lock(mutex);
+                received.insert(std::stoull(std::string(m.payload())));
+              }
+              (void)k.ack(m.delivery_tag());
+            },
+            ec);
         // Holds the consumer open until the cycle ends or the broker dies.
         wait_until([&] { return stop || k.state() != connection_state::connected; },
                    std::chrono::seconds(30));
@@ -379,20 +385,25 @@ TEST_SUITE("durable") {
     Client k(at(broker.unix_url()));
     REQUIRE(!k.connect());
     std::error_code ec;
-    auto sub = k.consume("work", {100, false}, [&](const message& m) {
-      {
-        std::lock_guard lock(mutex);
-        received.insert(std::stoull(std::string(m.payload())));
-      }
-      (void)k.ack(m.delivery_tag());
-    }, ec);
+    auto sub = k.consume(
+        "work", {100, false},
+        [&](const message& m) {
+          {
+            std::lock_guard lock(mutex);
+            received.insert(std::stoull(std::string(m.payload())));
+          }
+          (void)k.ack(m.delivery_tag());
+        },
+        ec);
     REQUIRE(!ec);
     Client a(at(broker.unix_url()));
     REQUIRE(!a.connect());
-    CHECK(wait_until([&] {
-      auto info = admin(a, "queue.info", {{"name", "work"}});
-      return info["ready"] == 0 && info["unacked"] == 0;
-    }, std::chrono::seconds(30)));
+    CHECK(wait_until(
+        [&] {
+          auto info = admin(a, "queue.info", {{"name", "work"}});
+          return info["ready"] == 0 && info["unacked"] == 0;
+        },
+        std::chrono::seconds(30)));
     std::lock_guard lock(mutex);
     MESSAGE(cycles, " cycles, ", confirmed.size(), " confirmed, ", received.size(), " received");
     CHECK(confirmed.size() > static_cast<std::size_t>(cycles));

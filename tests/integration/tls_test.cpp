@@ -81,7 +81,8 @@ std::function<void(config::broker_config&)> with_tls(bool require_client_cert) {
     if (require_client_cert) {
       auto loaded = config::parse(R"({"auth": {"users": [{"name": "svc"}, {"name": "ops"}],
         "cert_users": {"CN=svc-a": "svc"}, "anonymous": false,
-        "unix_users": {"0": "ops", ")" + std::to_string(::getuid()) + R"(": "ops"}}})",
+        "unix_users": {"0": "ops", ")" +
+                                      std::to_string(::getuid()) + R"(": "ops"}}})",
                                   config::environment{});
       REQUIRE(loaded.ok());
       c.auth = loaded.config.auth;
@@ -120,7 +121,8 @@ TEST_SUITE("tls") {
     CHECK(got.wait_for(101));
 
     // The same port by name: the certificate names localhost too.
-    std::string by_name = "tls://localhost:" + broker.tls_url().substr(broker.tls_url().rfind(':') + 1);
+    std::string by_name =
+        "tls://localhost:" + broker.tls_url().substr(broker.tls_url().rfind(':') + 1);
     Client named(over_tls(by_name, pki().file("ca.pem")));
     CHECK(!named.connect());
     // Not trusted: another CA, or the system store, which does not know the test CA.
@@ -164,8 +166,8 @@ TEST_SUITE("tls") {
     std::string tcp_port = broker.tcp_url().substr(broker.tcp_url().rfind(':') + 1);
     Client confused(over_tls("tls://127.0.0.1:" + tcp_port, pki().file("ca.pem")));
     CHECK(confused.connect());
-    CHECK(wait_until([&] { return broker.log_contains("frame too large") ||
-                                  broker.log_contains("closing"); }));
+    CHECK(wait_until(
+        [&] { return broker.log_contains("frame too large") || broker.log_contains("closing"); }));
     Client fine(over_tls(broker.tls_url(), pki().file("ca.pem")));
     CHECK(!fine.connect());
   }
@@ -178,7 +180,8 @@ TEST_SUITE("tls") {
     std::string log = broker.log();
     auto at_pos = log.find("listening on tls://");
     REQUIRE(at_pos != std::string::npos);
-    std::string url = log.substr(at_pos + 13, log.find_first_of(" \n\"", at_pos + 13) - at_pos - 13);
+    std::string url =
+        log.substr(at_pos + 13, log.find_first_of(" \n\"", at_pos + 13) - at_pos - 13);
     auto ok = ipc::test::run_command({ipc::test::ipcctl_binary(), "--url", url, "--ca",
                                       pki().file("ca.pem"), "status", "--json"});
     CHECK_MESSAGE(ok.exit_code == 0, ok.err);

@@ -53,12 +53,14 @@ TEST_SUITE("auth") {
     auto hash = ipc::auth::hash_password("pw", ipc::auth::min_iterations);
     auto token = ipc::auth::hash_token("tok");
     auto result = load(R"({"auth": {"anonymous": false,
-      "users": [{"name": "alice", "password": ")" + hash + R"(",
+      "users": [{"name": "alice", "password": ")" +
+                       hash + R"(",
                  "permissions": {"publish": ["a/#"], "subscribe": ["a/#", "b/+"],
                                  "send": ["jobs"], "consume": ["jobs.*"], "admin": false},
                  "deny": {"publish": ["a/secret/#"]}, "max_connections": 5},
                 {"name": "ops"}],
-      "tokens": [{"hash": ")" + token + R"(", "user": "ops"}],
+      "tokens": [{"hash": ")" +
+                       token + R"(", "user": "ops"}],
       "unix_users": {"1000": "alice", "postgres": "ops"}}})");
     REQUIRE_MESSAGE(result.ok(), dump(result.errors));
     const auto& a = result.config.auth;
@@ -98,7 +100,8 @@ TEST_SUITE("auth") {
                   dump(errors));
     CHECK_MESSAGE(has_error(errors, "/auth/users/5/permissions/consume/0", "invalid queue pattern"),
                   dump(errors));
-    CHECK_MESSAGE(has_error(errors, "/auth/users/5/permissions/bogus", "unknown key"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/auth/users/5/permissions/bogus", "unknown key"),
+                  dump(errors));
     CHECK_MESSAGE(has_error(errors, "/auth/tokens/0/hash", "sha256$"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/auth/tokens/0/user", "no user 'nobody'"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/auth/unix_users/1000", "no user 'ghost'"), dump(errors));
@@ -159,10 +162,10 @@ TEST_SUITE("auth") {
     CHECK_FALSE(p.may_publish("b/x"));
     CHECK(p.may_subscribe("a/public/#"));
     CHECK(p.may_subscribe("b/x"));
-    CHECK_FALSE(p.may_subscribe("b/#"));      // broader than b/+
+    CHECK_FALSE(p.may_subscribe("b/#"));  // broader than b/+
     CHECK_FALSE(p.may_subscribe("#"));
-    CHECK_FALSE(p.may_subscribe("a/#"));      // could receive a/secret/...
-    CHECK_FALSE(p.may_subscribe("a/+/x"));    // a/secret/x
+    CHECK_FALSE(p.may_subscribe("a/#"));    // could receive a/secret/...
+    CHECK_FALSE(p.may_subscribe("a/+/x"));  // a/secret/x
     CHECK(p.may_send("jobs"));
     CHECK_FALSE(p.may_send("jobs2"));
     CHECK(p.may_consume("jobs.eu"));
@@ -185,7 +188,8 @@ TEST_SUITE("auth") {
     auto hash = ipc::auth::hash_password("pw", ipc::auth::min_iterations);
     auto loaded = load(R"({"auth": {"users": [{"name": "alice", "password": ")" + hash +
                        R"("}, {"name": "svc"}],
-      "tokens": [{"hash": ")" + ipc::auth::hash_token("tok-1") + R"(", "user": "svc"}],
+      "tokens": [{"hash": ")" +
+                       ipc::auth::hash_token("tok-1") + R"(", "user": "svc"}],
       "unix_users": {"4242": "alice", "nosuchaccount": "svc"}}})");
     REQUIRE_MESSAGE(loaded.ok(), dump(loaded.errors));
     auto uid_of = [](const std::string& name) -> std::optional<std::uint32_t> {

@@ -143,7 +143,8 @@ TEST_SUITE("config") {
     REQUIRE_MESSAGE(result.ok(), dump(result.errors));
     CHECK(result.config.storage.fsync == "always");
     CHECK(result.config.storage.segment_bytes == 1048576);
-    CHECK(parse_user(R"({"queues": {"q": {"durable": true}}})").config.queues.declared.at(0)
+    CHECK(parse_user(R"({"queues": {"q": {"durable": true}}})")
+              .config.queues.declared.at(0)
               .second.durable);
     const auto errors = parse_user(R"({"storage": {"dir": "rel", "fsync": "sometimes",
       "fsync_interval_ms": 0, "segment_bytes": 100}})")
@@ -336,7 +337,8 @@ TEST_SUITE("config") {
     config.log.format = "yaml";
     const auto errors = validate(config);
     CHECK_MESSAGE(has_error(errors, "/listeners/2/url", "duplicate"), dump(errors));
-    CHECK_MESSAGE(has_error(errors, "/limits/max_topic_levels", "between 1 and 1024"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/limits/max_topic_levels", "between 1 and 1024"),
+                  dump(errors));
     CHECK_MESSAGE(has_error(errors, "/log/format", "got 'yaml'"), dump(errors));
     CHECK(errors.size() == 3);
   }

@@ -53,7 +53,8 @@ struct test_log {
   explicit test_log(const std::string& dir, std::shared_ptr<file_system> fs = system_file_system(),
                     std::uint64_t segment_bytes = 64 * 1024,
                     fsync_policy policy = fsync_policy::always)
-      : log(fs, {dir, policy, std::chrono::milliseconds(5), segment_bytes},
+      : log(
+            fs, {dir, policy, std::chrono::milliseconds(5), segment_bytes},
             [](std::function<void()> fn) { fn(); },
             [this](std::uint64_t lsn, std::error_code ec) {
               std::lock_guard lock(mutex);
@@ -98,8 +99,7 @@ TEST_SUITE("storage") {
     std::string text = "The quick brown fox jumps over the lazy dog, twice over.";
     auto whole = crc32c(bytes_of(text));
     for (std::size_t split = 0; split <= text.size(); ++split)
-      CHECK(crc32c(bytes_of(text.substr(split)), crc32c(bytes_of(text.substr(0, split)))) ==
-            whole);
+      CHECK(crc32c(bytes_of(text.substr(split)), crc32c(bytes_of(text.substr(0, split)))) == whole);
   }
 
   TEST_CASE("records round-trip, and every prefix of one is incomplete, never ok") {
@@ -139,7 +139,8 @@ TEST_SUITE("storage") {
         damaged[byte] ^= static_cast<std::uint8_t>(1u << bit);
         record r;
         std::size_t size = 0;
-        CHECK_MESSAGE(read_record(damaged, r, size) != read_status::ok, "byte ", byte, " bit ", bit);
+        CHECK_MESSAGE(read_record(damaged, r, size) != read_status::ok, "byte ", byte, " bit ",
+                      bit);
       }
     }
   }

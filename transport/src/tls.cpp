@@ -85,7 +85,9 @@ class tls_stream final : public stream {
 struct tls_listener_state {
   tls_listener_state(const asio::any_io_executor& executor, tcp::acceptor bound,
                      std::shared_ptr<asio::ssl::context> ctx, std::chrono::milliseconds timeout)
-      : acceptor(std::move(bound)), context(std::move(ctx)), signal(executor),
+      : acceptor(std::move(bound)),
+        context(std::move(ctx)),
+        signal(executor),
         handshake_timeout(timeout) {
     signal.expires_at(asio::steady_timer::time_point::max());
   }
@@ -132,8 +134,8 @@ asio::awaitable<void> accept_connections(std::shared_ptr<tls_listener_state> sta
   asio::steady_timer pause(state->acceptor.get_executor());
   for (;;) {
     std::error_code ec;
-    tcp::socket raw = co_await state->acceptor.async_accept(
-        asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket raw =
+        co_await state->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (state->closed) co_return;
     if (ec) {  // EMFILE and the like: pause so as not to spin
       pause.expires_after(std::chrono::milliseconds(100));
@@ -225,9 +227,9 @@ std::unique_ptr<acceptor> listen_tls(const asio::any_io_executor& executor, cons
   tcp::acceptor bound(executor);
   url local;
   if (!bind_tcp(executor, where, options.backlog, bound, local, error)) return nullptr;
-  auto state = std::make_shared<tls_listener_state>(
-      executor, std::move(bound), std::move(ctx),
-      std::chrono::milliseconds(options.tls_handshake_ms));
+  auto state =
+      std::make_shared<tls_listener_state>(executor, std::move(bound), std::move(ctx),
+                                           std::chrono::milliseconds(options.tls_handshake_ms));
   return std::make_unique<tls_acceptor>(std::move(state), std::move(local));
 }
 

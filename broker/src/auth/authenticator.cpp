@@ -103,8 +103,8 @@ auth_decision authenticator::decide(std::string_view mechanism,
   }
   if (!settings_.present) {
     d.error = errc::auth_failed;
-    d.message = "authentication mechanism '" + std::string(mechanism) +
-                "' is not enabled on this broker";
+    d.message =
+        "authentication mechanism '" + std::string(mechanism) + "' is not enabled on this broker";
     d.log_reason = "mechanism " + std::string(mechanism);
     return d;
   }
@@ -135,8 +135,8 @@ auth_decision authenticator::decide(std::string_view mechanism,
     return fail("unknown token");
   }
   d.error = errc::auth_failed;
-  d.message = "authentication mechanism '" + std::string(mechanism) +
-              "' is not enabled on this broker";
+  d.message =
+      "authentication mechanism '" + std::string(mechanism) + "' is not enabled on this broker";
   d.log_reason = "mechanism " + std::string(mechanism);
   return d;
 }

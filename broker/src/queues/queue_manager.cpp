@@ -61,8 +61,8 @@ bool queue_manager::open_storage(std::shared_ptr<storage::file_system> fs,
                                  storage::durable_log::poster post,
                                  storage::durable_log::outcome_handler on_outcome,
                                  std::string& error) {
-  auto store = std::make_unique<queue_store>(config_.storage, log_, std::move(fs),
-                                             std::move(post), std::move(on_outcome));
+  auto store = std::make_unique<queue_store>(config_.storage, log_, std::move(fs), std::move(post),
+                                             std::move(on_outcome));
   if (!store->open(error)) return false;
   store_ = std::move(store);
   return true;
@@ -78,9 +78,10 @@ std::uint64_t queue_manager::declare_configured() {
     auto existing = find(name);
     if (existing && existing->durable() && !options.durable) {
       // The config's declaration wins: the stored messages stay for this run only.
-      log_.warn("queue {} is no longer durable: its {} stored message(s) are kept in memory "
-                "only",
-                name, existing->ready_count());
+      log_.warn(
+          "queue {} is no longer durable: its {} stored message(s) are kept in memory "
+          "only",
+          name, existing->ready_count());
       existing->detach_journal();
       if (auto ec = store_->drop_queue(name))
         log_.error("queue {}: cannot update the catalog: {}", name, ec.message());
@@ -113,8 +114,9 @@ std::uint64_t queue_manager::restore_durable() {
   }
   recording_paused_ = false;
   std::uint64_t last_id = 0, unix_now = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch()).count());
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   std::size_t orphans = 0;
   auto steady_now = now_ms();
   for (auto& recovered : store_->take_recovered()) {

@@ -40,10 +40,14 @@ storage::log_options log_options_of(const config::storage& settings) {
 }  // namespace
 
 nlohmann::json options_json(const config::queue_options& o) {
-  return {{"durable", o.durable},         {"max_length", o.max_length},
-          {"max_bytes", o.max_bytes},     {"overflow", o.overflow},
-          {"ttl", o.ttl_ms},              {"dead_letter", o.dead_letter},
-          {"max_deliveries", o.max_deliveries}, {"bind", o.bind}};
+  return {{"durable", o.durable},
+          {"max_length", o.max_length},
+          {"max_bytes", o.max_bytes},
+          {"overflow", o.overflow},
+          {"ttl", o.ttl_ms},
+          {"dead_letter", o.dead_letter},
+          {"max_deliveries", o.max_deliveries},
+          {"bind", o.bind}};
 }
 
 queue_store::queue_store(const config::storage& settings, spdlog::logger& log,
@@ -69,18 +73,19 @@ bool queue_store::open(std::string& error) {
   // Ids stay unique even when the catalog was lost or replaced: records of an old queue
   // never attach to a new one.
   for (const auto& m : recovered_) next_id_ = std::max(next_id_, m.queue + 1);
-  logger_.info("storage {}: {} segment(s), {} bytes, {} record(s), {} message(s) recovered in {} ms",
-            settings_.dir, report_.segments, report_.bytes, report_.records, recovered_.size(),
-            report_.took.count());
+  logger_.info(
+      "storage {}: {} segment(s), {} bytes, {} record(s), {} message(s) recovered in {} ms",
+      settings_.dir, report_.segments, report_.bytes, report_.records, recovered_.size(),
+      report_.took.count());
   if (report_.corrupt > 0)
     logger_.error("storage {}: {} corrupt stretch(es) skipped (records after them were kept)",
-               settings_.dir, report_.corrupt);
+                  settings_.dir, report_.corrupt);
   if (report_.torn_tails > 0)
     logger_.warn("storage {}: {} torn tail(s) truncated (an interrupted write)", settings_.dir,
-              report_.torn_tails);
+                 report_.torn_tails);
   if (report_.missing_segments > 0)
     logger_.error("storage {}: {} segment file(s) missing from the sequence", settings_.dir,
-               report_.missing_segments);
+                  report_.missing_segments);
   return true;
 }
 
@@ -96,7 +101,8 @@ bool queue_store::read_catalog(std::string& error) {
   }
   auto doc = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
   auto bad = [&](const std::string& why) {
-    error = path + ": " + why + " (the file is written by ipcd; restore it or remove it to "
+    error = path + ": " + why +
+            " (the file is written by ipcd; restore it or remove it to "
             "drop every durable queue)";
     return false;
   };

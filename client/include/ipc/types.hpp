@@ -57,7 +57,7 @@ struct client_options {
   // tls://: the CA that signs the broker's certificate (the system store when empty), and
   // a client certificate and key for brokers that ask for one (PEM files).
   std::string tls_ca, tls_cert, tls_key;
-  bool auto_reconnect = true;              // after an established connection drops
+  bool auto_reconnect = true;  // after an established connection drops
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
   std::chrono::milliseconds connect_timeout{5000};

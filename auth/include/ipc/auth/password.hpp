@@ -20,7 +20,7 @@ inline constexpr std::uint32_t max_iterations = 100'000'000;
 std::string hash_password(std::string_view password, std::uint32_t iterations = default_iterations);
 bool verify_password(std::string_view encoded, std::string_view password);
 
-std::string generate_token();  // 32 random bytes, base64url without padding
+std::string generate_token();               // 32 random bytes, base64url without padding
 std::string random_hex(std::size_t bytes);  // from OpenSSL's CSPRNG
 std::string hash_token(std::string_view token);
 bool verify_token(std::string_view encoded, std::string_view token);

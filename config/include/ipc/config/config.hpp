@@ -39,8 +39,8 @@ struct limits {
   std::uint32_t max_pending_requests = 1024;  // open requests per connection
   std::string slow_consumer = "disconnect";   // disconnect | drop (topic messages only)
   std::uint32_t auth_timeout_ms = 10000;      // HELLO and authentication must finish in this
-  std::uint32_t keepalive_ms = 120000;        // PING an idle client this often (NATS' 2 min); 0 = off
-  std::uint32_t keepalive_max_missed = 2;     // idle intervals more: closed (NATS' max_pings_out)
+  std::uint32_t keepalive_ms = 120000;     // PING an idle client this often (NATS' 2 min); 0 = off
+  std::uint32_t keepalive_max_missed = 2;  // idle intervals more: closed (NATS' max_pings_out)
 };
 
 // Options of one queue (SPEC §4 "Queue options"); also what `ipcctl queue create` sends.
@@ -76,10 +76,10 @@ struct permission_set {
 
 struct user {
   std::string name;
-  std::string password;            // hash printed by `ipcctl passwd`; "" = no password login
-  bool restricted = false;         // has "permissions": only what they allow
-  permission_set allow;            // "permissions"
-  permission_set deny;             // "deny": overrides allow
+  std::string password;               // hash printed by `ipcctl passwd`; "" = no password login
+  bool restricted = false;            // has "permissions": only what they allow
+  permission_set allow;               // "permissions"
+  permission_set deny;                // "deny": overrides allow
   std::uint32_t max_connections = 0;  // 0 = limits.max_connections_per_user
 };
 

@@ -48,7 +48,7 @@ struct message_record {
   std::uint32_t queue = 0;  // the queue's id in the catalog
   std::uint64_t id = 0;     // message id
   std::uint32_t delivery_count = 0;
-  std::uint64_t expires_unix_ms = 0;    // wall clock; 0 = never
+  std::uint64_t expires_unix_ms = 0;   // wall clock; 0 = never
   std::span<const std::uint8_t> body;  // the encoded message (docs/protocol.md §4.1)
 };
 inline constexpr std::size_t message_record_fixed = 24;
@@ -65,10 +65,10 @@ bool parse(const record& in, ref_record& out);
 // What a scan of one segment found.
 struct scan_report {
   std::size_t records = 0;
-  std::size_t corrupt = 0;     // damaged stretches skipped with valid records after them
-  std::size_t valid_end = 0;   // offset just past the last valid record (or the header)
+  std::size_t corrupt = 0;    // damaged stretches skipped with valid records after them
+  std::size_t valid_end = 0;  // offset just past the last valid record (or the header)
   bool bad_header = false;
-  bool torn_tail = false;      // bytes after valid_end that hold no valid record
+  bool torn_tail = false;  // bytes after valid_end that hold no valid record
 };
 
 // Visits every valid record of a segment's bytes in order. Never reads out of bounds,
