@@ -55,7 +55,7 @@ std::uint64_t broker_core::storage_mark() const {
 void broker_core::confirm(session& s, std::uint32_t ref, std::uint64_t value, std::uint64_t mark) {
   std::uint64_t now = storage_mark();
   if (now == mark) return s.send_ok(ref, value);
-  pending_confirms_.push_back({now, s.id(), ref, value});
+  pending_confirms_.push_back({mark, now, s.id(), ref, value});
 }
 
 void broker_core::on_stored(std::uint64_t lsn, std::error_code error) {
@@ -67,13 +67,17 @@ void broker_core::on_stored(std::uint64_t lsn, std::error_code error) {
   else if (!error && storage_failing_ && lsn != 0)
     logger_->info("storage: writing again");
   if (lsn != 0) storage_failing_ = static_cast<bool>(error);
+  if (error && lsn != 0) last_failed_lsn_ = lsn;
   while (!pending_confirms_.empty() && pending_confirms_.front().lsn <= lsn) {
     auto c = pending_confirms_.front();
     pending_confirms_.pop_front();
     auto s = find_session(c.session_id);
     if (!s) continue;
+    // Its records may span buffers: one that failed before this one fails it too.
     if (error)
       s->send_error(errc::storage_error, c.ref, "not stored: " + error.message());
+    else if (c.mark < last_failed_lsn_)
+      s->send_error(errc::storage_error, c.ref, "not stored: part of it failed to write");
     else
       s->send_ok(c.ref, c.value);
   }

@@ -140,6 +140,7 @@ class broker_core {
   void on_stored(std::uint64_t lsn, std::error_code error);
 
   struct pending_confirm {
+    std::uint64_t mark;  // the log position before the operation appended
     std::uint64_t lsn;
     std::uint64_t session_id;
     std::uint32_t ref;
@@ -164,6 +165,7 @@ class broker_core {
   std::unordered_map<std::string, open_request> requests_;  // reply address → requester
   std::deque<pending_confirm> pending_confirms_;            // in log order
   bool storage_failing_ = false;
+  std::uint64_t last_failed_lsn_ = 0;  // end of the latest buffer whose write failed
   std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions_;
   std::uint64_t last_connection_id_ = 0;
   std::uint64_t last_message_id_ = 0;

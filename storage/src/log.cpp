@@ -41,7 +41,8 @@ bool parse_segment_name(const std::string& name, std::uint32_t& number) {
 class durable_log::writer {
  public:
   struct command {
-    bool remove = false;  // delete `segment` instead of writing to it
+    bool remove = false;   // delete `segment` instead of writing to it
+    bool guarded = false;  // remove only if nothing has failed (its messages were copied)
     std::uint32_t segment = 0;
     std::vector<std::uint8_t> bytes;
     std::uint64_t end_lsn = 0;
@@ -91,7 +92,7 @@ class durable_log::writer {
       bool messages = false;
       for (auto& c : batch) {
         if (c.remove) {
-          remove_segment(c.segment, syncs);
+          remove_segment(c, syncs);
           continue;
         }
         auto ec = write(c);
@@ -105,6 +106,12 @@ class durable_log::writer {
           unsynced_ && ((options_.fsync == fsync_policy::always && messages) || stopping ||
                         (options_.fsync == fsync_policy::batch &&
                          clock::now() - last_sync_ >= options_.fsync_interval));
+      if (batch_sync_error_ && options_.fsync == fsync_policy::always) {
+        // A sync inside the batch (segment switch, removal) failed: nothing of it is sure.
+        for (auto& [lsn, outcome] : outcomes)
+          if (!outcome) outcome = batch_sync_error_;
+      }
+      batch_sync_error_.clear();
       if (sync_now) {
         auto ec = sync(syncs);
         // Under `always` nothing of this batch is durable when the sync failed. Under
@@ -126,7 +133,7 @@ class durable_log::writer {
     if (file_ && file_segment_ == segment) return {};
     if (file_ && unsynced_ && options_.fsync != fsync_policy::never) {
       std::uint64_t ignored = 0;
-      (void)sync(ignored);  // a closed segment is synced before the next one starts
+      if (auto ec = sync(ignored)) batch_sync_error_ = ec;  // synced before the next starts
     }
     file_.reset();
     std::error_code ec;
@@ -151,6 +158,7 @@ class durable_log::writer {
       // Cut the partial write off so the next record follows a whole one. If even that
       // fails, recovery skips the damaged stretch by its checksums.
       if (file_->truncate(good)) file_.reset();
+      ++failures_;
       return ec;
     }
     unsynced_ = true;
@@ -163,15 +171,24 @@ class durable_log::writer {
     ++syncs;
     last_sync_ = clock::now();
     unsynced_ = false;
-    if (ec) file_.reset();  // its pages may be gone: the next write reopens
+    if (ec) {
+      file_.reset();  // its pages may be gone: the next write reopens
+      ++failures_;
+    }
     return ec;
   }
 
-  void remove_segment(std::uint32_t segment, std::uint64_t& syncs) {
+  void remove_segment(const command& c, std::uint64_t& syncs) {
     // What was copied out of the segment must be on disk before the segment goes.
-    if (unsynced_ && options_.fsync != fsync_policy::never) (void)sync(syncs);
-    if (file_ && file_segment_ == segment) file_.reset();
-    (void)fs_->remove(owner_.segment_path(segment));
+    if (unsynced_ && options_.fsync != fsync_policy::never) {
+      if (auto ec = sync(syncs)) batch_sync_error_ = ec;
+    }
+    // A segment whose live messages were copied forward stays if any write or sync has
+    // failed since start: the copies may be missing. Recovery then reads both, and the
+    // copies (later records) win where they exist.
+    if (c.guarded && failures_ > 0) return;
+    if (file_ && file_segment_ == c.segment) file_.reset();
+    (void)fs_->remove(owner_.segment_path(c.segment));
     if (options_.fsync != fsync_policy::never) (void)fs_->sync_directory(options_.dir);
   }
 
@@ -195,6 +212,8 @@ class durable_log::writer {
   std::unique_ptr<append_file> file_;
   std::uint32_t file_segment_ = 0;
   bool unsynced_ = false;
+  std::error_code batch_sync_error_;  // a sync inside the current batch failed
+  std::uint64_t failures_ = 0;        // failed writes and syncs since start
   clock::time_point last_sync_ = clock::now();
   std::thread thread_;
 };
@@ -357,9 +376,10 @@ void durable_log::append_ref(record_type type, const ref_record& ref) {
   schedule_flush();
 }
 
-void durable_log::release(std::uint32_t segment) {
+void durable_log::release(std::uint32_t segment, bool copied) {
   auto found = live_.find(segment);
   if (found == live_.end() || found->second == 0) return;
+  if (copied) guarded_.insert(segment);
   if (--found->second == 0 && found == live_.begin()) delete_settled_head();
 }
 
@@ -374,6 +394,7 @@ void durable_log::delete_settled_head() {
     writer::command c;
     c.remove = true;
     c.segment = live_.begin()->first;
+    c.guarded = guarded_.erase(c.segment) > 0;
     writer_->push(std::move(c));
     live_.erase(live_.begin());
     ++stats_.segments_deleted;

@@ -220,7 +220,7 @@ void queue_store::compact(const std::vector<queue*>& durable_queues) {
     q->for_each_message([&](stored_message& m) {
       if (m.segment != head) return;
       m.segment = log_.append_message(record_of(*q, m));
-      log_.release(head);
+      log_.release(head, true);
     });
   }
 }

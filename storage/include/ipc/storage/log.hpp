@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -80,8 +81,9 @@ class durable_log {
   // Appends a message record; returns the segment it lands in (hold()s it).
   std::uint32_t append_message(const message_record& message);
   void append_ref(record_type type, const ref_record& ref);
-  // A stored message was settled or forgotten: its segment holds one fewer.
-  void release(std::uint32_t segment);
+  // A stored message was settled or forgotten (or, `copied`, copied forward by
+  // compaction): its segment holds one fewer.
+  void release(std::uint32_t segment, bool copied = false);
   // The position after the last appended record: a confirm waits for this.
   std::uint64_t appended() const { return appended_; }
   // Hands the buffer to the writer now (otherwise done once per I/O loop turn).
@@ -119,6 +121,7 @@ class durable_log {
   bool flush_scheduled_ = false;
   bool buffer_holds_messages_ = false;
   std::map<std::uint32_t, std::uint64_t> live_;  // segment → unsettled messages in it
+  std::set<std::uint32_t> guarded_;  // segments emptied by copying: removed only if all went well
   log_stats stats_;
 };
 
