@@ -207,26 +207,28 @@ TEST_SUITE("auth") {
   }
 
   TEST_CASE("a slow password check does not hold up other connections") {
-    // About a second of PBKDF2 (3 000 000 iterations) for one login.
-    static const std::string slow_hash = auth::hash_password("slow-pw", 3'000'000);
+    // A few hundred milliseconds of PBKDF2 (1 000 000 iterations) for one login.
+    static const std::string slow_hash = auth::hash_password("slow-pw", 1'000'000);
     broker_fixture broker(
         with_auth(auth_json(R"(}, {"name": "slow", "password": ")" + slow_hash + R"(")")));
     Client ops(as(broker.unix_url(), "ops", "ops-pw"));
     REQUIRE(!ops.connect());
     std::atomic<bool> logged_in{false};
     std::thread login([&] {
-      Client slow(as(broker.unix_url(), "slow", "slow-pw"));
+      auto options = as(broker.unix_url(), "slow", "slow-pw");
+      options.connect_timeout = std::chrono::seconds(60);  // a loaded machine is slow
+      Client slow(options);
       CHECK(!slow.connect());
       logged_in = true;
     });
     int answered = 0;
-    while (!logged_in && answered < 100000) {
+    while (!logged_in && answered < 20000) {
       REQUIRE(!ops.publish_confirmed("while/checking", "x"));
       ++answered;
     }
     login.join();
     // Had the hash run on the I/O thread, one publish would have waited for all of it.
-    CHECK_MESSAGE(answered >= 20, answered, " publishes answered during the check");
+    CHECK_MESSAGE(answered >= 5, answered, " publishes answered during the check");
   }
 
   TEST_CASE("a user's connection limit refuses one connection more") {
