@@ -79,6 +79,17 @@ struct confirmed_producers {
   }
 };
 
+// The error a failed bench coroutine ended with.
+std::error_code error_of(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::system_error& err) {
+    return err.code();
+  } catch (const std::exception&) {
+    return ipc::make_error_code(ipc::errc::internal_error);
+  }
+}
+
 // Runs `fn` on `io`'s thread and waits for the std::future it returns.
 template <class Fn>
 auto on(asio::io_context& io, Fn fn) {
@@ -169,11 +180,7 @@ int run_queue(const global_options& global, const queue_args& args) {
         },
         [&](std::exception_ptr e) {
           if (!e) return;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::system_error& err) {
-            failure = err.code();
-          }
+          failure = error_of(e);
           producer_done.set_value();
         });
   } else if (!failure) {
@@ -196,13 +203,7 @@ int run_queue(const global_options& global, const queue_args& args) {
           co_await producer.async_flush(asio::use_awaitable);
         },
         [&](std::exception_ptr e) {
-          if (e) {
-            try {
-              std::rethrow_exception(e);
-            } catch (const std::system_error& err) {
-              failure = err.code();
-            }
-          }
+          if (e) failure = error_of(e);
           producer_done.set_value();
         });
   } else {
@@ -332,11 +333,7 @@ int run_reqrep(const global_options& global, const reqrep_args& args) {
         },
         [&](std::exception_ptr e) {
           if (!e) return;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::system_error& err) {
-            failure = err.code();
-          }
+          failure = error_of(e);
           requester.close();
         });
     client_io.run();

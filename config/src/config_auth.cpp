@@ -61,6 +61,22 @@ void read_user(const json& value, const std::string& path, user& out, error_list
   reader.report_unknown_keys();
 }
 
+// {"KEY": "user", …} (unix_users, cert_users).
+void read_user_map(object_reader& reader, std::string_view key, std::string_view what,
+                   std::vector<std::pair<std::string, std::string>>& out) {
+  const json* value = reader.find(key);
+  if (!value) return;
+  if (!value->is_object())
+    return reader.report_at(key, "expected an object of " + std::string(what) + " → user name");
+  for (const auto& [name, member] : value->items()) {
+    if (member.is_string())
+      out.emplace_back(name, member.get<std::string>());
+    else
+      report(reader.errors(), child_path(reader.path_of(key), name),
+             "expected a user name, got " + describe(member));
+  }
+}
+
 bool valid_user_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
@@ -164,32 +180,8 @@ void read_auth(const json& value, auth& out, error_list& errors) {
       }
     }
   }
-  if (const json* unix_users = reader.find("unix_users")) {
-    if (!unix_users->is_object()) {
-      reader.report_at("unix_users", "expected an object of uid or account → user name");
-    } else {
-      for (const auto& [key, member] : unix_users->items()) {
-        if (member.is_string())
-          out.unix_users.emplace_back(key, member.get<std::string>());
-        else
-          report(errors, child_path("/auth/unix_users", key),
-                 "expected a user name, got " + describe(member));
-      }
-    }
-  }
-  if (const json* cert_users = reader.find("cert_users")) {
-    if (!cert_users->is_object()) {
-      reader.report_at("cert_users", "expected an object of certificate subject → user name");
-    } else {
-      for (const auto& [key, member] : cert_users->items()) {
-        if (member.is_string())
-          out.cert_users.emplace_back(key, member.get<std::string>());
-        else
-          report(errors, child_path("/auth/cert_users", key),
-                 "expected a user name, got " + describe(member));
-      }
-    }
-  }
+  read_user_map(reader, "unix_users", "uid or account", out.unix_users);
+  read_user_map(reader, "cert_users", "certificate subject", out.cert_users);
   reader.report_unknown_keys();
 }
 
