@@ -96,5 +96,6 @@ void register_queue_benches(CLI::App* bench, global_options& global, int& exit_s
 void register_queues(CLI::App& app, global_options& global, int& exit_status);
 void register_queue_admin(CLI::App& app, global_options& global, int& exit_status);
 void register_passwd(CLI::App& app, global_options& global, int& exit_status);
+void register_config_admin(CLI::App& app, global_options& global, int& exit_status);
 
 }  // namespace ipcctl

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   ipcctl::register_queue_admin(app, global, exit_status);
   ipcctl::register_bench(app, global, exit_status);
   ipcctl::register_passwd(app, global, exit_status);
+  ipcctl::register_config_admin(app, global, exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

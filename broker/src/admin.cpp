@@ -108,6 +108,7 @@ std::string broker_core::admin(session& s, std::string_view command, std::string
     return json{{"killed", target->id()}}.dump();
   }
   if (command.starts_with("queue.")) return admin_queue(command, args, status);
+  if (command == "reload") return admin_reload(s, status);
   return error_body(status, errc::unknown_command,
                     "unknown admin command '" + std::string(command) + "'");
 }

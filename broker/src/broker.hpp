@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,14 @@ struct refusal {
   protocol::errc code = protocol::errc::ok;
   std::string message;
   explicit operator bool() const { return code != protocol::errc::ok; }
+};
+
+// What a config reload did (docs/operations.md §3): nothing at all when `errors` is not
+// empty.
+struct reload_report {
+  std::vector<std::string> changes;   // applied, one line each ("auth", "queue jobs created")
+  std::vector<std::string> restart;   // changed keys that take effect at the next start
+  std::vector<config::error> errors;  // why nothing was applied
 };
 
 class broker_core {
@@ -118,6 +127,14 @@ class broker_core {
   std::string admin(session& s, std::string_view command, std::string_view args_json,
                     std::uint16_t& status);
 
+  // Reload (docs/operations.md §3): applies the reloadable parts of `next` (limits, auth
+  // with its effect on open connections, queues) and notes what needs a restart.
+  // `next` has been validated.
+  void reload(const config::broker_config& next, reload_report& report);
+  // What the admin command `reload` runs: re-reads the config and applies it (set by the
+  // server; without it `reload` is refused).
+  void set_reloader(std::function<reload_report()> reloader) { reloader_ = std::move(reloader); }
+
   // Called once a second: message rates for `status`.
   void sample_rates();
 
@@ -136,6 +153,7 @@ class broker_core {
   std::string admin_topic_list() const;
   std::string admin_queue(std::string_view command, const nlohmann::json& args,
                           std::uint16_t& status);
+  std::string admin_reload(session& s, std::uint16_t& status);
 
   void on_stored(std::uint64_t lsn, std::error_code error);
 
@@ -173,6 +191,7 @@ class broker_core {
   broker_counters counters_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   broker_counters last_sample_;
+  std::function<reload_report()> reloader_;
   double rate_in_ = 0, rate_out_ = 0;
 };
 

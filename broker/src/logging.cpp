@@ -1,15 +1,20 @@
-// make_logger: stderr sink, level from config, and a JSON-lines formatter.
+// make_logger: stderr and rotating-file sinks, level from config, the JSON-lines and the
+// journal formatters.
 #include "logging.hpp"
 
 #include <chrono>
 
 #include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 namespace ipc::broker {
 namespace {
+
+constexpr const char* text_pattern = "%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v";
 
 // One JSON object per line: {"time":…,"level":…,"logger":…,"msg":…}, message escaped.
 class json_formatter final : public spdlog::formatter {
@@ -32,15 +37,55 @@ class json_formatter final : public spdlog::formatter {
   }
 };
 
+// sd-daemon(3) prefixes: "<N>" with the syslog priority, then the message; the journal
+// adds the time itself.
+class journal_formatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const char* prefix = "<6>";  // LOG_INFO
+    switch (msg.level) {
+      case spdlog::level::trace:
+      case spdlog::level::debug: prefix = "<7>"; break;     // LOG_DEBUG
+      case spdlog::level::warn: prefix = "<4>"; break;      // LOG_WARNING
+      case spdlog::level::err: prefix = "<3>"; break;       // LOG_ERR
+      case spdlog::level::critical: prefix = "<2>"; break;  // LOG_CRIT
+      default: break;
+    }
+    dest.append(prefix, prefix + 3);
+    dest.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
+    dest.push_back('\n');
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<journal_formatter>();
+  }
+};
+
+std::unique_ptr<spdlog::formatter> formatter_for(const config::log& settings, bool journal) {
+  if (settings.format == "json") return std::make_unique<json_formatter>();
+  if (journal) return std::make_unique<journal_formatter>();
+  return std::make_unique<spdlog::pattern_formatter>(text_pattern);
+}
+
 }  // namespace
 
-std::shared_ptr<spdlog::logger> make_logger(const config::log& settings) {
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto logger = std::make_shared<spdlog::logger>("ipcd", sink);
-  if (settings.format == "json")
-    logger->set_formatter(std::make_unique<json_formatter>());
-  else
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+std::shared_ptr<spdlog::logger> make_logger(const config::log& settings, bool journal,
+                                            std::string& error) {
+  std::vector<spdlog::sink_ptr> sinks;
+  if (settings.to_stderr) {
+    sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    sinks.back()->set_formatter(formatter_for(settings, journal));
+  }
+  if (!settings.file.empty()) {
+    try {
+      sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+          settings.file, settings.max_file_bytes, settings.max_files));
+    } catch (const spdlog::spdlog_ex& failure) {
+      error = "log.file: " + std::string(failure.what());
+      return nullptr;
+    }
+    sinks.back()->set_formatter(formatter_for(settings, false));
+  }
+  auto logger = std::make_shared<spdlog::logger>("ipcd", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::from_str(settings.level));
   logger->flush_on(spdlog::level::info);
   return logger;

@@ -13,14 +13,20 @@ int main(int argc, char** argv) {
   bool check_only = false;
   app.add_option("-c,--config", config_file, "JSON config file (default: embedded config)");
   app.add_flag("--check", check_only, "validate the config and exit");
-  app.add_option("--log-level", log_level, "override log.level")
+  app.add_option("--log-level", log_level, "override log.level (also across reloads)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.set_version_flag("--version", "ipcd " IPCD_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   auto env = ipc::broker::platform::read_environment();
+  // What a reload re-reads: the same file, with the same command-line override.
+  auto source = [config_file, log_level, env] {
+    auto loaded = ipc::config::load_file(config_file, env);
+    if (!log_level.empty()) loaded.config.log.level = log_level;
+    return loaded;
+  };
   auto loaded = config_file.empty() ? ipc::config::load_result{ipc::config::default_config(env), {}}
-                                    : ipc::config::load_file(config_file, env);
+                                    : source();
   for (const auto& error : loaded.errors)
     std::cerr << (error.path.empty() ? config_file : error.path) << ": " << error.message << "\n";
   if (!loaded.ok()) return 2;
@@ -28,7 +34,14 @@ int main(int argc, char** argv) {
     std::cout << (config_file.empty() ? "embedded default config" : config_file) << ": ok\n";
     return 0;
   }
-  if (!log_level.empty()) loaded.config.log.level = log_level;
-  auto logger = ipc::broker::make_logger(loaded.config.log);
-  return ipc::broker::run(loaded.config, logger);
+  std::string log_error;
+  auto logger = ipc::broker::make_logger(loaded.config.log,
+                                         ipc::broker::platform::stderr_is_journal(), log_error);
+  if (!logger) {
+    std::cerr << log_error << "\n";
+    return 2;
+  }
+  std::function<ipc::config::load_result()> reload_source;
+  if (!config_file.empty()) reload_source = source;
+  return ipc::broker::run(loaded.config, logger, reload_source);
 }

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ipc/config/config.hpp"
+#include "ipc/transport/url.hpp"
 
 namespace ipc::broker::platform {
 
@@ -16,6 +18,21 @@ std::uint64_t resident_memory_bytes();  // 0 when unknown
 config::environment read_environment();
 // Process-wide set-up before serving (e.g. ignore SIGPIPE on POSIX).
 void prepare_process();
+// Whether stderr is the systemd journal's stream (JOURNAL_STREAM names its device and
+// inode), so log lines carry "<N>" priorities and no timestamps.
+bool stderr_is_journal();
+
+// A listening socket handed over by the service manager (socket activation).
+struct inherited_socket {
+  std::intptr_t handle = -1;
+  std::string name;        // its LISTEN_FDNAMES entry ("" when none)
+  transport::url address;  // what it is bound to: a unix path, or tcp host and port
+};
+// Takes the sockets passed with LISTEN_PID / LISTEN_FDS / LISTEN_FDNAMES (sd_listen_fds(3))
+// and unsets those variables; empty when none were passed to this process.
+std::vector<inherited_socket> take_inherited_sockets();
+void close_handle(std::intptr_t handle);
+
 // The uid of a local account (auth.unix_users names), nullopt when there is none.
 std::optional<std::uint32_t> uid_of(const std::string& account);
 

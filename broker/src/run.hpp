@@ -1,7 +1,8 @@
-// Running the broker until it is told to stop; run_posix.cpp handles SIGTERM/SIGINT,
-// the Windows twin lives with the service code.
+// Running the broker until it is told to stop; run_posix.cpp handles SIGTERM/SIGINT
+// (stop) and SIGHUP (reload), the Windows twin lives with the service code.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include <spdlog/logger.h>
@@ -11,7 +12,9 @@
 namespace ipc::broker {
 
 // Serves until SIGTERM/SIGINT; returns the process exit code (0 after a graceful stop,
-// 1 when a listener could not be opened).
-int run(const config::broker_config& config, std::shared_ptr<spdlog::logger> logger);
+// 1 when storage or a listener could not be opened). `source` re-reads the config for a
+// reload (empty: the broker runs on its embedded config and cannot reload).
+int run(const config::broker_config& config, std::shared_ptr<spdlog::logger> logger,
+        std::function<config::load_result()> source);
 
 }  // namespace ipc::broker

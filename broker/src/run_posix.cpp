@@ -1,4 +1,5 @@
-// POSIX process shell: signals (SIGTERM/SIGINT → graceful stop) around the server.
+// POSIX process shell: signals (SIGTERM/SIGINT → graceful stop, SIGHUP → reload), the
+// service manager's notifications and inherited sockets, around the server.
 #include <csignal>
 
 #include <asio/signal_set.hpp>
@@ -6,23 +7,52 @@
 #include "platform.hpp"
 #include "run.hpp"
 #include "server.hpp"
+#include "service_notifier.hpp"
 
 namespace ipc::broker {
 
-int run(const config::broker_config& config, std::shared_ptr<spdlog::logger> logger) {
+namespace {
+
+// Waits for SIGHUP again and again; each one reloads.
+void on_hangup(asio::signal_set& hangup, server& broker, spdlog::logger& log) {
+  hangup.async_wait([&](const std::error_code& ec, int) {
+    if (ec) return;
+    log.info("received SIGHUP");
+    broker.reload();
+    on_hangup(hangup, broker, log);
+  });
+}
+
+}  // namespace
+
+int run(const config::broker_config& config, std::shared_ptr<spdlog::logger> logger,
+        std::function<config::load_result()> source) {
   platform::prepare_process();
   asio::io_context io(1);
+  service_notifier notifier;
   server broker(io, config, logger);
-  if (!broker.open()) return 1;
+  broker.adopt(platform::take_inherited_sockets());
+  broker.set_notifier(&notifier);
+  if (source) broker.set_config_source(std::move(source));
+  if (!broker.open()) {
+    notifier.status("failed to start: see the log");
+    return 1;
+  }
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const std::error_code& ec, int signal_number) {
     if (ec) return;
     logger->info("received signal {}", signal_number);
     broker.stop();
   });
-  broker.on_stopped([&] { signals.cancel(); });
+  asio::signal_set hangup(io, SIGHUP);
+  on_hangup(hangup, broker, *logger);
+  broker.on_stopped([&] {
+    signals.cancel();
+    hangup.cancel();
+  });
   broker.start();
   logger->info("ipcd {} ready", IPCD_VERSION);
+  notifier.ready("serving on " + std::to_string(broker.bound_urls().size()) + " listener(s)");
   io.run();
   return 0;
 }

@@ -1,4 +1,5 @@
-// server: listener set-up, accept loops, rate sampling and graceful stop.
+// server: listener set-up (socket activation included), accept loops, rate sampling, the
+// watchdog and graceful stop. Reload lives in server_reload.cpp.
 #include "server.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -7,7 +8,12 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <algorithm>
+
+#include <asio/ip/address.hpp>
+
 #include "ipc/protocol/encoder.hpp"
+#include "service_notifier.hpp"
 #include "session.hpp"
 
 namespace ipc::broker {
@@ -19,10 +25,66 @@ server::server(asio::io_context& io, const config::broker_config& config,
       logger_(logger),
       fs_(fs ? std::move(fs) : storage::system_file_system()),
       core_(config, logger),
-      sample_timer_(io) {}
+      sample_timer_(io),
+      watchdog_timer_(io) {
+  core_.set_reloader([this] { return reload(); });
+}
 
 server::~server() {
-  for (auto& l : listeners_) l.acceptor->close();
+  for (auto& l : listeners_) l->acceptor->close();
+  for (auto& s : inherited_) platform::close_handle(s.handle);
+}
+
+transport::listen_options server::options_of(const config::listener& entry) const {
+  transport::listen_options options;
+  options.unix_mode = entry.mode;
+  options.unix_group = entry.group;
+  options.tls_cert = entry.cert;
+  options.tls_key = entry.key;
+  options.tls_ca = entry.ca;
+  options.require_client_cert = entry.require_client_cert;
+  options.tls_handshake_ms = config_.limits.auth_timeout_ms;
+  return options;
+}
+
+namespace {
+// Whether an inherited socket is bound where a configured listener asks to be.
+bool same_address(const transport::url& bound, const transport::url& wanted) {
+  if (wanted.kind == transport::scheme::unix_socket || wanted.kind == transport::scheme::named_pipe)
+    return bound.kind == wanted.kind && !bound.path.empty() && bound.path == wanted.path;
+  if (bound.kind != transport::scheme::tcp || bound.host.empty()) return false;
+  std::error_code ec1, ec2;
+  auto a = asio::ip::make_address(bound.host, ec1);
+  auto b = asio::ip::make_address(wanted.host, ec2);
+  return !ec1 && !ec2 && a == b && bound.port == wanted.port;
+}
+}  // namespace
+
+std::unique_ptr<server::listener> server::open_listener(const config::listener& entry,
+                                                        std::string& error) {
+  auto parsed = transport::parse_url(entry.url);
+  if (!parsed.value) {
+    error = "listener " + entry.url + ": " + parsed.error;
+    return nullptr;
+  }
+  auto options = options_of(entry);
+  auto match = std::find_if(inherited_.begin(), inherited_.end(),
+                            [&](const auto& s) { return same_address(s.address, *parsed.value); });
+  if (match != inherited_.end()) {
+    options.inherited_handle = match->handle;
+    inherited_.erase(match);  // the acceptor owns it now
+  }
+  transport::listen_error failure;
+  auto acceptor = transport::listen(io_.get_executor(), *parsed.value, options, failure);
+  if (!acceptor) {
+    if (options.inherited_handle >= 0) platform::close_handle(options.inherited_handle);
+    error = failure.message;
+    return nullptr;
+  }
+  logger_->info("listening on {}{}", acceptor->local_url().to_string(),
+                options.inherited_handle >= 0 ? " (socket from the service manager)" : "");
+  return std::make_unique<listener>(
+      listener{std::move(acceptor), *parsed.value, std::move(options), entry});
 }
 
 bool server::open() {
@@ -33,41 +95,48 @@ bool server::open() {
     return false;
   }
   for (const auto& entry : config_.listeners) {
-    auto parsed = transport::parse_url(entry.url);
-    if (!parsed.value) {
-      logger_->error("listener {}: {}", entry.url, parsed.error);
-      return false;
-    }
-    transport::listen_options options;
-    options.unix_mode = entry.mode;
-    options.unix_group = entry.group;
-    options.tls_cert = entry.cert;
-    options.tls_key = entry.key;
-    options.tls_ca = entry.ca;
-    options.require_client_cert = entry.require_client_cert;
-    options.tls_handshake_ms = config_.limits.auth_timeout_ms;
-    transport::listen_error error;
-    auto acceptor = transport::listen(io_.get_executor(), *parsed.value, options, error);
-    if (!acceptor) {
-      logger_->error("{}", error.message);
+    std::string error;
+    auto opened = open_listener(entry, error);
+    if (!opened) {
+      logger_->error("{}", error);
       listeners_.clear();
       return false;
     }
-    logger_->info("listening on {}", acceptor->local_url().to_string());
-    listeners_.push_back({std::move(acceptor), *parsed.value, options});
+    listeners_.push_back(std::move(opened));
   }
+  for (const auto& s : inherited_) {
+    logger_->warn("inherited socket {} ({}) matches no listener in the config; closed",
+                  s.name.empty() ? std::to_string(s.handle) : s.name,
+                  s.address.path.empty() ? s.address.host + ":" + std::to_string(s.address.port)
+                                         : s.address.path);
+    platform::close_handle(s.handle);
+  }
+  inherited_.clear();
   return true;
 }
 
 std::vector<transport::url> server::bound_urls() const {
   std::vector<transport::url> urls;
-  for (const auto& l : listeners_) urls.push_back(l.acceptor->local_url());
+  for (const auto& l : listeners_) urls.push_back(l->acceptor->local_url());
   return urls;
 }
 
 void server::start() {
-  for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(l), asio::detached);
+  for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(*l), asio::detached);
   asio::co_spawn(io_, sample_loop(), asio::detached);
+  if (notifier_ != nullptr && notifier_->watchdog_interval().count() > 0)
+    asio::co_spawn(io_, watchdog_loop(), asio::detached);
+}
+
+asio::awaitable<void> server::watchdog_loop() {
+  // Sent from the I/O thread: a broker whose event loop hangs stops pinging and the
+  // service manager restarts it.
+  std::error_code ec;
+  while (!stopping_) {
+    notifier_->watchdog();
+    watchdog_timer_.expires_after(notifier_->watchdog_interval());
+    co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 asio::awaitable<void> server::accept_loop(listener& l) {
@@ -111,9 +180,11 @@ asio::awaitable<void> server::sample_loop() {
 void server::stop(std::chrono::milliseconds grace) {
   if (stopping_) return;
   stopping_ = true;
+  if (notifier_ != nullptr) notifier_->stopping();
   logger_->info("stopping: closing listeners, flushing {} connection(s)", core_.session_count());
-  for (auto& l : listeners_) l.acceptor->close();
+  for (auto& l : listeners_) l->acceptor->close();
   sample_timer_.cancel();
+  watchdog_timer_.cancel();
   asio::co_spawn(io_, drain_then_stop(grace), asio::detached);
 }
 

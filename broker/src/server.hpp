@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,8 +15,11 @@
 #include "broker.hpp"
 #include "ipc/config/config.hpp"
 #include "ipc/transport/stream.hpp"
+#include "platform.hpp"
 
 namespace ipc::broker {
+
+class service_notifier;
 
 class server {
  public:
@@ -24,6 +28,16 @@ class server {
          std::shared_ptr<spdlog::logger> logger,
          std::shared_ptr<storage::file_system> fs = nullptr);
   ~server();
+
+  // Listening sockets inherited from the service manager: a configured listener bound
+  // to the same address adopts one instead of binding; the rest are closed. Before open().
+  void adopt(std::vector<platform::inherited_socket> sockets) { inherited_ = std::move(sockets); }
+  // Where reload() gets the next config (re-reading the file); without it reload is refused.
+  void set_config_source(std::function<config::load_result()> source) {
+    source_ = std::move(source);
+  }
+  // Told READY/RELOADING/STOPPING and pinged for the watchdog (may be inactive).
+  void set_notifier(service_notifier* notifier) { notifier_ = notifier; }
 
   // Opens storage (recovering durable queues), then every configured listener; on
   // failure logs why, closes what was opened and returns false.
@@ -35,6 +49,9 @@ class server {
   // Graceful stop: stop accepting, tell clients, flush, and close every session once it
   // has drained or after `grace`. Safe to call more than once.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  // Re-reads the config and applies it atomically (docs/operations.md §3): nothing
+  // changes when the file is invalid or a new listener or certificate cannot be set up.
+  reload_report reload();
 
   broker_core& core() { return core_; }
   // Called once the graceful stop has finished (to release the caller's own work,
@@ -46,9 +63,21 @@ class server {
     std::unique_ptr<transport::acceptor> acceptor;
     transport::url url;
     transport::listen_options options;
+    config::listener configured;  // as in the config file
   };
+  // Opens one configured listener (adopting an inherited socket when one matches).
+  std::unique_ptr<listener> open_listener(const config::listener& entry, std::string& error);
+  transport::listen_options options_of(const config::listener& entry) const;
+  bool plan_listeners(const config::broker_config& next, reload_report& report,
+                      std::vector<std::unique_ptr<listener>>& added,
+                      std::vector<std::function<void()>>& updates);
+  void apply_listeners(const config::broker_config& next,
+                       std::vector<std::unique_ptr<listener>> added,
+                       std::vector<std::function<void()>>& updates, reload_report& report);
+  void apply_log(const config::broker_config& next, reload_report& report);
   asio::awaitable<void> accept_loop(listener& l);
   asio::awaitable<void> sample_loop();
+  asio::awaitable<void> watchdog_loop();
   asio::awaitable<void> drain_then_stop(std::chrono::milliseconds grace);
 
   asio::io_context& io_;
@@ -56,8 +85,13 @@ class server {
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<storage::file_system> fs_;
   broker_core core_;
-  std::vector<listener> listeners_;
+  std::list<std::unique_ptr<listener>> listeners_;
+  std::vector<std::unique_ptr<listener>> retired_;  // removed by reload: closed, kept
+  std::vector<platform::inherited_socket> inherited_;
+  std::function<config::load_result()> source_;
+  service_notifier* notifier_ = nullptr;
   asio::steady_timer sample_timer_;
+  asio::steady_timer watchdog_timer_;
   bool stopping_ = false;
   std::function<void()> on_stopped_;
 };

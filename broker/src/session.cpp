@@ -253,10 +253,11 @@ void session::on_hello(const protocol::raw_frame& frame) {
                               "too many authentications in progress, try again");
     }
     pending_auth_ = pending_password{decision.user, std::move(*decision.password_hash),
-                                     std::move(decision.password), decision.log_reason};
+                                     std::move(decision.password), decision.log_reason,
+                                     decision.basis};
     return;  // the read loop checks it off the I/O thread, then goes on
   }
-  accept_user(decision.user);
+  accept_user(decision.user, decision.basis);
 }
 
 namespace {
@@ -303,16 +304,22 @@ asio::awaitable<void> session::check_password() {
     close_with_error(errc::auth_failed, "authentication failed");
     co_return;
   }
-  accept_user(job.user);
+  accept_user(job.user, job.basis);
 }
 
-void session::accept_user(const std::string& user) {
+void session::accept_user(const std::string& user, const std::string& basis) {
+  if (!core_.auth().still_valid(user, basis)) {  // a reload during the password check
+    core_.log().warn("connection {} ({}): credentials of '{}' withdrawn by reload", id_,
+                     peer().address, loggable(user));
+    return close_with_error(errc::auth_failed, "authentication failed");
+  }
   if (auto refused = core_.admit_user(*this, user)) {
     core_.log().warn("connection {} ({}) as '{}' refused: {}", id_, peer().address, user,
                      refused.message);
     return close_with_error(refused.code, refused.message);
   }
   user_ = user;
+  auth_basis_ = basis;
   perms_ = core_.auth().permissions_of(user_);
   deadline_.expires_at(asio::steady_timer::time_point::max());  // handshake done
   reader_.set_max_frame(core_.max_frame_size());

@@ -76,6 +76,10 @@ class session final : public routing::route_target, public std::enable_shared_fr
   void consumer_cancelled(std::uint32_t cid);
   // Detaches every consumer (their unacked messages are requeued); on close.
   void detach_consumers();
+  // After a reload changed the auth section: closes the connection when what vouched for
+  // its user no longer does, else takes the user's new permissions and ends the
+  // subscriptions and consumers they no longer allow (each with a non-fatal ERROR).
+  void reauthorize();
   // RESPONSE to one of this session's requests (docs/protocol.md §4.11.2).
   void send_response(std::uint32_t id, std::span<const std::uint8_t> body);
   void send_ok(std::uint32_t ref, std::uint64_t value = 0);
@@ -107,7 +111,7 @@ class session final : public routing::route_target, public std::enable_shared_fr
   void handle_open_frame(const protocol::raw_frame& frame);
   void on_hello(const protocol::raw_frame& frame);
   // Accepts the connection as `user`: per-user limit, WELCOME, events.
-  void accept_user(const std::string& user);
+  void accept_user(const std::string& user, const std::string& basis);
   asio::awaitable<void> check_password();  // the slow hash, off the I/O thread
   bool denied(bool allowed, std::uint32_t ref, const std::string& what);
   void on_publish(const protocol::raw_frame& frame);
@@ -136,9 +140,11 @@ class session final : public routing::route_target, public std::enable_shared_fr
   std::string listener_;
   std::string user_;
   std::string client_name_;
+  std::string auth_basis_;  // auth_decision::basis, "" until authenticated
   std::shared_ptr<const permissions> perms_;
   struct pending_password {
     std::string user, hash, password, failure;  // failure: what the log says if it fails
+    std::string basis;
   };
   std::optional<pending_password> pending_auth_;  // frames wait while it is checked
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();

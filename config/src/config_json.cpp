@@ -139,6 +139,10 @@ void read_log(const json& value, log& out, error_list& errors) {
   object_reader reader(value, "/log", errors);
   reader.read("level", out.level);
   reader.read("format", out.format);
+  reader.read("stderr", out.to_stderr);
+  reader.read("file", out.file);
+  reader.read("max_file_bytes", out.max_file_bytes);
+  reader.read("max_files", out.max_files);
   reader.report_unknown_keys();
 }
 

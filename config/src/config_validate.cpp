@@ -177,6 +177,13 @@ void validate_log(const log& logging, std::vector<error>& errors) {
   check_choice(errors, "/log/level", logging.level,
                {"trace", "debug", "info", "warn", "error", "critical", "off"});
   check_choice(errors, "/log/format", logging.format, {"text", "json"});
+  if (!logging.file.empty() && !std::filesystem::path(logging.file).is_absolute())
+    add(errors, "/log/file", "must be an absolute path, got '" + logging.file + "'");
+  // 64 KiB: a few hundred lines at least per file; 1 GiB: a ceiling that still lets
+  // max_files of them sit on a small disk.
+  check_range(errors, "/log/max_file_bytes", logging.max_file_bytes, 64 * 1024,
+              1024ull * 1024 * 1024);
+  check_range(errors, "/log/max_files", logging.max_files, 1, 100);
 }
 
 }  // namespace

@@ -107,6 +107,38 @@ bool apply_mode_and_group(const url& where, const listen_options& options, liste
   return true;
 }
 
+// A Unix socket listener; a reload may change its file's mode and group.
+class local_acceptor final : public acceptor {
+ public:
+  local_acceptor(local::acceptor bound, const url& where, std::function<void()> on_close)
+      : owns_file_(static_cast<bool>(on_close)),
+        where_(where),
+        inner_(std::move(bound), where, unix_peer, std::move(on_close)) {}
+  asio::awaitable<std::unique_ptr<stream>> accept(std::error_code& ec) override {
+    return inner_.accept(ec);
+  }
+  void close() override { inner_.close(); }
+  url local_url() const override { return inner_.local_url(); }
+  std::function<void()> prepare_update(const listen_options& options,
+                                       listen_error& error) override {
+    if (!owns_file_) return [] {};  // an inherited socket's file is the manager's
+    if (!options.unix_group.empty() && ::getgrnam(options.unix_group.c_str()) == nullptr) {
+      error = {std::make_error_code(std::errc::invalid_argument),
+               "unknown group '" + options.unix_group + "' for " + where_.path};
+      return {};
+    }
+    return [where = where_, options] {
+      listen_error ignored;  // checked above; a failure here leaves the old mode
+      apply_mode_and_group(where, options, ignored);
+    };
+  }
+
+ private:
+  bool owns_file_;
+  url where_;
+  socket_acceptor<local> inner_;
+};
+
 }  // namespace
 
 std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, const url& where,
@@ -115,6 +147,17 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
     error = {std::make_error_code(std::errc::not_supported),
              "named pipes are only available on Windows"};
     return nullptr;
+  }
+  if (options.inherited_handle >= 0) {  // socket activation: the file is the manager's
+    local::acceptor acceptor(executor);
+    std::error_code ec;
+    acceptor.assign(local(), static_cast<int>(options.inherited_handle), ec);
+    if (ec) {
+      error = {ec, "cannot adopt the inherited socket for " + where.to_string() + ": " +
+                       ec.message()};
+      return nullptr;
+    }
+    return std::make_unique<local_acceptor>(std::move(acceptor), where, nullptr);
   }
   if (!prepare_path(executor, where, error)) return nullptr;
   local::acceptor acceptor(executor);
@@ -128,8 +171,8 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
   }
   if (!apply_mode_and_group(where, options, error)) return nullptr;
   std::string path = where.path;
-  return std::make_unique<socket_acceptor<local>>(std::move(acceptor), where, unix_peer,
-                                                  [path] { ::unlink(path.c_str()); });
+  return std::make_unique<local_acceptor>(std::move(acceptor), where,
+                                          [path] { ::unlink(path.c_str()); });
 }
 
 asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, std::error_code& ec) {

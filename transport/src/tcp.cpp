@@ -30,10 +30,24 @@ peer_info tcp_peer(tcp::socket& socket) {
 }
 
 // Resolves, binds and listens (shared by tcp:// and tls:// listeners).
-bool bind_tcp(const asio::any_io_executor& executor, const url& where, int backlog,
-              tcp::acceptor& out, url& local, listen_error& error) {
+bool bind_tcp(const asio::any_io_executor& executor, const url& where,
+              const listen_options& options, tcp::acceptor& out, url& local,
+              listen_error& error) {
   std::error_code ec;
   auto address = asio::ip::make_address(where.host, ec);
+  if (options.inherited_handle >= 0) {  // socket activation: bound by the service manager
+    out = tcp::acceptor(executor);
+    out.assign(address.is_v6() ? tcp::v6() : tcp::v4(),
+               static_cast<tcp::acceptor::native_handle_type>(options.inherited_handle), ec);
+    if (ec) {
+      error = {ec, "cannot adopt the inherited socket for " + where.to_string() + ": " +
+                       ec.message()};
+      return false;
+    }
+    local = where;
+    local.port = out.local_endpoint(ec).port();
+    return true;
+  }
   if (ec) {
     // A host name: resolve it synchronously once at start-up.
     tcp::resolver resolver(executor);
@@ -49,7 +63,7 @@ bool bind_tcp(const asio::any_io_executor& executor, const url& where, int backl
   out.open(endpoint.protocol(), ec);
   if (!ec) out.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) out.bind(endpoint, ec);
-  if (!ec) out.listen(backlog, ec);
+  if (!ec) out.listen(options.backlog, ec);
   if (ec) {
     error = {ec, "cannot listen on " + where.to_string() + ": " + ec.message()};
     return false;
@@ -63,7 +77,7 @@ std::unique_ptr<acceptor> listen_tcp(const asio::any_io_executor& executor, cons
                                      const listen_options& options, listen_error& error) {
   tcp::acceptor bound(executor);
   url local;
-  if (!bind_tcp(executor, where, options.backlog, bound, local, error)) return nullptr;
+  if (!bind_tcp(executor, where, options, bound, local, error)) return nullptr;
   return std::make_unique<socket_acceptor<tcp>>(std::move(bound), std::move(local), tcp_peer);
 }
 

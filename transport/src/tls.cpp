@@ -23,8 +23,9 @@ namespace ipc::transport {
 
 // tcp.cpp
 peer_info tcp_peer(asio::ip::tcp::socket& socket);
-bool bind_tcp(const asio::any_io_executor& executor, const url& where, int backlog,
-              asio::ip::tcp::acceptor& out, url& local, listen_error& error);
+bool bind_tcp(const asio::any_io_executor& executor, const url& where,
+              const listen_options& options, asio::ip::tcp::acceptor& out, url& local,
+              listen_error& error);
 asio::awaitable<asio::ip::tcp::socket> connect_tcp_socket(const url& where, std::error_code& ec);
 
 namespace {
@@ -49,6 +50,39 @@ std::string verified_subject(ssl_socket& socket) {
   }
   X509_free(cert);
   return out;
+}
+
+std::shared_ptr<asio::ssl::context> make_context(asio::ssl::context::method method) {
+  auto ctx = std::make_shared<asio::ssl::context>(method);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
+  return ctx;
+}
+
+// A server context with the listener's certificate chain, key and client CA; nullptr
+// with `error` when a file cannot be loaded.
+std::shared_ptr<asio::ssl::context> load_server_context(const url& where,
+                                                        const listen_options& options,
+                                                        listen_error& error) {
+  auto ctx = make_context(asio::ssl::context::tls_server);
+  std::error_code ec;
+  auto fail = [&](const std::string& what, const std::string& file) {
+    error = {ec, "tls listener " + where.to_string() + ": cannot load " + what + " '" + file +
+                     "': " + ec.message()};
+    return nullptr;
+  };
+  ctx->use_certificate_chain_file(options.tls_cert, ec);
+  if (ec) return fail("certificate", options.tls_cert);
+  ctx->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
+  if (ec) return fail("key", options.tls_key);
+  if (!options.tls_ca.empty()) {
+    ctx->load_verify_file(options.tls_ca, ec);
+    if (ec) return fail("CA", options.tls_ca);
+    auto mode = asio::ssl::verify_peer;
+    if (options.require_client_cert) mode |= asio::ssl::verify_fail_if_no_peer_cert;
+    ctx->set_verify_mode(mode);
+  }
+  return ctx;
 }
 
 class tls_stream final : public stream {
@@ -107,7 +141,8 @@ constexpr std::size_t max_handshakes = 1024;
 asio::awaitable<void> handshake(std::shared_ptr<tls_listener_state> state, tcp::socket raw) {
   peer_info peer = tcp_peer(raw);
   peer.transport = scheme::tls;
-  auto socket = std::make_unique<ssl_socket>(std::move(raw), *state->context);
+  auto context = state->context;  // a reload may replace the listener's meanwhile
+  auto socket = std::make_unique<ssl_socket>(std::move(raw), *context);
   asio::steady_timer deadline(socket->get_executor());
   deadline.expires_after(state->handshake_timeout);
   // `finished` is set before the socket can go away, so a late timer never touches it.
@@ -126,7 +161,7 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_listener_state> state, tcp::
   if (ec || state->closed) co_return;  // plain bytes, a bad certificate, a timeout
   peer.tls_subject = verified_subject(*socket);
   state->ready.push_back(
-      std::make_unique<tls_stream>(state->context, std::move(socket), std::move(peer)));
+      std::make_unique<tls_stream>(std::move(context), std::move(socket), std::move(peer)));
   state->signal.cancel();
 }
 
@@ -190,43 +225,29 @@ class tls_acceptor final : public acceptor {
 
   url local_url() const override { return local_; }
 
+  // New handshakes use the reloaded certificate; connections made before keep theirs.
+  std::function<void()> prepare_update(const listen_options& options,
+                                       listen_error& error) override {
+    auto ctx = load_server_context(local_, options, error);
+    if (!ctx) return {};
+    return [state = state_, ctx = std::move(ctx)] { state->context = ctx; };
+  }
+
  private:
   std::shared_ptr<tls_listener_state> state_;
   url local_;
 };
 
-std::shared_ptr<asio::ssl::context> make_context(asio::ssl::context::method method) {
-  auto ctx = std::make_shared<asio::ssl::context>(method);
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
-  return ctx;
-}
 
 }  // namespace
 
 std::unique_ptr<acceptor> listen_tls(const asio::any_io_executor& executor, const url& where,
                                      const listen_options& options, listen_error& error) {
-  auto ctx = make_context(asio::ssl::context::tls_server);
-  std::error_code ec;
-  auto fail = [&](const std::string& what, const std::string& file) {
-    error = {ec, "tls listener " + where.to_string() + ": cannot load " + what + " '" + file +
-                     "': " + ec.message()};
-    return nullptr;
-  };
-  ctx->use_certificate_chain_file(options.tls_cert, ec);
-  if (ec) return fail("certificate", options.tls_cert);
-  ctx->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
-  if (ec) return fail("key", options.tls_key);
-  if (!options.tls_ca.empty()) {
-    ctx->load_verify_file(options.tls_ca, ec);
-    if (ec) return fail("CA", options.tls_ca);
-    auto mode = asio::ssl::verify_peer;
-    if (options.require_client_cert) mode |= asio::ssl::verify_fail_if_no_peer_cert;
-    ctx->set_verify_mode(mode);
-  }
+  auto ctx = load_server_context(where, options, error);
+  if (!ctx) return nullptr;
   tcp::acceptor bound(executor);
   url local;
-  if (!bind_tcp(executor, where, options.backlog, bound, local, error)) return nullptr;
+  if (!bind_tcp(executor, where, options, bound, local, error)) return nullptr;
   auto state =
       std::make_shared<tls_listener_state>(executor, std::move(bound), std::move(ctx),
                                            std::chrono::milliseconds(options.tls_handshake_ms));

@@ -7,6 +7,10 @@
 
 namespace ipc::transport {
 
+std::function<void()> acceptor::prepare_update(const listen_options&, listen_error&) {
+  return [] {};  // nothing to change on plain TCP listeners
+}
+
 std::unique_ptr<acceptor> listen(const asio::any_io_executor& executor, const url& where,
                                  const listen_options& options, listen_error& error) {
   switch (where.kind) {

@@ -54,6 +54,37 @@ std::string common_name(std::string_view subject) {
 }
 }  // namespace
 
+std::string authenticator::cert_user(std::string_view tls_subject) const {
+  if (tls_subject.empty()) return {};
+  auto mapped = cert_users_.find(tls_subject);
+  if (mapped == cert_users_.end()) mapped = cert_users_.find("CN=" + common_name(tls_subject));
+  return mapped == cert_users_.end() ? std::string() : mapped->second;
+}
+
+bool authenticator::still_valid(const std::string& user, std::string_view basis) const {
+  auto value_of = [&](std::string_view prefix) { return basis.substr(prefix.size()); };
+  if (basis == "anonymous") return !settings_.present || settings_.anonymous;
+  if (!settings_.present) return false;  // credentials with no auth section to check them
+  if (basis.starts_with("cert:")) return cert_user(value_of("cert:")) == user;
+  if (basis.starts_with("uid:")) {
+    std::uint32_t uid = 0;
+    auto text = value_of("uid:");
+    std::from_chars(text.data(), text.data() + text.size(), uid);
+    auto mapped = uid_users_.find(uid);
+    return mapped != uid_users_.end() && mapped->second == user;
+  }
+  if (basis.starts_with("password:")) {
+    const config::user* found = find(user);
+    return found != nullptr && found->password == value_of("password:");
+  }
+  if (basis.starts_with("token:")) {
+    for (const auto& t : settings_.tokens)
+      if (t.hash == value_of("token:") && t.user == user) return true;
+    return false;
+  }
+  return false;
+}
+
 const config::user* authenticator::find(std::string_view name) const {
   for (const auto& u : settings_.users)
     if (u.name == name) return &u;
@@ -74,24 +105,25 @@ auth_decision authenticator::decide(std::string_view mechanism,
   if (mechanism == "anonymous") {
     if (!settings_.present) {
       d.user = "anonymous";
+      d.basis = "anonymous";
       return d;
     }
-    if (!tls_subject.empty()) {  // verified by the TLS handshake against the listener's CA
-      auto mapped = cert_users_.find(tls_subject);
-      if (mapped == cert_users_.end()) mapped = cert_users_.find("CN=" + common_name(tls_subject));
-      if (mapped != cert_users_.end()) {
-        d.user = mapped->second;
-        return d;
-      }
+    // A certificate verified by the TLS handshake against the listener's CA.
+    if (auto mapped = cert_user(tls_subject); !mapped.empty()) {
+      d.user = std::move(mapped);
+      d.basis = "cert:" + std::string(tls_subject);
+      return d;
     }
     if (peer_uid) {
       if (auto mapped = uid_users_.find(*peer_uid); mapped != uid_users_.end()) {
         d.user = mapped->second;  // the kernel vouches for the peer's uid
+        d.basis = "uid:" + std::to_string(*peer_uid);
         return d;
       }
     }
     if (settings_.anonymous) {
       d.user = "anonymous";
+      d.basis = "anonymous";
       return d;
     }
     d.user = "anonymous";
@@ -121,6 +153,7 @@ auth_decision authenticator::decide(std::string_view mechanism,
       return d;  // a decoy check: it fails whatever the password
     }
     d.password_hash = found->password;
+    d.basis = "password:" + found->password;
     d.log_reason = "wrong password";
     return d;
   }
@@ -130,6 +163,7 @@ auth_decision authenticator::decide(std::string_view mechanism,
     for (const auto& t : settings_.tokens)
       if (auth::verify_token(t.hash, token)) {
         d.user = t.user;
+        d.basis = "token:" + t.hash;
         return d;
       }
     return fail("unknown token");

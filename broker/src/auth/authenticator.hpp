@@ -24,6 +24,9 @@ struct auth_decision {
   std::string message;                        // for the client (never says which part failed)
   std::string log_reason;                     // for the log (never holds a secret)
   std::string user;                           // the user it claims or is
+  // What vouches for `user` ("anonymous", "uid:N", "cert:SUBJECT", "token:HASH",
+  // "password:HASH"): a reload keeps the connection only while it still does.
+  std::string basis;
   // Set when a password must be checked (slowly) before `user` is accepted; an empty
   // hash (unknown user, no password login) is checked against a decoy and always fails.
   std::optional<std::string> password_hash;
@@ -44,6 +47,9 @@ class authenticator {
   // Runs on any thread: the slow comparison of a password with its hash.
   static bool check_password(const std::string& hash, const std::string& password);
 
+  // Whether `basis` (auth_decision::basis) still makes a connection `user` under this
+  // config; a reload closes the connections for which it does not.
+  bool still_valid(const std::string& user, std::string_view basis) const;
   // The permissions of an authenticated user (shared by its connections).
   std::shared_ptr<const permissions> permissions_of(const std::string& user) const;
   // The connection limit of a user: its own, else limits.max_connections_per_user (0: none).
@@ -53,6 +59,8 @@ class authenticator {
 
  private:
   const config::user* find(std::string_view name) const;
+  // The user a verified certificate subject maps to, "" when none.
+  std::string cert_user(std::string_view tls_subject) const;
 
   config::auth settings_;
   std::map<std::uint32_t, std::string> uid_users_;

@@ -373,3 +373,35 @@ nlohmann::json queue_manager::list() const {
 }
 
 }  // namespace ipc::broker
+
+namespace ipc::broker {
+
+void queue_manager::reload(const config::queues& previous, reload_report& report) {
+  if (previous.auto_create != config_.queues.auto_create)
+    report.changes.push_back(std::string("queues.auto_create ") +
+                             (config_.queues.auto_create ? "on" : "off"));
+  for (const auto& [name, options] : config_.queues.declared) {
+    auto existing = find(name);
+    if (!existing) {
+      bool created = false;
+      if (auto refused = create(name, options, created))
+        log_.error("queue {}: {}", name, refused.message);
+      else if (created)
+        report.changes.push_back("queue " + name + " created");
+      continue;
+    }
+    if (existing->options() == options) continue;
+    if (existing->durable() != options.durable) {
+      report.restart.push_back("queues." + name + ".durable");
+      continue;
+    }
+    existing->set_options(options);
+    for (const auto& pattern : options.bind)
+      if (auto refused = bind(name, pattern)) log_.error("queue {}: {}", name, refused.message);
+    if (auto refused = persist(*existing)) log_.error("queue {}: {}", name, refused.message);
+    schedule(*existing);
+    report.changes.push_back("queue " + name + " options");
+  }
+}
+
+}  // namespace ipc::broker

@@ -35,6 +35,9 @@ class queue_manager {
   // Recreates the durable queues and their messages, then the queues declared in config
   // (errors there were caught by validation). Returns the highest message id restored.
   std::uint64_t declare_configured();
+  // After a reload replaced config.queues (`previous` was in force): creates the newly
+  // declared queues, gives changed ones their new options and added bindings.
+  void reload(const config::queues& previous, reload_report& report);
   // Writes what is buffered and syncs (graceful stop).
   void close_storage();
   queue_store* store() const { return store_.get(); }

@@ -19,6 +19,7 @@ struct listener {
   // tls: PEM files; `ca` verifies client certificates (required with require_client_cert).
   std::string cert, key, ca;
   bool require_client_cert = false;
+  bool operator==(const listener&) const = default;
 };
 
 // Hard limits. Each default says where its number comes from in docs/config.md.
@@ -41,6 +42,7 @@ struct limits {
   std::uint32_t auth_timeout_ms = 10000;      // HELLO and authentication must finish in this
   std::uint32_t keepalive_ms = 120000;     // PING an idle client this often (NATS' 2 min); 0 = off
   std::uint32_t keepalive_max_missed = 2;  // idle intervals more: closed (NATS' max_pings_out)
+  bool operator==(const limits&) const = default;
 };
 
 // Options of one queue (SPEC §4 "Queue options"); also what `ipcctl queue create` sends.
@@ -53,11 +55,13 @@ struct queue_options {
   std::string dead_letter;                        // queue for expired/rejected/over-delivered
   std::uint32_t max_deliveries = 0;               // dead-letter after this many; 0 = unlimited
   std::vector<std::string> bind;                  // topic patterns whose publishes enqueue a copy
+  bool operator==(const queue_options&) const = default;
 };
 
 struct queues {
   bool auto_create = true;  // a send or consume on an unknown queue creates it (transient)
   std::vector<std::pair<std::string, queue_options>> declared;  // in file order
+  bool operator==(const queues&) const = default;
 };
 
 struct storage {
@@ -65,6 +69,7 @@ struct storage {
   std::string fsync = "batch";  // always | batch | never
   std::uint32_t fsync_interval_ms = 10;
   std::uint64_t segment_bytes = 64ull * 1024 * 1024;  // a log segment is closed past this size
+  bool operator==(const storage&) const = default;
 };
 
 // What a user may do (docs/security.md §3): topic patterns for publish/subscribe, queue
@@ -72,6 +77,7 @@ struct storage {
 struct permission_set {
   std::vector<std::string> publish, subscribe, send, consume;
   bool admin = false;
+  bool operator==(const permission_set&) const = default;
 };
 
 struct user {
@@ -81,11 +87,13 @@ struct user {
   permission_set allow;               // "permissions"
   permission_set deny;                // "deny": overrides allow
   std::uint32_t max_connections = 0;  // 0 = limits.max_connections_per_user
+  bool operator==(const user&) const = default;
 };
 
 struct token {
   std::string hash;  // printed by `ipcctl passwd --token`
   std::string user;
+  bool operator==(const token&) const = default;
 };
 
 struct auth {
@@ -96,11 +104,17 @@ struct auth {
   std::vector<std::pair<std::string, std::string>> unix_users;  // uid or account → user
   // Verified TLS client certificate subject ("CN=svc-a" or a full RFC 2253 subject) → user.
   std::vector<std::pair<std::string, std::string>> cert_users;
+  bool operator==(const auth&) const = default;
 };
 
 struct log {
   std::string level = "info";   // trace | debug | info | warn | error | critical | off
   std::string format = "text";  // text | json
+  bool to_stderr = true;        // "stderr": write to standard error
+  std::string file;             // also write to this file ("" = no file), rotated:
+  std::uint64_t max_file_bytes = 10ull * 1024 * 1024;  // rotate past this size
+  std::uint32_t max_files = 5;  // rotated files kept besides the current one
+  bool operator==(const log&) const = default;
 };
 
 // Member types are qualified: a member named like its unqualified type would change
@@ -112,6 +126,7 @@ struct broker_config {
   config::storage storage;
   config::auth auth;
   config::log log;
+  bool operator==(const broker_config&) const = default;
 };
 
 // One problem found in a config, with the JSON path it concerns ("/limits/max_payload").

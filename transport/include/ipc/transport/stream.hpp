@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,12 +51,22 @@ struct listen_options {
   std::string tls_cert, tls_key, tls_ca;
   bool require_client_cert = false;
   std::uint32_t tls_handshake_ms = 10000;  // a handshake not done by then is dropped
+  // A listening socket handed over by the service manager (socket activation): used
+  // instead of binding; for unix sockets its file is left alone (no mode, group or
+  // unlink: the service manager owns it). -1: bind.
+  std::intptr_t inherited_handle = -1;
 };
 
 // How a client connects (tls only for now): the server is verified against `tls_ca`
 // (the system's trust store when empty) and its name; a client certificate is optional.
 struct connect_options {
   std::string tls_ca, tls_cert, tls_key;
+};
+
+// The error of a failed listen: an OS error plus a sentence for the log.
+struct listen_error {
+  std::error_code code;
+  std::string message;
 };
 
 class acceptor {
@@ -65,12 +76,11 @@ class acceptor {
   virtual void close() = 0;
   // The bound address (with the real port when 0 was asked for).
   virtual url local_url() const = 0;
-};
-
-// The error of a failed listen: an OS error plus a sentence for the log.
-struct listen_error {
-  std::error_code code;
-  std::string message;
+  // A config reload: checks and loads what `options` need (TLS certificate and key, a
+  // socket's group) and returns what applies them, or an empty function with `error`
+  // set. Nothing changes until the returned function is called.
+  virtual std::function<void()> prepare_update(const listen_options& options,
+                                               listen_error& error);
 };
 
 // Binds and listens on `where`. For unix sockets: creates the parent directory if

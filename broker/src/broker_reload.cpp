@@ -1,0 +1,67 @@
+// broker_core::reload and the admin command `reload` (docs/operations.md §3): limits,
+// auth (re-checked on every open connection) and queues from a new, validated config.
+#include <nlohmann/json.hpp>
+
+#include "auth/authenticator.hpp"
+#include "broker.hpp"
+#include "platform.hpp"
+#include "queues/queue_manager.hpp"
+#include "session.hpp"
+
+namespace ipc::broker {
+
+using protocol::errc;
+
+void broker_core::reload(const config::broker_config& next, reload_report& report) {
+  if (!(next.limits == config_.limits)) {
+    auto match_cache = config_.limits.match_cache_entries;
+    config_.limits = next.limits;
+    if (next.limits.match_cache_entries != match_cache) {
+      config_.limits.match_cache_entries = match_cache;  // the trie was sized at start
+      report.restart.push_back("limits.match_cache_entries");
+    }
+    name_limits_ = {config_.limits.max_topic_length, config_.limits.max_topic_levels};
+    report.changes.push_back("limits");
+  }
+  if (!(next.auth == config_.auth)) {
+    config_.auth = next.auth;
+    auth_ = std::make_unique<authenticator>(config_.auth, platform::uid_of);
+    for (const auto& account : auth_->unresolved_accounts())
+      logger_->warn("auth.unix_users: no local account '{}': it authenticates nobody", account);
+    report.changes.push_back("auth");
+    // Copied first: a connection closed here leaves sessions_ later.
+    std::vector<std::shared_ptr<session>> open;
+    for (const auto& [id, s] : sessions_) open.push_back(s);
+    for (const auto& s : open) s->reauthorize();
+  }
+  if (!(next.queues == config_.queues)) {
+    auto previous = config_.queues;
+    config_.queues = next.queues;
+    queues_->reload(previous, report);
+    queues_->dispatch_pending();
+  }
+}
+
+std::string broker_core::admin_reload(session& s, std::uint16_t& status) {
+  using json = nlohmann::json;
+  if (!reloader_) {
+    status = static_cast<std::uint16_t>(errc::not_implemented);
+    return json{{"error", "this broker cannot reload"}, {"code", "not_implemented"}}.dump();
+  }
+  logger_->info("reload asked by connection {} ({})", s.id(), s.user());
+  auto report = reloader_();
+  if (!report.errors.empty()) {
+    status = static_cast<std::uint16_t>(errc::invalid_argument);
+    json errors = json::array();
+    for (const auto& e : report.errors) errors.push_back({{"path", e.path}, {"message", e.message}});
+    return json{{"error", "config not reloaded: " + std::to_string(report.errors.size()) +
+                              " error(s); the broker runs on as before"},
+                {"code", "invalid_argument"},
+                {"errors", errors}}
+        .dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  return json{{"reloaded", true}, {"changes", report.changes}, {"restart_required", report.restart}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace ipc::broker
