@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake g++ ninja-build ccache pkg-config libasio-dev libspdlog-dev nlohmann-json3-dev
           libcli11-dev doctest-dev libssl-dev openssl)
+# The tests also verify the systemd units (systemd-analyze); a release build needs none.
+[ "$preset" != "release" ] && packages+=(systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -84,7 +84,7 @@ std::string user_of(Client& admin, std::uint64_t connection) {
 }  // namespace
 
 TEST_SUITE("auth") {
-  TEST_CASE("passwords and tokens authenticate; wrong or unknown credentials are refused") {
+  TEST_CASE("passwords and tokens authenticate, wrong or unknown credentials are refused") {
     broker_fixture broker(with_auth(auth_json()));
     Client ops(as(broker.tcp_url(), "ops", "ops-pw"));
     REQUIRE(!ops.connect());
@@ -138,7 +138,7 @@ TEST_SUITE("auth") {
     CHECK(stranger.connect() == protocol::errc::auth_failed);
   }
 
-  TEST_CASE("permissions: allowed, denied, deny over allow; the connection stays usable") {
+  TEST_CASE("permissions: allowed, denied, deny over allow, the connection stays usable") {
     broker_fixture broker(with_auth(auth_json()));
     Client alice(as(broker.unix_url(), "alice", "alice-pw"));
     REQUIRE(!alice.connect());
@@ -278,7 +278,7 @@ TEST_SUITE("auth") {
     CHECK(seen == 1);
   }
 
-  TEST_CASE("ipcctl: --user/--password, IPCD_PASSWORD, --token, exit codes 2 and 4; passwd") {
+  TEST_CASE("ipcctl: --user/--password, IPCD_PASSWORD, --token, exit codes 2 and 4, passwd") {
     ipc::test::ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock"}])",
                                    auth_json().substr(1, auth_json().size() - 2));
     REQUIRE(broker.start());

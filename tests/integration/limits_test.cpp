@@ -43,7 +43,7 @@ TEST_SUITE("limits") {
     CHECK(!fine.connect());
   }
 
-  TEST_CASE("keepalive: an idle client is PINGed; one that never answers is closed") {
+  TEST_CASE("keepalive: an idle client is PINGed, one that never answers is closed") {
     broker_fixture broker([](config::broker_config& c) {
       c.limits.keepalive_ms = 150;
       c.limits.keepalive_max_missed = 2;

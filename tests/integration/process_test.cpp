@@ -74,7 +74,7 @@ TEST_CASE("log.format json writes one JSON object a line") {
   CHECK(text.find(R"("msg":"ipcd )") != std::string::npos);
 }
 
-TEST_CASE("a stale socket file is replaced; a live broker's socket is not taken over") {
+TEST_CASE("a stale socket file is replaced, a live broker's socket is not taken over") {
   temp_dir shared;
   std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
   {

@@ -164,7 +164,7 @@ TEST_CASE("a consumer that goes away gets its unacked messages redelivered with 
   }
 }
 
-TEST_CASE("nack: requeue, dead-letter and drop; max_deliveries dead-letters") {
+TEST_CASE("nack: requeue, dead-letter and drop, max_deliveries dead-letters") {
   broker_fixture broker;
   Client client(at(broker.unix_url()));
   REQUIRE(!client.connect());
@@ -264,7 +264,7 @@ TEST_CASE("a queue bound to topic patterns gets a copy of matching publishes") {
   CHECK(got.size() == 2);
 }
 
-TEST_CASE("queue admin: create, list, info, purge, delete; auto_create off") {
+TEST_CASE("queue admin: create, list, info, purge, delete, auto_create off") {
   broker_fixture broker([](config::broker_config& c) {
     c.queues.auto_create = false;
     c.queues.declared.push_back({"declared", {}});
@@ -293,7 +293,7 @@ TEST_CASE("queue admin: create, list, info, purge, delete; auto_create off") {
   CHECK(client.send("declared", "x") == errc::unknown_queue);
 }
 
-TEST_CASE("a consumer of a deleted queue is told; its connection keeps working") {
+TEST_CASE("a consumer of a deleted queue is told, its connection keeps working") {
   broker_fixture broker;
   std::atomic<bool> told{false};
   auto options = at(broker.unix_url());

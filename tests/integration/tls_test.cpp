@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <regex>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +42,7 @@ struct test_pki {
     make_leaf("server", "/CN=localhost", "ca");
     make_leaf("client", "/CN=svc-a/O=ipcd tests", "ca");
     make_leaf("rogue", "/CN=svc-a", "other-ca");
+    make_leaf("server-renewed", "/CN=localhost", "other-ca");
   }
   std::string file(const std::string& name) const { return dir.file(name); }
 
@@ -56,7 +60,7 @@ struct test_pki {
   void make_leaf(const std::string& name, const std::string& subject, const std::string& ca) {
     run({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
          file(name + ".key"), "-out", file(name + ".csr"), "-subj", subject});
-    std::string ext = name == "server" ? "server.ext" : "client.ext";
+    std::string ext = name.starts_with("server") ? "server.ext" : "client.ext";
     run({"x509", "-req", "-in", file(name + ".csr"), "-CA", file(ca + ".pem"), "-CAkey",
          file(ca + ".key"), "-CAcreateserial", "-out", file(name + ".pem"), "-days", "2",
          "-extfile", file(ext)});
@@ -132,7 +136,7 @@ TEST_SUITE("tls") {
     CHECK(system_store.connect());
   }
 
-  TEST_CASE("require_client_cert: no certificate or a foreign one is refused; CN maps a user") {
+  TEST_CASE("require_client_cert: no certificate or a foreign one is refused, CN maps a user") {
     broker_fixture broker(with_tls(true));
     Client none(over_tls(broker.tls_url(), pki().file("ca.pem")));
     CHECK(none.connect());
@@ -210,5 +214,48 @@ TEST_SUITE("tls") {
     CHECK(has("/listeners/1/ca", "require_client_cert needs a CA"));
     CHECK(has("/listeners/2/cert", "only to tls://"));
     CHECK(has("/listeners/3/url", "uses the address of /listeners/1/url"));
+  }
+
+  TEST_CASE("a reload re-reads the listener's certificate files, open connections keep theirs") {
+    namespace fs = std::filesystem;
+    ipc::test::ipcd_process broker;
+    fs::copy_file(pki().file("server.pem"), broker.dir().file("cert.pem"));
+    fs::copy_file(pki().file("server.key"), broker.dir().file("key.pem"));
+    broker.write_config(R"([{"url":"unix://{dir}/ipcd.sock"},
+                            {"url":"tls://127.0.0.1:0", "cert":"{dir}/cert.pem",
+                             "key":"{dir}/key.pem"}])");
+    REQUIRE(broker.start());
+    std::smatch found;
+    auto log = broker.log();
+    REQUIRE(std::regex_search(log, found, std::regex("listening on (tls://[^\\s]+)")));
+    std::string tls_url = found[1];
+    auto options = over_tls(tls_url, pki().file("ca.pem"));
+    options.auto_reconnect = false;
+    Client before(options);
+    REQUIRE(!before.connect());
+
+    // Renewed files under the same names (another CA, so the change shows), then SIGHUP.
+    fs::copy_file(pki().file("server-renewed.pem"), broker.dir().file("cert.pem"),
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(pki().file("server-renewed.key"), broker.dir().file("key.pem"),
+                  fs::copy_options::overwrite_existing);
+    broker.signal(SIGHUP);
+    REQUIRE(wait_until([&] { return broker.log().find("config reloaded") != std::string::npos; }));
+    auto renewed = over_tls(tls_url, pki().file("other-ca.pem"));
+    renewed.auto_reconnect = false;
+    Client after(renewed);
+    CHECK(!after.connect());
+    Client stale(options);
+    CHECK(stale.connect());  // the old CA no longer vouches for the listener
+    CHECK(!before.publish_confirmed("tls/kept", "the old session still works"));
+
+    // A certificate that cannot be loaded refuses the reload: the renewed one stays.
+    fs::remove(broker.dir().file("key.pem"));
+    auto refused = ipc::test::run_command(
+        {ipc::test::ipcctl_binary(), "--url", broker.unix_url(), "reload"});
+    CHECK(refused.exit_code == 4);
+    CHECK_MESSAGE(refused.err.find("key.pem") != std::string::npos, refused.err);
+    Client still(renewed);
+    CHECK(!still.connect());
   }
 }

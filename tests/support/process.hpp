@@ -18,9 +18,12 @@ std::string ipcctl_binary();
 class child_process {
  public:
   // Starts argv[0] with stdout/stderr to files in a private temp dir; stdin gets
-  // `input` then end-of-file.
+  // `input` then end-of-file. `extra_env` entries are "NAME=VALUE"; "JOURNAL_STREAM=*"
+  // becomes the device:inode of the child's stderr (as systemd sets it). `listen_fds`
+  // are passed as descriptors 3, 4, … with LISTEN_PID/LISTEN_FDS (socket activation).
   explicit child_process(const std::vector<std::string>& argv, const std::string& input = {},
-                         const std::vector<std::string>& extra_env = {});
+                         const std::vector<std::string>& extra_env = {},
+                         const std::vector<int>& listen_fds = {});
   ~child_process();  // kills the child if still running
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
@@ -52,13 +55,22 @@ command_result run_command(const std::vector<std::string>& argv, const std::stri
 // logged its bound listeners and "ready".
 class ipcd_process {
  public:
-  // `listeners_json` is the value of "listeners"; "{dir}" in it becomes the temp dir.
+  // `listeners_json` is the value of "listeners"; "{dir}" in it (and in `extra_sections`)
+  // becomes the temp dir.
   explicit ipcd_process(std::string listeners_json = R"([{"url":"unix://{dir}/ipcd.sock"},
                                                        {"url":"tcp://127.0.0.1:0"}])",
                         std::string extra_sections = {});
   ~ipcd_process();
 
-  bool start(std::chrono::milliseconds limit = std::chrono::seconds(10));
+  // Without it ipcd runs with --log-level debug (which a reload does not change).
+  void use_config_log_level() { debug_log_ = false; }
+  // Writes the config file again (for reload tests); same arguments as the constructor.
+  void write_config(std::string listeners_json, std::string extra_sections = {});
+  bool start(std::chrono::milliseconds limit = std::chrono::seconds(10),
+             const std::vector<std::string>& extra_env = {},
+             const std::vector<int>& listen_fds = {});
+  void signal(int number) { child_->signal(number); }
+  bool running() { return child_ && child_->running(); }
   std::optional<int> stop(std::chrono::milliseconds limit = std::chrono::seconds(10));  // SIGTERM
   void kill9();
   std::string unix_url() const { return unix_url_; }
@@ -71,6 +83,7 @@ class ipcd_process {
   temp_dir dir_;
   std::unique_ptr<child_process> child_;
   std::string unix_url_, tcp_url_;
+  bool debug_log_ = true;
 };
 
 }  // namespace ipc::test

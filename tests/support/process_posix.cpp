@@ -1,6 +1,7 @@
 // child_process on POSIX: fork/exec with redirected stdio, waitpid polling with deadlines.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,7 +29,8 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 child_process::child_process(const std::vector<std::string>& argv, const std::string& input,
-                             const std::vector<std::string>& extra_env) {
+                             const std::vector<std::string>& extra_env,
+                             const std::vector<int>& listen_fds) {
   std::string input_path = dir_.file("stdin");
   std::ofstream(input_path, std::ios::binary) << input;
   std::string out_path = dir_.file("stdout"), err_path = dir_.file("stderr");
@@ -41,7 +43,24 @@ child_process::child_process(const std::vector<std::string>& argv, const std::st
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    for (const auto& assignment : extra_env) ::putenv(const_cast<char*>(assignment.c_str()));
+    // Out of the way first, so that moving one to 3 + i cannot overwrite another.
+    std::vector<int> moved;
+    for (int fd : listen_fds) moved.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 100));
+    for (std::size_t i = 0; i < moved.size(); ++i) ::dup2(moved[i], 3 + static_cast<int>(i));
+    if (!listen_fds.empty()) {
+      ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+      ::setenv("LISTEN_FDS", std::to_string(listen_fds.size()).c_str(), 1);
+    }
+    for (const auto& assignment : extra_env) {
+      if (assignment == "JOURNAL_STREAM=*") {
+        struct stat info {};
+        ::fstat(2, &info);
+        ::setenv("JOURNAL_STREAM",
+                 (std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino)).c_str(), 1);
+        continue;
+      }
+      ::putenv(const_cast<char*>(assignment.c_str()));
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -87,10 +106,17 @@ command_result run_command(const std::vector<std::string>& argv, const std::stri
 }
 
 ipcd_process::ipcd_process(std::string listeners_json, std::string extra_sections) {
+  write_config(std::move(listeners_json), std::move(extra_sections));
+}
+
+void ipcd_process::write_config(std::string listeners_json, std::string extra_sections) {
   auto dir = dir_.path().string();
   for (auto at = listeners_json.find("{dir}"); at != std::string::npos;
        at = listeners_json.find("{dir}"))
     listeners_json.replace(at, 5, dir);
+  for (auto at = extra_sections.find("{dir}"); at != std::string::npos;
+       at = extra_sections.find("{dir}"))
+    extra_sections.replace(at, 5, dir);
   std::ofstream(config_path()) << "{\"listeners\": " << listeners_json
                                << ", \"storage\": {\"dir\": \"" << dir << "/data\"}"
                                << (extra_sections.empty() ? "" : ", " + extra_sections) << "}";
@@ -100,11 +126,18 @@ ipcd_process::~ipcd_process() {
   if (child_ && child_->running()) stop(std::chrono::seconds(5));
 }
 
-bool ipcd_process::start(std::chrono::milliseconds limit) {
+bool ipcd_process::start(std::chrono::milliseconds limit,
+                         const std::vector<std::string>& extra_env,
+                         const std::vector<int>& listen_fds) {
   child_ = std::make_unique<child_process>(
-      std::vector<std::string>{ipcd_binary(), "-c", config_path(), "--log-level", "debug"});
-  if (!wait_until([this] { return log().find("ready") != std::string::npos || !child_->running(); },
-                  limit))
+      debug_log_ ? std::vector<std::string>{ipcd_binary(), "-c", config_path(), "--log-level",
+                                            "debug"}
+                 : std::vector<std::string>{ipcd_binary(), "-c", config_path()},
+      "", extra_env, listen_fds);
+  // "ipcd VERSION ready", not any "ready" ("already listening" is a failure).
+  std::regex ready("ipcd [0-9][^ ]* ready");
+  if (!wait_until(
+          [&] { return std::regex_search(log(), ready) || !child_->running(); }, limit))
     return false;
   std::regex listening("listening on ([^\\s\"]+)");
   std::string text = log();

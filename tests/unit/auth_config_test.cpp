@@ -108,7 +108,7 @@ TEST_SUITE("auth") {
     CHECK_MESSAGE(has_error(errors, "/auth/unix_users/-x", "neither a uid"), dump(errors));
   }
 
-  TEST_CASE("a non-loopback listener needs an auth section; loopback and unix do not") {
+  TEST_CASE("a non-loopback listener needs an auth section, loopback and unix do not") {
     auto open = load(R"({"listeners": [{"url": "tcp://0.0.0.0:7878"}]})").errors;
     CHECK_MESSAGE(has_error(open, "/listeners/0/url", "needs an \"auth\" section"), dump(open));
     CHECK(load(R"({"listeners": [{"url": "tcp://127.0.0.1:7878"}, {"url": "tcp://[::1]:7879"},

@@ -167,7 +167,7 @@ TEST_SUITE("storage") {
     }
   }
 
-  TEST_CASE("a flipped bit in the middle skips that record only; a zero-filled tail is torn") {
+  TEST_CASE("a flipped bit in the middle skips that record only, a zero-filled tail is torn") {
     auto segment = three_record_segment();
     std::vector<std::size_t> starts;
     std::size_t pos = segment_header_size;
@@ -291,7 +291,7 @@ TEST_SUITE("storage") {
     CHECK(t.log.active_segment() == 4);
   }
 
-  TEST_CASE("settled segments are deleted from the head; an older live one keeps the rest") {
+  TEST_CASE("settled segments are deleted from the head, an older live one keeps the rest") {
     ipc::test::temp_dir dir;
     test_log t(dir.path().string(), system_file_system(), 64 * 1024);
     t.open();
@@ -317,7 +317,7 @@ TEST_SUITE("storage") {
     CHECK(files == 1);
   }
 
-  TEST_CASE("write and sync failures are reported per buffer; the log recovers by itself") {
+  TEST_CASE("write and sync failures are reported per buffer, the log recovers by itself") {
     ipc::test::temp_dir dir;
     auto fs = std::make_shared<ipc::test::faulty_file_system>();
     {

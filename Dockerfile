@@ -1,0 +1,45 @@
+# ipcd message broker in a container (docs/operations.md §6).
+#
+#   docker build -t ipcd .
+#   docker run -p 7878:7878 -v ipcd-data:/var/lib/ipcd ipcd
+#
+# The image's config (packaging/docker/ipcd.json) lets anyone who can reach port 7878 in
+# with every right: for anything but a trusted network, mount a config with users over
+# /etc/ipcd/ipcd.json (docs/security.md, docs/operations.md §6).
+
+# --- build: the release preset, as scripts/run.sh builds it ---------------------------
+FROM debian:bookworm AS build
+WORKDIR /src
+COPY . .
+RUN scripts/setup.sh release \
+ && cmake --install build/release --prefix /opt/ipcd
+
+# --- runtime --------------------------------------------------------------------------
+FROM debian:bookworm-slim
+# What the binaries link dynamically besides libc and libstdc++: OpenSSL 3, spdlog, fmt.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libssl3 libspdlog1.10 libfmt9 \
+ && rm -rf /var/lib/apt/lists/*
+# A fixed uid and gid, so that volumes and clients sharing the socket can rely on them.
+RUN groupadd --system --gid 10001 ipcd \
+ && useradd --system --uid 10001 --gid ipcd --home-dir /var/lib/ipcd \
+      --shell /usr/sbin/nologin ipcd \
+ && install -d -o ipcd -g ipcd -m 0755 /run/ipcd \
+ && install -d -o ipcd -g ipcd -m 0750 /var/lib/ipcd \
+ && install -d -m 0755 /etc/ipcd
+COPY --from=build /opt/ipcd/bin/ /opt/ipcd/bin/
+COPY packaging/docker/ipcd.json /etc/ipcd/ipcd.json
+ENV PATH=/opt/ipcd/bin:$PATH
+# /run/ipcd: the Unix socket, to share with other containers; /var/lib/ipcd: durable queues.
+VOLUME ["/run/ipcd", "/var/lib/ipcd"]
+EXPOSE 7878
+USER ipcd
+# Over the socket, as the user ipcd (auth.unix_users maps it to an admin user).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["ipcctl", "--url", "unix:///run/ipcd/ipcd.sock", "--timeout", "3s", "status"]
+# A graceful stop: stop accepting, tell clients, flush, exit 0. Give it time with
+# `docker stop -t` / --stop-timeout when durable queues hold much unsynced data.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["ipcd"]
+CMD ["-c", "/etc/ipcd/ipcd.json"]
