@@ -13,14 +13,15 @@ namespace ipc::broker {
 using protocol::errc;
 
 void broker_core::reload(const config::broker_config& next, reload_report& report) {
-  if (!(next.limits == config_.limits)) {
-    auto match_cache = config_.limits.match_cache_entries;
-    config_.limits = next.limits;
-    if (next.limits.match_cache_entries != match_cache) {
-      config_.limits.match_cache_entries = match_cache;  // the trie was sized at start
-      report.restart.push_back("limits.match_cache_entries");
-    }
+  auto limits = next.limits;
+  if (limits.match_cache_entries != config_.limits.match_cache_entries) {
+    limits.match_cache_entries = config_.limits.match_cache_entries;  // sized at start
+    report.restart.push_back("limits.match_cache_entries");
+  }
+  if (!(limits == config_.limits)) {
+    config_.limits = limits;
     name_limits_ = {config_.limits.max_topic_length, config_.limits.max_topic_levels};
+    for (const auto& [id, s] : sessions_) s->limits_changed();
     report.changes.push_back("limits");
   }
   if (!(next.auth == config_.auth)) {
@@ -33,6 +34,7 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
     std::vector<std::shared_ptr<session>> open;
     for (const auto& [id, s] : sessions_) open.push_back(s);
     for (const auto& s : open) s->reauthorize();
+    queues_->dispatch_pending();  // deliveries of ended consumers went back to their queues
   }
   if (!(next.queues == config_.queues)) {
     auto previous = config_.queues;

@@ -16,7 +16,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "override log.level (also across reloads)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.set_version_flag("--version", "ipcd " IPCD_VERSION);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help, --version: 0; a bad command line: 2
+  }
 
   auto env = ipc::broker::platform::read_environment();
   // What a reload re-reads: the same file, with the same command-line override.

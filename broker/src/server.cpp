@@ -35,7 +35,8 @@ server::~server() {
   for (auto& s : inherited_) platform::close_handle(s.handle);
 }
 
-transport::listen_options server::options_of(const config::listener& entry) const {
+transport::listen_options server::options_of(const config::listener& entry,
+                                             const config::limits& limits) const {
   transport::listen_options options;
   options.unix_mode = entry.mode;
   options.unix_group = entry.group;
@@ -43,7 +44,7 @@ transport::listen_options server::options_of(const config::listener& entry) cons
   options.tls_key = entry.key;
   options.tls_ca = entry.ca;
   options.require_client_cert = entry.require_client_cert;
-  options.tls_handshake_ms = config_.limits.auth_timeout_ms;
+  options.tls_handshake_ms = limits.auth_timeout_ms;
   return options;
 }
 
@@ -61,13 +62,14 @@ bool same_address(const transport::url& bound, const transport::url& wanted) {
 }  // namespace
 
 std::unique_ptr<server::listener> server::open_listener(const config::listener& entry,
+                                                        const config::limits& limits,
                                                         std::string& error) {
   auto parsed = transport::parse_url(entry.url);
   if (!parsed.value) {
     error = "listener " + entry.url + ": " + parsed.error;
     return nullptr;
   }
-  auto options = options_of(entry);
+  auto options = options_of(entry, limits);
   auto match = std::find_if(inherited_.begin(), inherited_.end(),
                             [&](const auto& s) { return same_address(s.address, *parsed.value); });
   if (match != inherited_.end()) {
@@ -96,7 +98,7 @@ bool server::open() {
   }
   for (const auto& entry : config_.listeners) {
     std::string error;
-    auto opened = open_listener(entry, error);
+    auto opened = open_listener(entry, config_.limits, error);
     if (!opened) {
       logger_->error("{}", error);
       listeners_.clear();

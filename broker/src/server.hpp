@@ -66,8 +66,10 @@ class server {
     config::listener configured;  // as in the config file
   };
   // Opens one configured listener (adopting an inherited socket when one matches).
-  std::unique_ptr<listener> open_listener(const config::listener& entry, std::string& error);
-  transport::listen_options options_of(const config::listener& entry) const;
+  std::unique_ptr<listener> open_listener(const config::listener& entry,
+                                          const config::limits& limits, std::string& error);
+  transport::listen_options options_of(const config::listener& entry,
+                                       const config::limits& limits) const;
   bool plan_listeners(const config::broker_config& next, reload_report& report,
                       std::vector<std::unique_ptr<listener>>& added,
                       std::vector<std::function<void()>>& updates);

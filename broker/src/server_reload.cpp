@@ -33,6 +33,7 @@ reload_report server::reload() {
   }
   if (!source_) {
     report.errors.push_back({"", "ipcd runs on its embedded default config: no file to reload"});
+    logger_->warn("reload refused: {}", report.errors.back().message);
     return report;
   }
   if (notifier_ != nullptr) notifier_->reloading();
@@ -81,14 +82,14 @@ bool server::plan_listeners(const config::broker_config& next, reload_report& re
                                  [&](const auto& l) { return l->configured.url == entry.url; });
     if (existing == listeners_.end()) {
       std::string error;
-      if (auto opened = open_listener(entry, error))
+      if (auto opened = open_listener(entry, next.limits, error))
         added.push_back(std::move(opened));
       else
         report.errors.push_back({path, error});
       continue;
     }
     transport::listen_error failure;
-    auto update = (*existing)->acceptor->prepare_update(options_of(entry), failure);
+    auto update = (*existing)->acceptor->prepare_update(options_of(entry, next.limits), failure);
     if (!update)
       report.errors.push_back({path, failure.message});
     else

@@ -1,5 +1,5 @@
 // The service manager's readiness protocol (sd_notify(3): datagrams of "KEY=VALUE" lines
-// to $NOTIFY_SOCKET) spoken directly, without libsystemd; notify_posix.cpp and its
+// to $NOTIFY_SOCKET) spoken directly, without libsystemd; service_notifier_posix.cpp and its
 // Windows sibling (where the service control manager is told instead) are picked by CMake.
 #pragma once
 

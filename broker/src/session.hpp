@@ -80,6 +80,8 @@ class session final : public routing::route_target, public std::enable_shared_fr
   // its user no longer does, else takes the user's new permissions and ends the
   // subscriptions and consumers they no longer allow (each with a non-fatal ERROR).
   void reauthorize();
+  // After a reload changed the limits: the frame size limit follows the new ones.
+  void limits_changed();
   // RESPONSE to one of this session's requests (docs/protocol.md §4.11.2).
   void send_response(std::uint32_t id, std::span<const std::uint8_t> body);
   void send_ok(std::uint32_t ref, std::uint64_t value = 0);

@@ -45,4 +45,9 @@ void session::reauthorize() {
   }
 }
 
+void session::limits_changed() {
+  // Before the handshake the reader keeps the small pre-authentication limit.
+  if (!stopped_ && !auth_basis_.empty()) reader_.set_max_frame(core_.max_frame_size());
+}
+
 }  // namespace ipc::broker

@@ -184,6 +184,8 @@ void validate_log(const log& logging, std::vector<error>& errors) {
   check_range(errors, "/log/max_file_bytes", logging.max_file_bytes, 64 * 1024,
               1024ull * 1024 * 1024);
   check_range(errors, "/log/max_files", logging.max_files, 1, 100);
+  if (!logging.to_stderr && logging.file.empty())
+    add(errors, "/log/stderr", "false with no log.file would leave the broker without a log");
 }
 
 }  // namespace

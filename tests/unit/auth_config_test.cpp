@@ -227,4 +227,51 @@ TEST_SUITE("auth") {
     CHECK(no_auth.decide("anonymous", none, {}).user == "anonymous");
     CHECK(no_auth.decide("password", none, {}).error == errc::auth_failed);
   }
+
+  TEST_CASE("after a reload a connection stays only while what vouched for it still does") {
+    auto hash = ipc::auth::hash_password("pw", ipc::auth::min_iterations);
+    auto section = [&](const std::string& alice_hash, const std::string& tokens,
+                       const std::string& unix_users, bool anonymous) {
+      return R"({"auth": {"anonymous": )" + std::string(anonymous ? "true" : "false") +
+             R"(, "users": [{"name": "alice", "password": ")" + alice_hash +
+             R"("}, {"name": "svc"}], "tokens": )" + tokens + R"(, "unix_users": )" + unix_users +
+             "}}";
+    };
+    auto token = ipc::auth::hash_token("tok-1");
+    auto before = load(section(hash, R"([{"hash": ")" + token + R"(", "user": "svc"}])",
+                               R"({"4242": "alice"})", true));
+    REQUIRE_MESSAGE(before.ok(), dump(before.errors));
+    auto no_uid = [](const std::string&) -> std::optional<std::uint32_t> { return std::nullopt; };
+    ipc::broker::authenticator a(before.config.auth, no_uid);
+    ipc::protocol::map_view none;
+    std::vector<std::uint8_t> storage;
+    std::vector<std::pair<std::string_view, std::string_view>> pairs{{"token", "tok-1"}};
+    ipc::protocol::wire::put_map(storage, {pairs, nullptr});
+    auto by_token = a.decide("token", ipc::protocol::map_view(storage, 1), {});
+    auto by_uid = a.decide("anonymous", none, 4242);
+    auto anonymous = a.decide("anonymous", none, 1);
+    storage.clear();
+    pairs = {{"user", "alice"}, {"password", "pw"}};
+    ipc::protocol::wire::put_map(storage, {pairs, nullptr});
+    auto by_password = a.decide("password", ipc::protocol::map_view(storage, 2), {});
+    for (const auto* d : {&by_token, &by_uid, &anonymous, &by_password})
+      CHECK(a.still_valid(d->user, d->basis));
+
+    // The same file again: everything holds.
+    ipc::broker::authenticator same(before.config.auth, no_uid);
+    for (const auto* d : {&by_token, &by_uid, &anonymous, &by_password})
+      CHECK(same.still_valid(d->user, d->basis));
+    // A new hash for alice, no tokens, uid 4242 now svc, anonymous off: nothing holds.
+    auto after = load(section(ipc::auth::hash_password("pw", ipc::auth::min_iterations), "[]",
+                              R"({"4242": "svc"})", false));
+    REQUIRE_MESSAGE(after.ok(), dump(after.errors));
+    ipc::broker::authenticator changed(after.config.auth, no_uid);
+    for (const auto* d : {&by_token, &by_uid, &anonymous, &by_password})
+      CHECK_FALSE(changed.still_valid(d->user, d->basis));
+    // No auth section at all: only anonymous connections remain.
+    ipc::broker::authenticator open(load("{}").config.auth, no_uid);
+    CHECK(open.still_valid(anonymous.user, anonymous.basis));
+    CHECK_FALSE(open.still_valid(by_password.user, by_password.basis));
+    CHECK_FALSE(a.still_valid("alice", "something else"));
+  }
 }

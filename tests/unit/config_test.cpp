@@ -276,6 +276,16 @@ TEST_SUITE("config") {
     CHECK_MESSAGE(has_error(errors, "/log/level", "got 'verbose'"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/log/format", "text, json"), dump(errors));
     CHECK(has_error(parse_user(R"({"storage": {"dir": ""}})").errors, "/storage/dir", "empty"));
+    const auto log_errors = parse_user(R"({"log": {"file": "ipcd.log", "max_file_bytes": 1000,
+                                                   "max_files": 0}})")
+                                .errors;
+    CHECK_MESSAGE(has_error(log_errors, "/log/file", "absolute path"), dump(log_errors));
+    CHECK_MESSAGE(has_error(log_errors, "/log/max_file_bytes", "between 65536 and"),
+                  dump(log_errors));
+    CHECK_MESSAGE(has_error(log_errors, "/log/max_files", "between 1 and 100"), dump(log_errors));
+    CHECK(has_error(parse_user(R"({"log": {"stderr": false}})").errors, "/log/stderr",
+                    "without a log"));
+    CHECK(parse_user(R"({"log": {"stderr": false, "file": "/var/log/ipcd/ipcd.log"}})").ok());
   }
 
   TEST_CASE("limit bounds") {

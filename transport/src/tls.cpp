@@ -230,7 +230,11 @@ class tls_acceptor final : public acceptor {
                                        listen_error& error) override {
     auto ctx = load_server_context(local_, options, error);
     if (!ctx) return {};
-    return [state = state_, ctx = std::move(ctx)] { state->context = ctx; };
+    auto timeout = std::chrono::milliseconds(options.tls_handshake_ms);
+    return [state = state_, ctx = std::move(ctx), timeout] {
+      state->context = ctx;
+      state->handshake_timeout = timeout;
+    };
   }
 
  private:

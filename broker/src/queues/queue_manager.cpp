@@ -1,6 +1,8 @@
 // queue_manager: queue lifecycle, bindings, dead letters, deferred dispatch, expiry.
 #include "queue_manager.hpp"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstring>
 
@@ -381,6 +383,11 @@ void queue_manager::reload(const config::queues& previous, reload_report& report
     report.changes.push_back(std::string("queues.auto_create ") +
                              (config_.queues.auto_create ? "on" : "off"));
   for (const auto& [name, options] : config_.queues.declared) {
+    // A declaration the file already had is left alone: its queue may have been changed
+    // or deleted by an administrator since, and the reload does not undo that.
+    bool unchanged = std::any_of(previous.declared.begin(), previous.declared.end(),
+                                 [&](const auto& d) { return d.first == name && d.second == options; });
+    if (unchanged) continue;
     auto existing = find(name);
     if (!existing) {
       bool created = false;
