@@ -1,14 +1,12 @@
-// password: PBKDF2 and SHA-256 through OpenSSL, base64 and hex codecs, format parsing.
+// password: the hash formats (PBKDF2-SHA256 for passwords, SHA-256 for tokens), base64 and
+// hex codecs, format parsing; the primitives come from crypto.hpp.
 #include "ipc/auth/password.hpp"
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <charconv>
 #include <stdexcept>
 #include <vector>
+
+#include "crypto.hpp"
 
 namespace ipc::auth {
 namespace {
@@ -91,19 +89,11 @@ std::string parse(std::string_view encoded, parsed_hash& out) {
 std::vector<std::uint8_t> pbkdf2(std::string_view password, const std::vector<std::uint8_t>& salt,
                                  std::uint32_t iterations) {
   std::vector<std::uint8_t> out(hash_bytes);
-  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(),
-                        static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
-                        static_cast<int>(out.size()), out.data()) != 1)
-    throw std::runtime_error("PBKDF2 failed");
+  crypto::pbkdf2_sha256(password, salt, iterations, out);
   return out;
 }
 
-std::vector<std::uint8_t> random_bytes(std::size_t n) {
-  std::vector<std::uint8_t> out(n);
-  if (RAND_bytes(out.data(), static_cast<int>(n)) != 1)
-    throw std::runtime_error("no random bytes from OpenSSL");
-  return out;
-}
+using crypto::random_bytes;
 
 }  // namespace
 
@@ -118,7 +108,7 @@ bool verify_password(std::string_view encoded, std::string_view password) {
   parsed_hash parsed;
   if (!parse(encoded, parsed).empty()) return false;
   auto computed = pbkdf2(password, parsed.salt, parsed.iterations);
-  return CRYPTO_memcmp(computed.data(), parsed.hash.data(), hash_bytes) == 0;
+  return crypto::equal_constant_time(computed.data(), parsed.hash.data(), hash_bytes);
 }
 
 std::string generate_token() {
@@ -132,16 +122,17 @@ std::string random_hex(std::size_t bytes) {
 }
 
 std::string hash_token(std::string_view token) {
-  std::uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
-  return "sha256$" + hex(digest, sizeof digest);
+  auto digest = crypto::sha256(token);
+  return "sha256$" + hex(digest.data(), digest.size());
 }
 
 bool verify_token(std::string_view encoded, std::string_view token) {
   if (!check_token_hash(encoded).empty()) return false;
   auto computed = hash_token(token);
   return computed.size() == encoded.size() &&
-         CRYPTO_memcmp(computed.data(), encoded.data(), encoded.size()) == 0;
+         crypto::equal_constant_time(reinterpret_cast<const std::uint8_t*>(computed.data()),
+                                     reinterpret_cast<const std::uint8_t*>(encoded.data()),
+                                     encoded.size());
 }
 
 std::string check_password_hash(std::string_view encoded) {

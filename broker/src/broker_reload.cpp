@@ -26,9 +26,9 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
   }
   if (!(next.auth == config_.auth)) {
     config_.auth = next.auth;
-    auth_ = std::make_unique<authenticator>(config_.auth, platform::uid_of);
+    auth_ = std::make_unique<authenticator>(config_.auth, platform::uid_of, platform::sid_of);
     for (const auto& account : auth_->unresolved_accounts())
-      logger_->warn("auth.unix_users: no local account '{}': it authenticates nobody", account);
+      logger_->warn("auth: no local account '{}' (unix_users, windows_users): it authenticates nobody", account);
     report.changes.push_back("auth");
     // Copied first: a connection closed here leaves sessions_ later.
     std::vector<std::shared_ptr<session>> open;

@@ -16,11 +16,14 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "override log.level (also across reloads)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.set_version_flag("--version", "ipcd " IPCD_VERSION);
+  ipc::broker::add_platform_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help, --version: 0; a bad command line: 2
   }
+
+  if (auto code = ipc::broker::run_platform_command(config_file)) return *code;
 
   auto env = ipc::broker::platform::read_environment();
   // What a reload re-reads: the same file, with the same command-line override.

@@ -35,5 +35,8 @@ void close_handle(std::intptr_t handle);
 
 // The uid of a local account (auth.unix_users names), nullopt when there is none.
 std::optional<std::uint32_t> uid_of(const std::string& account);
+// The SID of a Windows account (auth.windows_users names), nullopt when there is none
+// (always on POSIX).
+std::optional<std::string> sid_of(const std::string& account);
 
 }  // namespace ipc::broker::platform

@@ -138,4 +138,6 @@ std::optional<std::uint32_t> uid_of(const std::string& account) {
   return static_cast<std::uint32_t>(found->pw_uid);
 }
 
+std::optional<std::string> sid_of(const std::string&) { return std::nullopt; }
+
 }  // namespace ipc::broker::platform

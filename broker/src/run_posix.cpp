@@ -57,4 +57,8 @@ int run(const config::broker_config& config, std::shared_ptr<spdlog::logger> log
   return 0;
 }
 
+void add_platform_commands(CLI::App&) {}
+
+std::optional<int> run_platform_command(const std::string&) { return std::nullopt; }
+
 }  // namespace ipc::broker

@@ -40,6 +40,8 @@ transport::listen_options server::options_of(const config::listener& entry,
   transport::listen_options options;
   options.unix_mode = entry.mode;
   options.unix_group = entry.group;
+  for (const auto& account : entry.access)
+    options.pipe_access += (options.pipe_access.empty() ? "" : ",") + account;
   options.tls_cert = entry.cert;
   options.tls_key = entry.key;
   options.tls_ca = entry.ca;

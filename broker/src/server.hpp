@@ -52,6 +52,8 @@ class server {
   // Re-reads the config and applies it atomically (docs/operations.md §3): nothing
   // changes when the file is invalid or a new listener or certificate cannot be set up.
   reload_report reload();
+  // reload() for callers that only need it logged (a signal, a service control).
+  void reload_and_forget() { (void)reload(); }
 
   broker_core& core() { return core_; }
   // Called once the graceful stop has finished (to release the caller's own work,

@@ -238,7 +238,8 @@ void session::on_hello(const protocol::raw_frame& frame) {
   }
   client_name_ = std::move(result.client_name);
   auto decision =
-      core_.auth().decide(hello.mechanism, hello.properties, peer().uid, peer().tls_subject);
+      core_.auth().decide(hello.mechanism, hello.properties, peer().uid, peer().tls_subject,
+                          peer().sid);
   if (decision.error != errc::ok) {
     core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
                      peer().address, loggable(decision.user), decision.log_reason);

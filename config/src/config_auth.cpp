@@ -15,20 +15,6 @@ using namespace detail;
 
 namespace {
 
-void read_strings(object_reader& reader, std::string_view key, std::vector<std::string>& out) {
-  const json* value = reader.find(key);
-  if (!value) return;
-  if (!value->is_array()) return reader.report_at(key, "expected an array of strings");
-  out.clear();
-  for (std::size_t i = 0; i < value->size(); ++i) {
-    if ((*value)[i].is_string())
-      out.push_back((*value)[i].get<std::string>());
-    else
-      report(reader.errors(), reader.path_of(key) + "/" + std::to_string(i),
-             "expected a string, got " + describe((*value)[i]));
-  }
-}
-
 void read_permissions(const json& value, const std::string& path, permission_set& out,
                       error_list& errors) {
   object_reader reader(value, path, errors);
@@ -182,6 +168,7 @@ void read_auth(const json& value, auth& out, error_list& errors) {
   }
   read_user_map(reader, "unix_users", "uid or account", out.unix_users);
   read_user_map(reader, "cert_users", "certificate subject", out.cert_users);
+  read_user_map(reader, "windows_users", "SID or account", out.windows_users);
   reader.report_unknown_keys();
 }
 
@@ -239,6 +226,11 @@ void validate_auth(const broker_config& config, std::vector<error>& errors) {
     std::string path = detail::child_path("/auth/unix_users", account);
     if (!valid_account(account))
       errors.push_back({path, "'" + account + "' is neither a uid nor a Unix account name"});
+    if (!names.contains(name)) errors.push_back({path, "no user '" + name + "' in /auth/users"});
+  }
+  for (const auto& [account, name] : a.windows_users) {
+    std::string path = detail::child_path("/auth/windows_users", account);
+    if (account.empty()) errors.push_back({path, "expected a SID (\"S-1-…\") or an account name"});
     if (!names.contains(name)) errors.push_back({path, "no user '" + name + "' in /auth/users"});
   }
 }

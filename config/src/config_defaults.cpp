@@ -22,7 +22,15 @@ std::string join(std::string_view dir, std::string_view tail) {
 // /tmp/ipcd-$UID: the per-user fallback when no XDG or home directory is known.
 std::string per_user_tmp(const environment& env) { return "/tmp/ipcd-" + std::to_string(env.uid); }
 
+// %ProgramData%\ipcd (C:\ProgramData\ipcd when the variable is unset).
+std::string windows_data_dir(const environment& env) {
+  std::string base = env.program_data.empty() ? "C:\\ProgramData" : env.program_data;
+  while (!base.empty() && (base.back() == '\\' || base.back() == '/')) base.pop_back();
+  return base + "\\ipcd";
+}
+
 std::string default_storage_dir(const environment& env) {
+  if (env.windows) return windows_data_dir(env) + "\\data";
   if (env.is_root) return "/var/lib/ipcd";
   if (usable_dir(env.xdg_state_home)) return join(env.xdg_state_home, "ipcd");
   if (usable_dir(env.home)) return join(env.home, ".local/state/ipcd");
@@ -32,6 +40,7 @@ std::string default_storage_dir(const environment& env) {
 }  // namespace
 
 std::string default_unix_url(const environment& env) {
+  if (env.windows) return "npipe:////./pipe/ipcd";
   if (env.is_root) return "unix:///run/ipcd/ipcd.sock";
   if (usable_dir(env.xdg_runtime_dir))
     return "unix://" + join(env.xdg_runtime_dir, "ipcd/ipcd.sock");
@@ -48,6 +57,8 @@ broker_config default_config(const environment& env) {
   tcp.url = tcp_url;
   config.listeners.push_back(tcp);
   config.storage.dir = default_storage_dir(env);
+  // A service has no console: its log goes to %ProgramData%\ipcd\logs as well.
+  if (env.windows) config.log.file = windows_data_dir(env) + "\\logs\\ipcd.log";
   return config;
 }
 

@@ -58,6 +58,11 @@ bool is_unix_url(const std::string& url_text) {
   return !parsed.value || parsed.value->kind == transport::scheme::unix_socket;
 }
 
+bool is_pipe_url(const std::string& url_text) {
+  auto parsed = transport::parse_url(url_text);
+  return parsed.value && parsed.value->kind == transport::scheme::named_pipe;
+}
+
 bool is_tls_url(const std::string& url_text) {
   auto parsed = transport::parse_url(url_text);
   return parsed.value && parsed.value->kind == transport::scheme::tls;
@@ -87,6 +92,10 @@ listener read_listener(const json& value, std::string path, error_list& errors) 
     for (std::string_view key : {"mode", "group"})
       if (reader.find(key)) reader.report_at(key, "applies only to unix:// listeners");
   }
+  if (is_pipe_url(entry.url))
+    read_strings(reader, "access", entry.access);
+  else if (reader.find("access"))
+    reader.report_at("access", "applies only to npipe:// listeners");
   reader.report_unknown_keys();
   return entry;
 }

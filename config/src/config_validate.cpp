@@ -102,10 +102,11 @@ void validate_listener(const listener& entry, std::size_t index,
              entry.require_client_cert ? "require_client_cert needs a CA to verify clients with"
                                        : nullptr);
   }
-  if (url.kind == transport::scheme::named_pipe)
+  if ((url.kind == transport::scheme::named_pipe || url.kind == transport::scheme::unix_socket) &&
+      !local_transport_available(transport::scheme_name(url.kind)))
     add(errors, listener_path(index, "url"),
         std::string(transport::scheme_name(url.kind)) +
-            ":// listeners are not supported yet in this build");
+            ":// listeners are not available on this platform");
   if (url.kind == transport::scheme::unix_socket && entry.mode > max_socket_mode)
     add(errors, listener_path(index, "mode"),
         "mode " + octal(entry.mode) + " is out of range (permission bits, at most 0777)");

@@ -165,6 +165,21 @@ class object_reader {
   std::vector<std::string_view> planned_;
 };
 
+// An array of strings at `key` (absent: `out` unchanged).
+inline void read_strings(object_reader& reader, std::string_view key, std::vector<std::string>& out) {
+  const json* value = reader.find(key);
+  if (!value) return;
+  if (!value->is_array()) return reader.report_at(key, "expected an array of strings");
+  out.clear();
+  for (std::size_t i = 0; i < value->size(); ++i) {
+    if ((*value)[i].is_string())
+      out.push_back((*value)[i].get<std::string>());
+    else
+      report(reader.errors(), reader.path_of(key) + "/" + std::to_string(i),
+             "expected a string, got " + describe((*value)[i]));
+  }
+}
+
 // Section readers that live in their own files.
 void read_queues(const json& value, queues& out, error_list& errors);
 void read_auth(const json& value, auth& out, error_list& errors);

@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
+#include "local_url.hpp"
 #include "server.hpp"
 
 namespace ipc::test {
@@ -22,9 +23,9 @@ config::listener listener_at(std::string url, std::uint32_t mode) {
 
 broker_fixture::broker_fixture(std::function<void(config::broker_config&)> adjust,
                                std::shared_ptr<storage::file_system> fs) {
-  config::environment env;
+  config::environment env;  // the defaults of a POSIX host: paths below are replaced
   config_ = config::default_config(env);
-  config_.listeners = {listener_at("unix://" + dir_.file("ipcd.sock"), 0600),
+  config_.listeners = {listener_at(local_test_url(dir_), 0600),
                        listener_at("tcp://127.0.0.1:0", 0660)};
   config_.storage.dir = dir_.file("data");
   if (adjust) adjust(config_);
@@ -37,7 +38,8 @@ broker_fixture::broker_fixture(std::function<void(config::broker_config&)> adjus
   server_ = std::make_unique<broker::server>(*io_, config_, logger, std::move(fs));
   if (!server_->open()) throw std::runtime_error("test broker: cannot open storage or listen");
   for (const auto& url : server_->bound_urls()) {
-    if (url.kind == transport::scheme::unix_socket) unix_url_ = url.to_string();
+    if (url.kind == transport::scheme::unix_socket || url.kind == transport::scheme::named_pipe)
+      unix_url_ = url.to_string();
     if (url.kind == transport::scheme::tcp) tcp_url_ = url.to_string();
     if (url.kind == transport::scheme::tls) tls_url_ = url.to_string();
   }

@@ -1,4 +1,5 @@
-// An in-process broker on ephemeral endpoints (a temp-dir Unix socket and TCP port 0)
+// An in-process broker on ephemeral endpoints (a temp-dir Unix socket or a unique named
+// pipe, and TCP port 0)
 // running on its own thread, with its log captured for assertions.
 #pragma once
 
@@ -31,6 +32,7 @@ class broker_fixture {
                           std::shared_ptr<storage::file_system> fs = nullptr);
   ~broker_fixture();
 
+  // The local transport's listener: a Unix socket, or a named pipe on Windows.
   const std::string& unix_url() const { return unix_url_; }
   const std::string& tcp_url() const { return tcp_url_; }
   const std::string& tls_url() const { return tls_url_; }  // when `adjust` added one

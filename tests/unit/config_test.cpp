@@ -17,15 +17,19 @@ using namespace ipc::config;
 namespace {
 
 environment root_env() {
-  return {.is_root = true, .uid = 0, .xdg_runtime_dir = {}, .xdg_state_home = {}, .home = "/root"};
+  environment env;
+  env.is_root = true;
+  env.home = "/root";
+  return env;
 }
 
 environment user_env(std::string runtime_dir, std::string state_home, std::string home) {
-  return {.is_root = false,
-          .uid = 1000,
-          .xdg_runtime_dir = std::move(runtime_dir),
-          .xdg_state_home = std::move(state_home),
-          .home = std::move(home)};
+  environment env;
+  env.uid = 1000;
+  env.xdg_runtime_dir = std::move(runtime_dir);
+  env.xdg_state_home = std::move(state_home);
+  env.home = std::move(home);
+  return env;
 }
 
 environment xdg_user() { return user_env("/run/user/1000", "/home/ada/.state", "/home/ada"); }
@@ -52,6 +56,29 @@ TEST_SUITE("config") {
           "unix:///run/user/1000/ipcd/ipcd.sock");
     // The XDG spec says relative paths in its variables are invalid: treated as unset.
     CHECK(default_unix_url(user_env("relative/dir", "", "")) == "unix:///tmp/ipcd-1000/ipcd.sock");
+  }
+
+  TEST_CASE("default config on Windows: the named pipe and %ProgramData%") {
+    environment env;
+    env.windows = true;
+    env.program_data = "D:\\Data\\";
+    auto config = default_config(env);
+    REQUIRE(config.listeners.size() == 2);
+    CHECK(config.listeners[0].url == "npipe:////./pipe/ipcd");
+    CHECK(config.listeners[1].url == "tcp://127.0.0.1:7878");
+    CHECK(config.storage.dir == "D:\\Data\\ipcd\\data");
+    CHECK(config.log.file == "D:\\Data\\ipcd\\logs\\ipcd.log");
+    env.program_data.clear();
+    CHECK(default_config(env).storage.dir == "C:\\ProgramData\\ipcd\\data");
+  }
+
+  TEST_CASE("npipe listeners: refused on POSIX, and access applies only to them") {
+    auto errors = parse_user(R"({"listeners": [{"url": "npipe:////./pipe/x", "access": ["S-1-5-11"]},
+                                               {"url": "tcp://127.0.0.1:0", "access": ["x"]}]})")
+                      .errors;
+    CHECK_MESSAGE(has_error(errors, "/listeners/0/url", "not available on this platform"),
+                  dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/1/access", "only to npipe://"), dump(errors));
   }
 
   TEST_CASE("default config as root") {
@@ -239,7 +266,7 @@ TEST_SUITE("config") {
     CHECK_MESSAGE(has_error(errors, "/listeners/4/url", "absolute"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/listeners/5/cert", "a tls:// listener needs it"),
                   dump(errors));
-    CHECK_MESSAGE(has_error(errors, "/listeners/6/url", "npipe:// listeners are not supported yet"),
+    CHECK_MESSAGE(has_error(errors, "/listeners/6/url", "npipe:// listeners are not available on this platform"),
                   dump(errors));
     CHECK(count_at(errors, "/listeners/0/url") == 0);
     CHECK(has_error(parse_user(R"({"listeners": []})").errors, "/listeners", "at least one"));

@@ -25,7 +25,10 @@ std::unique_ptr<acceptor> listen(const asio::any_io_executor& executor, const ur
 }
 
 asio::awaitable<std::unique_ptr<stream>> connect(const url& where, std::error_code& ec) {
-  co_return co_await connect(where, connect_options{}, ec);
+  // A named object, not a temporary: GCC 12 destroys a temporary in a co_await
+  // expression twice.
+  connect_options none;
+  co_return co_await connect(where, none, ec);
 }
 
 asio::awaitable<std::unique_ptr<stream>> connect(const url& where, const connect_options& options,

@@ -21,8 +21,17 @@ const std::string& decoy_hash() {
 
 authenticator::authenticator(
     const config::auth& settings,
-    const std::function<std::optional<std::uint32_t>(const std::string&)>& uid_of)
+    const std::function<std::optional<std::uint32_t>(const std::string&)>& uid_of,
+    const std::function<std::optional<std::string>(const std::string&)>& sid_of)
     : settings_(settings) {
+  for (const auto& [account, user] : settings_.windows_users) {
+    if (account.starts_with("S-1-"))
+      sid_users_[account] = user;
+    else if (auto resolved = sid_of ? sid_of(account) : std::nullopt)
+      sid_users_[*resolved] = user;
+    else
+      unresolved_.push_back(account);
+  }
   for (const auto& [account, user] : settings_.unix_users) {
     std::uint32_t uid = 0;
     auto [end, ec] = std::from_chars(account.data(), account.data() + account.size(), uid);
@@ -73,6 +82,10 @@ bool authenticator::still_valid(const std::string& user, std::string_view basis)
     auto mapped = uid_users_.find(uid);
     return mapped != uid_users_.end() && mapped->second == user;
   }
+  if (basis.starts_with("sid:")) {
+    auto mapped = sid_users_.find(value_of("sid:"));
+    return mapped != sid_users_.end() && mapped->second == user;
+  }
   if (basis.starts_with("password:")) {
     const config::user* found = find(user);
     return found != nullptr && found->password == value_of("password:");
@@ -94,7 +107,8 @@ const config::user* authenticator::find(std::string_view name) const {
 auth_decision authenticator::decide(std::string_view mechanism,
                                     const protocol::map_view& properties,
                                     std::optional<std::uint32_t> peer_uid,
-                                    std::string_view tls_subject) const {
+                                    std::string_view tls_subject,
+                                    std::string_view peer_sid) const {
   auth_decision d;
   auto fail = [&](std::string reason) {
     d.error = errc::auth_failed;
@@ -118,6 +132,13 @@ auth_decision authenticator::decide(std::string_view mechanism,
       if (auto mapped = uid_users_.find(*peer_uid); mapped != uid_users_.end()) {
         d.user = mapped->second;  // the kernel vouches for the peer's uid
         d.basis = "uid:" + std::to_string(*peer_uid);
+        return d;
+      }
+    }
+    if (!peer_sid.empty()) {
+      if (auto mapped = sid_users_.find(peer_sid); mapped != sid_users_.end()) {
+        d.user = mapped->second;  // Windows vouches for the pipe client's token
+        d.basis = "sid:" + std::string(peer_sid);
         return d;
       }
     }

@@ -35,15 +35,17 @@ struct auth_decision {
 
 class authenticator {
  public:
-  // `uid_of` resolves a Unix account name of unix_users to a uid (nullopt: unknown).
+  // `uid_of` resolves a Unix account name of unix_users to a uid, `sid_of` a Windows
+  // account name of windows_users to a SID string (nullopt: unknown).
   authenticator(const config::auth& settings,
-                const std::function<std::optional<std::uint32_t>(const std::string&)>& uid_of);
+                const std::function<std::optional<std::uint32_t>(const std::string&)>& uid_of,
+                const std::function<std::optional<std::string>(const std::string&)>& sid_of = {});
 
   // `peer_uid`: Unix peer credentials; `tls_subject`: a verified client certificate's
-  // subject (RFC 2253), "" without one.
+  // subject (RFC 2253), "" without one; `peer_sid`: a named-pipe client's user SID.
   auth_decision decide(std::string_view mechanism, const protocol::map_view& properties,
-                       std::optional<std::uint32_t> peer_uid,
-                       std::string_view tls_subject = {}) const;
+                       std::optional<std::uint32_t> peer_uid, std::string_view tls_subject = {},
+                       std::string_view peer_sid = {}) const;
   // Runs on any thread: the slow comparison of a password with its hash.
   static bool check_password(const std::string& hash, const std::string& password);
 
@@ -54,7 +56,8 @@ class authenticator {
   std::shared_ptr<const permissions> permissions_of(const std::string& user) const;
   // The connection limit of a user: its own, else limits.max_connections_per_user (0: none).
   std::uint32_t connection_limit(const std::string& user, std::uint32_t default_limit) const;
-  // unix_users accounts that name no local account (they authenticate nobody).
+  // unix_users / windows_users accounts that name no local account (they authenticate
+  // nobody).
   const std::vector<std::string>& unresolved_accounts() const { return unresolved_; }
 
  private:
@@ -64,6 +67,7 @@ class authenticator {
 
   config::auth settings_;
   std::map<std::uint32_t, std::string> uid_users_;
+  std::map<std::string, std::string, std::less<>> sid_users_;
   std::map<std::string, std::string, std::less<>> cert_users_;
   std::vector<std::string> unresolved_;
   std::map<std::string, std::shared_ptr<const permissions>, std::less<>> permissions_;

@@ -16,6 +16,9 @@ struct listener {
   std::string url;            // unix:///abs/path | tcp://host:port | tls://… | npipe://…
   std::uint32_t mode = 0660;  // unix: permission bits of the socket file
   std::string group;          // unix: group owning the socket file ("" = process group)
+  // npipe: accounts, groups or SIDs that may connect besides SYSTEM, Administrators and
+  // the broker's own account.
+  std::vector<std::string> access;
   // tls: PEM files; `ca` verifies client certificates (required with require_client_cert).
   std::string cert, key, ca;
   bool require_client_cert = false;
@@ -102,6 +105,8 @@ struct auth {
   std::vector<user> users;
   std::vector<token> tokens;
   std::vector<std::pair<std::string, std::string>> unix_users;  // uid or account → user
+  // Windows user SID ("S-1-5-21-…") or account name of a named-pipe client → user.
+  std::vector<std::pair<std::string, std::string>> windows_users;
   // Verified TLS client certificate subject ("CN=svc-a" or a full RFC 2253 subject) → user.
   std::vector<std::pair<std::string, std::string>> cert_users;
   bool operator==(const auth&) const = default;
@@ -143,9 +148,16 @@ struct environment {
   std::string xdg_runtime_dir;  // "" when unset
   std::string xdg_state_home;   // "" when unset
   std::string home;             // "" when unset
+  bool windows = false;         // defaults for Windows (named pipe, %ProgramData%)
+  std::string program_data;     // %ProgramData% ("" when unset)
 };
 
-// The default Unix socket URL for this environment (SPEC §2).
+// Whether this build's platform has the local transport `scheme_name` ("unix", "npipe");
+// config_platform_posix.cpp / config_platform_windows.cpp answer.
+bool local_transport_available(std::string_view scheme_name);
+
+// The default local URL for this environment (SPEC §2): a Unix socket, or on Windows
+// the named pipe.
 std::string default_unix_url(const environment& env);
 
 // The embedded default config (SPEC §5): the default Unix socket, TCP on

@@ -25,6 +25,9 @@ struct peer_info {
   std::optional<std::uint32_t> gid;
   std::optional<std::uint32_t> pid;
   std::string tls_subject;  // tls: the verified client certificate's subject (RFC 2253)
+  // npipe: the client's user SID ("S-1-5-21-…"), read once its first bytes have arrived
+  // (by impersonating it); "" when unknown.
+  std::string sid;
 };
 
 class stream {
@@ -46,6 +49,9 @@ class stream {
 struct listen_options {
   std::uint32_t unix_mode = 0660;
   std::string unix_group;  // "" keeps the process group
+  // npipe: accounts, groups or SIDs ("S-1-…") that may connect, besides SYSTEM,
+  // Administrators and the broker's own account (comma-separated).
+  std::string pipe_access;
   int backlog = 1024;
   // tls: PEM certificate chain and key; `tls_ca` verifies client certificates.
   std::string tls_cert, tls_key, tls_ca;

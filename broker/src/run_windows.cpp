@@ -1,0 +1,125 @@
+// Windows process shell: under the service control manager ipcd runs as a service (STOP
+// and SHUTDOWN stop it gracefully, PARAMCHANGE reloads the config); started any other
+// way it is a console program (Ctrl+C, Ctrl+Break and closing the console stop it).
+#include <windows.h>
+
+#include <mutex>
+
+#include <asio/post.hpp>
+
+#include "run.hpp"
+#include "server.hpp"
+#include "service_notifier.hpp"
+#include "windows_service.hpp"
+
+namespace ipc::broker {
+namespace {
+
+// What the control handlers (on threads of their own) need to reach the server.
+struct running_broker {
+  std::mutex mutex;
+  asio::io_context* io = nullptr;
+  server* broker = nullptr;
+
+  void post(void (server::*action)()) {
+    std::lock_guard lock(mutex);
+    if (io != nullptr) asio::post(*io, [b = broker, action] { (b->*action)(); });
+  }
+  void stop() {
+    std::lock_guard lock(mutex);
+    if (io != nullptr) asio::post(*io, [b = broker] { b->stop(); });
+  }
+};
+
+running_broker current;
+
+// What service_main serves (ipcd's main has parsed and loaded it before the dispatcher).
+struct service_arguments {
+  const config::broker_config* config = nullptr;
+  std::shared_ptr<spdlog::logger> logger;
+  std::function<config::load_result()> source;
+  int exit_code = 0;
+};
+service_arguments service_args;
+
+// One serving run on this thread until the graceful stop has finished.
+int serve(const config::broker_config& config, std::shared_ptr<spdlog::logger> logger,
+          std::function<config::load_result()> source) {
+  asio::io_context io(1);
+  service_notifier notifier;
+  server broker(io, config, logger);
+  broker.set_notifier(&notifier);
+  if (source) broker.set_config_source(std::move(source));
+  if (!broker.open()) return 1;
+  {
+    std::lock_guard lock(current.mutex);
+    current.io = &io;
+    current.broker = &broker;
+  }
+  broker.start();
+  logger->info("ipcd {} ready", IPCD_VERSION);
+  notifier.ready("serving");
+  io.run();
+  std::lock_guard lock(current.mutex);
+  current.io = nullptr;
+  current.broker = nullptr;
+  return 0;
+}
+
+BOOL WINAPI on_console_event(DWORD event) {
+  switch (event) {
+    case CTRL_C_EVENT:
+    case CTRL_BREAK_EVENT:
+    case CTRL_CLOSE_EVENT:
+    case CTRL_SHUTDOWN_EVENT:
+      current.stop();
+      return TRUE;
+    default: return FALSE;
+  }
+}
+
+DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
+  switch (control) {
+    case SERVICE_CONTROL_STOP:
+    case SERVICE_CONTROL_SHUTDOWN:
+      windows_service::report_stopping();
+      current.stop();
+      return NO_ERROR;
+    case SERVICE_CONTROL_PARAMCHANGE:
+      current.post(&server::reload_and_forget);
+      return NO_ERROR;
+    case SERVICE_CONTROL_INTERROGATE: return NO_ERROR;
+    default: return ERROR_CALL_NOT_IMPLEMENTED;
+  }
+}
+
+void WINAPI service_main(DWORD, LPWSTR*) {
+  SERVICE_STATUS_HANDLE handle =
+      RegisterServiceCtrlHandlerExW(L"ipcd", on_service_control, nullptr);
+  if (handle == nullptr) return;
+  windows_service::set_status_handle(handle);
+  windows_service::report_starting();
+  service_args.exit_code =
+      serve(*service_args.config, service_args.logger, service_args.source);
+  service_args.logger->flush();
+  windows_service::report_stopped(static_cast<std::uint32_t>(service_args.exit_code));
+}
+
+}  // namespace
+
+int run(const config::broker_config& config, std::shared_ptr<spdlog::logger> logger,
+        std::function<config::load_result()> source) {
+  service_args = {&config, logger, source, 0};
+  // The name is ignored for a service of its own process (SERVICE_WIN32_OWN_PROCESS).
+  wchar_t name[] = L"ipcd";
+  SERVICE_TABLE_ENTRYW table[] = {{name, service_main}, {nullptr, nullptr}};
+  if (StartServiceCtrlDispatcherW(table)) return service_args.exit_code;
+  if (GetLastError() != ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) {
+    logger->error("cannot connect to the service control manager (error {})", GetLastError());
+    return 1;
+  }
+  SetConsoleCtrlHandler(on_console_event, TRUE);  // not a service: a console program
+  return serve(config, logger, source);
+}
+
+}  // namespace ipc::broker

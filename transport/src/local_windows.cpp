@@ -1,0 +1,369 @@
+// Local transport on Windows: named pipes (\\.\pipe\NAME) through Asio's overlapped stream
+// handles. The first instance is created with FILE_FLAG_FIRST_PIPE_INSTANCE (a squatter
+// holding the name makes listen() fail), every instance rejects remote clients and
+// carries an explicit DACL. Clients connect at identification level only.
+#include <windows.h>
+// windows.h first.
+#include <sddl.h>
+
+#include <deque>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/windows/overlapped_ptr.hpp>
+#include <asio/windows/stream_handle.hpp>
+#include <asio/write.hpp>
+
+#include "transport_impl.hpp"
+
+namespace ipc::transport {
+namespace {
+
+using pipe_handle = asio::windows::stream_handle;
+
+std::error_code system_error(DWORD code) {
+  return {static_cast<int>(code), asio::error::get_system_category()};
+}
+
+std::wstring widen(const std::string& text) {
+  if (text.empty()) return {};
+  int size = MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), nullptr, 0);
+  std::wstring out(static_cast<std::size_t>(size), L'\0');
+  MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(), size);
+  return out;
+}
+
+std::string narrow(const wchar_t* text) {
+  int size = WideCharToMultiByte(CP_UTF8, 0, text, -1, nullptr, 0, nullptr, nullptr);
+  if (size <= 1) return {};
+  std::string out(static_cast<std::size_t>(size - 1), '\0');
+  WideCharToMultiByte(CP_UTF8, 0, text, -1, out.data(), size, nullptr, nullptr);
+  return out;
+}
+
+std::string sid_text(PSID sid) {
+  LPWSTR text = nullptr;
+  if (!ConvertSidToStringSidW(sid, &text)) return {};
+  std::string out = narrow(text);
+  LocalFree(text);
+  return out;
+}
+
+// The user SID of an access token, "" when it cannot be read.
+std::string token_user(HANDLE token) {
+  DWORD size = 0;
+  GetTokenInformation(token, TokenUser, nullptr, 0, &size);
+  std::vector<unsigned char> buffer(size);
+  if (size == 0 || !GetTokenInformation(token, TokenUser, buffer.data(), size, &size)) return {};
+  return sid_text(reinterpret_cast<TOKEN_USER*>(buffer.data())->User.Sid);
+}
+
+std::string own_sid() {
+  HANDLE token = nullptr;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return {};
+  std::string sid = token_user(token);
+  CloseHandle(token);
+  return sid;
+}
+
+// An account or group name, or a SID as text, as a SID string; "" when unknown.
+std::string resolve_account(const std::string& name) {
+  if (name.starts_with("S-1-")) return name;
+  DWORD sid_size = 0, domain_size = 0;
+  SID_NAME_USE use{};
+  std::wstring wide = widen(name);
+  LookupAccountNameW(nullptr, wide.c_str(), nullptr, &sid_size, nullptr, &domain_size, &use);
+  if (sid_size == 0) return {};
+  std::vector<unsigned char> sid(sid_size);
+  std::wstring domain(domain_size, L'\0');
+  if (!LookupAccountNameW(nullptr, wide.c_str(), sid.data(), &sid_size, domain.data(),
+                          &domain_size, &use))
+    return {};
+  return sid_text(sid.data());
+}
+
+// What a client may do with an instance: read and write data, never create instances of
+// its own (FILE_CREATE_PIPE_INSTANCE is FILE_APPEND_DATA, part of FILE_GENERIC_WRITE).
+constexpr const char* client_rights = "0x12019b";  // FILE_GENERIC_READ|WRITE_DATA|WRITE_EA|WRITE_ATTRIBUTES
+
+// D:P = protected DACL (nothing inherited): SYSTEM, Administrators and the broker's own
+// account have full control; each listed account may connect.
+bool make_security_descriptor(const std::string& access, PSECURITY_DESCRIPTOR& out,
+                              listen_error& error) {
+  std::string sddl = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
+  if (auto self = own_sid(); !self.empty()) sddl += "(A;;GA;;;" + self + ")";
+  std::size_t at = 0;
+  while (at <= access.size() && !access.empty()) {
+    auto comma = access.find(',', at);
+    std::string name = access.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (!name.empty()) {
+      std::string sid = resolve_account(name);
+      if (sid.empty()) {
+        error = {std::make_error_code(std::errc::invalid_argument),
+                 "unknown account or group '" + name + "' in the pipe's access list"};
+        return false;
+      }
+      sddl += std::string("(A;;") + client_rights + ";;;" + sid + ")";
+    }
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(widen(sddl).c_str(), SDDL_REVISION_1,
+                                                            &out, nullptr)) {
+    error = {system_error(GetLastError()), "cannot build the pipe's security descriptor"};
+    return false;
+  }
+  return true;
+}
+
+class pipe_stream final : public stream {
+ public:
+  pipe_stream(pipe_handle handle, peer_info peer, bool server_side)
+      : handle_(std::move(handle)), peer_(std::move(peer)), identify_(server_side) {}
+
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer,
+                                         std::error_code& ec) override {
+    std::size_t n =
+        co_await handle_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::broken_pipe) ec = asio::error::eof;  // the peer closed its end
+    if (!ec && identify_) identify();
+    co_return n;
+  }
+  asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,
+                                     std::error_code& ec) override {
+    co_return co_await asio::async_write(handle_, buffers,
+                                         asio::redirect_error(asio::use_awaitable, ec));
+  }
+  void close() override {
+    std::error_code ignored;
+    handle_.close(ignored);
+  }
+  const peer_info& peer() const override { return peer_; }
+  asio::any_io_executor get_executor() override { return handle_.get_executor(); }
+
+ private:
+  // Impersonation works once the client's first bytes have been read (Windows refuses it
+  // before with ERROR_CANNOT_IMPERSONATE); the client allows identification only.
+  void identify() {
+    identify_ = false;
+    HANDLE pipe = handle_.native_handle();
+    if (!ImpersonateNamedPipeClient(pipe)) return;
+    HANDLE token = nullptr;
+    if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token)) {
+      peer_.sid = token_user(token);
+      CloseHandle(token);
+    }
+    RevertToSelf();
+  }
+
+  pipe_handle handle_;
+  peer_info peer_;
+  bool identify_;
+};
+
+// Instances waiting for a client at once: clients arriving together find one ready
+// instead of ERROR_PIPE_BUSY (which they retry, see connect_local).
+constexpr int waiting_instances = 4;
+
+struct pipe_listener_state {
+  pipe_listener_state(const asio::any_io_executor& executor, std::wstring pipe_name,
+                      PSECURITY_DESCRIPTOR descriptor)
+      : executor(executor), name(std::move(pipe_name)), security(descriptor), signal(executor) {
+    signal.expires_at(asio::steady_timer::time_point::max());
+  }
+  ~pipe_listener_state() { LocalFree(security); }
+  asio::any_io_executor executor;
+  std::wstring name;
+  PSECURITY_DESCRIPTOR security;
+  std::deque<std::unique_ptr<stream>> ready;
+  std::vector<pipe_handle*> waiting;  // instances in ConnectNamedPipe (closed on close())
+  asio::steady_timer signal;
+  bool closed = false;
+  bool running = false;
+};
+
+HANDLE create_instance(pipe_listener_state& state, bool first, DWORD& error) {
+  SECURITY_ATTRIBUTES attributes{sizeof(SECURITY_ATTRIBUTES), state.security, FALSE};
+  DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
+  if (first) open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+  // 64 KiB buffers: a typical socket buffer; the broker coalesces its writes anyway.
+  HANDLE handle = CreateNamedPipeW(
+      state.name.c_str(), open_mode,
+      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+      PIPE_UNLIMITED_INSTANCES, 64 * 1024, 64 * 1024, 0, &attributes);
+  error = handle == INVALID_HANDLE_VALUE ? GetLastError() : 0;
+  return handle;
+}
+
+// Waits for a client on `handle` (ConnectNamedPipe, overlapped).
+asio::awaitable<void> wait_for_client(pipe_handle& handle, std::error_code& ec) {
+  auto token = asio::redirect_error(asio::use_awaitable, ec);
+  co_await asio::async_initiate<decltype(token), void(std::error_code, std::size_t)>(
+      [&handle](auto handler) {
+        asio::windows::overlapped_ptr operation(handle.get_executor(), std::move(handler));
+        BOOL connected = ConnectNamedPipe(handle.native_handle(), operation.get());
+        DWORD error = GetLastError();
+        if (!connected && error == ERROR_IO_PENDING) {
+          operation.release();  // completes through the I/O completion port
+        } else if (connected || error == ERROR_PIPE_CONNECTED) {
+          operation.complete(std::error_code(), 0);  // the client came first
+        } else {
+          operation.complete(system_error(error), 0);
+        }
+      },
+      token);
+}
+
+asio::awaitable<void> serve_instances(std::shared_ptr<pipe_listener_state> state,
+                                      HANDLE first_instance) {
+  HANDLE next = first_instance;
+  asio::steady_timer pause(state->executor);
+  while (!state->closed) {
+    DWORD error = 0;
+    if (next == INVALID_HANDLE_VALUE) next = create_instance(*state, false, error);
+    if (next == INVALID_HANDLE_VALUE) {  // out of handles or the like: do not spin
+      std::error_code ignored;
+      pause.expires_after(std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      continue;
+    }
+    pipe_handle handle(state->executor, next);
+    next = INVALID_HANDLE_VALUE;
+    state->waiting.push_back(&handle);
+    std::error_code ec;
+    co_await wait_for_client(handle, ec);
+    std::erase(state->waiting, &handle);
+    if (state->closed) co_return;
+    if (ec) continue;  // the client gave up; the instance is closed with `handle`
+    peer_info peer;
+    peer.transport = scheme::named_pipe;
+    ULONG pid = 0;
+    if (GetNamedPipeClientProcessId(handle.native_handle(), &pid)) {
+      peer.pid = static_cast<std::uint32_t>(pid);
+      peer.address = "pid " + std::to_string(pid);
+    } else {
+      peer.address = "pipe";
+    }
+    state->ready.push_back(std::make_unique<pipe_stream>(std::move(handle), std::move(peer), true));
+    state->signal.cancel();
+  }
+}
+
+class pipe_acceptor final : public acceptor {
+ public:
+  pipe_acceptor(std::shared_ptr<pipe_listener_state> state, HANDLE first, url where)
+      : state_(std::move(state)), first_(first), where_(std::move(where)) {}
+  ~pipe_acceptor() override { close(); }
+
+  asio::awaitable<std::unique_ptr<stream>> accept(std::error_code& ec) override {
+    auto state = state_;
+    if (!state->running) {
+      state->running = true;
+      for (int i = 0; i < waiting_instances; ++i) {
+        asio::co_spawn(state->executor, serve_instances(state, i == 0 ? first_ : INVALID_HANDLE_VALUE),
+                       asio::detached);
+      }
+      first_ = INVALID_HANDLE_VALUE;
+    }
+    for (;;) {
+      if (state->closed) {
+        ec = asio::error::operation_aborted;
+        co_return nullptr;
+      }
+      if (!state->ready.empty()) {
+        auto next = std::move(state->ready.front());
+        state->ready.pop_front();
+        co_return next;
+      }
+      std::error_code ignored;
+      state->signal.expires_at(asio::steady_timer::time_point::max());
+      co_await state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+  }
+
+  void close() override {
+    if (state_->closed) return;
+    state_->closed = true;
+    if (first_ != INVALID_HANDLE_VALUE) CloseHandle(first_);
+    first_ = INVALID_HANDLE_VALUE;
+    std::error_code ignored;
+    for (auto* handle : state_->waiting) handle->close(ignored);  // ends ConnectNamedPipe
+    state_->signal.cancel();
+    state_->ready.clear();
+  }
+
+  url local_url() const override { return where_; }
+
+ private:
+  std::shared_ptr<pipe_listener_state> state_;
+  HANDLE first_;  // created by listen() to claim the name; served from the first accept()
+  url where_;
+};
+
+}  // namespace
+
+std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, const url& where,
+                                       const listen_options& options, listen_error& error) {
+  if (where.kind != scheme::named_pipe) {
+    error = {std::make_error_code(std::errc::not_supported),
+             "unix:// sockets are not available on Windows; use npipe://"};
+    return nullptr;
+  }
+  PSECURITY_DESCRIPTOR descriptor = nullptr;
+  if (!make_security_descriptor(options.pipe_access, descriptor, error)) return nullptr;
+  auto state = std::make_shared<pipe_listener_state>(executor, widen(where.path), descriptor);
+  DWORD failure = 0;
+  HANDLE first = create_instance(*state, true, failure);
+  if (first == INVALID_HANDLE_VALUE) {
+    // ERROR_ACCESS_DENIED: the name is taken (another broker, or a squatter).
+    error = {system_error(failure),
+             failure == ERROR_ACCESS_DENIED || failure == ERROR_PIPE_BUSY
+                 ? "another process already owns " + where.to_string() + "; refusing to share it"
+                 : "cannot create " + where.to_string() + ": " + system_error(failure).message()};
+    return nullptr;
+  }
+  return std::make_unique<pipe_acceptor>(std::move(state), first, where);
+}
+
+asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, std::error_code& ec) {
+  if (where.kind != scheme::named_pipe) {
+    ec = std::make_error_code(std::errc::not_supported);
+    co_return nullptr;
+  }
+  auto executor = co_await asio::this_coro::executor;
+  std::wstring name = widen(where.path);
+  // Every instance busy: retry for up to 5 s (WaitNamedPipe would block the thread).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  asio::steady_timer pause(executor);
+  for (;;) {
+    HANDLE handle = CreateFileW(name.c_str(), GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES,
+                                0, nullptr, OPEN_EXISTING,
+                                FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
+                                nullptr);
+    if (handle != INVALID_HANDLE_VALUE) {
+      peer_info peer;
+      peer.transport = scheme::named_pipe;
+      peer.address = where.path;
+      co_return std::make_unique<pipe_stream>(pipe_handle(executor, handle), std::move(peer),
+                                              false);
+    }
+    DWORD error = GetLastError();
+    if (error == ERROR_FILE_NOT_FOUND) {  // nobody serves that name: no broker
+      ec = std::make_error_code(std::errc::no_such_file_or_directory);
+      co_return nullptr;
+    }
+    if (error != ERROR_PIPE_BUSY || std::chrono::steady_clock::now() >= deadline) {
+      ec = system_error(error);
+      co_return nullptr;
+    }
+    std::error_code ignored;
+    pause.expires_after(std::chrono::milliseconds(10));
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+}  // namespace ipc::transport
