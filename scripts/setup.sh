@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ipcd builds with (when missing), then configures and
-# builds one CMake preset: dev (default: tests, warnings as errors) or release.
+# builds one CMake preset: dev (default: tests, warnings as errors), release, asan-ubsan,
+# tsan, or windows-cross (the Windows build, tests run under Wine).
 set -euo pipefail
 preset="${1:-dev}"
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ ninja-build ccache pkg-config libasio-dev libspdlog-dev nlohmann-json3-dev
           libcli11-dev doctest-dev libssl-dev openssl)
-# The tests also verify the systemd units (systemd-analyze); a release build needs none.
-[ "$preset" != "release" ] && packages+=(systemd)
+case "$preset" in
+  release) ;;
+  # The Windows cross build: mingw-w64 (posix threads) and Wine to run its tests.
+  windows-cross) packages+=(g++-mingw-w64-x86-64-posix wine64) ;;
+  # The tests also verify the systemd units (systemd-analyze).
+  *) packages+=(systemd) ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,3 +1,3 @@
-// The one translation unit that compiles Asio (ASIO_SEPARATE_COMPILATION).
+// The one translation unit that compiles Asio (ASIO_SEPARATE_COMPILATION); its TLS part is
+// in asio_ssl_impl.cpp, built only where OpenSSL is.
 #include <asio/impl/src.hpp>
-#include <asio/ssl/impl/src.hpp>

@@ -10,8 +10,10 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/windows/overlapped_ptr.hpp>
 #include <asio/windows/stream_handle.hpp>
 #include <asio/write.hpp>
@@ -170,9 +172,9 @@ class pipe_stream final : public stream {
 constexpr int waiting_instances = 4;
 
 struct pipe_listener_state {
-  pipe_listener_state(const asio::any_io_executor& executor, std::wstring pipe_name,
+  pipe_listener_state(const asio::any_io_executor& io, std::wstring pipe_name,
                       PSECURITY_DESCRIPTOR descriptor)
-      : executor(executor), name(std::move(pipe_name)), security(descriptor), signal(executor) {
+      : executor(io), name(std::move(pipe_name)), security(descriptor), signal(io) {
     signal.expires_at(asio::steady_timer::time_point::max());
   }
   ~pipe_listener_state() { LocalFree(security); }
@@ -313,9 +315,17 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
              "unix:// sockets are not available on Windows; use npipe://"};
     return nullptr;
   }
+  // A pipe of that name already there (another broker, or a squatter that created it
+  // first) is refused outright; FILE_FLAG_FIRST_PIPE_INSTANCE below closes the race.
+  std::wstring name = widen(where.path);
+  if (WaitNamedPipeW(name.c_str(), 1) || GetLastError() != ERROR_FILE_NOT_FOUND) {
+    error = {std::make_error_code(std::errc::address_in_use),
+             "another process already owns " + where.to_string() + "; refusing to share it"};
+    return nullptr;
+  }
   PSECURITY_DESCRIPTOR descriptor = nullptr;
   if (!make_security_descriptor(options.pipe_access, descriptor, error)) return nullptr;
-  auto state = std::make_shared<pipe_listener_state>(executor, widen(where.path), descriptor);
+  auto state = std::make_shared<pipe_listener_state>(executor, std::move(name), descriptor);
   DWORD failure = 0;
   HANDLE first = create_instance(*state, true, failure);
   if (first == INVALID_HANDLE_VALUE) {
