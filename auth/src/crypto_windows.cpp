@@ -57,8 +57,9 @@ std::array<std::uint8_t, 32> sha256(std::string_view data) {
   BCRYPT_HASH_HANDLE hash = nullptr;
   if (!succeeded(BCryptCreateHash(plain.get(), &hash, nullptr, 0, nullptr, 0, 0)))
     throw std::runtime_error("CNG: cannot create a SHA-256 hash");
-  bool ok = succeeded(BCryptHashData(hash, bytes(data.data()), static_cast<ULONG>(data.size()), 0)) &&
-            succeeded(BCryptFinishHash(hash, digest.data(), static_cast<ULONG>(digest.size()), 0));
+  bool ok =
+      succeeded(BCryptHashData(hash, bytes(data.data()), static_cast<ULONG>(data.size()), 0)) &&
+      succeeded(BCryptFinishHash(hash, digest.data(), static_cast<ULONG>(digest.size()), 0));
   BCryptDestroyHash(hash);
   if (!ok) throw std::runtime_error("CNG: SHA-256 failed");
   return digest;

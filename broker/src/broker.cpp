@@ -32,7 +32,9 @@ broker_core::broker_core(const config::broker_config& config,
       auth_(std::make_unique<authenticator>(config_.auth, platform::uid_of, platform::sid_of)) {
   scratch_body_.reserve(inline_body_limit);
   for (const auto& account : auth_->unresolved_accounts())
-    logger_->warn("auth: no local account '{}' (unix_users, windows_users): it authenticates nobody", account);
+    logger_->warn(
+        "auth: no local account '{}' (unix_users, windows_users): it authenticates nobody",
+        account);
 }
 
 broker_core::~broker_core() = default;

@@ -28,7 +28,9 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
     config_.auth = next.auth;
     auth_ = std::make_unique<authenticator>(config_.auth, platform::uid_of, platform::sid_of);
     for (const auto& account : auth_->unresolved_accounts())
-      logger_->warn("auth: no local account '{}' (unix_users, windows_users): it authenticates nobody", account);
+      logger_->warn(
+          "auth: no local account '{}' (unix_users, windows_users): it authenticates nobody",
+          account);
     report.changes.push_back("auth");
     // Copied first: a connection closed here leaves sessions_ later.
     std::vector<std::shared_ptr<session>> open;
@@ -55,7 +57,8 @@ std::string broker_core::admin_reload(session& s, std::uint16_t& status) {
   if (!report.errors.empty()) {
     status = static_cast<std::uint16_t>(errc::invalid_argument);
     json errors = json::array();
-    for (const auto& e : report.errors) errors.push_back({{"path", e.path}, {"message", e.message}});
+    for (const auto& e : report.errors)
+      errors.push_back({{"path", e.path}, {"message", e.message}});
     return json{{"error", "config not reloaded: " + std::to_string(report.errors.size()) +
                               " error(s); the broker runs on as before"},
                 {"code", "invalid_argument"},

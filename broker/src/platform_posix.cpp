@@ -116,8 +116,10 @@ std::vector<inherited_socket> take_inherited_sockets() {
     inherited_socket found;
     found.handle = fd;
     found.name = i < names.size() ? names[i] : std::string();
-    if (auto address = bound_address(fd)) found.address = *address;
-    else found.address.host = "";  // not a listening stream socket: matches nothing
+    if (auto address = bound_address(fd))
+      found.address = *address;
+    else
+      found.address.host = "";  // not a listening stream socket: matches nothing
     sockets.push_back(std::move(found));
   }
   ::unsetenv("LISTEN_PID");

@@ -47,8 +47,8 @@ std::optional<std::string> sid_of(const std::string& account) {
   if (sid_size == 0) return std::nullopt;
   std::vector<unsigned char> sid(sid_size);
   std::wstring domain(domain_size, L'\0');
-  if (!LookupAccountNameW(nullptr, wide.c_str(), sid.data(), &sid_size, domain.data(),
-                          &domain_size, &use))
+  if (!LookupAccountNameW(nullptr, wide.c_str(), sid.data(), &sid_size, domain.data(), &domain_size,
+                          &use))
     return std::nullopt;
   LPSTR text = nullptr;
   if (!ConvertSidToStringSidA(sid.data(), &text)) return std::nullopt;

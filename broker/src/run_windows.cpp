@@ -1,8 +1,10 @@
 // Windows process shell: under the service control manager ipcd runs as a service (STOP
 // and SHUTDOWN stop it gracefully, PARAMCHANGE reloads the config); started any other
-// way it is a console program (Ctrl+C, Ctrl+Break and closing the console stop it).
+// way it is a console program (Ctrl+C, Ctrl+Break, closing the console, log-off and
+// shutdown stop it gracefully).
 #include <windows.h>
 
+#include <condition_variable>
 #include <mutex>
 
 #include <asio/post.hpp>
@@ -29,6 +31,12 @@ struct running_broker {
     std::lock_guard lock(mutex);
     if (io != nullptr) asio::post(*io, [b = broker] { b->stop(); });
   }
+  // Waits until serving has ended, at most `limit`.
+  void wait_until_stopped(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex);
+    ended.wait_for(lock, limit, [this] { return io == nullptr; });
+  }
+  std::condition_variable ended;
 };
 
 running_broker current;
@@ -60,19 +68,26 @@ int serve(const config::broker_config& config, std::shared_ptr<spdlog::logger> l
   logger->info("ipcd {} ready", IPCD_VERSION);
   notifier.ready("serving");
   io.run();
-  std::lock_guard lock(current.mutex);
-  current.io = nullptr;
-  current.broker = nullptr;
+  {
+    std::lock_guard lock(current.mutex);
+    current.io = nullptr;
+    current.broker = nullptr;
+  }
+  current.ended.notify_all();
   return 0;
 }
 
 BOOL WINAPI on_console_event(DWORD event) {
   switch (event) {
     case CTRL_C_EVENT:
-    case CTRL_BREAK_EVENT:
+    case CTRL_BREAK_EVENT: current.stop(); return TRUE;
     case CTRL_CLOSE_EVENT:
+    case CTRL_LOGOFF_EVENT:
     case CTRL_SHUTDOWN_EVENT:
+      // Windows ends the process once this returns (about 5 s after a console closes):
+      // finish the graceful stop first.
       current.stop();
+      current.wait_until_stopped(std::chrono::milliseconds(4500));
       return TRUE;
     default: return FALSE;
   }
@@ -85,9 +100,7 @@ DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
       windows_service::report_stopping();
       current.stop();
       return NO_ERROR;
-    case SERVICE_CONTROL_PARAMCHANGE:
-      current.post(&server::reload_and_forget);
-      return NO_ERROR;
+    case SERVICE_CONTROL_PARAMCHANGE: current.post(&server::reload_and_forget); return NO_ERROR;
     case SERVICE_CONTROL_INTERROGATE: return NO_ERROR;
     default: return ERROR_CALL_NOT_IMPLEMENTED;
   }
@@ -99,8 +112,7 @@ void WINAPI service_main(DWORD, LPWSTR*) {
   if (handle == nullptr) return;
   windows_service::set_status_handle(handle);
   windows_service::report_starting();
-  service_args.exit_code =
-      serve(*service_args.config, service_args.logger, service_args.source);
+  service_args.exit_code = serve(*service_args.config, service_args.logger, service_args.source);
   service_args.logger->flush();
   windows_service::report_stopped(static_cast<std::uint32_t>(service_args.exit_code));
 }

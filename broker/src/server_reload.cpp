@@ -48,8 +48,7 @@ reload_report server::reload() {
     for (auto& l : added) l->acceptor->close();
     for (const auto& e : report.errors)
       logger_->error("reload refused: {}{}{}", e.path, e.path.empty() ? "" : ": ", e.message);
-    logger_->error("config not reloaded ({} error(s)); running on as before",
-                   report.errors.size());
+    logger_->error("config not reloaded ({} error(s)); running on as before", report.errors.size());
     if (notifier_ != nullptr) notifier_->ready("reload failed; running on the previous config");
     return report;
   }
@@ -100,8 +99,7 @@ bool server::plan_listeners(const config::broker_config& next, reload_report& re
 
 void server::apply_listeners(const config::broker_config& next,
                              std::vector<std::unique_ptr<listener>> added,
-                             std::vector<std::function<void()>>& updates,
-                             reload_report& report) {
+                             std::vector<std::function<void()>>& updates, reload_report& report) {
   for (auto& update : updates) update();
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     bool kept = std::any_of(next.listeners.begin(), next.listeners.end(),

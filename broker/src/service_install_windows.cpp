@@ -65,8 +65,8 @@ int install(const std::string& config_file) {
   SERVICE_DESCRIPTIONW description{text};
   ChangeServiceConfig2W(service.handle, SERVICE_CONFIG_DESCRIPTION, &description);
   // Restart after 5 s, twice more after 30 s; the count resets after a day without failure.
-  SC_ACTION actions[] = {{SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000},
-                         {SC_ACTION_RESTART, 30000}};
+  SC_ACTION actions[] = {
+      {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}, {SC_ACTION_RESTART, 30000}};
   SERVICE_FAILURE_ACTIONSW failure{};
   failure.dwResetPeriod = 24 * 60 * 60;
   failure.cActions = 3;
@@ -79,12 +79,14 @@ int install(const std::string& config_file) {
   return 0;
 }
 
-// Waits up to 30 s for the service to reach `state`.
+// Waits up to 30 s for the service to reach `state`; false at once when it stops while
+// waiting for another state (a failed start).
 bool wait_for(SC_HANDLE service, DWORD state) {
   for (int i = 0; i < 300; ++i) {
     SERVICE_STATUS status{};
     if (!QueryServiceStatus(service, &status)) return false;
     if (status.dwCurrentState == state) return true;
+    if (status.dwCurrentState == SERVICE_STOPPED && i > 0) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the SCM has no wait call
   }
   return false;
@@ -99,7 +101,13 @@ int control(bool start) {
   if (!service) return fail("cannot open the service '" + command.name + "'");
   if (start) {
     if (!StartServiceW(service.handle, 0, nullptr)) return fail("cannot start the service");
-    if (!wait_for(service.handle, SERVICE_RUNNING)) return fail("the service did not start");
+    if (!wait_for(service.handle, SERVICE_RUNNING)) {
+      SERVICE_STATUS status{};
+      QueryServiceStatus(service.handle, &status);
+      std::cerr << "ipcd: the service did not reach RUNNING (state " << status.dwCurrentState
+                << ", exit code " << status.dwServiceSpecificExitCode << "); see its log file\n";
+      return 1;
+    }
     std::cout << "service " << command.name << " running\n";
     return 0;
   }
@@ -130,7 +138,8 @@ int uninstall() {
 }  // namespace
 
 void add_platform_commands(CLI::App& app) {
-  auto* service = app.add_subcommand("service", "manage the Windows service")->require_subcommand(1);
+  auto* service =
+      app.add_subcommand("service", "manage the Windows service")->require_subcommand(1);
   service->add_option("--name", command.name, "service name (default: ipcd)");
   auto* install_command =
       service->add_subcommand("install", "register ipcd (with -c FILE) as an automatic service");

@@ -36,7 +36,8 @@ service_notifier::service_notifier() {
   if (!watchdog_pid.empty() && parse_number(watchdog_pid) != static_cast<std::uint64_t>(::getpid()))
     return;
   // sd_watchdog_enabled(3): ping at half the interval.
-  watchdog_interval_ = std::chrono::microseconds(parse_number(environment_value("WATCHDOG_USEC")) / 2);
+  watchdog_interval_ =
+      std::chrono::microseconds(parse_number(environment_value("WATCHDOG_USEC")) / 2);
 }
 
 service_notifier::~service_notifier() {

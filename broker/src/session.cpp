@@ -237,9 +237,8 @@ void session::on_hello(const protocol::raw_frame& frame) {
     return close_with_error(result.error, result.message);
   }
   client_name_ = std::move(result.client_name);
-  auto decision =
-      core_.auth().decide(hello.mechanism, hello.properties, peer().uid, peer().tls_subject,
-                          peer().sid);
+  auto decision = core_.auth().decide(hello.mechanism, hello.properties, peer().uid,
+                                      peer().tls_subject, peer().sid);
   if (decision.error != errc::ok) {
     core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
                      peer().address, loggable(decision.user), decision.log_reason);
@@ -253,9 +252,9 @@ void session::on_hello(const protocol::raw_frame& frame) {
       return close_with_error(errc::limit_exceeded,
                               "too many authentications in progress, try again");
     }
-    pending_auth_ = pending_password{decision.user, std::move(*decision.password_hash),
-                                     std::move(decision.password), decision.log_reason,
-                                     decision.basis};
+    pending_auth_ =
+        pending_password{decision.user, std::move(*decision.password_hash),
+                         std::move(decision.password), decision.log_reason, decision.basis};
     return;  // the read loop checks it off the I/O thread, then goes on
   }
   accept_user(decision.user, decision.basis);

@@ -102,6 +102,8 @@ void validate_listener(const listener& entry, std::size_t index,
              entry.require_client_cert ? "require_client_cert needs a CA to verify clients with"
                                        : nullptr);
   }
+  if (url.kind == transport::scheme::tls && !tls_available())
+    add(errors, listener_path(index, "url"), "tls:// listeners are not available in this build");
   if ((url.kind == transport::scheme::named_pipe || url.kind == transport::scheme::unix_socket) &&
       !local_transport_available(transport::scheme_name(url.kind)))
     add(errors, listener_path(index, "url"),

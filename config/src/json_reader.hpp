@@ -166,7 +166,8 @@ class object_reader {
 };
 
 // An array of strings at `key` (absent: `out` unchanged).
-inline void read_strings(object_reader& reader, std::string_view key, std::vector<std::string>& out) {
+inline void read_strings(object_reader& reader, std::string_view key,
+                         std::vector<std::string>& out) {
   const json* value = reader.find(key);
   if (!value) return;
   if (!value->is_array()) return reader.report_at(key, "expected an array of strings");

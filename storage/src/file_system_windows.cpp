@@ -10,9 +10,7 @@
 namespace ipc::storage {
 namespace {
 
-std::error_code last_error() {
-  return {static_cast<int>(GetLastError()), std::system_category()};
-}
+std::error_code last_error() { return {static_cast<int>(GetLastError()), std::system_category()}; }
 
 std::wstring wide(const std::string& path) { return std::filesystem::path(path).wstring(); }
 
@@ -51,7 +49,9 @@ class windows_file final : public append_file {
     size_ = file_size(file_);
     return ec;
   }
-  std::error_code sync() override { return FlushFileBuffers(file_) ? std::error_code{} : last_error(); }
+  std::error_code sync() override {
+    return FlushFileBuffers(file_) ? std::error_code{} : last_error();
+  }
   std::error_code truncate(std::uint64_t size) override {
     if (auto ec = set_size(file_, size)) return ec;
     size_ = size;
@@ -114,8 +114,9 @@ class windows_file_system final : public file_system {
   }
 
   std::unique_ptr<append_file> open_append(const std::string& path, std::error_code& ec) override {
-    HANDLE file = CreateFileW(wide(path).c_str(), GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE,
-                              nullptr, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+    HANDLE file =
+        CreateFileW(wide(path).c_str(), GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE, nullptr,
+                    OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
     if (file == INVALID_HANDLE_VALUE) {
       ec = last_error();
       return nullptr;

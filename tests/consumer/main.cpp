@@ -23,8 +23,7 @@ int main(int argc, char** argv) {
   std::atomic<int> received{0};
   std::error_code ec;
   auto subscription = client.subscribe(
-      "consumer/+", [&](const ipc::message& m) { received += m.payload() == "hello" ? 1 : 0; },
-      ec);
+      "consumer/+", [&](const ipc::message& m) { received += m.payload() == "hello" ? 1 : 0; }, ec);
   if (ec || client.publish_confirmed("consumer/test", "hello")) return 3;
   if (client.send("consumer-jobs", "job")) return 4;
   auto consumer = client.consume(

@@ -1,7 +1,7 @@
 // Running under a service manager (docs/operations.md): the notify protocol on a fake
 // NOTIFY_SOCKET, socket activation with inherited descriptors, and journal log lines.
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>

@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
-#include <map>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <regex>
 

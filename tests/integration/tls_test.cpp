@@ -9,8 +9,8 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
-#include <regex>
 #include <fstream>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -251,8 +251,8 @@ TEST_SUITE("tls") {
 
     // A certificate that cannot be loaded refuses the reload: the renewed one stays.
     fs::remove(broker.dir().file("key.pem"));
-    auto refused = ipc::test::run_command(
-        {ipc::test::ipcctl_binary(), "--url", broker.unix_url(), "reload"});
+    auto refused =
+        ipc::test::run_command({ipc::test::ipcctl_binary(), "--url", broker.unix_url(), "reload"});
     CHECK(refused.exit_code == 4);
     CHECK_MESSAGE(refused.err.find("key.pem") != std::string::npos, refused.err);
     Client still(renewed);

@@ -126,18 +126,16 @@ ipcd_process::~ipcd_process() {
   if (child_ && child_->running()) stop(std::chrono::seconds(5));
 }
 
-bool ipcd_process::start(std::chrono::milliseconds limit,
-                         const std::vector<std::string>& extra_env,
+bool ipcd_process::start(std::chrono::milliseconds limit, const std::vector<std::string>& extra_env,
                          const std::vector<int>& listen_fds) {
   child_ = std::make_unique<child_process>(
-      debug_log_ ? std::vector<std::string>{ipcd_binary(), "-c", config_path(), "--log-level",
-                                            "debug"}
-                 : std::vector<std::string>{ipcd_binary(), "-c", config_path()},
+      debug_log_
+          ? std::vector<std::string>{ipcd_binary(), "-c", config_path(), "--log-level", "debug"}
+          : std::vector<std::string>{ipcd_binary(), "-c", config_path()},
       "", extra_env, listen_fds);
   // "ipcd VERSION ready", not any "ready" ("already listening" is a failure).
   std::regex ready("ipcd [0-9][^ ]* ready");
-  if (!wait_until(
-          [&] { return std::regex_search(log(), ready) || !child_->running(); }, limit))
+  if (!wait_until([&] { return std::regex_search(log(), ready) || !child_->running(); }, limit))
     return false;
   std::regex listening("listening on ([^\\s\"]+)");
   std::string text = log();

@@ -65,7 +65,8 @@ asio::awaitable<std::string> read_exactly(transport::stream& s, std::size_t size
                                           std::error_code& ec) {
   std::string out(size, '\0');
   std::size_t have = 0;
-  while (have < size && !ec) have += co_await s.read_some(asio::buffer(out.data() + have, size - have), ec);
+  while (have < size && !ec)
+    have += co_await s.read_some(asio::buffer(out.data() + have, size - have), ec);
   out.resize(have);
   co_return out;
 }
@@ -108,7 +109,8 @@ asio::awaitable<std::string> echo_client(transport::url where, const std::string
 }
 
 // Answers one byte with that byte plus one.
-asio::awaitable<void> increment_one(std::shared_ptr<transport::stream> s, std::atomic<int>& served) {
+asio::awaitable<void> increment_one(std::shared_ptr<transport::stream> s,
+                                    std::atomic<int>& served) {
   char byte = 0;
   std::error_code ec;
   co_await s->read_some(asio::buffer(&byte, 1), ec);

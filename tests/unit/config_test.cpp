@@ -73,9 +73,10 @@ TEST_SUITE("config") {
   }
 
   TEST_CASE("npipe listeners: refused on POSIX, and access applies only to them") {
-    auto errors = parse_user(R"({"listeners": [{"url": "npipe:////./pipe/x", "access": ["S-1-5-11"]},
+    auto errors =
+        parse_user(R"({"listeners": [{"url": "npipe:////./pipe/x", "access": ["S-1-5-11"]},
                                                {"url": "tcp://127.0.0.1:0", "access": ["x"]}]})")
-                      .errors;
+            .errors;
     CHECK_MESSAGE(has_error(errors, "/listeners/0/url", "not available on this platform"),
                   dump(errors));
     CHECK_MESSAGE(has_error(errors, "/listeners/1/access", "only to npipe://"), dump(errors));
@@ -266,7 +267,8 @@ TEST_SUITE("config") {
     CHECK_MESSAGE(has_error(errors, "/listeners/4/url", "absolute"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/listeners/5/cert", "a tls:// listener needs it"),
                   dump(errors));
-    CHECK_MESSAGE(has_error(errors, "/listeners/6/url", "npipe:// listeners are not available on this platform"),
+    CHECK_MESSAGE(has_error(errors, "/listeners/6/url",
+                            "npipe:// listeners are not available on this platform"),
                   dump(errors));
     CHECK(count_at(errors, "/listeners/0/url") == 0);
     CHECK(has_error(parse_user(R"({"listeners": []})").errors, "/listeners", "at least one"));

@@ -35,9 +35,9 @@ TEST_SUITE("windows") {
     test::temp_dir dir;
     std::string url = test::local_test_url(dir);
     // A squatter creates the first instance before the broker.
-    HANDLE squatter = CreateNamedPipeW(pipe_path(url).c_str(), PIPE_ACCESS_DUPLEX,
-                                       PIPE_TYPE_BYTE | PIPE_WAIT, PIPE_UNLIMITED_INSTANCES,
-                                       4096, 4096, 0, nullptr);
+    HANDLE squatter =
+        CreateNamedPipeW(pipe_path(url).c_str(), PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_WAIT,
+                         PIPE_UNLIMITED_INSTANCES, 4096, 4096, 0, nullptr);
     REQUIRE(squatter != INVALID_HANDLE_VALUE);
     CHECK_THROWS(broker_fixture([&](config::broker_config& c) { c.listeners[0].url = url; }));
     CloseHandle(squatter);
@@ -46,6 +46,16 @@ TEST_SUITE("windows") {
     CHECK(first.unix_url() == url);
     CHECK_THROWS(broker_fixture([&](config::broker_config& c) { c.listeners[0].url = url; }));
     Client client(at(url));
+    CHECK(!client.connect());
+  }
+
+  TEST_CASE("the pipe's access list: an unknown account refuses the listener") {
+    CHECK_THROWS(broker_fixture(
+        [](config::broker_config& c) { c.listeners[0].access = {"no-such-account-ipcd-test"}; }));
+    broker_fixture broker([](config::broker_config& c) {
+      c.listeners[0].access = {"S-1-5-11"};  // Authenticated Users, as a SID
+    });
+    Client client(at(broker.unix_url()));
     CHECK(!client.connect());
   }
 

@@ -67,8 +67,10 @@ TEST_SUITE("windows") {
     std::string config = dir.file("ipcd.json");
     std::string log = dir.file("ipcd.log");
     std::ofstream(config) << R"({"listeners": [{"url": ")" << url << R"("}],
-      "storage": {"dir": ")" << json_path(dir.file("data")) << R"("},
-      "log": {"file": ")" << json_path(log) << R"(", "stderr": false}})";
+      "storage": {"dir": ")"
+                          << json_path(dir.file("data")) << R"("},
+      "log": {"file": ")" << json_path(log)
+                          << R"(", "stderr": false}})";
     std::wstring name = L"ipcd-test-" + std::to_wstring(GetCurrentProcessId());
     std::wstring wide_config(config.begin(), config.end());
     REQUIRE(run_ipcd(L"-c \"" + wide_config + L"\" service --name " + name + L" install") == 0);
@@ -108,5 +110,9 @@ TEST_SUITE("windows") {
     // --check works the same; a unix:// listener is refused on Windows.
     CHECK(run_ipcd(L"--check -c \"" + std::wstring(bad.begin(), bad.end()) + L"\"") == 2);
     CHECK(run_ipcd(L"--check") == 0);  // the embedded default config: \\.\pipe\ipcd
+    std::ofstream(dir.file("tls.json")) << R"({"listeners": [{"url": "tls://127.0.0.1:0",
+      "cert": "c.pem", "key": "k.pem"}]})";
+    std::string tls = dir.file("tls.json");  // no OpenSSL in this build
+    CHECK(run_ipcd(L"--check -c \"" + std::wstring(tls.begin(), tls.end()) + L"\"") == 2);
   }
 }

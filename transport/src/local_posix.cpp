@@ -153,8 +153,8 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
     std::error_code ec;
     acceptor.assign(local(), static_cast<int>(options.inherited_handle), ec);
     if (ec) {
-      error = {ec, "cannot adopt the inherited socket for " + where.to_string() + ": " +
-                       ec.message()};
+      error = {ec,
+               "cannot adopt the inherited socket for " + where.to_string() + ": " + ec.message()};
       return nullptr;
     }
     return std::make_unique<local_acceptor>(std::move(acceptor), where, nullptr);

@@ -31,7 +31,8 @@ std::error_code system_error(DWORD code) {
 
 std::wstring widen(const std::string& text) {
   if (text.empty()) return {};
-  int size = MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), nullptr, 0);
+  int size =
+      MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), nullptr, 0);
   std::wstring out(static_cast<std::size_t>(size), L'\0');
   MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(), size);
   return out;
@@ -80,15 +81,16 @@ std::string resolve_account(const std::string& name) {
   if (sid_size == 0) return {};
   std::vector<unsigned char> sid(sid_size);
   std::wstring domain(domain_size, L'\0');
-  if (!LookupAccountNameW(nullptr, wide.c_str(), sid.data(), &sid_size, domain.data(),
-                          &domain_size, &use))
+  if (!LookupAccountNameW(nullptr, wide.c_str(), sid.data(), &sid_size, domain.data(), &domain_size,
+                          &use))
     return {};
   return sid_text(sid.data());
 }
 
 // What a client may do with an instance: read and write data, never create instances of
 // its own (FILE_CREATE_PIPE_INSTANCE is FILE_APPEND_DATA, part of FILE_GENERIC_WRITE).
-constexpr const char* client_rights = "0x12019b";  // FILE_GENERIC_READ|WRITE_DATA|WRITE_EA|WRITE_ATTRIBUTES
+constexpr const char* client_rights =
+    "0x12019b";  // FILE_GENERIC_READ|WRITE_DATA|WRITE_EA|WRITE_ATTRIBUTES
 
 // D:P = protected DACL (nothing inherited): SYSTEM, Administrators and the broker's own
 // account have full control; each listed account may connect.
@@ -99,7 +101,8 @@ bool make_security_descriptor(const std::string& access, PSECURITY_DESCRIPTOR& o
   std::size_t at = 0;
   while (at <= access.size() && !access.empty()) {
     auto comma = access.find(',', at);
-    std::string name = access.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    std::string name =
+        access.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
     while (!name.empty() && name.front() == ' ') name.erase(0, 1);
     while (!name.empty() && name.back() == ' ') name.pop_back();
     if (!name.empty()) {
@@ -193,10 +196,10 @@ HANDLE create_instance(pipe_listener_state& state, bool first, DWORD& error) {
   DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
   if (first) open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
   // 64 KiB buffers: a typical socket buffer; the broker coalesces its writes anyway.
-  HANDLE handle = CreateNamedPipeW(
-      state.name.c_str(), open_mode,
-      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
-      PIPE_UNLIMITED_INSTANCES, 64 * 1024, 64 * 1024, 0, &attributes);
+  HANDLE handle =
+      CreateNamedPipeW(state.name.c_str(), open_mode,
+                       PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+                       PIPE_UNLIMITED_INSTANCES, 64 * 1024, 64 * 1024, 0, &attributes);
   error = handle == INVALID_HANDLE_VALUE ? GetLastError() : 0;
   return handle;
 }
@@ -266,7 +269,8 @@ class pipe_acceptor final : public acceptor {
     if (!state->running) {
       state->running = true;
       for (int i = 0; i < waiting_instances; ++i) {
-        asio::co_spawn(state->executor, serve_instances(state, i == 0 ? first_ : INVALID_HANDLE_VALUE),
+        asio::co_spawn(state->executor,
+                       serve_instances(state, i == 0 ? first_ : INVALID_HANDLE_VALUE),
                        asio::detached);
       }
       first_ = INVALID_HANDLE_VALUE;
@@ -299,6 +303,20 @@ class pipe_acceptor final : public acceptor {
   }
 
   url local_url() const override { return where_; }
+
+  // A reload's new access list: instances created from then on carry the new DACL
+  // (connections already made, and instances already waiting, keep theirs).
+  std::function<void()> prepare_update(const listen_options& options,
+                                       listen_error& error) override {
+    PSECURITY_DESCRIPTOR descriptor = nullptr;
+    if (!make_security_descriptor(options.pipe_access, descriptor, error)) return {};
+    auto shared = std::shared_ptr<void>(descriptor, [](void* d) { LocalFree(d); });
+    return [state = state_, shared] {
+      LocalFree(state->security);
+      state->security = LocalAlloc(LMEM_FIXED, GetSecurityDescriptorLength(shared.get()));
+      CopyMemory(state->security, shared.get(), GetSecurityDescriptorLength(shared.get()));
+    };
+  }
 
  private:
   std::shared_ptr<pipe_listener_state> state_;
@@ -350,10 +368,10 @@ asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, std::er
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   asio::steady_timer pause(executor);
   for (;;) {
-    HANDLE handle = CreateFileW(name.c_str(), GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES,
-                                0, nullptr, OPEN_EXISTING,
-                                FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
-                                nullptr);
+    HANDLE handle = CreateFileW(
+        name.c_str(), GENERIC_READ | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES, 0, nullptr,
+        OPEN_EXISTING, FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
+        nullptr);
     if (handle != INVALID_HANDLE_VALUE) {
       peer_info peer;
       peer.transport = scheme::named_pipe;

@@ -31,8 +31,7 @@ peer_info tcp_peer(tcp::socket& socket) {
 
 // Resolves, binds and listens (shared by tcp:// and tls:// listeners).
 bool bind_tcp(const asio::any_io_executor& executor, const url& where,
-              const listen_options& options, tcp::acceptor& out, url& local,
-              listen_error& error) {
+              const listen_options& options, tcp::acceptor& out, url& local, listen_error& error) {
   std::error_code ec;
   auto address = asio::ip::make_address(where.host, ec);
   if (options.inherited_handle >= 0) {  // socket activation: bound by the service manager
@@ -40,8 +39,8 @@ bool bind_tcp(const asio::any_io_executor& executor, const url& where,
     out.assign(address.is_v6() ? tcp::v6() : tcp::v4(),
                static_cast<tcp::acceptor::native_handle_type>(options.inherited_handle), ec);
     if (ec) {
-      error = {ec, "cannot adopt the inherited socket for " + where.to_string() + ": " +
-                       ec.message()};
+      error = {ec,
+               "cannot adopt the inherited socket for " + where.to_string() + ": " + ec.message()};
       return false;
     }
     local = where;

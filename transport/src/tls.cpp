@@ -242,7 +242,6 @@ class tls_acceptor final : public acceptor {
   url local_;
 };
 
-
 }  // namespace
 
 std::unique_ptr<acceptor> listen_tls(const asio::any_io_executor& executor, const url& where,

@@ -107,8 +107,7 @@ const config::user* authenticator::find(std::string_view name) const {
 auth_decision authenticator::decide(std::string_view mechanism,
                                     const protocol::map_view& properties,
                                     std::optional<std::uint32_t> peer_uid,
-                                    std::string_view tls_subject,
-                                    std::string_view peer_sid) const {
+                                    std::string_view tls_subject, std::string_view peer_sid) const {
   auth_decision d;
   auto fail = [&](std::string reason) {
     d.error = errc::auth_failed;

@@ -385,8 +385,9 @@ void queue_manager::reload(const config::queues& previous, reload_report& report
   for (const auto& [name, options] : config_.queues.declared) {
     // A declaration the file already had is left alone: its queue may have been changed
     // or deleted by an administrator since, and the reload does not undo that.
-    bool unchanged = std::any_of(previous.declared.begin(), previous.declared.end(),
-                                 [&](const auto& d) { return d.first == name && d.second == options; });
+    bool unchanged =
+        std::any_of(previous.declared.begin(), previous.declared.end(),
+                    [&](const auto& d) { return d.first == name && d.second == options; });
     if (unchanged) continue;
     auto existing = find(name);
     if (!existing) {

@@ -118,7 +118,7 @@ struct log {
   bool to_stderr = true;        // "stderr": write to standard error
   std::string file;             // also write to this file ("" = no file), rotated:
   std::uint64_t max_file_bytes = 10ull * 1024 * 1024;  // rotate past this size
-  std::uint32_t max_files = 5;  // rotated files kept besides the current one
+  std::uint32_t max_files = 5;                         // rotated files kept besides the current one
   bool operator==(const log&) const = default;
 };
 
@@ -155,6 +155,8 @@ struct environment {
 // Whether this build's platform has the local transport `scheme_name` ("unix", "npipe");
 // config_platform_posix.cpp / config_platform_windows.cpp answer.
 bool local_transport_available(std::string_view scheme_name);
+// Whether this build has TLS (not the Windows cross build, which has no OpenSSL).
+bool tls_available();
 
 // The default local URL for this environment (SPEC §2): a Unix socket, or on Windows
 // the named pipe.

@@ -85,8 +85,7 @@ class acceptor {
   // A config reload: checks and loads what `options` need (TLS certificate and key, a
   // socket's group) and returns what applies them, or an empty function with `error`
   // set. Nothing changes until the returned function is called.
-  virtual std::function<void()> prepare_update(const listen_options& options,
-                                               listen_error& error);
+  virtual std::function<void()> prepare_update(const listen_options& options, listen_error& error);
 };
 
 // Binds and listens on `where`. For unix sockets: creates the parent directory if
