@@ -43,7 +43,12 @@ config::environment read_environment() {
   return env;
 }
 
-void prepare_process() { std::signal(SIGPIPE, SIG_IGN); }
+void prepare_process() {
+  std::signal(SIGPIPE, SIG_IGN);
+  // Until the broker listens for it (after storage recovery), a SIGHUP must not end the
+  // process: one that comes that early is dropped (ask again once READY=1 is sent).
+  std::signal(SIGHUP, SIG_IGN);
+}
 
 bool stderr_is_journal() {
   const char* stream = std::getenv("JOURNAL_STREAM");  // "DEVICE:INODE"

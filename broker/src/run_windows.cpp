@@ -17,11 +17,16 @@
 namespace ipc::broker {
 namespace {
 
-// What the control handlers (on threads of their own) need to reach the server.
+// What the control handlers (on threads of their own) need to reach the server. A stop
+// asked for before the server runs (during storage recovery) is kept and carried out as
+// soon as it does.
 struct running_broker {
   std::mutex mutex;
+  std::condition_variable ended;
   asio::io_context* io = nullptr;
   server* broker = nullptr;
+  bool stop_requested = false;
+  bool finished = false;
 
   void post(void (server::*action)()) {
     std::lock_guard lock(mutex);
@@ -29,17 +34,34 @@ struct running_broker {
   }
   void stop() {
     std::lock_guard lock(mutex);
+    stop_requested = true;
     if (io != nullptr) asio::post(*io, [b = broker] { b->stop(); });
   }
-  // Waits until serving has ended, at most `limit`.
+  // Serving begins: a stop asked for already is carried out now.
+  void serving(asio::io_context& context, server& running) {
+    std::lock_guard lock(mutex);
+    io = &context;
+    broker = &running;
+    if (stop_requested) asio::post(context, [b = broker] { b->stop(); });
+  }
+  void done() {
+    {
+      std::lock_guard lock(mutex);
+      io = nullptr;
+      broker = nullptr;
+      finished = true;
+    }
+    ended.notify_all();
+  }
+  // Waits until serving has ended (or failed to begin), at most `limit`.
   void wait_until_stopped(std::chrono::milliseconds limit) {
     std::unique_lock lock(mutex);
-    ended.wait_for(lock, limit, [this] { return io == nullptr; });
+    ended.wait_for(lock, limit, [this] { return finished; });
   }
-  std::condition_variable ended;
 };
 
-running_broker current;
+// Never destroyed: a console handler thread may still be waking in it while main returns.
+running_broker& current = *new running_broker;
 
 // What service_main serves (ipcd's main has parsed and loaded it before the dispatcher).
 struct service_arguments {
@@ -58,22 +80,16 @@ int serve(const config::broker_config& config, std::shared_ptr<spdlog::logger> l
   server broker(io, config, logger);
   broker.set_notifier(&notifier);
   if (source) broker.set_config_source(std::move(source));
-  if (!broker.open()) return 1;
-  {
-    std::lock_guard lock(current.mutex);
-    current.io = &io;
-    current.broker = &broker;
+  if (!broker.open()) {
+    current.done();
+    return 1;
   }
+  current.serving(io, broker);
   broker.start();
   logger->info("ipcd {} ready", IPCD_VERSION);
   notifier.ready("serving");
   io.run();
-  {
-    std::lock_guard lock(current.mutex);
-    current.io = nullptr;
-    current.broker = nullptr;
-  }
-  current.ended.notify_all();
+  current.done();
   return 0;
 }
 
@@ -109,7 +125,12 @@ DWORD WINAPI on_service_control(DWORD control, DWORD, LPVOID, LPVOID) {
 void WINAPI service_main(DWORD, LPWSTR*) {
   SERVICE_STATUS_HANDLE handle =
       RegisterServiceCtrlHandlerExW(L"ipcd", on_service_control, nullptr);
-  if (handle == nullptr) return;
+  if (handle == nullptr) {  // no handle to report through: the SCM times the start out
+    service_args.logger->error("cannot register with the service control manager (error {})",
+                               GetLastError());
+    service_args.exit_code = 1;
+    return;
+  }
   windows_service::set_status_handle(handle);
   windows_service::report_starting();
   service_args.exit_code = serve(*service_args.config, service_args.logger, service_args.source);

@@ -47,8 +47,9 @@ struct service_handle {
 };
 
 int install(const std::string& config_file) {
-  wchar_t self[MAX_PATH];
-  GetModuleFileNameW(nullptr, self, MAX_PATH);
+  wchar_t self[32768];  // the longest path Windows has
+  DWORD length = GetModuleFileNameW(nullptr, self, 32768);
+  if (length == 0 || length >= 32768) return fail("cannot tell where ipcd.exe is");
   // Quoted: a path with spaces must not be read as a shorter program plus arguments.
   std::wstring command_line = L"\"" + std::wstring(self) + L"\"";
   if (!config_file.empty())
@@ -115,7 +116,10 @@ int control(bool start) {
   if (!ControlService(service.handle, SERVICE_CONTROL_STOP, &status) &&
       GetLastError() != ERROR_SERVICE_NOT_ACTIVE)
     return fail("cannot stop the service");
-  if (!wait_for(service.handle, SERVICE_STOPPED)) return fail("the service did not stop");
+  if (!wait_for(service.handle, SERVICE_STOPPED)) {
+    std::cerr << "ipcd: the service did not stop within 30 s\n";
+    return 1;
+  }
   std::cout << "service " << command.name << " stopped\n";
   return 0;
 }

@@ -10,6 +10,7 @@ namespace {
 
 std::atomic<SERVICE_STATUS_HANDLE> status_handle{nullptr};
 std::atomic<DWORD> checkpoint{0};
+std::atomic<bool> stopping{false};  // once STOP_PENDING, never RUNNING again
 
 void report(DWORD state, DWORD exit_code, DWORD wait_hint_ms) {
   SERVICE_STATUS_HANDLE handle = status_handle.load();
@@ -36,8 +37,13 @@ void set_status_handle(void* handle) { status_handle = static_cast<SERVICE_STATU
 bool running_as_service() { return status_handle.load() != nullptr; }
 // Wait hints: recovering a large storage directory or draining connections takes time.
 void report_starting() { report(SERVICE_START_PENDING, 0, 30000); }
-void report_running() { report(SERVICE_RUNNING, 0, 0); }
-void report_stopping() { report(SERVICE_STOP_PENDING, 0, 30000); }
+void report_running() {
+  if (!stopping) report(SERVICE_RUNNING, 0, 0);  // e.g. a reload ending after a STOP
+}
+void report_stopping() {
+  stopping = true;
+  report(SERVICE_STOP_PENDING, 0, 30000);
+}
 void report_stopped(std::uint32_t code) { report(SERVICE_STOPPED, code, 0); }
 
 }  // namespace ipc::broker::windows_service

@@ -95,6 +95,11 @@ class windows_file_system final : public file_system {
     OVERLAPPED at{};
     at.Offset = 0x10000000;
     if (!LockFileEx(file, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &at)) {
+      if (GetLastError() != ERROR_LOCK_VIOLATION) {  // not held by anyone: a real failure
+        ec = last_error();
+        CloseHandle(file);
+        return nullptr;
+      }
       ec = std::make_error_code(std::errc::resource_unavailable_try_again);
       char text[32] = {};
       DWORD n = 0;
@@ -178,13 +183,24 @@ class windows_file_system final : public file_system {
     auto ec = write_all(file, data);
     if (!ec && !FlushFileBuffers(file)) ec = last_error();
     CloseHandle(file);
-    // MOVEFILE_WRITE_THROUGH: returns once the rename is on disk (there is no directory
-    // handle to sync on Windows).
     if (!ec && !MoveFileExW(wide(temp).c_str(), wide(path).c_str(),
                             MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
       ec = last_error();
-    if (ec) DeleteFileW(wide(temp).c_str());
-    return ec;
+    if (ec) {
+      DeleteFileW(wide(temp).c_str());
+      return ec;
+    }
+    // MOVEFILE_WRITE_THROUGH only promises that much for a copy across volumes; flushing
+    // the renamed file commits NTFS's metadata log, the rename with it. Renamed: the new
+    // content is what a reader sees, so this counts as written either way.
+    HANDLE renamed = CreateFileW(wide(path).c_str(), GENERIC_WRITE,
+                                 FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                                 OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+    if (renamed != INVALID_HANDLE_VALUE) {
+      FlushFileBuffers(renamed);
+      CloseHandle(renamed);
+    }
+    return {};
   }
 
   // NTFS journals directory entries itself; a new file's entry is durable once the

@@ -113,7 +113,13 @@ class local_acceptor final : public acceptor {
   local_acceptor(local::acceptor bound, const url& where, std::function<void()> on_close)
       : owns_file_(static_cast<bool>(on_close)),
         where_(where),
-        inner_(std::move(bound), where, unix_peer, std::move(on_close)) {}
+        inner_(std::move(bound), where, unix_peer, std::move(on_close)) {
+    struct stat info {};
+    if (owns_file_ && ::lstat(where_.path.c_str(), &info) == 0) {
+      device_ = info.st_dev;
+      inode_ = info.st_ino;
+    }
+  }
   asio::awaitable<std::unique_ptr<stream>> accept(std::error_code& ec) override {
     return inner_.accept(ec);
   }
@@ -127,8 +133,14 @@ class local_acceptor final : public acceptor {
                "unknown group '" + options.unix_group + "' for " + where_.path};
       return {};
     }
-    return [where = where_, options] {
-      listen_error ignored;  // checked above; a failure here leaves the old mode
+    // Only while the path is still the socket bound at start (not a symlink or another
+    // file someone with write access to the directory put there since).
+    return [where = where_, options, device = device_, inode = inode_] {
+      struct stat info {};
+      if (::lstat(where.path.c_str(), &info) != 0 || !S_ISSOCK(info.st_mode) ||
+          info.st_dev != device || info.st_ino != inode)
+        return;
+      listen_error ignored;  // the group was checked above; a failure leaves the old mode
       apply_mode_and_group(where, options, ignored);
     };
   }
@@ -137,6 +149,8 @@ class local_acceptor final : public acceptor {
   bool owns_file_;
   url where_;
   socket_acceptor<local> inner_;
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
 };
 
 }  // namespace

@@ -4,7 +4,10 @@
 // carries an explicit DACL. Clients connect at identification level only.
 #include <windows.h>
 // windows.h first.
+#include <aclapi.h>
 #include <sddl.h>
+
+#include <cstdlib>
 
 #include <deque>
 
@@ -71,9 +74,16 @@ std::string own_sid() {
   return sid;
 }
 
-// An account or group name, or a SID as text, as a SID string; "" when unknown.
+// An account or group name, or a SID as text, as a SID string; "" when unknown or not a
+// valid SID (what goes into the SDDL below is always a SID Windows itself printed).
 std::string resolve_account(const std::string& name) {
-  if (name.starts_with("S-1-")) return name;
+  if (name.starts_with("S-1-")) {
+    PSID sid = nullptr;
+    if (!ConvertStringSidToSidW(widen(name).c_str(), &sid)) return {};
+    std::string canonical = sid_text(sid);
+    LocalFree(sid);
+    return canonical;
+  }
   DWORD sid_size = 0, domain_size = 0;
   SID_NAME_USE use{};
   std::wstring wide = widen(name);
@@ -153,16 +163,24 @@ class pipe_stream final : public stream {
  private:
   // Impersonation works once the client's first bytes have been read (Windows refuses it
   // before with ERROR_CANNOT_IMPERSONATE); the client allows identification only.
-  void identify() {
+  //
+  // Nothing in between allocates or throws, and a thread that cannot revert is not left
+  // running as the client: the process ends instead (as Microsoft's documentation asks).
+  void identify() noexcept {
     identify_ = false;
-    HANDLE pipe = handle_.native_handle();
-    if (!ImpersonateNamedPipeClient(pipe)) return;
+    alignas(TOKEN_USER) unsigned char buffer[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    unsigned char sid[SECURITY_MAX_SID_SIZE];
+    bool have_sid = false;
+    if (!ImpersonateNamedPipeClient(handle_.native_handle())) return;
     HANDLE token = nullptr;
     if (OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &token)) {
-      peer_.sid = token_user(token);
+      DWORD size = 0;
+      if (GetTokenInformation(token, TokenUser, buffer, sizeof buffer, &size))
+        have_sid = CopySid(sizeof sid, sid, reinterpret_cast<TOKEN_USER*>(buffer)->User.Sid);
       CloseHandle(token);
     }
-    RevertToSelf();
+    if (!RevertToSelf()) std::abort();
+    if (have_sid) peer_.sid = sid_text(sid);
   }
 
   pipe_handle handle_;
@@ -193,7 +211,8 @@ struct pipe_listener_state {
 
 HANDLE create_instance(pipe_listener_state& state, bool first, DWORD& error) {
   SECURITY_ATTRIBUTES attributes{sizeof(SECURITY_ATTRIBUTES), state.security, FALSE};
-  DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
+  // WRITE_DAC: a reload can replace the pipe's DACL through any instance (§3.3).
+  DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | WRITE_DAC;
   if (first) open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
   // 64 KiB buffers: a typical socket buffer; the broker coalesces its writes anyway.
   HANDLE handle =
@@ -212,9 +231,11 @@ asio::awaitable<void> wait_for_client(pipe_handle& handle, std::error_code& ec) 
         asio::windows::overlapped_ptr operation(handle.get_executor(), std::move(handler));
         BOOL connected = ConnectNamedPipe(handle.native_handle(), operation.get());
         DWORD error = GetLastError();
-        if (!connected && error == ERROR_IO_PENDING) {
-          operation.release();  // completes through the I/O completion port
-        } else if (connected || error == ERROR_PIPE_CONNECTED) {
+        if (connected || error == ERROR_IO_PENDING) {
+          // Completes through the I/O completion port (a synchronous success queues a
+          // completion packet too).
+          operation.release();
+        } else if (error == ERROR_PIPE_CONNECTED) {
           operation.complete(std::error_code(), 0);  // the client came first
         } else {
           operation.complete(system_error(error), 0);
@@ -236,7 +257,14 @@ asio::awaitable<void> serve_instances(std::shared_ptr<pipe_listener_state> state
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
       continue;
     }
-    pipe_handle handle(state->executor, next);
+    pipe_handle handle(state->executor);
+    std::error_code assigned;
+    handle.assign(next, assigned);
+    if (assigned) {  // not attached to the completion port: drop this instance
+      CloseHandle(next);
+      next = INVALID_HANDLE_VALUE;
+      continue;
+    }
     next = INVALID_HANDLE_VALUE;
     state->waiting.push_back(&handle);
     std::error_code ec;
@@ -304,17 +332,33 @@ class pipe_acceptor final : public acceptor {
 
   url local_url() const override { return where_; }
 
-  // A reload's new access list: instances created from then on carry the new DACL
-  // (connections already made, and instances already waiting, keep theirs).
+  // A reload's new access list. Windows keeps one security descriptor per pipe name,
+  // set by the first instance, so the new DACL is written through a live instance
+  // (SetSecurityInfo) and kept for instances created after it; clients opening the pipe
+  // from then on are checked against it, connections already made stay.
   std::function<void()> prepare_update(const listen_options& options,
                                        listen_error& error) override {
     PSECURITY_DESCRIPTOR descriptor = nullptr;
     if (!make_security_descriptor(options.pipe_access, descriptor, error)) return {};
-    auto shared = std::shared_ptr<void>(descriptor, [](void* d) { LocalFree(d); });
-    return [state = state_, shared] {
+    auto owned = std::make_shared<PSECURITY_DESCRIPTOR>(descriptor);
+    auto release = std::shared_ptr<void>(nullptr, [owned](void*) {
+      if (*owned != nullptr) LocalFree(*owned);
+    });
+    return [state = state_, first = first_, owned, release] {
+      PACL dacl = nullptr;
+      BOOL present = FALSE, defaulted = FALSE;
+      GetSecurityDescriptorDacl(*owned, &present, &dacl, &defaulted);
+      HANDLE live = first != INVALID_HANDLE_VALUE
+                        ? first
+                        : (state->waiting.empty() ? INVALID_HANDLE_VALUE
+                                                  : state->waiting.front()->native_handle());
+      if (live != INVALID_HANDLE_VALUE)
+        SetSecurityInfo(live, SE_KERNEL_OBJECT,
+                        DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, nullptr,
+                        nullptr, dacl, nullptr);
       LocalFree(state->security);
-      state->security = LocalAlloc(LMEM_FIXED, GetSecurityDescriptorLength(shared.get()));
-      CopyMemory(state->security, shared.get(), GetSecurityDescriptorLength(shared.get()));
+      state->security = *owned;  // the state owns it now
+      *owned = nullptr;
     };
   }
 
@@ -373,11 +417,16 @@ asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, std::er
         OPEN_EXISTING, FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
         nullptr);
     if (handle != INVALID_HANDLE_VALUE) {
+      pipe_handle attached(executor);
+      attached.assign(handle, ec);
+      if (ec) {
+        CloseHandle(handle);
+        co_return nullptr;
+      }
       peer_info peer;
       peer.transport = scheme::named_pipe;
       peer.address = where.path;
-      co_return std::make_unique<pipe_stream>(pipe_handle(executor, handle), std::move(peer),
-                                              false);
+      co_return std::make_unique<pipe_stream>(std::move(attached), std::move(peer), false);
     }
     DWORD error = GetLastError();
     if (error == ERROR_FILE_NOT_FOUND) {  // nobody serves that name: no broker
