@@ -1,9 +1,9 @@
 // consumer URL: subscribes, publishes one message to itself through the broker at URL,
 // sends one to a queue and receives it; prints "consumer ok" and exits 0 when all came back.
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <iostream>
-#include <thread>
+#include <mutex>
 
 #include "ipc/client.hpp"
 
@@ -20,20 +20,24 @@ int main(int argc, char** argv) {
     std::cerr << "connect: " << ec.message() << "\n";
     return 2;
   }
-  std::atomic<int> received{0};
+  std::mutex mutex;
+  std::condition_variable arrived;
+  int received = 0;
+  auto count = [&](bool wanted) {
+    std::lock_guard lock(mutex);
+    received += wanted ? 1 : 0;
+    arrived.notify_all();
+  };
   std::error_code ec;
   auto subscription = client.subscribe(
-      "consumer/+", [&](const ipc::message& m) { received += m.payload() == "hello" ? 1 : 0; }, ec);
+      "consumer/+", [&](const ipc::message& m) { count(m.payload() == "hello"); }, ec);
   if (ec || client.publish_confirmed("consumer/test", "hello")) return 3;
   if (client.send("consumer-jobs", "job")) return 4;
   auto consumer = client.consume(
-      "consumer-jobs", {}, [&](const ipc::message& m) { received += m.payload() == "job" ? 1 : 0; },
-      ec);
+      "consumer-jobs", {}, [&](const ipc::message& m) { count(m.payload() == "job"); }, ec);
   if (ec) return 5;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (received < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a counter
-  if (received < 2) {
+  std::unique_lock lock(mutex);
+  if (!arrived.wait_for(lock, std::chrono::seconds(10), [&] { return received >= 2; })) {
     std::cerr << "received " << received << " of 2\n";
     return 6;
   }

@@ -38,11 +38,9 @@ cat >"$work/ipcd.json" <<JSON
 JSON
 "$prefix/bin/ipcd" -c "$work/ipcd.json" 2>"$work/ipcd.log" &
 pid=$!
-for _ in $(seq 1 500); do  # up to 10 s for "ready"
-  grep -q " ready" "$work/ipcd.log" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/ipcd.log"; exit 1; }
-  sleep 0.02
-done
+# Up to 10 s for its "ready" line (tail -f wakes on each write; no polling).
+grep -q -m1 " ready" < <(timeout 10 tail -n +1 -f "$work/ipcd.log") ||
+  { cat "$work/ipcd.log"; exit 1; }
 "$work/build/consumer" "unix://$work/ipcd.sock"
 "$work/consumer-pkg-config" "unix://$work/ipcd.sock"
 "$prefix/bin/ipcctl" --url "unix://$work/ipcd.sock" status >/dev/null
