@@ -21,6 +21,7 @@
 #include <asio/windows/stream_handle.hpp>
 #include <asio/write.hpp>
 
+#include "ready_streams.hpp"
 #include "transport_impl.hpp"
 
 namespace ipc::transport {
@@ -195,17 +196,13 @@ constexpr int waiting_instances = 4;
 struct pipe_listener_state {
   pipe_listener_state(const asio::any_io_executor& io, std::wstring pipe_name,
                       PSECURITY_DESCRIPTOR descriptor)
-      : executor(io), name(std::move(pipe_name)), security(descriptor), signal(io) {
-    signal.expires_at(asio::steady_timer::time_point::max());
-  }
+      : executor(io), name(std::move(pipe_name)), security(descriptor), ready(io) {}
   ~pipe_listener_state() { LocalFree(security); }
   asio::any_io_executor executor;
   std::wstring name;
   PSECURITY_DESCRIPTOR security;
-  std::deque<std::unique_ptr<stream>> ready;
+  ready_streams ready;                // connected clients, waiting for accept()
   std::vector<pipe_handle*> waiting;  // instances in ConnectNamedPipe (closed on close())
-  asio::steady_timer signal;
-  bool closed = false;
   bool running = false;
 };
 
@@ -248,7 +245,7 @@ asio::awaitable<void> serve_instances(std::shared_ptr<pipe_listener_state> state
                                       HANDLE first_instance) {
   HANDLE next = first_instance;
   asio::steady_timer pause(state->executor);
-  while (!state->closed) {
+  while (!state->ready.closed()) {
     DWORD error = 0;
     if (next == INVALID_HANDLE_VALUE) next = create_instance(*state, false, error);
     if (next == INVALID_HANDLE_VALUE) {  // out of handles or the like: do not spin
@@ -270,7 +267,7 @@ asio::awaitable<void> serve_instances(std::shared_ptr<pipe_listener_state> state
     std::error_code ec;
     co_await wait_for_client(handle, ec);
     std::erase(state->waiting, &handle);
-    if (state->closed) co_return;
+    if (state->ready.closed()) co_return;
     if (ec) continue;  // the client gave up; the instance is closed with `handle`
     peer_info peer;
     peer.transport = scheme::named_pipe;
@@ -281,8 +278,7 @@ asio::awaitable<void> serve_instances(std::shared_ptr<pipe_listener_state> state
     } else {
       peer.address = "pipe";
     }
-    state->ready.push_back(std::make_unique<pipe_stream>(std::move(handle), std::move(peer), true));
-    state->signal.cancel();
+    state->ready.push(std::make_unique<pipe_stream>(std::move(handle), std::move(peer), true));
   }
 }
 
@@ -303,31 +299,16 @@ class pipe_acceptor final : public acceptor {
       }
       first_ = INVALID_HANDLE_VALUE;
     }
-    for (;;) {
-      if (state->closed) {
-        ec = asio::error::operation_aborted;
-        co_return nullptr;
-      }
-      if (!state->ready.empty()) {
-        auto next = std::move(state->ready.front());
-        state->ready.pop_front();
-        co_return next;
-      }
-      std::error_code ignored;
-      state->signal.expires_at(asio::steady_timer::time_point::max());
-      co_await state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
+    co_return co_await state->ready.next(ec);  // `state` keeps the queue alive
   }
 
   void close() override {
-    if (state_->closed) return;
-    state_->closed = true;
+    if (state_->ready.closed()) return;
+    state_->ready.close();
     if (first_ != INVALID_HANDLE_VALUE) CloseHandle(first_);
     first_ = INVALID_HANDLE_VALUE;
     std::error_code ignored;
     for (auto* handle : state_->waiting) handle->close(ignored);  // ends ConnectNamedPipe
-    state_->signal.cancel();
-    state_->ready.clear();
   }
 
   url local_url() const override { return where_; }

@@ -16,6 +16,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 
+#include "ready_streams.hpp"
 #include "socket_stream.hpp"
 #include "transport_impl.hpp"
 
@@ -121,16 +122,13 @@ struct tls_listener_state {
                      std::shared_ptr<asio::ssl::context> ctx, std::chrono::milliseconds timeout)
       : acceptor(std::move(bound)),
         context(std::move(ctx)),
-        signal(executor),
-        handshake_timeout(timeout) {
-    signal.expires_at(asio::steady_timer::time_point::max());
-  }
+        ready(executor),
+        handshake_timeout(timeout) {}
   tcp::acceptor acceptor;
   std::shared_ptr<asio::ssl::context> context;
-  std::deque<std::unique_ptr<stream>> ready;
-  asio::steady_timer signal;  // cancelled when `ready` gets a stream or on close
+  ready_streams ready;  // handshakes done, waiting for accept()
   std::chrono::milliseconds handshake_timeout;
-  bool running = false, closed = false;
+  bool running = false;
   std::size_t handshaking = 0;  // handshakes in progress (bounded: max_handshakes)
 };
 
@@ -158,11 +156,10 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_listener_state> state, tcp::
   *finished = true;
   --state->handshaking;
   deadline.cancel();
-  if (ec || state->closed) co_return;  // plain bytes, a bad certificate, a timeout
+  if (ec || state->ready.closed()) co_return;  // plain bytes, a bad certificate, a timeout
   peer.tls_subject = verified_subject(*socket);
-  state->ready.push_back(
+  state->ready.push(
       std::make_unique<tls_stream>(std::move(context), std::move(socket), std::move(peer)));
-  state->signal.cancel();
 }
 
 asio::awaitable<void> accept_connections(std::shared_ptr<tls_listener_state> state) {
@@ -171,7 +168,7 @@ asio::awaitable<void> accept_connections(std::shared_ptr<tls_listener_state> sta
     std::error_code ec;
     tcp::socket raw =
         co_await state->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (state->closed) co_return;
+    if (state->ready.closed()) co_return;
     if (ec) {  // EMFILE and the like: pause so as not to spin
       pause.expires_after(std::chrono::milliseconds(100));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -198,29 +195,14 @@ class tls_acceptor final : public acceptor {
       state->running = true;
       asio::co_spawn(state->acceptor.get_executor(), accept_connections(state), asio::detached);
     }
-    for (;;) {
-      if (state->closed) {
-        ec = asio::error::operation_aborted;
-        co_return nullptr;
-      }
-      if (!state->ready.empty()) {
-        auto next = std::move(state->ready.front());
-        state->ready.pop_front();
-        co_return next;
-      }
-      std::error_code ignored;
-      state->signal.expires_at(asio::steady_timer::time_point::max());
-      co_await state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
+    co_return co_await state->ready.next(ec);  // `state` keeps the queue alive
   }
 
   void close() override {
-    if (state_->closed) return;
-    state_->closed = true;
+    if (state_->ready.closed()) return;
+    state_->ready.close();
     std::error_code ignored;
     state_->acceptor.close(ignored);
-    state_->signal.cancel();
-    state_->ready.clear();
   }
 
   url local_url() const override { return local_; }
