@@ -1,43 +1,23 @@
-// read_secret on Windows: console input without ENABLE_ECHO_INPUT when stdin is a console.
+// Console echo on Windows: input without ENABLE_ECHO_INPUT while a secret is read.
 #include <windows.h>
-
-#include <iostream>
 
 #include "secret_input.hpp"
 
-namespace ipcctl {
-namespace {
+namespace ipcctl::detail {
 
-std::optional<std::string> line() {
-  std::string text;
-  if (!std::getline(std::cin, text)) return std::nullopt;
-  if (!text.empty() && text.back() == '\r') text.pop_back();
-  return text;
+bool stdin_is_terminal() {
+  DWORD mode = 0;  // a pipe or a file has no console mode
+  return GetConsoleMode(GetStdHandle(STD_INPUT_HANDLE), &mode) != 0;
 }
 
-std::optional<std::string> quiet_line(HANDLE console, DWORD saved, const char* prompt) {
-  std::cerr << prompt << std::flush;
-  SetConsoleMode(console, saved & ~static_cast<DWORD>(ENABLE_ECHO_INPUT));
-  auto text = line();
-  SetConsoleMode(console, saved);
-  std::cerr << "\n";
-  return text;
-}
-
-}  // namespace
-
-std::optional<std::string> read_secret(const char* prompt) {
+std::optional<std::string> read_line_without_echo() {
   HANDLE console = GetStdHandle(STD_INPUT_HANDLE);
-  DWORD mode = 0;
-  if (!GetConsoleMode(console, &mode)) return line();  // not a console: a pipe or a file
-  auto first = quiet_line(console, mode, prompt);
-  if (!first) return std::nullopt;
-  auto again = quiet_line(console, mode, "Again: ");
-  if (!again || *again != *first) {
-    std::cerr << "ipcctl: the two entries differ\n";
-    return std::nullopt;
-  }
-  return first;
+  DWORD saved = 0;
+  GetConsoleMode(console, &saved);
+  SetConsoleMode(console, saved & ~static_cast<DWORD>(ENABLE_ECHO_INPUT));
+  auto text = read_line();
+  SetConsoleMode(console, saved);
+  return text;
 }
 
-}  // namespace ipcctl
+}  // namespace ipcctl::detail

@@ -14,6 +14,7 @@
 
 #include "collector.hpp"
 #include "ipc/client.hpp"
+#include "options.hpp"
 #include "process.hpp"
 #include "wait.hpp"
 
@@ -78,9 +79,7 @@ TEST_CASE("ipcd tells the service manager READY, RELOADING, STOPPING and pings t
   auto ready = manager.wait_for("READY=1");
   CHECK(ready.find("STATUS=serving on 2 listener(s)") != std::string::npos);
   // Readiness comes only after every listener is open: a client connects at once.
-  client_options options;
-  options.url = broker.unix_url();
-  options.auto_reconnect = false;
+  auto options = test::at(broker.unix_url());
   Client client(options);
   CHECK(!client.connect());
   // WATCHDOG_USEC = 200 ms: pings every 100 ms.
@@ -145,10 +144,7 @@ TEST_CASE("socket activation: inherited sockets are adopted, an unmatched one is
   CHECK(broker.log().find("inherited socket stray (" + stray_path +
                           ") matches no listener in the config; closed") != std::string::npos);
 
-  client_options sub_options, pub_options;
-  sub_options.url = "unix://" + unix_path;
-  pub_options.url = tcp_url;
-  Client subscriber(sub_options), publisher(pub_options);
+  Client subscriber(test::at("unix://" + unix_path)), publisher(test::at(tcp_url));
   REQUIRE(!subscriber.connect());
   REQUIRE(!publisher.connect());
   collector got;
@@ -174,9 +170,7 @@ TEST_CASE("log lines carry syslog priorities and no timestamp when stderr is the
   ipcd_process broker;
   REQUIRE(broker.start(std::chrono::seconds(10), {"JOURNAL_STREAM=*"}));
   {
-    client_options options;
-    options.url = broker.unix_url();
-    options.auto_reconnect = false;
+    auto options = test::at(broker.unix_url());
     Client client(options);  // its "open as" line is a debug line
     REQUIRE(!client.connect());
   }
@@ -198,9 +192,7 @@ TEST_CASE("log.file writes a rotated file besides stderr") {
                       R"("log": {"file": "{dir}/logs/ipcd.log", "max_file_bytes": 65536,
                                  "max_files": 2})");
   REQUIRE(broker.start());
-  client_options options;
-  options.url = broker.unix_url();
-  options.auto_reconnect = false;
+  auto options = test::at(broker.unix_url());
   // Each connection logs two debug lines (open, closed): enough of them fill 64 KiB.
   namespace fs = std::filesystem;
   auto logs = broker.dir().path() / "logs";

@@ -11,6 +11,7 @@
 #include "collector.hpp"
 #include "ipc/auth/password.hpp"
 #include "ipc/client.hpp"
+#include "options.hpp"
 #include "process.hpp"
 #include "wait.hpp"
 
@@ -22,13 +23,6 @@ namespace {
 const std::string one_socket = R"([{"url":"unix://{dir}/ipcd.sock"}])";
 const std::string socket_and_tcp =
     R"([{"url":"unix://{dir}/ipcd.sock"}, {"url":"tcp://127.0.0.1:0"}])";
-
-client_options at_url(const std::string& url) {
-  client_options options;
-  options.url = url;
-  options.auto_reconnect = false;
-  return options;
-}
 
 command_result ipcctl(const std::string& url, std::vector<std::string> args) {
   args.insert(args.begin(), {ipcctl_binary(), "--url", url});
@@ -73,7 +67,7 @@ TEST_SUITE("reload") {
     broker.use_config_log_level();
     broker.write_config(one_socket, R"("log": {"level": "info"})");
     REQUIRE(broker.start());
-    Client subscriber(at_url(broker.unix_url())), publisher(at_url(broker.unix_url()));
+    Client subscriber(test::at(broker.unix_url())), publisher(test::at(broker.unix_url()));
     REQUIRE(!subscriber.connect());
     REQUIRE(!publisher.connect());
     collector got;
@@ -97,7 +91,7 @@ TEST_SUITE("reload") {
     // The new listener serves; the subscriber made before the reload still receives.
     std::string tcp_url = last_tcp_listener(broker.log());
     REQUIRE(!tcp_url.empty());
-    Client remote(at_url(tcp_url));
+    Client remote(test::at(tcp_url));
     REQUIRE(!remote.connect());
     CHECK(broker.log().find("open as") != std::string::npos);  // debug lines are on
     CHECK(!remote.publish_confirmed("r/2", "over the new listener"));
@@ -110,7 +104,7 @@ TEST_SUITE("reload") {
         [&] { return broker.log().find("no longer listening on tcp://") != std::string::npos; }));
     CHECK(!remote.publish_confirmed("r/3", "from a kept connection"));
     CHECK(got.wait_for(3));
-    Client refused(at_url(tcp_url));
+    Client refused(test::at(tcp_url));
     CHECK(refused.connect());
     // The queue removed from the file's options got its defaults back, and still exists.
     CHECK(ipcctl(broker.unix_url(), {"queue", "info", "jobs"}).exit_code == 0);
@@ -140,7 +134,7 @@ TEST_SUITE("reload") {
                      true));
     REQUIRE(broker.start());
     auto as = [&](const char* user, const char* password) {
-      auto options = at_url(broker.unix_url());
+      auto options = test::at(broker.unix_url());
       options.user = user;
       options.password = password;
       return options;
@@ -205,7 +199,7 @@ TEST_SUITE("reload") {
     broker.use_config_log_level();
     broker.write_config(one_socket, R"("log": {"level": "info"})");
     REQUIRE(broker.start());
-    Client subscriber(at_url(broker.unix_url()));
+    Client subscriber(test::at(broker.unix_url()));
     REQUIRE(!subscriber.connect());
     collector got;
     std::error_code ec;
@@ -236,7 +230,7 @@ TEST_SUITE("reload") {
     CHECK(ipcctl(broker.unix_url(), {"queue", "info", "made"}).exit_code == 4);
     CHECK(broker.log().find("config not reloaded (") != std::string::npos);
     CHECK(broker.log().find("open as") == std::string::npos);  // still at info
-    Client publisher(at_url(broker.unix_url()));
+    Client publisher(test::at(broker.unix_url()));
     REQUIRE(!publisher.connect());
     CHECK(!publisher.publish_confirmed("x/1", "still serving"));
     CHECK(got.wait_for(1));
