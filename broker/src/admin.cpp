@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker.hpp"
+#include "json_text.hpp"
 #include "platform.hpp"
 #include "queues/queue_manager.hpp"
 #include "queues/queue_store.hpp"
@@ -19,7 +20,7 @@ namespace {
 
 std::string error_body(std::uint16_t& status, errc code, std::string_view message) {
   status = static_cast<std::uint16_t>(code);
-  return json{{"error", message}, {"code", protocol::errc_name(status)}}.dump();
+  return json_text(json{{"error", message}, {"code", protocol::errc_name(status)}});
 }
 
 }  // namespace
@@ -28,7 +29,7 @@ std::string broker_core::admin_status() const {
   std::size_t subscriptions = 0;
   for (const auto& [id, s] : sessions_) subscriptions += s->subscriptions().size();
   auto uptime = std::chrono::steady_clock::now() - started_;
-  return json{
+  return json_text(json{
       {"version", IPCD_VERSION},
       {"pid", platform::process_id()},
       {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()},
@@ -49,10 +50,10 @@ std::string broker_core::admin_status() const {
       {"slow_consumer_drops", counters_.slow_consumer_drops},
       {"auth_failures", counters_.auth_failures},
       {"protocol_errors", counters_.protocol_errors},
+      {"internal_errors", counters_.internal_errors},
       {"memory_bytes", platform::resident_memory_bytes()},
       {"storage", queues_->store() ? queues_->store()->describe() : json(nullptr)},
-  }
-      .dump();
+  });
 }
 
 std::string broker_core::admin_conn_list() const {
@@ -76,14 +77,14 @@ std::string broker_core::admin_conn_list() const {
                     {"subscriptions", s->subscriptions().size()},
                     {"pending_bytes", s->pending_bytes()}});
   }
-  return list.dump();
+  return json_text(list);
 }
 
 std::string broker_core::admin_topic_list() const {
   json list = json::array();
   for (const auto& entry : trie_.patterns())
     list.push_back({{"pattern", entry.pattern}, {"subscribers", entry.routes}});
-  return list.dump();
+  return json_text(list);
 }
 
 std::string broker_core::admin(session& s, std::string_view command, std::string_view args_json,
@@ -105,10 +106,12 @@ std::string broker_core::admin(session& s, std::string_view command, std::string
     if (!target) return error_body(status, errc::invalid_argument, "no connection with that id");
     logger_->info("connection {} killed by connection {} ({})", target->id(), s.id(), s.user());
     target->close_with_error(errc::connection_killed, "connection closed by an administrator");
-    return json{{"killed", target->id()}}.dump();
+    return json_text(json{{"killed", target->id()}});
   }
   if (command.starts_with("queue.")) return admin_queue(command, args, status);
   if (command == "reload") return admin_reload(s, status);
+  if (auto extra = extra_admin_.find(std::string(command)); extra != extra_admin_.end())
+    return extra->second(args_json, status);
   return error_body(status, errc::unknown_command,
                     "unknown admin command '" + std::string(command) + "'");
 }
@@ -124,7 +127,7 @@ std::string text_arg(const json& args, const char* key, bool& missing) {
 
 std::string broker_core::admin_queue(std::string_view command, const json& args,
                                      std::uint16_t& status) {
-  if (command == "queue.list") return queues_->list().dump();
+  if (command == "queue.list") return json_text(queues_->list());
   static constexpr std::string_view known[] = {"queue.info",  "queue.create", "queue.delete",
                                                "queue.purge", "queue.bind",   "queue.unbind"};
   if (std::find(std::begin(known), std::end(known), command) == std::end(known))
@@ -136,13 +139,13 @@ std::string broker_core::admin_queue(std::string_view command, const json& args,
   auto answer = [&](const refusal& refused, json body) {
     if (refused) return error_body(status, refused.code, refused.message);
     queues_->dispatch_pending();
-    return body.dump();
+    return json_text(body);
   };
   if (command == "queue.create") {
     config::queue_options options;
     json rest = args;
     rest.erase("name");
-    auto problems = config::parse_queue_options(rest.dump(), options);
+    auto problems = config::parse_queue_options(json_text(rest), options);
     if (!problems.empty())
       return error_body(status, errc::invalid_argument,
                         problems.front().path + ": " + problems.front().message);
@@ -154,9 +157,9 @@ std::string broker_core::admin_queue(std::string_view command, const json& args,
   if (!target && config::valid_queue_name(name) == false)
     return error_body(status, errc::invalid_queue_name, "invalid queue name '" + name + "'");
   if (!target) return error_body(status, errc::unknown_queue, "no queue '" + name + "'");
-  if (command == "queue.info") return queues_->describe(*target).dump();
+  if (command == "queue.info") return json_text(queues_->describe(*target));
   if (command == "queue.delete") return answer(queues_->remove(name), {{"deleted", name}});
-  if (command == "queue.purge") return json{{"purged", target->purge()}}.dump();
+  if (command == "queue.purge") return json_text(json{{"purged", target->purge()}});
   std::string pattern = text_arg(args, "pattern", missing);
   if (missing) return error_body(status, errc::invalid_argument, "needs {\"pattern\": PATTERN}");
   if (command == "queue.bind") return answer(queues_->bind(name, pattern), {{"bound", pattern}});

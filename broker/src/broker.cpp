@@ -8,6 +8,7 @@
 
 #include "auth/authenticator.hpp"
 #include "ipc/protocol/encoder.hpp"
+#include "json_text.hpp"
 #include "platform.hpp"
 #include "queues/queue_manager.hpp"
 #include "queues/queue_store.hpp"
@@ -132,7 +133,7 @@ void broker_core::remove_session(session& s) {
   queues_->dispatch_pending();  // requeued messages go to the remaining consumers
   logger_->debug("connection {} ({}) closed", s.id(), s.peer().address);
   if (!s.user().empty())
-    publish_system("$SYS/connections/close", nlohmann::json{{"id", s.id()}}.dump());
+    publish_system("$SYS/connections/close", json_text(nlohmann::json{{"id", s.id()}}));
 }
 
 std::shared_ptr<session> broker_core::find_session(std::uint64_t id) const {

@@ -39,6 +39,7 @@ struct broker_counters {
   std::uint64_t slow_consumers = 0;       // connections closed for pending output over the limit
   std::uint64_t slow_consumer_drops = 0;  // messages dropped (limits.slow_consumer = drop)
   std::uint64_t protocol_errors = 0;
+  std::uint64_t internal_errors = 0;  // connections ended by an unexpected exception
   std::uint64_t auth_failures = 0;
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
 };
@@ -126,6 +127,12 @@ class broker_core {
   // Admin requests (docs/protocol.md §5): returns JSON, sets status (0 ok or an errc).
   std::string admin(session& s, std::string_view command, std::string_view args_json,
                     std::uint16_t& status);
+  // An admin command beyond the built-in ones (the embedding program's; tests use it).
+  using admin_handler =
+      std::function<std::string(std::string_view args_json, std::uint16_t& status)>;
+  void add_admin_command(std::string name, admin_handler handler) {
+    extra_admin_[std::move(name)] = std::move(handler);
+  }
 
   // Reload (docs/operations.md §3): applies the reloadable parts of `next` (limits, auth
   // with its effect on open connections, queues) and notes what needs a restart.
@@ -192,6 +199,7 @@ class broker_core {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   broker_counters last_sample_;
   std::function<reload_report()> reloader_;
+  std::unordered_map<std::string, admin_handler> extra_admin_;
   double rate_in_ = 0, rate_out_ = 0;
 };
 

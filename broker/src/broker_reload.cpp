@@ -4,6 +4,7 @@
 
 #include "auth/authenticator.hpp"
 #include "broker.hpp"
+#include "json_text.hpp"
 #include "platform.hpp"
 #include "queues/queue_manager.hpp"
 #include "session.hpp"
@@ -50,7 +51,7 @@ std::string broker_core::admin_reload(session& s, std::uint16_t& status) {
   using json = nlohmann::json;
   if (!reloader_) {
     status = static_cast<std::uint16_t>(errc::not_implemented);
-    return json{{"error", "this broker cannot reload"}, {"code", "not_implemented"}}.dump();
+    return json_text(json{{"error", "this broker cannot reload"}, {"code", "not_implemented"}});
   }
   logger_->info("reload asked by connection {} ({})", s.id(), s.user());
   auto report = reloader_();
@@ -59,14 +60,13 @@ std::string broker_core::admin_reload(session& s, std::uint16_t& status) {
     json errors = json::array();
     for (const auto& e : report.errors)
       errors.push_back({{"path", e.path}, {"message", e.message}});
-    return json{{"error", "config not reloaded: " + std::to_string(report.errors.size()) +
-                              " error(s); the broker runs on as before"},
-                {"code", "invalid_argument"},
-                {"errors", errors}}
-        .dump(-1, ' ', false, json::error_handler_t::replace);
+    return json_text(json{{"error", "config not reloaded: " + std::to_string(report.errors.size()) +
+                                        " error(s); the broker runs on as before"},
+                          {"code", "invalid_argument"},
+                          {"errors", errors}});
   }
-  return json{{"reloaded", true}, {"changes", report.changes}, {"restart_required", report.restart}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);
+  return json_text(
+      json{{"reloaded", true}, {"changes", report.changes}, {"restart_required", report.restart}});
 }
 
 }  // namespace ipc::broker

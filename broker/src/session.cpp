@@ -4,7 +4,6 @@
 #include <atomic>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/this_coro.hpp>
@@ -16,6 +15,7 @@
 #include "auth/authenticator.hpp"
 #include "broker.hpp"
 #include "ipc/protocol/encoder.hpp"
+#include "json_text.hpp"
 #include "queues/queue_manager.hpp"
 
 namespace ipc::broker {
@@ -60,17 +60,37 @@ session::session(broker_core& core, std::unique_ptr<transport::stream> stream, s
 session::~session() = default;
 
 void session::start() {
+  spawn(&session::read_loop, true);
+  spawn(&session::write_loop, true);
+  spawn(&session::handshake_watchdog, false);
+  if (core_.limits().keepalive_ms != 0) spawn(&session::keepalive_loop, false);
+}
+
+void session::spawn(asio::awaitable<void> (session::*loop)(), bool counted) {
+  // The error tier (docs/architecture.md §4): an exception escaping a loop is a broken
+  // invariant of this connection only. It is logged with the connection id, the session
+  // stops, and once both counted loops have ended it leaves the core.
   auto self = shared_from_this();
-  loops_running_ = 2;
+  if (counted) ++loops_running_;
   asio::co_spawn(
-      stream_->get_executor(), [self] { return self->read_loop(); }, asio::detached);
-  asio::co_spawn(
-      stream_->get_executor(), [self] { return self->write_loop(); }, asio::detached);
-  asio::co_spawn(
-      stream_->get_executor(), [self] { return self->handshake_watchdog(); }, asio::detached);
-  if (core_.limits().keepalive_ms != 0)
-    asio::co_spawn(
-        stream_->get_executor(), [self] { return self->keepalive_loop(); }, asio::detached);
+      stream_->get_executor(), [self, loop] { return (self.get()->*loop)(); },
+      [self, counted](std::exception_ptr error) {
+        if (error) self->on_unexpected(error);
+        if (counted) self->on_loop_end();
+      });
+}
+
+void session::on_unexpected(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    core_.log().error("connection {} ({}): internal error: {}; closing", id_, peer().address,
+                      loggable(e.what()));
+  } catch (...) {
+    core_.log().error("connection {} ({}): internal error; closing", id_, peer().address);
+  }
+  ++core_.counters().internal_errors;
+  stop();
 }
 
 asio::awaitable<void> session::keepalive_loop() {
@@ -125,6 +145,19 @@ void session::on_loop_end() {
   if (--loops_running_ == 0) core_.remove_session(*this);
 }
 
+void session::handle_frame_safely(const protocol::raw_frame& frame) {
+  // An exception while handling one frame ends this connection with an internal_error
+  // ERROR and a log line; the broker and every other connection go on.
+  try {
+    handle_frame(frame);
+  } catch (const std::exception& e) {
+    core_.log().error("connection {} ({}): internal error handling {}: {}; closing", id_,
+                      peer().address, protocol::frame_type_name(frame.type), loggable(e.what()));
+    ++core_.counters().internal_errors;
+    close_with_error(errc::internal_error, "internal error: the broker closed this connection");
+  }
+}
+
 asio::awaitable<void> session::handshake_watchdog() {
   const auto handshake_timeout = std::chrono::milliseconds(core_.limits().auth_timeout_ms);
   deadline_.expires_after(handshake_timeout);
@@ -169,7 +202,6 @@ asio::awaitable<void> session::read_loop() {
     core_.queues().dispatch_pending();  // queues this batch changed deliver now
     retired_.clear();
   }
-  on_loop_end();
 }
 
 void session::handle_read_batch() {
@@ -185,7 +217,7 @@ void session::handle_read_batch() {
       close_with_error(error, protocol::make_error_code(error).message());
       return;
     }
-    handle_frame(frame);
+    handle_frame_safely(frame);
   }
 }
 
@@ -331,9 +363,8 @@ void session::accept_user(const std::string& user, const std::string& basis) {
   core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user_);
   core_.publish_system(
       "$SYS/connections/open",
-      nlohmann::json{
-          {"id", id_}, {"transport", transport::scheme_name(peer().transport)}, {"user", user_}}
-          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      json_text(
+          {{"id", id_}, {"transport", transport::scheme_name(peer().transport)}, {"user", user_}}));
 }
 
 bool session::denied(bool allowed, std::uint32_t ref, const std::string& what) {
@@ -394,9 +425,8 @@ void session::on_admin(const protocol::raw_frame& frame) {
     core_.log().info("connection {} ({}) user '{}': permission denied: admin {}", id_,
                      peer().address, user_, loggable(admin.command));
     status = static_cast<std::uint16_t>(errc::permission_denied);
-    body = nlohmann::json{{"code", "permission_denied"},
-                          {"error", "permission denied: admin commands need the admin permission"}}
-               .dump();
+    body = json_text({{"code", "permission_denied"},
+                      {"error", "permission denied: admin commands need the admin permission"}});
   }
   frame_scratch_.clear();
   protocol::encode_admin_result(frame_scratch_, admin.id, status, body);
@@ -507,7 +537,6 @@ asio::awaitable<void> session::write_loop() {
   }
   in_flight_.clear();
   stop();
-  on_loop_end();
 }
 
 }  // namespace ipc::broker

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -104,11 +105,15 @@ class session final : public routing::route_target, public std::enable_shared_fr
   std::size_t consumer_count() const { return consumers_.size() + cancelled_.size(); }
 
  private:
+  // Runs `loop` as a coroutine of this session; `counted` loops keep it registered.
+  void spawn(asio::awaitable<void> (session::*loop)(), bool counted);
+  void on_unexpected(std::exception_ptr error);
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> handshake_watchdog();
   asio::awaitable<void> keepalive_loop();
   void handle_read_batch();
+  void handle_frame_safely(const protocol::raw_frame& frame);
   void handle_frame(const protocol::raw_frame& frame);
   void handle_open_frame(const protocol::raw_frame& frame);
   void on_hello(const protocol::raw_frame& frame);

@@ -29,8 +29,9 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$source/tests/consumer" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_FLAGS="$flags" "${launcher[@]}" >"$work/configure.log"
 cmake --build "$work/build" >"$work/build.log" || { cat "$work/build.log"; exit 1; }
+# No -std flag of our own: ipcd-client.pc must carry it.
 # shellcheck disable=SC2046,SC2086  # pkg-config's output is a list of flags
-c++ -std=c++20 $flags "$source/tests/consumer/main.cpp" -o "$work/consumer-pkg-config" \
+c++ $flags "$source/tests/consumer/main.cpp" -o "$work/consumer-pkg-config" \
   $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs ipcd-client)
 
 cat >"$work/ipcd.json" <<JSON

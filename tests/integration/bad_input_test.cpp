@@ -2,10 +2,16 @@
 // answers only the offending connection; a client connected before keeps working.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
 #include "broker_fixture.hpp"
 #include "collector.hpp"
 #include "ipc/client.hpp"
 #include "raw_client.hpp"
+#include "server.hpp"
+#include "wait.hpp"
 
 using namespace ipc;
 using ipc::test::broker_fixture;
@@ -279,4 +285,119 @@ TEST_CASE("a client that sends PINGs and never reads the PONGs is closed, not bu
   // The fatal ERROR cannot reach a client that does not read; the close does.
   CHECK(raw.closed_by_peer(std::chrono::seconds(10)));
   other.check_still_working();
+}
+
+namespace {
+// The connection list as an administrator sees it: {"id": client name} for each.
+nlohmann::json connection_list(Client& admin) {
+  std::error_code ec;
+  auto text = admin.admin("conn.list", "{}", ec);
+  REQUIRE(!ec);
+  auto list = nlohmann::json::parse(text, nullptr, false);
+  REQUIRE(list.is_array());
+  return list;
+}
+
+bool lists_connection(const nlohmann::json& list, std::uint64_t id) {
+  for (const auto& entry : list)
+    if (entry["id"] == id) return true;
+  return false;
+}
+
+std::uint64_t welcome_id(const test::received_frame& frame) {
+  protocol::welcome_frame welcome;
+  REQUIRE(protocol::decode(frame.view(), welcome) == errc::ok);
+  return welcome.connection_id;
+}
+}  // namespace
+
+TEST_CASE("client strings that are not UTF-8 never wedge an admin answer") {
+  broker_fixture broker;
+  bystander other(broker);
+  // A client named "bob\xff": conn.list used to throw on its name and leave the asking
+  // connection without an answer, and unable to handle anything more.
+  raw_client named(broker.unix_url());
+  protocol::byte_buffer hello;
+  std::pair<std::string_view, std::string_view> props[] = {{"client_name", "bob\xff\xfe"}};
+  protocol::encode_hello(hello, "anonymous", props);
+  named.send(hello);
+  auto welcome = named.next();
+  REQUIRE(welcome);
+  REQUIRE(welcome->type == protocol::frame_type::welcome);
+  auto named_id = welcome_id(*welcome);
+
+  raw_client admin(broker.unix_url());
+  REQUIRE(admin.handshake());
+  for (std::string_view command :
+       {std::string_view("conn.list"), std::string_view("no\xff.such")}) {
+    protocol::byte_buffer ask;
+    protocol::encode_admin(ask, 7, command, "{}");
+    admin.send(ask);
+    auto answer = admin.next();
+    REQUIRE(answer);
+    REQUIRE(answer->type == protocol::frame_type::admin_result);
+    protocol::admin_result_frame result;
+    REQUIRE(protocol::decode(answer->view(), result) == errc::ok);
+    auto body = nlohmann::json::parse(result.body, nullptr, false);
+    REQUIRE(!body.is_discarded());  // valid JSON: the bad bytes became U+FFFD
+    if (command == "conn.list") {
+      CHECK(result.status == 0);
+      bool found = false;
+      for (const auto& entry : body)
+        if (entry["id"] == named_id) {
+          found = true;
+          CHECK(entry["client"] == "bob\xef\xbf\xbd\xef\xbf\xbd");
+        }
+      CHECK(found);
+    } else {
+      CHECK(result.status == code(errc::unknown_command));
+    }
+  }
+  // The asking connection still answers.
+  protocol::byte_buffer ping;
+  protocol::encode_ping(ping, 42);
+  admin.send(ping);
+  auto pong = admin.next();
+  REQUIRE(pong);
+  CHECK(pong->type == protocol::frame_type::pong);
+  other.check_still_working();
+}
+
+TEST_CASE("an exception while handling a frame ends that connection only") {
+  broker_fixture broker;
+  bystander other(broker);
+  broker.on_broker([](broker::server& server) {
+    server.core().add_admin_command("test.throw",
+                                    [](std::string_view, std::uint16_t&) -> std::string {
+                                      throw std::logic_error("broken invariant (test)");
+                                    });
+  });
+  raw_client victim(broker.unix_url());
+  protocol::byte_buffer hello;
+  protocol::encode_hello(hello, "anonymous", {});
+  victim.send(hello);
+  auto welcome = victim.next();
+  REQUIRE(welcome);
+  REQUIRE(welcome->type == protocol::frame_type::welcome);
+  auto victim_id = welcome_id(*welcome);
+  REQUIRE(lists_connection(connection_list(*other.client), victim_id));
+
+  protocol::byte_buffer ask;
+  protocol::encode_admin(ask, 1, "test.throw", "{}");
+  victim.send(ask);
+  auto error = victim.next_error();
+  REQUIRE(error);
+  CHECK(error->first == code(errc::internal_error));
+  CHECK(victim.closed_by_peer());
+  CHECK(test::wait_until(
+      [&] { return !lists_connection(connection_list(*other.client), victim_id); }));
+  CHECK(broker.log_contains("internal error handling ADMIN: broken invariant (test)"));
+  std::error_code ec;
+  auto status = nlohmann::json::parse(other.client->admin("status", "{}", ec));
+  REQUIRE(!ec);
+  CHECK(status["internal_errors"] == 1);
+  other.check_still_working();
+  // A new connection is served as before.
+  raw_client after(broker.tcp_url());
+  CHECK(after.handshake());
 }

@@ -1,6 +1,7 @@
 // broker_fixture: builds a config on temp endpoints, runs broker::server on a thread.
 #include "broker_fixture.hpp"
 
+#include <future>
 #include <stdexcept>
 
 #include <spdlog/sinks/ringbuffer_sink.h>
@@ -52,6 +53,15 @@ broker_fixture::~broker_fixture() {
   thread_.join();
   server_.reset();
   io_.reset();
+}
+
+void broker_fixture::on_broker(const std::function<void(broker::server&)>& fn) {
+  std::promise<void> done;
+  asio::post(*io_, [&] {
+    fn(*server_);
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 std::vector<std::string> broker_fixture::log_lines() const {

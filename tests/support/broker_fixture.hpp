@@ -41,6 +41,8 @@ class broker_fixture {
   std::vector<std::string> log_lines() const;
   bool log_contains(const std::string& text) const;
   const config::broker_config& config() const { return config_; }
+  // Runs `fn` on the broker's I/O thread and waits for it (to reach into the server).
+  void on_broker(const std::function<void(broker::server&)>& fn);
 
  private:
   temp_dir dir_;
