@@ -4,25 +4,25 @@
 #include <iostream>
 
 #include "common.hpp"
-#include "ipc/auth/password.hpp"
+#include "ipc/credentials/password.hpp"
 #include "secret_input.hpp"
 
 namespace ipcctl {
 
 void register_passwd(CLI::App& app, global_options& global, int& exit_status) {
   struct args {
-    std::uint32_t iterations = ipc::auth::default_iterations;
+    std::uint32_t iterations = ipc::credentials::default_iterations;
     bool token = false;
   };
   auto a = std::make_shared<args>();
   auto* cmd = app.add_subcommand("passwd", "print a password hash (or a new token) for the config");
   cmd->add_option("--iterations", a->iterations, "PBKDF2 iterations (default 600000)")
-      ->check(CLI::Range(ipc::auth::min_iterations, ipc::auth::max_iterations));
+      ->check(CLI::Range(ipc::credentials::min_iterations, ipc::credentials::max_iterations));
   cmd->add_flag("--token", a->token, "make a random token; print it and its hash");
   cmd->callback([&global, &exit_status, a] {
     if (a->token) {
-      auto token = ipc::auth::generate_token();
-      auto hash = ipc::auth::hash_token(token);
+      auto token = ipc::credentials::generate_token();
+      auto hash = ipc::credentials::hash_token(token);
       if (global.json)
         std::cout << nlohmann::json{{"token", token}, {"hash", hash}}.dump() << "\n";
       else
@@ -36,7 +36,7 @@ void register_passwd(CLI::App& app, global_options& global, int& exit_status) {
       exit_status = exit_usage;
       return;
     }
-    auto hash = ipc::auth::hash_password(*password, a->iterations);
+    auto hash = ipc::credentials::hash_password(*password, a->iterations);
     if (global.json)
       std::cout << nlohmann::json{{"hash", hash}}.dump() << "\n";
     else

@@ -3,11 +3,11 @@
 // problem fails closed with its JSON path.
 #include <set>
 
-#include "ipc/auth/password.hpp"
 #include "ipc/config/config.hpp"
+#include "ipc/credentials/password.hpp"
+#include "ipc/routing/topic.hpp"
 #include "ipc/transport/url.hpp"
 #include "json_reader.hpp"
-#include "routing/topic.hpp"
 
 namespace ipc::config {
 
@@ -203,7 +203,7 @@ void validate_auth(const broker_config& config, std::vector<error>& errors) {
     if (u.name == "anonymous" && !u.password.empty())
       errors.push_back({path + "/password", "the user 'anonymous' cannot have a password"});
     if (!u.password.empty()) {
-      auto problem = ipc::auth::check_password_hash(u.password);
+      auto problem = ipc::credentials::check_password_hash(u.password);
       if (!problem.empty()) errors.push_back({path + "/password", problem});
     }
     validate_permissions(u.allow, path + "/permissions", config.limits, errors);
@@ -211,7 +211,7 @@ void validate_auth(const broker_config& config, std::vector<error>& errors) {
   }
   for (std::size_t i = 0; i < a.tokens.size(); ++i) {
     std::string path = "/auth/tokens/" + std::to_string(i);
-    auto problem = ipc::auth::check_token_hash(a.tokens[i].hash);
+    auto problem = ipc::credentials::check_token_hash(a.tokens[i].hash);
     if (!problem.empty()) errors.push_back({path + "/hash", problem});
     if (!names.contains(a.tokens[i].user))
       errors.push_back({path + "/user", "no user '" + a.tokens[i].user + "' in /auth/users"});

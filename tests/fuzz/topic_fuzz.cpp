@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "routing/topic.hpp"
-#include "routing/topic_trie.hpp"
+#include "ipc/routing/topic.hpp"
+#include "ipc/routing/topic_trie.hpp"
 
 using namespace ipc::routing;
 

@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "broker_fixture.hpp"
-#include "ipc/auth/password.hpp"
 #include "ipc/client.hpp"
+#include "ipc/credentials/password.hpp"
 #include "ipc/protocol/encoder.hpp"
 #include "options.hpp"
 #include "process.hpp"
@@ -31,11 +31,12 @@ namespace {
 
 // Hashes are made once, cheaply (the minimum iteration count): tests are not about cost.
 const std::string& alice_hash() {
-  static const std::string hash = auth::hash_password("alice-pw", auth::min_iterations);
+  static const std::string hash =
+      credentials::hash_password("alice-pw", credentials::min_iterations);
   return hash;
 }
 const std::string& ops_hash() {
-  static const std::string hash = auth::hash_password("ops-pw", auth::min_iterations);
+  static const std::string hash = credentials::hash_password("ops-pw", credentials::min_iterations);
   return hash;
 }
 constexpr const char* ops_token = "ops-token-0123456789";
@@ -51,7 +52,7 @@ std::string auth_json(std::string extra_alice = {}, std::string unix_users = "{}
       {"name": "ops", "password": ")" +
          ops_hash() + R"("}],
     "tokens": [{"hash": ")" +
-         auth::hash_token(ops_token) + R"(", "user": "ops"}],
+         credentials::hash_token(ops_token) + R"(", "user": "ops"}],
     "unix_users": )" +
          unix_users + "}}";
 }
@@ -208,7 +209,7 @@ TEST_SUITE("auth") {
 
   TEST_CASE("a slow password check does not hold up other connections") {
     // A few hundred milliseconds of PBKDF2 (1 000 000 iterations) for one login.
-    static const std::string slow_hash = auth::hash_password("slow-pw", 1'000'000);
+    static const std::string slow_hash = credentials::hash_password("slow-pw", 1'000'000);
     broker_fixture broker(
         with_auth(auth_json(R"(}, {"name": "slow", "password": ")" + slow_hash + R"(")")));
     Client ops(as(broker.unix_url(), "ops", "ops-pw"));
@@ -303,12 +304,12 @@ TEST_SUITE("auth") {
         {ipc::test::ipcctl_binary(), "passwd", "--iterations", "10000"}, "s3cret\n");
     REQUIRE(hashed.exit_code == 0);
     std::string hash = hashed.out.substr(0, hashed.out.find('\n'));
-    CHECK(auth::verify_password(hash, "s3cret"));
+    CHECK(credentials::verify_password(hash, "s3cret"));
     auto token =
         ipc::test::run_command({ipc::test::ipcctl_binary(), "passwd", "--token", "--json"});
     REQUIRE(token.exit_code == 0);
     auto t = json::parse(token.out);
-    CHECK(auth::verify_token(t["hash"].get<std::string>(), t["token"].get<std::string>()));
+    CHECK(credentials::verify_token(t["hash"].get<std::string>(), t["token"].get<std::string>()));
   }
 
   TEST_CASE("ipcd refuses a non-loopback listener without an auth section") {

@@ -10,7 +10,7 @@
 #include "collector.hpp"
 #include "ipc/client.hpp"
 #include "raw_client.hpp"
-#include "server.hpp"
+#include "server/server.hpp"
 #include "wait.hpp"
 
 using namespace ipc;

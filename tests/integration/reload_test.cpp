@@ -9,8 +9,8 @@
 #include <regex>
 
 #include "collector.hpp"
-#include "ipc/auth/password.hpp"
 #include "ipc/client.hpp"
+#include "ipc/credentials/password.hpp"
 #include "options.hpp"
 #include "process.hpp"
 #include "wait.hpp"
@@ -116,7 +116,7 @@ TEST_SUITE("reload") {
     // Made once: a new hash (new salt) of the same password is a changed password.
     std::map<std::string, std::string> hashes;
     for (const char* password : {"ops-pw", "alice-pw", "bob-pw"})
-      hashes[password] = auth::hash_password(password, auth::min_iterations);
+      hashes[password] = credentials::hash_password(password, credentials::min_iterations);
     auto hash = [&](const char* password) { return hashes[password]; };
     auto auth_section = [&](const std::string& alice_permissions, bool with_bob) {
       return R"("queues": {"jobs": {}}, "auth": {"users": [

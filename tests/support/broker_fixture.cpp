@@ -9,7 +9,7 @@
 #include <asio/post.hpp>
 
 #include "local_url.hpp"
-#include "server.hpp"
+#include "server/server.hpp"
 
 namespace ipc::test {
 

@@ -5,10 +5,10 @@
 
 #include "config_errors.hpp"
 
-#include "auth/authenticator.hpp"
-#include "auth/permissions.hpp"
-#include "ipc/auth/password.hpp"
+#include "access/authenticator.hpp"
+#include "access/permissions.hpp"
 #include "ipc/config/config.hpp"
+#include "ipc/credentials/password.hpp"
 #include "ipc/protocol/encoder.hpp"
 
 using namespace ipc::config;
@@ -24,34 +24,34 @@ load_result load(const std::string& text) { return parse(text, environment{}); }
 
 TEST_SUITE("auth") {
   TEST_CASE("password hashes verify the right password only, and are salted") {
-    auto hash = ipc::auth::hash_password("s3cret", ipc::auth::min_iterations);
+    auto hash = ipc::credentials::hash_password("s3cret", ipc::credentials::min_iterations);
     CHECK(hash.starts_with("$pbkdf2-sha256$i=10000$"));
-    CHECK(ipc::auth::check_password_hash(hash).empty());
-    CHECK(ipc::auth::verify_password(hash, "s3cret"));
-    CHECK_FALSE(ipc::auth::verify_password(hash, "s3creT"));
-    CHECK_FALSE(ipc::auth::verify_password(hash, ""));
-    CHECK(ipc::auth::hash_password("s3cret", ipc::auth::min_iterations) != hash);
-    CHECK_FALSE(ipc::auth::check_password_hash("").empty());
-    CHECK_FALSE(ipc::auth::check_password_hash("$pbkdf2-sha256$i=10$AAAA$AAAA").empty());
-    CHECK_FALSE(ipc::auth::check_password_hash(hash.substr(0, hash.size() - 2)).empty());
-    CHECK_FALSE(ipc::auth::verify_password("plain-text-password", "plain-text-password"));
+    CHECK(ipc::credentials::check_password_hash(hash).empty());
+    CHECK(ipc::credentials::verify_password(hash, "s3cret"));
+    CHECK_FALSE(ipc::credentials::verify_password(hash, "s3creT"));
+    CHECK_FALSE(ipc::credentials::verify_password(hash, ""));
+    CHECK(ipc::credentials::hash_password("s3cret", ipc::credentials::min_iterations) != hash);
+    CHECK_FALSE(ipc::credentials::check_password_hash("").empty());
+    CHECK_FALSE(ipc::credentials::check_password_hash("$pbkdf2-sha256$i=10$AAAA$AAAA").empty());
+    CHECK_FALSE(ipc::credentials::check_password_hash(hash.substr(0, hash.size() - 2)).empty());
+    CHECK_FALSE(ipc::credentials::verify_password("plain-text-password", "plain-text-password"));
   }
 
   TEST_CASE("tokens: random, hashed with SHA-256, verified") {
-    auto token = ipc::auth::generate_token();
+    auto token = ipc::credentials::generate_token();
     CHECK(token.size() == 43);
-    CHECK(token != ipc::auth::generate_token());
-    auto hash = ipc::auth::hash_token(token);
-    CHECK(ipc::auth::check_token_hash(hash).empty());
-    CHECK(ipc::auth::verify_token(hash, token));
-    CHECK_FALSE(ipc::auth::verify_token(hash, token + "x"));
-    CHECK(ipc::auth::hash_token("abc") ==
+    CHECK(token != ipc::credentials::generate_token());
+    auto hash = ipc::credentials::hash_token(token);
+    CHECK(ipc::credentials::check_token_hash(hash).empty());
+    CHECK(ipc::credentials::verify_token(hash, token));
+    CHECK_FALSE(ipc::credentials::verify_token(hash, token + "x"));
+    CHECK(ipc::credentials::hash_token("abc") ==
           "sha256$ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   }
 
   TEST_CASE("an auth section with users, permissions, tokens and unix users loads") {
-    auto hash = ipc::auth::hash_password("pw", ipc::auth::min_iterations);
-    auto token = ipc::auth::hash_token("tok");
+    auto hash = ipc::credentials::hash_password("pw", ipc::credentials::min_iterations);
+    auto token = ipc::credentials::hash_token("tok");
     auto result = load(R"({"auth": {"anonymous": false,
       "users": [{"name": "alice", "password": ")" +
                        hash + R"(",
@@ -185,11 +185,11 @@ TEST_SUITE("auth") {
   }
 
   TEST_CASE("the authenticator: anonymous, unix peers, passwords, tokens") {
-    auto hash = ipc::auth::hash_password("pw", ipc::auth::min_iterations);
+    auto hash = ipc::credentials::hash_password("pw", ipc::credentials::min_iterations);
     auto loaded = load(R"({"auth": {"users": [{"name": "alice", "password": ")" + hash +
                        R"("}, {"name": "svc"}],
       "tokens": [{"hash": ")" +
-                       ipc::auth::hash_token("tok-1") + R"(", "user": "svc"}],
+                       ipc::credentials::hash_token("tok-1") + R"(", "user": "svc"}],
       "unix_users": {"4242": "alice", "nosuchaccount": "svc"}}})");
     REQUIRE_MESSAGE(loaded.ok(), dump(loaded.errors));
     auto uid_of = [](const std::string& name) -> std::optional<std::uint32_t> {
@@ -229,7 +229,7 @@ TEST_SUITE("auth") {
   }
 
   TEST_CASE("after a reload a connection stays only while what vouched for it still does") {
-    auto hash = ipc::auth::hash_password("pw", ipc::auth::min_iterations);
+    auto hash = ipc::credentials::hash_password("pw", ipc::credentials::min_iterations);
     auto section = [&](const std::string& alice_hash, const std::string& tokens,
                        const std::string& unix_users, bool anonymous) {
       return R"({"auth": {"anonymous": )" + std::string(anonymous ? "true" : "false") +
@@ -237,7 +237,7 @@ TEST_SUITE("auth") {
              R"("}, {"name": "svc"}], "tokens": )" + tokens + R"(, "unix_users": )" + unix_users +
              "}}";
     };
-    auto token = ipc::auth::hash_token("tok-1");
+    auto token = ipc::credentials::hash_token("tok-1");
     auto before = load(section(hash, R"([{"hash": ")" + token + R"(", "user": "svc"}])",
                                R"({"4242": "alice"})", true));
     REQUIRE_MESSAGE(before.ok(), dump(before.errors));
@@ -262,8 +262,9 @@ TEST_SUITE("auth") {
     for (const auto* d : {&by_token, &by_uid, &anonymous, &by_password})
       CHECK(same.still_valid(d->user, d->basis));
     // A new hash for alice, no tokens, uid 4242 now svc, anonymous off: nothing holds.
-    auto after = load(section(ipc::auth::hash_password("pw", ipc::auth::min_iterations), "[]",
-                              R"({"4242": "svc"})", false));
+    auto after =
+        load(section(ipc::credentials::hash_password("pw", ipc::credentials::min_iterations), "[]",
+                     R"({"4242": "svc"})", false));
     REQUIRE_MESSAGE(after.ok(), dump(after.errors));
     ipc::broker::authenticator changed(after.config.auth, no_uid);
     for (const auto* d : {&by_token, &by_uid, &anonymous, &by_password})

@@ -1,10 +1,10 @@
 // Sans-I/O broker pieces: the session state machine, output coalescing, the body pool.
 #include <doctest/doctest.h>
 
+#include "core/message_pool.hpp"
+#include "frontends/native/session_fsm.hpp"
+#include "frontends/output_queue.hpp"
 #include "ipc/protocol/encoder.hpp"
-#include "message_pool.hpp"
-#include "output_queue.hpp"
-#include "session_fsm.hpp"
 
 using namespace ipc;
 using broker::body_ref;

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "routing/topic.hpp"
+#include "ipc/routing/topic.hpp"
 
 using namespace ipc::routing;
 using namespace std::string_view_literals;

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "routing/topic.hpp"
-#include "routing/topic_trie.hpp"
+#include "ipc/routing/topic.hpp"
+#include "ipc/routing/topic_trie.hpp"
 
 using namespace ipc::routing;
 

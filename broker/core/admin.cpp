@@ -1,0 +1,172 @@
+// Admin commands (docs/protocol.md §5.2): status, conn.list, conn.kill, topic.list.
+// Ordinary protocol requests answered with JSON; ipcctl renders them.
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "core/broker_core.hpp"
+#include "core/json_text.hpp"
+#include "frontends/native/session.hpp"
+#include "platform/platform.hpp"
+#include "queues/queue_manager.hpp"
+#include "queues/queue_store.hpp"
+
+namespace ipc::broker {
+
+using json = nlohmann::json;
+using protocol::errc;
+
+namespace {
+
+std::string error_body(std::uint16_t& status, errc code, std::string_view message) {
+  status = static_cast<std::uint16_t>(code);
+  return json_text(json{{"error", message}, {"code", protocol::errc_name(status)}});
+}
+
+}  // namespace
+
+std::string broker_core::admin_status() const {
+  std::size_t subscriptions = 0;
+  for (const auto& [id, s] : sessions_) subscriptions += s->subscriptions().size();
+  auto uptime = std::chrono::steady_clock::now() - started_;
+  return json_text(json{
+      {"version", IPCD_VERSION},
+      {"pid", platform::process_id()},
+      {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()},
+      {"connections", sessions_.size()},
+      {"connections_total", counters_.connections_total},
+      {"subscriptions", subscriptions},
+      {"queues", queues_->size()},
+      {"requests", counters_.requests},
+      {"replies", counters_.replies},
+      {"request_timeouts", counters_.request_timeouts},
+      {"messages_in", counters_.messages_in},
+      {"messages_out", counters_.messages_out},
+      {"bytes_in", counters_.bytes_in},
+      {"bytes_out", counters_.bytes_out},
+      {"rate_in", rate_in_},
+      {"rate_out", rate_out_},
+      {"slow_consumers", counters_.slow_consumers},
+      {"slow_consumer_drops", counters_.slow_consumer_drops},
+      {"auth_failures", counters_.auth_failures},
+      {"protocol_errors", counters_.protocol_errors},
+      {"internal_errors", counters_.internal_errors},
+      {"memory_bytes", platform::resident_memory_bytes()},
+      {"storage", queues_->store() ? queues_->store()->describe() : json(nullptr)},
+  });
+}
+
+std::string broker_core::admin_conn_list() const {
+  json list = json::array();
+  for (const auto& [id, s] : sessions_) {
+    const auto& c = s->counters();
+    auto since =
+        std::chrono::duration_cast<std::chrono::seconds>(s->connected_at().time_since_epoch());
+    list.push_back({{"id", id},
+                    {"peer", s->peer().address},
+                    {"transport", transport::scheme_name(s->peer().transport)},
+                    {"listener", s->listener()},
+                    {"user", s->user()},
+                    {"client", s->client_name()},
+                    {"connected_at", since.count()},
+                    {"bytes_in", c.bytes_in},
+                    {"bytes_out", c.bytes_out},
+                    {"messages_in", c.messages_in},
+                    {"messages_out", c.messages_out},
+                    {"dropped", c.dropped},
+                    {"subscriptions", s->subscriptions().size()},
+                    {"pending_bytes", s->pending_bytes()}});
+  }
+  return json_text(list);
+}
+
+std::string broker_core::admin_topic_list() const {
+  json list = json::array();
+  for (const auto& entry : trie_.patterns())
+    list.push_back({{"pattern", entry.pattern}, {"subscribers", entry.routes}});
+  return json_text(list);
+}
+
+std::string broker_core::admin(session& s, std::string_view command, std::string_view args_json,
+                               std::uint16_t& status) {
+  status = 0;
+  json args = json::object();
+  if (!args_json.empty()) {
+    args = json::parse(args_json, nullptr, false);
+    if (args.is_discarded() || !args.is_object())
+      return error_body(status, errc::invalid_argument, "admin arguments must be a JSON object");
+  }
+  if (command == "status") return admin_status();
+  if (command == "conn.list") return admin_conn_list();
+  if (command == "topic.list") return admin_topic_list();
+  if (command == "conn.kill") {
+    if (!args.contains("id") || !args["id"].is_number_unsigned())
+      return error_body(status, errc::invalid_argument, "conn.kill needs {\"id\": N}");
+    auto target = find_session(args["id"].get<std::uint64_t>());
+    if (!target) return error_body(status, errc::invalid_argument, "no connection with that id");
+    logger_->info("connection {} killed by connection {} ({})", target->id(), s.id(), s.user());
+    target->close_with_error(errc::connection_killed, "connection closed by an administrator");
+    return json_text(json{{"killed", target->id()}});
+  }
+  if (command.starts_with("queue.")) return admin_queue(command, args, status);
+  if (command == "reload") return admin_reload(s, status);
+  if (auto extra = extra_admin_.find(std::string(command)); extra != extra_admin_.end())
+    return extra->second(args_json, status);
+  return error_body(status, errc::unknown_command,
+                    "unknown admin command '" + std::string(command) + "'");
+}
+
+namespace {
+// A string member of the admin arguments, or "" with `missing` set.
+std::string text_arg(const json& args, const char* key, bool& missing) {
+  if (args.contains(key) && args[key].is_string()) return args[key].get<std::string>();
+  missing = true;
+  return {};
+}
+}  // namespace
+
+std::string broker_core::admin_queue(std::string_view command, const json& args,
+                                     std::uint16_t& status) {
+  if (command == "queue.list") return json_text(queues_->list());
+  static constexpr std::string_view known[] = {"queue.info",  "queue.create", "queue.delete",
+                                               "queue.purge", "queue.bind",   "queue.unbind"};
+  if (std::find(std::begin(known), std::end(known), command) == std::end(known))
+    return error_body(status, errc::unknown_command,
+                      "unknown admin command '" + std::string(command) + "'");
+  bool missing = false;
+  std::string name = text_arg(args, "name", missing);
+  if (missing) return error_body(status, errc::invalid_argument, "needs {\"name\": QUEUE}");
+  auto answer = [&](const refusal& refused, json body) {
+    if (refused) return error_body(status, refused.code, refused.message);
+    queues_->dispatch_pending();
+    return json_text(body);
+  };
+  if (command == "queue.create") {
+    config::queue_options options;
+    json rest = args;
+    rest.erase("name");
+    auto problems = config::parse_queue_options(json_text(rest), options);
+    if (!problems.empty())
+      return error_body(status, errc::invalid_argument,
+                        problems.front().path + ": " + problems.front().message);
+    bool created = false;
+    auto refused = queues_->create(name, options, created);
+    return answer(refused, {{"name", name}, {"created", created}});
+  }
+  auto target = queues_->find(name);
+  if (!target && config::valid_queue_name(name) == false)
+    return error_body(status, errc::invalid_queue_name, "invalid queue name '" + name + "'");
+  if (!target) return error_body(status, errc::unknown_queue, "no queue '" + name + "'");
+  if (command == "queue.info") return json_text(queues_->describe(*target));
+  if (command == "queue.delete") return answer(queues_->remove(name), {{"deleted", name}});
+  if (command == "queue.purge") return json_text(json{{"purged", target->purge()}});
+  std::string pattern = text_arg(args, "pattern", missing);
+  if (missing) return error_body(status, errc::invalid_argument, "needs {\"pattern\": PATTERN}");
+  if (command == "queue.bind") return answer(queues_->bind(name, pattern), {{"bound", pattern}});
+  if (command == "queue.unbind")
+    return answer(queues_->unbind(name, pattern), {{"unbound", pattern}});
+  return error_body(status, errc::unknown_command,
+                    "unknown admin command '" + std::string(command) + "'");
+}
+
+}  // namespace ipc::broker

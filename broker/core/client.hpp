@@ -1,0 +1,98 @@
+// The front-end contract (docs/architecture.md §2): what the core needs of one connection
+// of any protocol. A front-end (the native session today; MQTT next) implements `client`,
+// attaches it, and then calls the core with the `client_state` the core keeps for it.
+// Every call, both ways, happens on the I/O thread; no call from the core re-enters it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/errc.hpp"
+#include "core/route_target.hpp"
+#include "ipc/transport/url.hpp"
+
+namespace ipc::transport {
+struct peer_info;
+}
+
+namespace ipc::broker {
+
+class permissions;
+class broker_core;
+
+// What `conn.list` shows of a connection, counted by its front-end.
+struct client_counters {
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  std::uint64_t messages_in = 0, messages_out = 0;
+  std::uint64_t dropped = 0;  // topic messages dropped (limits.slow_consumer = drop)
+};
+
+class client : public routing::route_target {
+ public:
+  // Identity, fixed for the connection's life.
+  virtual std::uint64_t id() const = 0;
+  virtual const transport::peer_info& peer() const = 0;
+  virtual std::string_view protocol_name() const = 0;  // "native", later "mqtt"
+  virtual const std::string& listener() const = 0;
+  virtual const std::string& client_name() const = 0;
+  virtual std::chrono::system_clock::time_point connected_at() const = 0;
+  virtual const client_counters& counters() const = 0;
+  virtual std::size_t pending_bytes() const = 0;  // output queued or being written
+  // Queue consumers it holds, cancelled ones still settling included: they count
+  // against limits.max_subscriptions with its subscriptions (one rule, in the core).
+  virtual std::size_t consumer_count() const = 0;
+
+  // Topic deliveries come through route_target::deliver_message (subscription id).
+  // A confirmed publish or send is settled: `outcome` empty means stored, with `value`
+  // (a send's message id); otherwise why not.
+  virtual void confirmed(std::uint32_t ref, std::uint64_t value, errc outcome,
+                         std::string_view message) = 0;
+  // The first reply to request `request`: the reply's encoded message record.
+  virtual void replied(std::uint32_t request, std::span<const std::uint8_t> record) = 0;
+  // Request `request` ended without a reply (timeout).
+  virtual void request_failed(std::uint32_t request, errc code, std::string_view message) = 0;
+  // The core ended subscription `sid` (a reload took the permission away).
+  virtual void subscription_ended(std::uint32_t sid, std::string_view pattern,
+                                  std::string_view message) = 0;
+  // A reload changed the user's permissions: end consumers they no longer allow.
+  virtual void permissions_changed(const permissions& now) = 0;
+  // A reload changed the limits (a frame size limit may follow them).
+  virtual void limits_changed() = 0;
+  // The core ends the connection: a fatal error with `code`, then close.
+  virtual void close(errc code, std::string_view message) = 0;
+  // Ends the connection at once, dropping what is queued (the end of a stop).
+  virtual void stop() = 0;
+
+ protected:
+  ~client() = default;
+};
+
+// What the core keeps of one attached client; the front-end holds a reference from
+// attach() until its detach(), and passes it to every core call.
+class client_state {
+ public:
+  explicit client_state(std::shared_ptr<client> owner) : owner_(std::move(owner)) {}
+  client& owner() const { return *owner_; }
+  std::uint64_t id() const { return owner_->id(); }
+  const std::string& user() const { return user_; }  // "" until authenticated
+  bool authenticated() const { return !basis_.empty(); }
+  const permissions& perms() const { return *perms_; }
+  std::size_t subscription_count() const { return subscriptions_.size(); }
+  std::size_t open_requests() const { return requests_.size(); }
+
+ private:
+  friend class broker_core;
+  std::shared_ptr<client> owner_;
+  std::string user_;
+  std::string basis_;  // what vouched for the user (authenticator::still_valid)
+  std::shared_ptr<const permissions> perms_;
+  std::unordered_map<std::uint32_t, std::string> subscriptions_;  // sid → pattern
+  std::unordered_map<std::uint32_t, std::string> requests_;       // request id → reply address
+};
+
+}  // namespace ipc::broker

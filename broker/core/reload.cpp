@@ -1,0 +1,72 @@
+// broker_core::reload and the admin command `reload` (docs/operations.md §3): limits,
+// auth (re-checked on every open connection) and queues from a new, validated config.
+#include <nlohmann/json.hpp>
+
+#include "access/authenticator.hpp"
+#include "core/broker_core.hpp"
+#include "core/json_text.hpp"
+#include "frontends/native/session.hpp"
+#include "platform/platform.hpp"
+#include "queues/queue_manager.hpp"
+
+namespace ipc::broker {
+
+using protocol::errc;
+
+void broker_core::reload(const config::broker_config& next, reload_report& report) {
+  auto limits = next.limits;
+  if (limits.match_cache_entries != config_.limits.match_cache_entries) {
+    limits.match_cache_entries = config_.limits.match_cache_entries;  // sized at start
+    report.restart.push_back("limits.match_cache_entries");
+  }
+  if (!(limits == config_.limits)) {
+    config_.limits = limits;
+    name_limits_ = {config_.limits.max_topic_length, config_.limits.max_topic_levels};
+    for (const auto& [id, s] : sessions_) s->limits_changed();
+    report.changes.push_back("limits");
+  }
+  if (!(next.auth == config_.auth)) {
+    config_.auth = next.auth;
+    auth_ = std::make_unique<authenticator>(config_.auth, platform::uid_of, platform::sid_of);
+    for (const auto& account : auth_->unresolved_accounts())
+      logger_->warn(
+          "auth: no local account '{}' (unix_users, windows_users): it authenticates nobody",
+          account);
+    report.changes.push_back("auth");
+    // Copied first: a connection closed here leaves sessions_ later.
+    std::vector<std::shared_ptr<session>> open;
+    for (const auto& [id, s] : sessions_) open.push_back(s);
+    for (const auto& s : open) s->reauthorize();
+    queues_->dispatch_pending();  // deliveries of ended consumers went back to their queues
+  }
+  if (!(next.queues == config_.queues)) {
+    auto previous = config_.queues;
+    config_.queues = next.queues;
+    queues_->reload(previous, report);
+    queues_->dispatch_pending();
+  }
+}
+
+std::string broker_core::admin_reload(session& s, std::uint16_t& status) {
+  using json = nlohmann::json;
+  if (!reloader_) {
+    status = static_cast<std::uint16_t>(errc::not_implemented);
+    return json_text(json{{"error", "this broker cannot reload"}, {"code", "not_implemented"}});
+  }
+  logger_->info("reload asked by connection {} ({})", s.id(), s.user());
+  auto report = reloader_();
+  if (!report.errors.empty()) {
+    status = static_cast<std::uint16_t>(errc::invalid_argument);
+    json errors = json::array();
+    for (const auto& e : report.errors)
+      errors.push_back({{"path", e.path}, {"message", e.message}});
+    return json_text(json{{"error", "config not reloaded: " + std::to_string(report.errors.size()) +
+                                        " error(s); the broker runs on as before"},
+                          {"code", "invalid_argument"},
+                          {"errors", errors}});
+  }
+  return json_text(
+      json{{"reloaded", true}, {"changes", report.changes}, {"restart_required", report.restart}});
+}
+
+}  // namespace ipc::broker

@@ -1,0 +1,51 @@
+// A connection's pending output: small frames and small message bodies are copied into
+// one contiguous scratch buffer, large bodies are referenced. The writer swaps the
+// pending half out and sends it as one gathered write while new output accumulates.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/message_pool.hpp"
+
+namespace ipc::broker {
+
+// Bodies up to this size are copied into the scratch buffer: a memcpy of a few hundred
+// bytes is far cheaper than an extra iovec, and keeps many messages in one iovec.
+inline constexpr std::size_t inline_body_limit = 4096;
+
+class output_queue {
+ public:
+  // Appends bytes (a complete frame, or a prefix followed by the body).
+  void append(std::span<const std::uint8_t> bytes);
+  // Appends a reference to a shared body (after its prefix was appended).
+  void append(body_ref body);
+  // Reserves `n` bytes at the end of the scratch buffer for the caller to fill.
+  std::uint8_t* extend(std::size_t n);
+  // Bytes waiting (not yet handed to the writer).
+  std::size_t pending_bytes() const { return pending_bytes_; }
+  bool empty() const { return pending_bytes_ == 0; }
+  void clear();
+
+  // Moves everything pending into `batch` (whose old content is released) and returns
+  // the buffers to write, valid until the next take().
+  struct batch {
+    std::vector<std::uint8_t> scratch;
+    struct segment {
+      std::size_t scratch_begin;
+      std::size_t scratch_end;
+      body_ref body;
+    };
+    std::vector<segment> segments;
+    std::size_t bytes = 0;
+    void clear();
+  };
+  void take(batch& out);
+
+ private:
+  batch pending_;
+  std::size_t pending_bytes_ = 0;
+};
+
+}  // namespace ipc::broker

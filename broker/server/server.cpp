@@ -1,0 +1,220 @@
+// server: listener set-up (socket activation included), accept loops, rate sampling, the
+// watchdog and graceful stop. Reload lives in server_reload.cpp.
+#include "server/server.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+#include <asio/ip/address.hpp>
+
+#include "frontends/native/session.hpp"
+#include "ipc/protocol/encoder.hpp"
+#include "server/service_notifier.hpp"
+
+namespace ipc::broker {
+
+server::server(asio::io_context& io, const config::broker_config& config,
+               std::shared_ptr<spdlog::logger> logger, std::shared_ptr<storage::file_system> fs)
+    : io_(io),
+      config_(config),
+      logger_(logger),
+      fs_(fs ? std::move(fs) : storage::system_file_system()),
+      core_(config, logger),
+      sample_timer_(io),
+      watchdog_timer_(io) {
+  core_.set_reloader([this] { return reload(); });
+}
+
+server::~server() {
+  for (auto& l : listeners_) l->acceptor->close();
+  for (auto& s : inherited_) platform::close_handle(s.handle);
+}
+
+transport::listen_options server::options_of(const config::listener& entry,
+                                             const config::limits& limits) const {
+  transport::listen_options options;
+  options.unix_mode = entry.mode;
+  options.unix_group = entry.group;
+  for (const auto& account : entry.access)
+    options.pipe_access += (options.pipe_access.empty() ? "" : ",") + account;
+  options.tls_cert = entry.cert;
+  options.tls_key = entry.key;
+  options.tls_ca = entry.ca;
+  options.require_client_cert = entry.require_client_cert;
+  options.tls_handshake_ms = limits.auth_timeout_ms;
+  return options;
+}
+
+namespace {
+// Whether an inherited socket is bound where a configured listener asks to be.
+bool same_address(const transport::url& bound, const transport::url& wanted) {
+  if (wanted.kind == transport::scheme::unix_socket || wanted.kind == transport::scheme::named_pipe)
+    return bound.kind == wanted.kind && !bound.path.empty() && bound.path == wanted.path;
+  if (bound.kind != transport::scheme::tcp || bound.host.empty()) return false;
+  std::error_code ec1, ec2;
+  auto a = asio::ip::make_address(bound.host, ec1);
+  auto b = asio::ip::make_address(wanted.host, ec2);
+  return !ec1 && !ec2 && a == b && bound.port == wanted.port;
+}
+}  // namespace
+
+std::unique_ptr<server::listener> server::open_listener(const config::listener& entry,
+                                                        const config::limits& limits,
+                                                        std::string& error) {
+  auto parsed = transport::parse_url(entry.url);
+  if (!parsed.value) {
+    error = "listener " + entry.url + ": " + parsed.error;
+    return nullptr;
+  }
+  auto options = options_of(entry, limits);
+  auto match = std::find_if(inherited_.begin(), inherited_.end(),
+                            [&](const auto& s) { return same_address(s.address, *parsed.value); });
+  if (match != inherited_.end()) {
+    options.inherited_handle = match->handle;
+    inherited_.erase(match);  // the acceptor owns it now
+  }
+  transport::listen_error failure;
+  auto acceptor = transport::listen(io_.get_executor(), *parsed.value, options, failure);
+  if (!acceptor) {
+    if (options.inherited_handle >= 0) platform::close_handle(options.inherited_handle);
+    error = failure.message;
+    return nullptr;
+  }
+  logger_->info("listening on {}{}", acceptor->local_url().to_string(),
+                options.inherited_handle >= 0 ? " (socket from the service manager)" : "");
+  return std::make_unique<listener>(
+      listener{std::move(acceptor), *parsed.value, std::move(options), entry});
+}
+
+bool server::open() {
+  std::string storage_error;
+  auto post = [this](std::function<void()> fn) { asio::post(io_, std::move(fn)); };
+  if (!core_.open(fs_, post, storage_error)) {
+    logger_->error("{}", storage_error);
+    return false;
+  }
+  for (const auto& entry : config_.listeners) {
+    std::string error;
+    auto opened = open_listener(entry, config_.limits, error);
+    if (!opened) {
+      logger_->error("{}", error);
+      listeners_.clear();
+      return false;
+    }
+    listeners_.push_back(std::move(opened));
+  }
+  for (const auto& s : inherited_) {
+    logger_->warn("inherited socket {} ({}) matches no listener in the config; closed",
+                  s.name.empty() ? std::to_string(s.handle) : s.name,
+                  s.address.path.empty() ? s.address.host + ":" + std::to_string(s.address.port)
+                                         : s.address.path);
+    platform::close_handle(s.handle);
+  }
+  inherited_.clear();
+  return true;
+}
+
+std::vector<transport::url> server::bound_urls() const {
+  std::vector<transport::url> urls;
+  for (const auto& l : listeners_) urls.push_back(l->acceptor->local_url());
+  return urls;
+}
+
+void server::start() {
+  for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(*l), asio::detached);
+  asio::co_spawn(io_, sample_loop(), asio::detached);
+  if (notifier_ != nullptr && notifier_->watchdog_interval().count() > 0)
+    asio::co_spawn(io_, watchdog_loop(), asio::detached);
+}
+
+asio::awaitable<void> server::watchdog_loop() {
+  // Sent from the I/O thread: a broker whose event loop hangs stops pinging and the
+  // service manager restarts it.
+  std::error_code ec;
+  while (!stopping_) {
+    notifier_->watchdog();
+    watchdog_timer_.expires_after(notifier_->watchdog_interval());
+    co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> server::accept_loop(listener& l) {
+  std::string name = l.acceptor->local_url().to_string();
+  for (;;) {
+    std::error_code ec;
+    auto stream = co_await l.acceptor->accept(ec);
+    if (stopping_) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      // EMFILE and the like: log, pause briefly so we do not spin, keep serving.
+      logger_->warn("accept on {} failed: {}", name, ec.message());
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    auto s =
+        std::make_shared<session>(core_, std::move(stream), core_.allocate_connection_id(), name);
+    if (auto refused = core_.add_session(s)) {
+      logger_->warn("connection from {} refused: {}", s->peer().address, refused.message);
+      s->start();
+      s->close_with_error(refused.code, refused.message);
+      continue;
+    }
+    s->start();
+  }
+}
+
+asio::awaitable<void> server::sample_loop() {
+  // Every 100 ms: request timeouts and queue TTLs; every 10th tick: message rates.
+  std::error_code ec;
+  for (unsigned tick = 1; !stopping_; ++tick) {
+    sample_timer_.expires_after(std::chrono::milliseconds(100));
+    co_await sample_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) break;
+    core_.housekeeping();
+    if (tick % 10 == 0) core_.sample_rates();
+  }
+}
+
+void server::stop(std::chrono::milliseconds grace) {
+  if (stopping_) return;
+  stopping_ = true;
+  if (notifier_ != nullptr) notifier_->stopping();
+  logger_->info("stopping: closing listeners, flushing {} connection(s)", core_.session_count());
+  for (auto& l : listeners_) l->acceptor->close();
+  sample_timer_.cancel();
+  watchdog_timer_.cancel();
+  asio::co_spawn(io_, drain_then_stop(grace), asio::detached);
+}
+
+asio::awaitable<void> server::drain_then_stop(std::chrono::milliseconds grace) {
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer tick(io_);
+  std::error_code ec;
+  // Sends waiting for storage get their confirms before clients are told to go.
+  auto confirms_deadline = std::chrono::steady_clock::now() + grace / 5;
+  while (core_.pending_confirms() > 0 && std::chrono::steady_clock::now() < confirms_deadline) {
+    tick.expires_after(std::chrono::milliseconds(2));
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  core_.shut_down_sessions();
+  while (core_.session_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    tick.expires_after(std::chrono::milliseconds(10));
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (core_.session_count() > 0)
+    logger_->warn("{} connection(s) did not drain in time", core_.session_count());
+  core_.for_each_session([](session& s) { s.stop(); });
+  core_.close_storage();
+  logger_->info("stopped");
+  // No io_.stop(): run() returns by itself once every coroutine has unwound, so no
+  // session outlives the core it points to.
+  if (on_stopped_) on_stopped_();
+}
+
+}  // namespace ipc::broker
