@@ -7,8 +7,6 @@
 
 namespace ipc::broker {
 
-using protocol::errc;
-
 namespace {
 constexpr std::string_view refused = "authentication failed";
 // Compared against when the user is unknown, so that an unknown name costs the same
@@ -105,11 +103,11 @@ const config::user* authenticator::find(std::string_view name) const {
   return nullptr;
 }
 
-auth_decision authenticator::decide(std::string_view mechanism,
-                                    const protocol::map_view& properties,
+auth_decision authenticator::decide(const presented_credentials& presented,
                                     std::optional<std::uint32_t> peer_uid,
                                     std::string_view tls_subject, std::string_view peer_sid) const {
   auth_decision d;
+  std::string_view mechanism = presented.mechanism;
   auto fail = [&](std::string reason) {
     d.error = errc::auth_failed;
     d.message = std::string(refused);
@@ -162,9 +160,7 @@ auth_decision authenticator::decide(std::string_view mechanism,
     return d;
   }
   if (mechanism == "password") {
-    std::string_view user, password;
-    properties.find("user", user);
-    properties.find("password", password);
+    std::string_view user = presented.user, password = presented.password;
     d.user = std::string(user);
     const config::user* found = find(user);
     d.password = std::string(password);
@@ -179,8 +175,7 @@ auth_decision authenticator::decide(std::string_view mechanism,
     return d;
   }
   if (mechanism == "token") {
-    std::string_view token;
-    properties.find("token", token);
+    std::string_view token = presented.token;
     for (const auto& t : settings_.tokens)
       if (credentials::verify_token(t.hash, token)) {
         d.user = t.user;

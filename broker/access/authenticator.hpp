@@ -14,16 +14,23 @@
 
 #include "access/permissions.hpp"
 #include "ipc/config/config.hpp"
-#include "ipc/protocol/errc.hpp"
-#include "ipc/protocol/frames.hpp"
+#include "core/errc.hpp"
 
 namespace ipc::broker {
 
+// What a client presented, whatever its protocol: the mechanism and its credentials
+// (a native HELLO's properties, an MQTT CONNECT's user name and password).
+struct presented_credentials {
+  std::string_view mechanism;  // "anonymous" | "password" | "token"
+  std::string_view user, password;
+  std::string_view token;
+};
+
 struct auth_decision {
-  protocol::errc error = protocol::errc::ok;  // auth_failed: refuse (fatal)
-  std::string message;                        // for the client (never says which part failed)
-  std::string log_reason;                     // for the log (never holds a secret)
-  std::string user;                           // the user it claims or is
+  errc error = errc::ok;   // auth_failed: refuse (fatal)
+  std::string message;     // for the client (never says which part failed)
+  std::string log_reason;  // for the log (never holds a secret)
+  std::string user;        // the user it claims or is
   // What vouches for `user` ("anonymous", "uid:N", "cert:SUBJECT", "token:HASH",
   // "password:HASH"): a reload keeps the connection only while it still does.
   std::string basis;
@@ -43,7 +50,7 @@ class authenticator {
 
   // `peer_uid`: Unix peer credentials; `tls_subject`: a verified client certificate's
   // subject (RFC 2253), "" without one; `peer_sid`: a named-pipe client's user SID.
-  auth_decision decide(std::string_view mechanism, const protocol::map_view& properties,
+  auth_decision decide(const presented_credentials& presented,
                        std::optional<std::uint32_t> peer_uid, std::string_view tls_subject = {},
                        std::string_view peer_sid = {}) const;
   // Runs on any thread: the slow comparison of a password with its hash.

@@ -1,12 +1,13 @@
-// Admin commands (docs/protocol.md §5.2): status, conn.list, conn.kill, topic.list.
-// Ordinary protocol requests answered with JSON; ipcctl renders them.
+// Admin commands (docs/protocol.md §5.2): status, conn.list, conn.kill, topic.list,
+// queue.*, reload. Answered with JSON whatever the front-end; ipcctl renders them.
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
 
+#include "access/permissions.hpp"
 #include "core/broker_core.hpp"
 #include "core/json_text.hpp"
-#include "frontends/native/session.hpp"
+#include "core/loggable.hpp"
 #include "platform/platform.hpp"
 #include "queues/queue_manager.hpp"
 #include "queues/queue_store.hpp"
@@ -14,26 +15,25 @@
 namespace ipc::broker {
 
 using json = nlohmann::json;
-using protocol::errc;
 
 namespace {
 
-std::string error_body(std::uint16_t& status, errc code, std::string_view message) {
-  status = static_cast<std::uint16_t>(code);
-  return json_text(json{{"error", message}, {"code", protocol::errc_name(status)}});
+std::string error_body(errc& status, errc code, std::string_view message) {
+  status = code;
+  return json_text(json{{"error", message}, {"code", errc_name(code)}});
 }
 
 }  // namespace
 
 std::string broker_core::admin_status() const {
   std::size_t subscriptions = 0;
-  for (const auto& [id, s] : sessions_) subscriptions += s->subscriptions().size();
+  for (const auto& [id, s] : clients_) subscriptions += s->subscription_count();
   auto uptime = std::chrono::steady_clock::now() - started_;
   return json_text(json{
       {"version", IPCD_VERSION},
       {"pid", platform::process_id()},
       {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()},
-      {"connections", sessions_.size()},
+      {"connections", clients_.size()},
       {"connections_total", counters_.connections_total},
       {"subscriptions", subscriptions},
       {"queues", queues_->size()},
@@ -58,24 +58,26 @@ std::string broker_core::admin_status() const {
 
 std::string broker_core::admin_conn_list() const {
   json list = json::array();
-  for (const auto& [id, s] : sessions_) {
-    const auto& c = s->counters();
+  for (const auto& [id, s] : clients_) {
+    const auto& c = s->owner();
+    const auto& counted = c.counters();
     auto since =
-        std::chrono::duration_cast<std::chrono::seconds>(s->connected_at().time_since_epoch());
+        std::chrono::duration_cast<std::chrono::seconds>(c.connected_at().time_since_epoch());
     list.push_back({{"id", id},
-                    {"peer", s->peer().address},
-                    {"transport", transport::scheme_name(s->peer().transport)},
-                    {"listener", s->listener()},
+                    {"peer", c.peer().address},
+                    {"transport", transport::scheme_name(c.peer().transport)},
+                    {"protocol", c.protocol_name()},
+                    {"listener", c.listener()},
                     {"user", s->user()},
-                    {"client", s->client_name()},
+                    {"client", c.client_name()},
                     {"connected_at", since.count()},
-                    {"bytes_in", c.bytes_in},
-                    {"bytes_out", c.bytes_out},
-                    {"messages_in", c.messages_in},
-                    {"messages_out", c.messages_out},
-                    {"dropped", c.dropped},
-                    {"subscriptions", s->subscriptions().size()},
-                    {"pending_bytes", s->pending_bytes()}});
+                    {"bytes_in", counted.bytes_in},
+                    {"bytes_out", counted.bytes_out},
+                    {"messages_in", counted.messages_in},
+                    {"messages_out", counted.messages_out},
+                    {"dropped", counted.dropped},
+                    {"subscriptions", s->subscription_count()},
+                    {"pending_bytes", c.pending_bytes()}});
   }
   return json_text(list);
 }
@@ -87,9 +89,15 @@ std::string broker_core::admin_topic_list() const {
   return json_text(list);
 }
 
-std::string broker_core::admin(session& s, std::string_view command, std::string_view args_json,
-                               std::uint16_t& status) {
-  status = 0;
+std::string broker_core::admin(client_state& s, std::string_view command,
+                               std::string_view args_json, errc& status) {
+  status = errc::ok;
+  if (!s.perms().admin()) {
+    logger_->info("connection {} ({}) user '{}': permission denied: admin {}", s.id(),
+                  s.owner().peer().address, s.user(), loggable(command));
+    return error_body(status, errc::permission_denied,
+                      "permission denied: admin commands need the admin permission");
+  }
   json args = json::object();
   if (!args_json.empty()) {
     args = json::parse(args_json, nullptr, false);
@@ -102,10 +110,11 @@ std::string broker_core::admin(session& s, std::string_view command, std::string
   if (command == "conn.kill") {
     if (!args.contains("id") || !args["id"].is_number_unsigned())
       return error_body(status, errc::invalid_argument, "conn.kill needs {\"id\": N}");
-    auto target = find_session(args["id"].get<std::uint64_t>());
-    if (!target) return error_body(status, errc::invalid_argument, "no connection with that id");
+    auto* target = find(args["id"].get<std::uint64_t>());
+    if (target == nullptr)
+      return error_body(status, errc::invalid_argument, "no connection with that id");
     logger_->info("connection {} killed by connection {} ({})", target->id(), s.id(), s.user());
-    target->close_with_error(errc::connection_killed, "connection closed by an administrator");
+    target->owner().close(errc::connection_killed, "connection closed by an administrator");
     return json_text(json{{"killed", target->id()}});
   }
   if (command.starts_with("queue.")) return admin_queue(command, args, status);
@@ -125,8 +134,7 @@ std::string text_arg(const json& args, const char* key, bool& missing) {
 }
 }  // namespace
 
-std::string broker_core::admin_queue(std::string_view command, const json& args,
-                                     std::uint16_t& status) {
+std::string broker_core::admin_queue(std::string_view command, const json& args, errc& status) {
   if (command == "queue.list") return json_text(queues_->list());
   static constexpr std::string_view known[] = {"queue.info",  "queue.create", "queue.delete",
                                                "queue.purge", "queue.bind",   "queue.unbind"};

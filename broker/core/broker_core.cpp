@@ -1,22 +1,17 @@
-// broker_core: session registry, subscriptions, and the publish fan-out path.
+// broker_core: attached clients, admission, subscriptions and the publish fan-out path.
 #include "core/broker_core.hpp"
 
 #include <chrono>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "access/authenticator.hpp"
 #include "core/json_text.hpp"
-#include "frontends/native/session.hpp"
-#include "ipc/protocol/encoder.hpp"
+#include "core/loggable.hpp"
 #include "platform/platform.hpp"
 #include "queues/queue_manager.hpp"
-#include "queues/queue_store.hpp"
 
 namespace ipc::broker {
-
-using protocol::errc;
 
 namespace {
 // Reply addresses are "$reply/<connection>/<request id>/<nonce>" (docs/protocol.md §4.11).
@@ -50,62 +45,20 @@ bool broker_core::open(std::shared_ptr<storage::file_system> fs, storage::durabl
 
 void broker_core::close_storage() { queues_->close_storage(); }
 
-std::uint64_t broker_core::storage_mark() const {
-  auto* store = queues_->store();
-  return store ? store->appended() : 0;
-}
-
-void broker_core::confirm(session& s, std::uint32_t ref, std::uint64_t value, std::uint64_t mark) {
-  std::uint64_t now = storage_mark();
-  if (now == mark) return s.send_ok(ref, value);
-  pending_confirms_.push_back({mark, now, s.id(), ref, value});
-}
-
-void broker_core::on_stored(std::uint64_t lsn, std::error_code error) {
-  if (error && !storage_failing_)
-    logger_->error(
-        "storage: write failed: {}; confirmed sends to durable queues fail until "
-        "it works again",
-        error.message());
-  else if (!error && storage_failing_ && lsn != 0)
-    logger_->info("storage: writing again");
-  if (lsn != 0) storage_failing_ = static_cast<bool>(error);
-  if (error && lsn != 0) last_failed_lsn_ = lsn;
-  while (!pending_confirms_.empty() && pending_confirms_.front().lsn <= lsn) {
-    auto c = pending_confirms_.front();
-    pending_confirms_.pop_front();
-    auto s = find_session(c.session_id);
-    if (!s) continue;
-    // Its records may span buffers: one that failed before this one fails it too.
-    if (error)
-      s->send_error(errc::storage_error, c.ref, "not stored: " + error.message());
-    else if (c.mark < last_failed_lsn_)
-      s->send_error(errc::storage_error, c.ref, "not stored: part of it failed to write");
-    else
-      s->send_ok(c.ref, c.value);
-  }
-}
-
-std::uint32_t broker_core::max_frame_size() const {
-  // A maximal message: payload, topic and reply_to at their limits, every header.
-  std::size_t headers = 2 + std::size_t{limits_.max_headers} * 4 + limits_.max_header_bytes;
-  std::size_t size = protocol::publish_frame_size(
-      limits_.max_topic_length, limits_.max_topic_length, headers, limits_.max_payload);
-  // The reader limits the length field, which excludes the 4-byte prefix; 64 bytes of
-  // room cover the fixed fields of any frame.
-  return static_cast<std::uint32_t>(size - protocol::length_prefix_size + 64);
-}
-
-refusal broker_core::add_session(const std::shared_ptr<session>& s) {
-  if (sessions_.size() >= limits_.max_connections)
+refusal broker_core::attach(const std::shared_ptr<client>& c, client_state*& state) {
+  state = nullptr;
+  if (clients_.size() >= limits_.max_connections)
     return {errc::limit_exceeded, "too many connections (limits.max_connections)"};
-  sessions_.emplace(s->id(), s);
+  auto entry = std::make_unique<client_state>(c);
+  state = entry.get();
+  clients_.emplace(c->id(), std::move(entry));
   ++counters_.connections_total;
   return {};
 }
 
-refusal broker_core::admit_user(session& s, const std::string& user) {
-  (void)s;
+refusal broker_core::admit(client_state& s, const std::string& user, const std::string& basis) {
+  if (!auth_->still_valid(user, basis))  // a reload during a password check
+    return {errc::auth_failed, "authentication failed"};
   auto limit = auth_->connection_limit(user, limits_.max_connections_per_user);
   auto& count = user_connections_[user];
   if (limit != 0 && count >= limit) {
@@ -113,72 +66,90 @@ refusal broker_core::admit_user(session& s, const std::string& user) {
     return {errc::limit_exceeded, "too many connections for user '" + user + "'"};
   }
   ++count;
+  s.user_ = user;
+  s.basis_ = basis;
+  s.perms_ = auth_->permissions_of(user);
   return {};
 }
 
-void broker_core::remove_session(session& s) {
-  auto found = sessions_.find(s.id());
-  if (found == sessions_.end()) return;
-  if (!s.user().empty()) {
-    if (auto it = user_connections_.find(s.user());
+void broker_core::announce_open(client_state& s) {
+  publish_system(
+      "$SYS/connections/open",
+      json_text(nlohmann::json{{"id", s.id()},
+                               {"transport", transport::scheme_name(s.owner().peer().transport)},
+                               {"protocol", s.owner().protocol_name()},
+                               {"user", s.user_}}));
+}
+
+void broker_core::detach(client_state& s) {
+  auto found = clients_.find(s.id());
+  if (found == clients_.end() || found->second.get() != &s) return;
+  auto entry = std::move(found->second);  // s stays valid to the end of this function
+  clients_.erase(found);
+  if (s.authenticated()) {
+    if (auto it = user_connections_.find(s.user_);
         it != user_connections_.end() && --it->second == 0)
       user_connections_.erase(it);
   }
-  auto keep_alive = found->second;  // s stays valid to the end of this function
-  for (const auto& [sid, pattern] : s.subscriptions()) trie_.erase(pattern, {&s, sid});
-  s.subscriptions().clear();
-  s.detach_consumers();
+  for (const auto& [sid, pattern] : s.subscriptions_) trie_.erase(pattern, {&s.owner(), sid});
+  s.subscriptions_.clear();
   drop_requests(s);
-  sessions_.erase(found);
   queues_->dispatch_pending();  // requeued messages go to the remaining consumers
-  logger_->debug("connection {} ({}) closed", s.id(), s.peer().address);
-  if (!s.user().empty())
+  logger_->debug("connection {} ({}) closed", s.id(), s.owner().peer().address);
+  if (s.authenticated())
     publish_system("$SYS/connections/close", json_text(nlohmann::json{{"id", s.id()}}));
 }
 
-std::shared_ptr<session> broker_core::find_session(std::uint64_t id) const {
-  auto found = sessions_.find(id);
-  return found == sessions_.end() ? nullptr : found->second;
+client_state* broker_core::find(std::uint64_t id) const {
+  auto found = clients_.find(id);
+  return found == clients_.end() ? nullptr : found->second.get();
 }
 
-void broker_core::for_each_session(const std::function<void(session&)>& visit) const {
-  for (const auto& [id, s] : sessions_) visit(*s);
+void broker_core::for_each_client(const std::function<void(client_state&)>& visit) const {
+  for (const auto& [id, s] : clients_) visit(*s);
 }
 
-void broker_core::shut_down_sessions() {
-  for (const auto& [id, s] : sessions_)
-    s->close_with_error(errc::shutting_down, "the broker is shutting down");
+void broker_core::shut_down_clients() {
+  for (const auto& [id, s] : clients_)
+    s->owner().close(errc::shutting_down, "the broker is shutting down");
 }
 
-refusal broker_core::subscribe(session& s, std::uint32_t sid, std::string_view pattern) {
+refusal broker_core::denied(client_state& s, const std::string& what) {
+  logger_->info("connection {} ({}) user '{}': permission denied: {}", s.id(),
+                s.owner().peer().address, s.user(), loggable(what));
+  return {errc::permission_denied, "permission denied: " + what};
+}
+
+refusal broker_core::subscribe(client_state& s, std::uint32_t sid, std::string_view pattern) {
+  if (!s.perms().may_subscribe(pattern))
+    return denied(s, "subscribe to '" + std::string(pattern) + "'");
   auto problem = routing::check_pattern(pattern, name_limits_);
   if (problem != routing::topic_error::none)
     return {errc::invalid_pattern, "invalid pattern: " + std::string(routing::describe(problem))};
   if (pattern.starts_with("$reply"))
     return {errc::permission_denied, "reply addresses cannot be subscribed to"};
-  auto& subscriptions = s.subscriptions();
-  if (subscriptions.contains(sid))
+  if (s.subscriptions_.contains(sid))
     return {errc::duplicate_id, "subscription id " + std::to_string(sid) + " is in use"};
-  if (subscriptions.size() + s.consumer_count() >= limits_.max_subscriptions)
+  // One limit for subscriptions and consumers together (docs/security.md §4).
+  if (s.subscriptions_.size() + s.owner().consumer_count() >= limits_.max_subscriptions)
     return {errc::limit_exceeded,
             "too many subscriptions and consumers (limits.max_subscriptions)"};
-  subscriptions.emplace(sid, std::string(pattern));
-  trie_.insert(pattern, {&s, sid});
+  s.subscriptions_.emplace(sid, std::string(pattern));
+  trie_.insert(pattern, {&s.owner(), sid});
   return {};
 }
 
-refusal broker_core::unsubscribe(session& s, std::uint32_t sid) {
-  auto found = s.subscriptions().find(sid);
-  if (found == s.subscriptions().end())
+refusal broker_core::unsubscribe(client_state& s, std::uint32_t sid) {
+  auto found = s.subscriptions_.find(sid);
+  if (found == s.subscriptions_.end())
     return {errc::unknown_subscription, "no subscription " + std::to_string(sid)};
-  trie_.erase(found->second, {&s, sid});
-  s.subscriptions().erase(found);
+  trie_.erase(found->second, {&s.owner(), sid});
+  s.subscriptions_.erase(found);
   return {};
 }
 
 refusal broker_core::check_message(std::string_view topic, std::string_view reply_to,
-                                   const protocol::map_view& headers,
-                                   std::size_t payload_size) const {
+                                   const header_map& headers, std::size_t payload_size) const {
   auto problem = routing::check_topic(topic, name_limits_);
   if (problem != routing::topic_error::none)
     return {errc::invalid_topic, "invalid topic: " + std::string(routing::describe(problem))};
@@ -187,7 +158,7 @@ refusal broker_core::check_message(std::string_view topic, std::string_view repl
   return check_fields(reply_to, headers, payload_size);
 }
 
-refusal broker_core::check_fields(std::string_view reply_to, const protocol::map_view& headers,
+refusal broker_core::check_fields(std::string_view reply_to, const header_map& headers,
                                   std::size_t payload_size) const {
   if (!reply_to.empty() &&
       (routing::check_topic(reply_to, name_limits_) != routing::topic_error::none ||
@@ -202,17 +173,24 @@ refusal broker_core::check_fields(std::string_view reply_to, const protocol::map
   return {};
 }
 
-refusal broker_core::publish(const protocol::publish_frame& frame) {
-  if (auto refused =
-          check_message(frame.topic, frame.reply_to, frame.headers, frame.payload.size()))
+refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t confirm_ref) {
+  // Replies go to broker-made, unguessable addresses (docs/protocol.md §4.11): no
+  // publish permission is needed for them.
+  bool is_reply = m.topic.starts_with(reply_prefix);
+  if (!is_reply && !s.perms().may_publish(m.topic))
+    return denied(s, "publish to '" + std::string(m.topic) + "'");
+  auto mark = storage_mark();
+  if (auto refused = check_message(m.topic, m.reply_to, m.headers, m.payload.size()))
     return refused;
   ++counters_.messages_in;
-  if (frame.topic.starts_with(reply_prefix)) {
-    reply(frame);
-    return {};
+  if (is_reply) {
+    reply(m);
+  } else {
+    const auto& routes = trie_.match(m.topic);
+    if (!routes.empty()) fan_out(routes, m.topic, m.reply_to, &m.headers, m.payload);
   }
-  const auto& routes = trie_.match(frame.topic);
-  if (!routes.empty()) fan_out(routes, frame.topic, frame.reply_to, &frame.headers, frame.payload);
+  // A publish that reached a durable queue through a binding is confirmed once stored.
+  if (confirm_ref != 0) confirm(s, confirm_ref, 0, mark);
   return {};
 }
 
@@ -230,27 +208,21 @@ std::uint64_t broker_core::now_ns() const {
 }
 
 void broker_core::fan_out(const std::vector<routing::route>& routes, std::string_view topic,
-                          std::string_view reply_to, const protocol::map_view* headers,
+                          std::string_view reply_to, const header_map* headers,
                           std::span<const std::uint8_t> payload) {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  auto timestamp =
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
-  protocol::map_source header_source{{}, headers};
-  std::size_t body_size = 8 + 8 + 2 + topic.size() + 2 + reply_to.size() +
-                          (headers ? std::max<std::size_t>(headers->raw().size(), 2) : 2) + 4 +
-                          payload.size();
+  // The record is encoded once; each recipient copies a small one or shares a large one.
+  std::size_t size = record_size(topic, reply_to, headers, payload.size());
   outgoing_message message;
   body_ref shared;
-  if (body_size <= inline_body_limit) {
+  if (size <= inline_body_limit) {
     scratch_body_.clear();
-    protocol::encode_message_body(scratch_body_, ++last_message_id_, timestamp, topic, reply_to,
-                                  header_source, payload);
+    encode_record(scratch_body_, ++last_message_id_, now_ns(), topic, reply_to, headers, payload);
     message.body = scratch_body_;
   } else {
     shared = pool_.acquire();
-    shared.get()->buffer().reserve(body_size);
-    protocol::encode_message_body(shared.get()->buffer(), ++last_message_id_, timestamp, topic,
-                                  reply_to, header_source, payload);
+    shared.get()->buffer().reserve(size);
+    encode_record(shared.get()->buffer(), ++last_message_id_, now_ns(), topic, reply_to, headers,
+                  payload);
     message.body = shared.bytes();
     message.shared = &shared;
   }

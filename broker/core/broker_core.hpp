@@ -1,6 +1,9 @@
-// The broker core: the registry of sessions, subscriptions and the topic trie, the
-// publish path (validate, match, encode once, fan out) and the admin commands.
-// Owned by the single I/O thread (docs/architecture.md): no locks.
+// The protocol-neutral core (docs/architecture.md §2): the attached clients with their
+// subscriptions and open requests, the topic trie, the publish path (check, match,
+// encode once, fan out), queue sends and consumers, request/reply, confirms, access
+// decisions and the admin commands. It knows no wire format: front-ends call it with a
+// client_state and neutral values, and it calls them back through `client`.
+// Owned by the single I/O thread (docs/architecture.md §3): no locks.
 #pragma once
 
 #include <chrono>
@@ -16,20 +19,21 @@
 #include <spdlog/logger.h>
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/client.hpp"
+#include "core/errc.hpp"
+#include "core/message.hpp"
 #include "core/message_pool.hpp"
 #include "core/refusal.hpp"
 #include "core/reload_report.hpp"
 #include "ipc/config/config.hpp"
-#include "ipc/protocol/errc.hpp"
-#include "ipc/protocol/frames.hpp"
 #include "ipc/routing/topic.hpp"
 #include "ipc/routing/topic_trie.hpp"
 #include "ipc/storage/log.hpp"
 
 namespace ipc::broker {
 
-class session;
 class queue_manager;
+class queue;
 class authenticator;
 
 struct broker_counters {
@@ -45,6 +49,8 @@ struct broker_counters {
   std::uint64_t auth_failures = 0;
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
 };
+
+enum class request_target { topic, queue };
 
 class broker_core {
  public:
@@ -64,59 +70,60 @@ class broker_core {
   spdlog::logger& log() { return *logger_; }
   message_pool& pool() { return pool_; }
   broker_counters& counters() { return counters_; }
-  // Largest frame accepted after the handshake: a maximal message with maximal fields.
-  std::uint32_t max_frame_size() const;
 
-  // Authentication (docs/security.md): who a HELLO is, and what each user may do.
-  const authenticator& auth() const { return *auth_; }
-  // A connection authenticated as `user`: refused past the user's connection limit.
-  refusal admit_user(session& s, const std::string& user);
-
-  // Sessions.
+  // Clients (core/client.hpp). attach() registers a connection, refused past
+  // limits.max_connections (then `state` stays null); detach() forgets it with its
+  // subscriptions and open requests, once its front-end has let go of its consumers.
   std::uint64_t allocate_connection_id() { return ++last_connection_id_; }
-  refusal add_session(const std::shared_ptr<session>& s);
-  void remove_session(session& s);  // drops its subscriptions
-  std::shared_ptr<session> find_session(std::uint64_t id) const;
-  void for_each_session(const std::function<void(session&)>& visit) const;
-  std::size_t session_count() const { return sessions_.size(); }
-  void shut_down_sessions();  // tells every session the broker is stopping
+  refusal attach(const std::shared_ptr<client>& c, client_state*& state);
+  void detach(client_state& s);
+  client_state* find(std::uint64_t id) const;
+  void for_each_client(const std::function<void(client_state&)>& visit) const;
+  std::size_t client_count() const { return clients_.size(); }
+  void shut_down_clients();  // tells every client the broker is stopping
 
-  // Topic operations on behalf of a session.
-  refusal subscribe(session& s, std::uint32_t sid, std::string_view pattern);
-  refusal unsubscribe(session& s, std::uint32_t sid);
-  refusal publish(const protocol::publish_frame& frame);
+  // Authentication (docs/security.md): the authenticator decides who a client is; a
+  // front-end runs slow password checks off the I/O thread (access/password_checker.hpp).
+  const authenticator& auth() const { return *auth_; }
+  // Accepts `s` as `user`, vouched for by `basis`: refused when a reload withdrew the
+  // basis meanwhile, or past the user's connection limit. Then `s` has its permissions.
+  refusal admit(client_state& s, const std::string& user, const std::string& basis);
+  // Announces an admitted connection on $SYS/connections/open, once its front-end has
+  // answered the handshake.
+  void announce_open(client_state& s);
 
-  // Queue operations (the consumer side lives in session).
-  queue_manager& queues() { return *queues_; }
-  // Confirmed or not, a send either enqueues (message id in `id`) or is refused.
-  refusal send(const protocol::send_frame& frame, std::uint64_t& id);
-  // Builds a queue message from fields (also used for requests to queues).
-  refusal enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
-                  const protocol::map_view& headers, std::span<const std::uint8_t> payload,
-                  std::uint64_t& id);
-
-  // Confirms (OK with `value`) once what was appended to storage since `mark` is stored
-  // under the fsync policy; at once when nothing was. A failed write answers storage_error.
-  std::uint64_t storage_mark() const;
-  void confirm(session& s, std::uint32_t ref, std::uint64_t value, std::uint64_t mark);
-  std::size_t pending_confirms() const { return pending_confirms_.size(); }
-
-  // Request/reply (docs/protocol.md §4.11): routes the request with a broker-made reply
-  // address; refuses at once with no_responders when nobody can answer.
-  refusal request(session& s, const protocol::request_frame& frame);
-  // Forgets a session's open requests (it is going away).
-  void drop_requests(session& s);
-  // Times out requests past their deadline and expires queue messages; periodic.
-  void housekeeping();
+  // Topics. Each checks the user's permissions; a refusal says why (and is logged when
+  // it is a permission).
+  refusal subscribe(client_state& s, std::uint32_t sid, std::string_view pattern);
+  refusal unsubscribe(client_state& s, std::uint32_t sid);
+  // With `confirm` not 0, s.owner().confirmed(confirm, …) follows once every copy bound
+  // into a durable queue is stored (at once when there is none).
+  refusal publish(client_state& s, const message_in& m, std::uint32_t confirm);
   // Broker events on $SYS topics, encoded only when someone listens.
   void publish_system(std::string_view topic, std::string_view json);
 
-  // Admin requests (docs/protocol.md §5): returns JSON, sets status (0 ok or an errc).
-  std::string admin(session& s, std::string_view command, std::string_view args_json,
-                    std::uint16_t& status);
+  // Queues. send() confirms like publish(), with the message id as the value.
+  refusal send(client_state& s, std::string_view queue_name, const message_in& m,
+               std::uint32_t confirm);
+  // Whether `s` may add a consumer on `queue_name` with `prefetch` (permissions, the
+  // subscription limit, limits.max_prefetch): the queue, created when allowed.
+  refusal consume(client_state& s, std::string_view queue_name, std::uint32_t prefetch,
+                  std::shared_ptr<queue>& out);
+  queue_manager& queues() { return *queues_; }
+
+  // Request/reply (docs/protocol.md §4.11): routes the request with a broker-made reply
+  // address; refuses at once with no_responders when nobody can answer. The reply comes
+  // back through s.owner().replied(), a timeout through request_failed().
+  refusal request(client_state& s, std::uint32_t id, request_target kind, std::string_view target,
+                  std::uint32_t timeout_ms, const message_in& m);
+  // Times out requests past their deadline and expires queue messages; periodic.
+  void housekeeping();
+
+  // Admin requests (docs/protocol.md §5): returns JSON; `status` ok or why not.
+  std::string admin(client_state& s, std::string_view command, std::string_view args_json,
+                    errc& status);
   // An admin command beyond the built-in ones (the embedding program's; tests use it).
-  using admin_handler =
-      std::function<std::string(std::string_view args_json, std::uint16_t& status)>;
+  using admin_handler = std::function<std::string(std::string_view args_json, errc& status)>;
   void add_admin_command(std::string name, admin_handler handler) {
     extra_admin_[std::move(name)] = std::move(handler);
   }
@@ -129,38 +136,48 @@ class broker_core {
   // server; without it `reload` is refused).
   void set_reloader(std::function<reload_report()> reloader) { reloader_ = std::move(reloader); }
 
+  std::size_t pending_confirms() const { return pending_confirms_.size(); }
   // Called once a second: message rates for `status`.
   void sample_rates();
 
  private:
+  refusal denied(client_state& s, const std::string& what);
   void fan_out(const std::vector<routing::route>& routes, std::string_view topic,
-               std::string_view reply_to, const protocol::map_view* headers,
+               std::string_view reply_to, const header_map* headers,
                std::span<const std::uint8_t> payload);
-  void reply(const protocol::publish_frame& frame);
+  void reply(const message_in& m);
+  refusal enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
+                  const header_map& headers, std::span<const std::uint8_t> payload,
+                  std::uint64_t& id);
   std::uint64_t now_ns() const;
   refusal check_message(std::string_view topic, std::string_view reply_to,
-                        const protocol::map_view& headers, std::size_t payload_size) const;
-  refusal check_fields(std::string_view reply_to, const protocol::map_view& headers,
+                        const header_map& headers, std::size_t payload_size) const;
+  refusal check_fields(std::string_view reply_to, const header_map& headers,
                        std::size_t payload_size) const;
+  void drop_requests(client_state& s);
+  void reauthorize(client_state& s);
+
+  // Confirms (storage): what was appended since `mark` is stored under the fsync policy.
+  std::uint64_t storage_mark() const;
+  void confirm(client_state& s, std::uint32_t ref, std::uint64_t value, std::uint64_t mark);
+  void on_stored(std::uint64_t lsn, std::error_code error);
+
   std::string admin_status() const;
   std::string admin_conn_list() const;
   std::string admin_topic_list() const;
-  std::string admin_queue(std::string_view command, const nlohmann::json& args,
-                          std::uint16_t& status);
-  std::string admin_reload(session& s, std::uint16_t& status);
-
-  void on_stored(std::uint64_t lsn, std::error_code error);
+  std::string admin_queue(std::string_view command, const nlohmann::json& args, errc& status);
+  std::string admin_reload(client_state& s, errc& status);
 
   struct pending_confirm {
     std::uint64_t mark;  // the log position before the operation appended
     std::uint64_t lsn;
-    std::uint64_t session_id;
+    std::uint64_t client_id;
     std::uint32_t ref;
     std::uint64_t value;
   };
 
   struct open_request {
-    std::uint64_t session_id;
+    std::uint64_t client_id;
     std::uint32_t id;
     std::uint64_t deadline_ms;
   };
@@ -178,10 +195,10 @@ class broker_core {
   std::deque<pending_confirm> pending_confirms_;            // in log order
   bool storage_failing_ = false;
   std::uint64_t last_failed_lsn_ = 0;  // end of the latest buffer whose write failed
-  std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<client_state>> clients_;
   std::uint64_t last_connection_id_ = 0;
   std::uint64_t last_message_id_ = 0;
-  std::vector<std::uint8_t> scratch_body_;  // small bodies are encoded here, then copied
+  std::vector<std::uint8_t> scratch_body_;  // small records are encoded here, then copied
   broker_counters counters_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   broker_counters last_sample_;

@@ -14,11 +14,7 @@
 
 #include "core/errc.hpp"
 #include "core/route_target.hpp"
-#include "ipc/transport/url.hpp"
-
-namespace ipc::transport {
-struct peer_info;
-}
+#include "ipc/transport/peer.hpp"
 
 namespace ipc::broker {
 

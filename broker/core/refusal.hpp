@@ -4,14 +4,14 @@
 
 #include <string>
 
-#include "ipc/protocol/errc.hpp"
+#include "core/errc.hpp"
 
 namespace ipc::broker {
 
 struct refusal {
-  protocol::errc code = protocol::errc::ok;
+  errc code = errc::ok;
   std::string message;
-  explicit operator bool() const { return code != protocol::errc::ok; }
+  explicit operator bool() const { return code != errc::ok; }
 };
 
 }  // namespace ipc::broker

@@ -5,13 +5,10 @@
 #include "access/authenticator.hpp"
 #include "core/broker_core.hpp"
 #include "core/json_text.hpp"
-#include "frontends/native/session.hpp"
 #include "platform/platform.hpp"
 #include "queues/queue_manager.hpp"
 
 namespace ipc::broker {
-
-using protocol::errc;
 
 void broker_core::reload(const config::broker_config& next, reload_report& report) {
   auto limits = next.limits;
@@ -22,7 +19,7 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
   if (!(limits == config_.limits)) {
     config_.limits = limits;
     name_limits_ = {config_.limits.max_topic_length, config_.limits.max_topic_levels};
-    for (const auto& [id, s] : sessions_) s->limits_changed();
+    for (const auto& [id, s] : clients_) s->owner().limits_changed();
     report.changes.push_back("limits");
   }
   if (!(next.auth == config_.auth)) {
@@ -33,10 +30,10 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
           "auth: no local account '{}' (unix_users, windows_users): it authenticates nobody",
           account);
     report.changes.push_back("auth");
-    // Copied first: a connection closed here leaves sessions_ later.
-    std::vector<std::shared_ptr<session>> open;
-    for (const auto& [id, s] : sessions_) open.push_back(s);
-    for (const auto& s : open) s->reauthorize();
+    // Copied first: a connection closed here leaves clients_ later.
+    std::vector<client_state*> open;
+    for (const auto& [id, s] : clients_) open.push_back(s.get());
+    for (auto* s : open) reauthorize(*s);
     queues_->dispatch_pending();  // deliveries of ended consumers went back to their queues
   }
   if (!(next.queues == config_.queues)) {
@@ -47,16 +44,40 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
   }
 }
 
-std::string broker_core::admin_reload(session& s, std::uint16_t& status) {
+void broker_core::reauthorize(client_state& s) {
+  // Not yet authenticated (a password still being checked): admit() checks it then.
+  if (!s.authenticated()) return;
+  const auto& address = s.owner().peer().address;
+  if (!auth_->still_valid(s.user_, s.basis_)) {
+    logger_->warn("connection {} ({}) as '{}': credentials withdrawn by reload, closing", s.id(),
+                  address, s.user_);
+    return s.owner().close(errc::auth_failed, "credentials withdrawn by a config reload");
+  }
+  s.perms_ = auth_->permissions_of(s.user_);
+  std::vector<std::pair<std::uint32_t, std::string>> ended;
+  for (const auto& [sid, pattern] : s.subscriptions_)
+    if (!s.perms_->may_subscribe(pattern)) ended.emplace_back(sid, pattern);
+  for (const auto& [sid, pattern] : ended) {
+    (void)unsubscribe(s, sid);
+    logger_->info("connection {} ({}) as '{}': subscription {} to '{}' ended by reload", s.id(),
+                  address, s.user_, sid, pattern);
+    s.owner().subscription_ended(sid, pattern,
+                                 "subscription " + std::to_string(sid) + " to '" + pattern +
+                                     "' ended: no longer permitted after a config reload");
+  }
+  s.owner().permissions_changed(*s.perms_);  // the front-end ends consumers no longer allowed
+}
+
+std::string broker_core::admin_reload(client_state& s, errc& status) {
   using json = nlohmann::json;
   if (!reloader_) {
-    status = static_cast<std::uint16_t>(errc::not_implemented);
+    status = errc::not_implemented;
     return json_text(json{{"error", "this broker cannot reload"}, {"code", "not_implemented"}});
   }
   logger_->info("reload asked by connection {} ({})", s.id(), s.user());
   auto report = reloader_();
   if (!report.errors.empty()) {
-    status = static_cast<std::uint16_t>(errc::invalid_argument);
+    status = errc::invalid_argument;
     json errors = json::array();
     for (const auto& e : report.errors)
       errors.push_back({{"path", e.path}, {"message", e.message}});

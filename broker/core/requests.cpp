@@ -1,27 +1,24 @@
-// broker_core's queue sends and request/reply: enqueueing sends, routing requests with a
-// broker-made reply address, delivering the first reply, timing requests out.
+// broker_core's queue side and request/reply: sends, consumer admission, requests with a
+// broker-made reply address, the first reply delivered, requests timed out.
 #include <nlohmann/json.hpp>
 
+#include "access/permissions.hpp"
 #include "core/broker_core.hpp"
-#include "frontends/native/session.hpp"
 #include "ipc/credentials/password.hpp"
-#include "ipc/protocol/encoder.hpp"
 #include "queues/queue_manager.hpp"
 
 namespace ipc::broker {
-
-using protocol::errc;
 
 namespace {
 constexpr std::string_view reply_prefix = "$reply/";
 constexpr std::uint64_t default_request_ms = 30'000;  // a request without a timeout
 constexpr std::uint64_t max_request_ms = 600'000;     // no request lives longer (10 min)
-
+const char* const bad_queue_name = "invalid queue name: use 1 to 255 of A-Z a-z 0-9 . _ -";
 }  // namespace
 
 refusal broker_core::enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
-                             const protocol::map_view& headers,
-                             std::span<const std::uint8_t> payload, std::uint64_t& id) {
+                             const header_map& headers, std::span<const std::uint8_t> payload,
+                             std::uint64_t& id) {
   std::shared_ptr<queue> target;
   if (create) {
     if (auto refused = queues_->find_or_create(queue_name, target)) return refused;
@@ -31,9 +28,9 @@ refusal broker_core::enqueue(std::string_view queue_name, bool create, std::stri
   stored_message message;
   message.id = id = ++last_message_id_;
   message.body = pool_.acquire();
-  protocol::encode_message_body(message.body.get()->buffer(), message.id, now_ns(), {}, reply_to,
-                                {{}, &headers}, payload);
-  // Limits count the whole stored body, so headers and reply_to cannot evade max_bytes.
+  encode_record(message.body.get()->buffer(), message.id, now_ns(), {}, reply_to, &headers,
+                payload);
+  // Limits count the whole stored record, so headers and reply_to cannot evade max_bytes.
   message.stored_bytes = static_cast<std::uint32_t>(message.body.bytes().size());
   if (queues_->enqueue(*target, std::move(message)) != errc::ok)
     return {errc::queue_full, "queue '" + target->name() + "' is full (max_length/max_bytes)"};
@@ -41,74 +38,96 @@ refusal broker_core::enqueue(std::string_view queue_name, bool create, std::stri
   return {};
 }
 
-refusal broker_core::send(const protocol::send_frame& frame, std::uint64_t& id) {
-  if (!config::valid_queue_name(frame.queue))
-    return {errc::invalid_queue_name, "invalid queue name: use 1 to 255 of A-Z a-z 0-9 . _ -"};
-  if (auto refused = check_fields(frame.reply_to, frame.headers, frame.payload.size()))
+refusal broker_core::send(client_state& s, std::string_view queue_name, const message_in& m,
+                          std::uint32_t confirm_ref) {
+  if (!s.perms().may_send(queue_name))
+    return denied(s, "send to queue '" + std::string(queue_name) + "'");
+  if (!config::valid_queue_name(queue_name)) return {errc::invalid_queue_name, bad_queue_name};
+  if (auto refused = check_fields(m.reply_to, m.headers, m.payload.size())) return refused;
+  auto mark = storage_mark();
+  std::uint64_t id = 0;
+  if (auto refused = enqueue(queue_name, true, m.reply_to, m.headers, m.payload, id))
     return refused;
-  return enqueue(frame.queue, true, frame.reply_to, frame.headers, frame.payload, id);
+  if (confirm_ref != 0) confirm(s, confirm_ref, id, mark);
+  return {};
 }
 
-refusal broker_core::request(session& s, const protocol::request_frame& frame) {
-  bool to_queue = frame.target_kind == protocol::request_target::queue;
-  if (to_queue && !config::valid_queue_name(frame.target))
-    return {errc::invalid_queue_name, "invalid queue name: use 1 to 255 of A-Z a-z 0-9 . _ -"};
-  auto refused = to_queue ? check_fields({}, frame.headers, frame.payload.size())
-                          : check_message(frame.target, {}, frame.headers, frame.payload.size());
+refusal broker_core::consume(client_state& s, std::string_view queue_name, std::uint32_t prefetch,
+                             std::shared_ptr<queue>& out) {
+  if (!s.perms().may_consume(queue_name))
+    return denied(s, "consume from queue '" + std::string(queue_name) + "'");
+  if (s.subscriptions_.size() + s.owner().consumer_count() >= limits_.max_subscriptions)
+    return {errc::limit_exceeded,
+            "too many subscriptions and consumers (limits.max_subscriptions)"};
+  if (prefetch > limits_.max_prefetch)
+    return {errc::invalid_argument,
+            "prefetch over limits.max_prefetch (" + std::to_string(limits_.max_prefetch) + ")"};
+  return queues_->find_or_create(queue_name, out);
+}
+
+refusal broker_core::request(client_state& s, std::uint32_t id, request_target kind,
+                             std::string_view target, std::uint32_t timeout_ms,
+                             const message_in& m) {
+  if (id == 0) return {errc::invalid_argument, "a request needs a non-zero id"};
+  if (s.requests_.contains(id)) return {errc::duplicate_id, "request id in use"};
+  bool to_queue = kind == request_target::queue;
+  if (to_queue ? !s.perms().may_send(target) : !s.perms().may_publish(target))
+    return denied(s, std::string(to_queue ? "request to queue '" : "request to '") +
+                         std::string(target) + "'");
+  if (to_queue && !config::valid_queue_name(target))
+    return {errc::invalid_queue_name, bad_queue_name};
+  auto refused = to_queue ? check_fields({}, m.headers, m.payload.size())
+                          : check_message(target, {}, m.headers, m.payload.size());
   if (refused) return refused;
-  if (!to_queue && frame.target.starts_with("$"))
+  if (!to_queue && target.starts_with("$"))
     return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
-  if (s.open_requests().size() >= limits_.max_pending_requests)
+  if (s.requests_.size() >= limits_.max_pending_requests)
     return {errc::limit_exceeded, "too many open requests (limits.max_pending_requests)"};
   // 64 random bits (16 hex digits): an address cannot be guessed from those seen before.
   std::string address = std::string(reply_prefix) + std::to_string(s.id()) + "/" +
-                        std::to_string(frame.id) + "/" + credentials::random_hex(8);
+                        std::to_string(id) + "/" + credentials::random_hex(8);
   if (to_queue) {
-    auto target = queues_->find(frame.target);
-    if (!target || target->consumer_count() == 0)
-      return {errc::no_responders, "no consumer on queue '" + std::string(frame.target) + "'"};
-    std::uint64_t id = 0;
-    if (auto full = enqueue(frame.target, false, address, frame.headers, frame.payload, id))
-      return full;
+    auto destination = queues_->find(target);
+    if (!destination || destination->consumer_count() == 0)
+      return {errc::no_responders, "no consumer on queue '" + std::string(target) + "'"};
+    std::uint64_t message_id = 0;
+    if (auto full = enqueue(target, false, address, m.headers, m.payload, message_id)) return full;
   } else {
-    const auto& routes = trie_.match(frame.target);
+    const auto& routes = trie_.match(target);
     bool anyone = false;
     for (const auto& route : routes) anyone = anyone || route.target->has_responders();
-    if (!anyone)
-      return {errc::no_responders, "no subscriber for '" + std::string(frame.target) + "'"};
+    if (!anyone) return {errc::no_responders, "no subscriber for '" + std::string(target) + "'"};
     ++counters_.messages_in;
-    fan_out(routes, frame.target, address, &frame.headers, frame.payload);
+    fan_out(routes, target, address, &m.headers, m.payload);
   }
-  std::uint64_t timeout = frame.timeout_ms == 0
-                              ? default_request_ms
-                              : std::min<std::uint64_t>(frame.timeout_ms, max_request_ms);
-  requests_.emplace(address, open_request{s.id(), frame.id, queue_manager::now_ms() + timeout});
-  s.open_requests().emplace(frame.id, address);
+  std::uint64_t timeout =
+      timeout_ms == 0 ? default_request_ms : std::min<std::uint64_t>(timeout_ms, max_request_ms);
+  requests_.emplace(address, open_request{s.id(), id, queue_manager::now_ms() + timeout});
+  s.requests_.emplace(id, std::move(address));
   ++counters_.requests;
   return {};
 }
 
-void broker_core::reply(const protocol::publish_frame& frame) {
-  auto found = requests_.find(std::string(frame.topic));
+void broker_core::reply(const message_in& m) {
+  auto found = requests_.find(std::string(m.topic));
   if (found == requests_.end()) {
     ++counters_.late_replies;  // answered already, timed out, or never asked: dropped
     return;
   }
   auto pending = found->second;
   requests_.erase(found);
-  auto requester = find_session(pending.session_id);
-  if (!requester) return;
-  requester->open_requests().erase(pending.id);
+  auto* requester = find(pending.client_id);
+  if (requester == nullptr) return;
+  requester->requests_.erase(pending.id);
   scratch_body_.clear();
-  protocol::encode_message_body(scratch_body_, ++last_message_id_, now_ns(), frame.topic, {},
-                                {{}, &frame.headers}, frame.payload);
-  requester->send_response(pending.id, scratch_body_);
+  encode_record(scratch_body_, ++last_message_id_, now_ns(), m.topic, {}, &m.headers, m.payload);
+  requester->owner().replied(pending.id, scratch_body_);
   ++counters_.replies;
 }
 
-void broker_core::drop_requests(session& s) {
-  for (const auto& [id, address] : s.open_requests()) requests_.erase(address);
-  s.open_requests().clear();
+void broker_core::drop_requests(client_state& s) {
+  for (const auto& [id, address] : s.requests_) requests_.erase(address);
+  s.requests_.clear();
 }
 
 void broker_core::housekeeping() {
@@ -118,9 +137,10 @@ void broker_core::housekeeping() {
       ++it;
       continue;
     }
-    if (auto requester = find_session(it->second.session_id)) {
-      requester->open_requests().erase(it->second.id);
-      requester->send_error(errc::timeout, it->second.id, "no reply within the request's timeout");
+    if (auto* requester = find(it->second.client_id)) {
+      requester->requests_.erase(it->second.id);
+      requester->owner().request_failed(it->second.id, errc::timeout,
+                                        "no reply within the request's timeout");
     }
     ++counters_.request_timeouts;
     it = requests_.erase(it);

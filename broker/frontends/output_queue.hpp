@@ -11,10 +11,6 @@
 
 namespace ipc::broker {
 
-// Bodies up to this size are copied into the scratch buffer: a memcpy of a few hundred
-// bytes is far cheaper than an extra iovec, and keeps many messages in one iovec.
-inline constexpr std::size_t inline_body_limit = 4096;
-
 class output_queue {
  public:
   // Appends bytes (a complete frame, or a prefix followed by the body).

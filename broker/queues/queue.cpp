@@ -4,8 +4,6 @@
 
 namespace ipc::broker {
 
-using protocol::errc;
-
 std::string_view reason_name(dead_letter_reason reason) {
   switch (reason) {
     case dead_letter_reason::expired: return "expired";
@@ -154,19 +152,19 @@ errc queue::ack(queue_consumer& consumer, std::uint64_t delivery) {
   return errc::ok;
 }
 
-errc queue::nack(queue_consumer& consumer, std::uint64_t delivery,
-                 protocol::nack_disposition disposition, std::uint64_t now_ms) {
+errc queue::nack(queue_consumer& consumer, std::uint64_t delivery, nack_action action,
+                 std::uint64_t now_ms) {
   auto found = unacked_.find(delivery);
   if (found == unacked_.end() || found->second.consumer != &consumer) return errc::unknown_delivery;
   stored_message message = std::move(found->second.message);
   unacked_.erase(found);
   if (auto* state = find(consumer)) --state->in_flight;
-  switch (disposition) {
-    case protocol::nack_disposition::requeue: requeue_front(std::move(message), now_ms); break;
-    case protocol::nack_disposition::dead_letter:
+  switch (action) {
+    case nack_action::requeue: requeue_front(std::move(message), now_ms); break;
+    case nack_action::dead_letter:
       dead_letter(std::move(message), dead_letter_reason::rejected);
       break;
-    case protocol::nack_disposition::drop:
+    case nack_action::drop:
       release(message);
       ++stats_.dropped;
       break;

@@ -10,10 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "core/errc.hpp"
 #include "core/message_pool.hpp"
 #include "ipc/config/config.hpp"
-#include "ipc/protocol/errc.hpp"
-#include "ipc/protocol/frames.hpp"
 
 namespace ipc::broker {
 
@@ -60,6 +59,8 @@ class queue_journal {
 };
 
 enum class dead_letter_reason { expired, rejected, max_deliveries, overflow };
+// What a negative acknowledgement asks for (docs/protocol.md §4.10.5).
+enum class nack_action { requeue, dead_letter, drop };
 std::string_view reason_name(dead_letter_reason reason);
 
 struct queue_stats {
@@ -100,7 +101,7 @@ class queue {
   // Takes ownership of `message` unless refused (queue_full under overflow=reject).
   // `may_evict` false refuses instead of dropping the oldest: dead letters never evict,
   // so queues that dead-letter into each other cannot bounce messages forever.
-  protocol::errc enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evict = true);
+  errc enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evict = true);
   // Delivers ready messages to consumers with credit, round-robin, while it can.
   void dispatch(std::uint64_t now_ms);
 
@@ -110,9 +111,9 @@ class queue {
   void stop_delivering(queue_consumer& consumer);
   // Detaches `consumer`; its unacked messages go back to the head, in order.
   void remove_consumer(queue_consumer& consumer, std::uint64_t now_ms);
-  protocol::errc ack(queue_consumer& consumer, std::uint64_t delivery);
-  protocol::errc nack(queue_consumer& consumer, std::uint64_t delivery,
-                      protocol::nack_disposition disposition, std::uint64_t now_ms);
+  errc ack(queue_consumer& consumer, std::uint64_t delivery);
+  errc nack(queue_consumer& consumer, std::uint64_t delivery, nack_action action,
+            std::uint64_t now_ms);
 
   // Expires ready messages whose ttl has passed; returns how many.
   std::size_t expire(std::uint64_t now_ms);

@@ -12,8 +12,6 @@
 
 namespace ipc::broker {
 
-using protocol::errc;
-
 // A topic-trie route into a queue: a publish to a matching topic enqueues a copy.
 class queue_manager::binding final : public routing::route_target {
  public:

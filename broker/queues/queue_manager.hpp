@@ -56,7 +56,7 @@ class queue_manager {
   refusal unbind(const std::string& name, const std::string& pattern);
 
   // Enqueues and schedules dispatch; returns the refusal (queue_full) if any.
-  protocol::errc enqueue(queue& target, stored_message&& message);
+  errc enqueue(queue& target, stored_message&& message);
   // Runs the dispatch of every queue that changed since the last call.
   void dispatch_pending();
   void schedule(queue& q) { dirty_.insert(q.name()); }

@@ -157,15 +157,10 @@ asio::awaitable<void> server::accept_loop(listener& l) {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    // The native front-end on every listener (MQTT and HTTP listeners will start theirs).
     auto s =
         std::make_shared<session>(core_, std::move(stream), core_.allocate_connection_id(), name);
-    if (auto refused = core_.add_session(s)) {
-      logger_->warn("connection from {} refused: {}", s->peer().address, refused.message);
-      s->start();
-      s->close_with_error(refused.code, refused.message);
-      continue;
-    }
-    s->start();
+    s->start();  // attaches to the core, or refuses past limits.max_connections
   }
 }
 
@@ -185,7 +180,7 @@ void server::stop(std::chrono::milliseconds grace) {
   if (stopping_) return;
   stopping_ = true;
   if (notifier_ != nullptr) notifier_->stopping();
-  logger_->info("stopping: closing listeners, flushing {} connection(s)", core_.session_count());
+  logger_->info("stopping: closing listeners, flushing {} connection(s)", core_.client_count());
   for (auto& l : listeners_) l->acceptor->close();
   sample_timer_.cancel();
   watchdog_timer_.cancel();
@@ -202,14 +197,14 @@ asio::awaitable<void> server::drain_then_stop(std::chrono::milliseconds grace) {
     tick.expires_after(std::chrono::milliseconds(2));
     co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  core_.shut_down_sessions();
-  while (core_.session_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+  core_.shut_down_clients();
+  while (core_.client_count() > 0 && std::chrono::steady_clock::now() < deadline) {
     tick.expires_after(std::chrono::milliseconds(10));
     co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (core_.session_count() > 0)
-    logger_->warn("{} connection(s) did not drain in time", core_.session_count());
-  core_.for_each_session([](session& s) { s.stop(); });
+  if (core_.client_count() > 0)
+    logger_->warn("{} connection(s) did not drain in time", core_.client_count());
+  core_.for_each_client([](client_state& s) { s.owner().stop(); });
   core_.close_storage();
   logger_->info("stopped");
   // No io_.stop(): run() returns by itself once every coroutine has unwound, so no

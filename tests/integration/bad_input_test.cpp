@@ -368,7 +368,7 @@ TEST_CASE("an exception while handling a frame ends that connection only") {
   bystander other(broker);
   broker.on_broker([](broker::server& server) {
     server.core().add_admin_command("test.throw",
-                                    [](std::string_view, std::uint16_t&) -> std::string {
+                                    [](std::string_view, broker::errc&) -> std::string {
                                       throw std::logic_error("broken invariant (test)");
                                     });
   });

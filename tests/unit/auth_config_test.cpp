@@ -197,35 +197,29 @@ TEST_SUITE("auth") {
       return std::nullopt;
     };
     ipc::broker::authenticator a(loaded.config.auth, uid_of);
-    ipc::protocol::map_view none;
-    auto props = [](std::vector<std::pair<std::string_view, std::string_view>> pairs,
-                    std::vector<std::uint8_t>& storage) {
-      storage.clear();
-      ipc::protocol::wire::put_map(storage, {pairs, nullptr});
-      return ipc::protocol::map_view(storage, static_cast<std::uint16_t>(pairs.size()));
-    };
-    using ipc::protocol::errc;
-    CHECK(a.decide("anonymous", none, std::nullopt).error == errc::auth_failed);
-    CHECK(a.decide("anonymous", none, 4242).user == "alice");
-    CHECK(a.decide("anonymous", none, 777).user == "svc");
-    CHECK(a.decide("anonymous", none, 1).error == errc::auth_failed);
-    std::vector<std::uint8_t> storage;
-    auto good = a.decide("password", props({{"user", "alice"}, {"password", "pw"}}, storage), {});
+    using creds = ipc::broker::presented_credentials;
+    const creds anonymous{"anonymous", {}, {}, {}};
+    using ipc::broker::errc;
+    CHECK(a.decide(anonymous, std::nullopt).error == errc::auth_failed);
+    CHECK(a.decide(anonymous, 4242).user == "alice");
+    CHECK(a.decide(anonymous, 777).user == "svc");
+    CHECK(a.decide(anonymous, 1).error == errc::auth_failed);
+    auto good = a.decide({"password", "alice", "pw", {}}, {});
     REQUIRE(good.password_hash);
     CHECK(ipc::broker::authenticator::check_password(*good.password_hash, good.password));
-    auto wrong = a.decide("password", props({{"user", "alice"}, {"password", "px"}}, storage), {});
+    auto wrong = a.decide({"password", "alice", "px", {}}, {});
     CHECK_FALSE(ipc::broker::authenticator::check_password(*wrong.password_hash, wrong.password));
-    auto nobody = a.decide("password", props({{"user", "bob"}, {"password", "pw"}}, storage), {});
+    auto nobody = a.decide({"password", "bob", "pw", {}}, {});
     REQUIRE(nobody.password_hash);  // checked against a decoy: same cost, always fails
     CHECK_FALSE(ipc::broker::authenticator::check_password(*nobody.password_hash, "pw"));
-    CHECK(a.decide("token", props({{"token", "tok-1"}}, storage), {}).user == "svc");
-    CHECK(a.decide("token", props({{"token", "tok-2"}}, storage), {}).error == errc::auth_failed);
-    CHECK(a.decide("kerberos", none, {}).error == errc::auth_failed);
+    CHECK(a.decide({"token", {}, {}, "tok-1"}, {}).user == "svc");
+    CHECK(a.decide({"token", {}, {}, "tok-2"}, {}).error == errc::auth_failed);
+    CHECK(a.decide({"kerberos", {}, {}, {}}, {}).error == errc::auth_failed);
 
     load_result open = load("{}");
     ipc::broker::authenticator no_auth(open.config.auth, uid_of);
-    CHECK(no_auth.decide("anonymous", none, {}).user == "anonymous");
-    CHECK(no_auth.decide("password", none, {}).error == errc::auth_failed);
+    CHECK(no_auth.decide(anonymous, {}).user == "anonymous");
+    CHECK(no_auth.decide({"password", {}, {}, {}}, {}).error == errc::auth_failed);
   }
 
   TEST_CASE("after a reload a connection stays only while what vouched for it still does") {
@@ -243,17 +237,11 @@ TEST_SUITE("auth") {
     REQUIRE_MESSAGE(before.ok(), dump(before.errors));
     auto no_uid = [](const std::string&) -> std::optional<std::uint32_t> { return std::nullopt; };
     ipc::broker::authenticator a(before.config.auth, no_uid);
-    ipc::protocol::map_view none;
-    std::vector<std::uint8_t> storage;
-    std::vector<std::pair<std::string_view, std::string_view>> pairs{{"token", "tok-1"}};
-    ipc::protocol::wire::put_map(storage, {pairs, nullptr});
-    auto by_token = a.decide("token", ipc::protocol::map_view(storage, 1), {});
-    auto by_uid = a.decide("anonymous", none, 4242);
-    auto anonymous = a.decide("anonymous", none, 1);
-    storage.clear();
-    pairs = {{"user", "alice"}, {"password", "pw"}};
-    ipc::protocol::wire::put_map(storage, {pairs, nullptr});
-    auto by_password = a.decide("password", ipc::protocol::map_view(storage, 2), {});
+    using creds = ipc::broker::presented_credentials;
+    auto by_token = a.decide(creds{"token", {}, {}, "tok-1"}, {});
+    auto by_uid = a.decide(creds{"anonymous", {}, {}, {}}, 4242);
+    auto anonymous = a.decide(creds{"anonymous", {}, {}, {}}, 1);
+    auto by_password = a.decide(creds{"password", "alice", "pw", {}}, {});
     for (const auto* d : {&by_token, &by_uid, &anonymous, &by_password})
       CHECK(a.still_valid(d->user, d->basis));
 

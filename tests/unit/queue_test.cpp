@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "core/message_pool.hpp"
 #include "core/route_target.hpp"
@@ -20,19 +20,19 @@
 
 using namespace ipc;
 using broker::dead_letter_reason;
+using broker::errc;
+using broker::nack_action;
 using broker::queue;
 using broker::stored_message;
-using protocol::errc;
-using protocol::nack_disposition;
 
 namespace {
 
 // A consumer that records what it was given and can be made to refuse more.
 struct recording_consumer final : broker::queue_consumer {
   struct delivery {
-    std::uint64_t id;        // the queue's delivery id
-    std::uint64_t message;   // the message id
-    std::uint32_t count;     // delivery_count
+    std::uint64_t id;       // the queue's delivery id
+    std::uint64_t message;  // the message id
+    std::uint32_t count;    // delivery_count
   };
   void deliver(queue&, std::uint64_t id, const stored_message& m) override {
     got.push_back({id, m.id, m.delivery_count});
@@ -53,7 +53,9 @@ struct recording_consumer final : broker::queue_consumer {
 struct dead_letters {
   std::vector<std::pair<std::uint64_t, dead_letter_reason>> got;
   queue::dead_letter_sink sink() {
-    return [this](queue&, stored_message&& m, dead_letter_reason why) { got.push_back({m.id, why}); };
+    return [this](queue&, stored_message&& m, dead_letter_reason why) {
+      got.push_back({m.id, why});
+    };
   }
 };
 
@@ -146,11 +148,11 @@ TEST_CASE("queue: nack requeues in id order, dead-letters or drops") {
   q.dispatch(0);
   REQUIRE(c.got.size() == 4);
   // Message 3 comes back first, then 1: they are ready again as 1, 3.
-  REQUIRE(q.nack(c, c.got[2].id, nack_disposition::requeue, 0) == errc::ok);
-  REQUIRE(q.nack(c, c.got[0].id, nack_disposition::requeue, 0) == errc::ok);
-  REQUIRE(q.nack(c, c.got[1].id, nack_disposition::dead_letter, 0) == errc::ok);
-  REQUIRE(q.nack(c, c.got[3].id, nack_disposition::drop, 0) == errc::ok);
-  CHECK(q.nack(c, c.got[3].id, nack_disposition::drop, 0) == errc::unknown_delivery);
+  REQUIRE(q.nack(c, c.got[2].id, nack_action::requeue, 0) == errc::ok);
+  REQUIRE(q.nack(c, c.got[0].id, nack_action::requeue, 0) == errc::ok);
+  REQUIRE(q.nack(c, c.got[1].id, nack_action::dead_letter, 0) == errc::ok);
+  REQUIRE(q.nack(c, c.got[3].id, nack_action::drop, 0) == errc::ok);
+  CHECK(q.nack(c, c.got[3].id, nack_action::drop, 0) == errc::unknown_delivery);
   CHECK(dead.got == std::vector<std::pair<std::uint64_t, dead_letter_reason>>{
                         {2, dead_letter_reason::rejected}});
   CHECK(q.stats().dropped == 1);
@@ -275,8 +277,8 @@ struct manager_fixture {
   config::broker_config config;
   routing::topic_trie trie{0};
   broker::message_pool pool;
-  std::shared_ptr<spdlog::logger> log =
-      std::make_shared<spdlog::logger>("queue-test", std::make_shared<spdlog::sinks::null_sink_mt>());
+  std::shared_ptr<spdlog::logger> log = std::make_shared<spdlog::logger>(
+      "queue-test", std::make_shared<spdlog::sinks::null_sink_mt>());
   std::unique_ptr<broker::queue_manager> manager;
 };
 
@@ -354,7 +356,7 @@ TEST_CASE("queue_manager: dead letters reach their queue, auto-created, reset an
   REQUIRE(f.manager->enqueue(*jobs, message(7)) == errc::ok);
   f.manager->dispatch_pending();
   REQUIRE(worker.got.size() == 1);
-  REQUIRE(jobs->nack(worker, worker.got[0].id, nack_disposition::dead_letter, 0) == errc::ok);
+  REQUIRE(jobs->nack(worker, worker.got[0].id, nack_action::dead_letter, 0) == errc::ok);
   auto dead = f.manager->find("jobs.dead");
   REQUIRE(dead != nullptr);  // created on the first dead letter
   recording_consumer inspector;

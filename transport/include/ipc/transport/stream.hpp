@@ -13,22 +13,10 @@
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
 
+#include "ipc/transport/peer.hpp"
 #include "ipc/transport/url.hpp"
 
 namespace ipc::transport {
-
-// Who is on the other end, read once when the connection is made.
-struct peer_info {
-  scheme transport = scheme::tcp;
-  std::string address;               // "127.0.0.1:51234", "[::1]:5000", "pid 1234" …
-  std::optional<std::uint32_t> uid;  // Unix peer credentials (SO_PEERCRED)
-  std::optional<std::uint32_t> gid;
-  std::optional<std::uint32_t> pid;
-  std::string tls_subject;  // tls: the verified client certificate's subject (RFC 2253)
-  // npipe: the client's user SID ("S-1-5-21-…"), read once its first bytes have arrived
-  // (by impersonating it); "" when unknown.
-  std::string sid;
-};
 
 class stream {
  public:

@@ -1,0 +1,57 @@
+// The message as the core routes it (docs/architecture.md §2): what a front-end hands in
+// (message_in, views valid for the call) and what it gets out (outgoing_message: the
+// message record, encoded once per message and shared by every recipient). The record
+// (id, timestamp, topic, reply_to, headers, payload) is the one byte layout that queues,
+// the durable log and the native protocol (docs/protocol.md §4.1) all carry; every other
+// front-end decodes it (record_fields) and encodes its own wire once per message.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/message_pool.hpp"
+#include "ipc/protocol/frames.hpp"
+
+namespace ipc::broker {
+
+// Message headers in the record's map encoding (u16 count, then str16 key/value pairs),
+// read lazily; a front-end with another header form encodes it into this one.
+using header_map = protocol::map_view;
+
+// Records up to this size are encoded into a scratch buffer and copied by each recipient
+// into its output: a memcpy of a few hundred bytes is far cheaper than an extra iovec,
+// and keeps many messages in one iovec. Larger ones are shared by reference.
+inline constexpr std::size_t inline_body_limit = 4096;
+
+// A message handed to the core by a front-end.
+struct message_in {
+  std::string_view topic;  // the topic of a publish or request ("" for a send)
+  std::string_view reply_to;
+  header_map headers;
+  std::span<const std::uint8_t> payload;
+};
+
+// A message ready for its recipients: the record encoded once. Small records live in a
+// scratch buffer valid only during the call; large ones are shared (`shared` set).
+struct outgoing_message {
+  std::span<const std::uint8_t> body;  // the message record
+  const body_ref* shared = nullptr;    // set when body.size() > inline_body_limit
+  std::uint64_t message_id = 0;
+};
+
+// The fields of an encoded record, as views into it (for front-ends that re-encode).
+using record_fields = protocol::message_body;
+
+// Appends the record of one message to `out`.
+void encode_record(std::vector<std::uint8_t>& out, std::uint64_t message_id,
+                   std::uint64_t timestamp_ns, std::string_view topic, std::string_view reply_to,
+                   const header_map* headers, std::span<const std::uint8_t> payload);
+// The record's size before encoding it (to choose between inline and shared).
+std::size_t record_size(std::string_view topic, std::string_view reply_to,
+                        const header_map* headers, std::size_t payload_size);
+// Reads a record; false when `bytes` is not one.
+bool decode_record(std::span<const std::uint8_t> bytes, record_fields& out);
+
+}  // namespace ipc::broker

@@ -1,0 +1,112 @@
+// session's handshake (docs/protocol.md §3): HELLO, who the client is (the core's
+// authenticator decides; a password is checked off the I/O thread), admission, WELCOME.
+#include <asio/use_awaitable.hpp>
+
+#include "access/authenticator.hpp"
+#include "core/broker_core.hpp"
+#include "core/loggable.hpp"
+#include "frontends/native/session.hpp"
+#include "frontends/native/wire_codes.hpp"
+
+namespace ipc::broker {
+
+namespace {
+// What a HELLO presents, from its properties (docs/protocol.md §3.1.2).
+presented_credentials presented(const protocol::hello_frame& hello) {
+  presented_credentials out;
+  out.mechanism = hello.mechanism;
+  hello.properties.find("user", out.user);
+  hello.properties.find("password", out.password);
+  hello.properties.find("token", out.token);
+  return out;
+}
+}  // namespace
+
+void session::on_hello(const protocol::raw_frame& frame) {
+  protocol::hello_frame hello;
+  if (protocol::decode(frame, hello) != protocol::errc::ok)
+    return close_with_error(protocol::errc::malformed_frame, "malformed HELLO");
+  auto result = fsm_.on_hello(hello);
+  if (result.error != protocol::errc::ok) {
+    core_.log().info("connection {} ({}): handshake refused: {}", id_, peer().address,
+                     result.message);
+    return close_with_error(result.error, result.message);
+  }
+  client_name_ = std::move(result.client_name);
+  auto decision = core_.auth().decide(presented(hello), peer().uid, peer().tls_subject, peer().sid);
+  if (decision.error != errc::ok) {
+    core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
+                     peer().address, loggable(decision.user), decision.log_reason);
+    ++core_.counters().auth_failures;
+    return close_with_error(wire_code(decision.error), decision.message);
+  }
+  if (decision.password_hash) {
+    auto place = password_checker::reserve();
+    if (!place) {
+      core_.log().warn("connection {} ({}): {} password checks in progress, refused", id_,
+                       peer().address, password_checker::max_in_progress);
+      return close_with_error(protocol::errc::limit_exceeded,
+                              "too many authentications in progress, try again");
+    }
+    pending_auth_.emplace(pending_password{decision.user, std::move(*decision.password_hash),
+                                           std::move(decision.password), decision.log_reason,
+                                           decision.basis, std::move(*place)});
+    return;  // the read loop checks it off the I/O thread, then goes on
+  }
+  accept_user(decision.user, decision.basis);
+}
+
+asio::awaitable<void> session::check_password() {
+  auto job = std::move(*pending_auth_);
+  pending_auth_.reset();
+  bool ok = co_await password_checker::check(std::move(job.place), job.hash, job.password);
+  if (stopped_ || draining_) co_return;
+  if (!ok) {
+    core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
+                     peer().address, loggable(job.user), job.failure);
+    ++core_.counters().auth_failures;
+    close_with_error(protocol::errc::auth_failed, "authentication failed");
+    co_return;
+  }
+  accept_user(job.user, job.basis);
+}
+
+void session::accept_user(const std::string& user, const std::string& basis) {
+  if (auto refused = core_.admit(*state_, user, basis)) {
+    if (refused.code == errc::auth_failed)  // a reload during the password check
+      core_.log().warn("connection {} ({}): credentials of '{}' withdrawn by reload", id_,
+                       peer().address, loggable(user));
+    else
+      core_.log().warn("connection {} ({}) as '{}' refused: {}", id_, peer().address, user,
+                       refused.message);
+    return close_with_error(wire_code(refused.code), refused.message);
+  }
+  deadline_.expires_at(asio::steady_timer::time_point::max());  // handshake done
+  reader_.set_max_frame(max_frame_size());
+  std::string server = "ipcd/" IPCD_VERSION;
+  std::pair<std::string_view, std::string_view> props[] = {{"server", server}, {"user", user}};
+  frame_scratch_.clear();
+  protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload, props);
+  queue_frame();
+  core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user);
+  core_.announce_open(*state_);
+}
+
+std::uint32_t session::max_frame_size() const {
+  // A maximal message: payload, topic and reply_to at their limits, every header.
+  const auto& limits = core_.limits();
+  std::size_t headers = 2 + std::size_t{limits.max_headers} * 4 + limits.max_header_bytes;
+  std::size_t size = protocol::publish_frame_size(limits.max_topic_length, limits.max_topic_length,
+                                                  headers, limits.max_payload);
+  // The reader limits the length field, which excludes the 4-byte prefix; 64 bytes of
+  // room cover the fixed fields of any frame.
+  return static_cast<std::uint32_t>(size - protocol::length_prefix_size + 64);
+}
+
+void session::limits_changed() {
+  // Before the handshake the reader keeps the small pre-authentication limit.
+  if (!stopped_ && state_ != nullptr && state_->authenticated())
+    reader_.set_max_frame(max_frame_size());
+}
+
+}  // namespace ipc::broker
