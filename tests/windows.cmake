@@ -8,12 +8,13 @@ target_include_directories(ipcd_test_support PUBLIC support)
 target_link_libraries(ipcd_test_support PUBLIC ipcd_broker ipcd_client PRIVATE ipcd_warnings)
 
 add_executable(windows_tests unit/topic_test.cpp unit/topic_trie_test.cpp unit/protocol_test.cpp
-  unit/queue_test.cpp
+  unit/queue_test.cpp unit/consumer_registry_test.cpp unit/connect_fsm_test.cpp
   unit/storage_test.cpp transport/transport_test.cpp integration/pubsub_test.cpp
   integration/queue_test.cpp integration/reqrep_test.cpp windows/named_pipe_test.cpp
   windows/service_test.cpp)
 target_link_libraries(windows_tests PRIVATE ipcd_doctest_main ipcd_test_support ipcd_storage
   ipcd_credentials nlohmann_json::nlohmann_json ipcd_warnings)
+target_include_directories(windows_tests PRIVATE ${CMAKE_SOURCE_DIR}/client/src)
 target_compile_definitions(windows_tests PRIVATE
   IPCD_TEST_IPCD_BINARY="$<TARGET_FILE:ipcd>")
 add_dependencies(windows_tests ipcd ipcctl)

@@ -1,7 +1,10 @@
 // async_client and subscription: thin forwarding to client_core.
 #include "ipc/async_client.hpp"
 
+#include <atomic>
+
 #include <asio/dispatch.hpp>
+#include <asio/post.hpp>
 
 #include "client_core.hpp"
 
@@ -142,6 +145,45 @@ void async_client::start_serve(std::string target, reply_function fn, bool to_qu
     auto answer = fn(m);
     if (answer && !m.reply_to().empty()) publish(m.reply_to(), *answer);
     if (m.delivery_tag() != 0) ack(m.delivery_tag());
+  };
+  if (to_queue)
+    start_consume(std::move(target), {}, std::move(respond), std::move(done));
+  else
+    start_subscribe(std::move(target), std::move(respond), std::move(done));
+}
+
+void async_client::start_declare_queue(std::string name, const queue_options& options,
+                                       detail::unique_function<void(std::error_code, bool)> done) {
+  std::weak_ptr<detail::client_core> weak = core_;
+  start_admin("queue.create", queue_create_args(name, options),
+              [weak, done = std::move(done)](std::error_code ec, std::string body) mutable {
+                // A refusal's sentence becomes last_error_message(), as for other errors.
+                if (auto core = weak.lock(); core && ec)
+                  core->set_last_error_message(admin_error(body));
+                done(ec, !ec && queue_created(body));
+              });
+}
+
+void async_client::start_serve_async(std::string target, async_reply_function fn, bool to_queue,
+                                     subscribe_function done) {
+  // The reply may come from any thread: it is posted to this client's executor, sent,
+  // and only then is a queue delivery acked. The sender works at most once.
+  std::weak_ptr<detail::client_core> weak = core_;
+  auto executor = executor_;
+  auto respond = [weak, executor, fn = std::move(fn)](const message& m) {
+    auto used = std::make_shared<std::atomic<bool>>(false);
+    reply_sender sender = [weak, executor, used, reply_to = std::string(m.reply_to()),
+                           tag = m.delivery_tag()](std::optional<reply> answer) {
+      if (used->exchange(true)) return;
+      asio::post(executor, [weak, reply_to, tag, answer = std::move(answer)] {
+        auto core = weak.lock();
+        if (!core) return;
+        if (answer && !reply_to.empty())
+          (void)core->publish(reply_to, answer->payload, answer->headers, {}, 0);
+        if (tag != 0) (void)core->settle(tag, true, nack_disposition::requeue);
+      });
+    };
+    fn(m, std::move(sender));
   };
   if (to_queue)
     start_consume(std::move(target), {}, std::move(respond), std::move(done));

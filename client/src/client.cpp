@@ -198,6 +198,23 @@ subscription Client::serve(std::string target, reply_function fn, bool to_queue,
   return take(future, impl_->wait(future), ec);
 }
 
+subscription Client::serve(std::string target, async_reply_function fn, bool to_queue,
+                           std::error_code& ec) {
+  if (impl_->refuse(ec)) return {};
+  auto future = impl_->on_io([&] {
+    return impl_->client.async_serve(std::move(target), std::move(fn), to_queue, asio::use_future);
+  });
+  return take(future, impl_->wait(future), ec);
+}
+
+bool Client::declare_queue(std::string name, const queue_options& options, std::error_code& ec) {
+  if (impl_->refuse(ec)) return false;
+  auto future = impl_->on_io([&] {
+    return impl_->client.async_declare_queue(std::move(name), options, asio::use_future);
+  });
+  return take(future, impl_->wait(future), ec);
+}
+
 connection_state Client::state() const {
   return impl_->on_io([this] { return impl_->client.state(); });
 }

@@ -1,6 +1,8 @@
 // client_core: connection establishment, read/write loops, answers and reconnection.
 #include "client_core.hpp"
 
+#include "connect_fsm.hpp"
+
 #include <algorithm>
 
 #include <asio/co_spawn.hpp>
@@ -13,14 +15,6 @@ namespace ipc::detail {
 
 using protocol::errc;
 using protocol::frame_type;
-
-namespace {
-// Frames from the broker are a maximal message plus its fields, or an admin answer
-// (conn.list grows with the number of connections): the client trusts its broker up to
-// max_payload plus this margin, which covers topic, reply_to and headers at their wire
-// maximum (about 640 KiB) and admin answers listing tens of thousands of connections.
-constexpr std::uint32_t frame_margin = 16 * 1024 * 1024;
-}  // namespace
 
 client_core::client_core(asio::any_io_executor executor, client_options options)
     : executor_(std::move(executor)), options_(std::move(options)), wake_(executor_) {
@@ -91,58 +85,31 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
   done({});
 }
 
-void client_core::encode_hello_frame(protocol::byte_buffer& out) const {
-  if (!options_.token.empty()) {
-    std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name},
-                                                             {"token", options_.token}};
-    return protocol::encode_hello(out, "token", props);
-  }
-  if (!options_.user.empty()) {
-    std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name},
-                                                             {"user", options_.user},
-                                                             {"password", options_.password}};
-    return protocol::encode_hello(out, "password", props);
-  }
-  std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name}};
-  protocol::encode_hello(out, "anonymous", props);
-}
-
 asio::awaitable<std::error_code> client_core::handshake(
     transport::stream& stream, std::unique_ptr<protocol::frame_reader>& reader) {
+  // The rules are connect_fsm's; this only reads and writes.
+  connect_fsm fsm(options_);
   protocol::byte_buffer hello;
-  encode_hello_frame(hello);
+  fsm.hello(hello);
   std::error_code ec;
   std::vector<asio::const_buffer> buffers(1, asio::buffer(hello));
   co_await stream.write(buffers, ec);
   // A broker refusing us (e.g. limits.max_connections) may have sent its ERROR and closed
   // before our HELLO went out: read what it said before reporting the write failure.
   std::error_code write_error = ec;
-  reader = std::make_unique<protocol::frame_reader>(protocol::max_handshake_frame);
-  protocol::raw_frame frame;
-  errc error = errc::ok;
-  for (;;) {
-    auto space = reader->prepare();
+  while (fsm.current() == connect_fsm::state::awaiting_welcome) {
+    auto space = fsm.prepare();
     std::size_t n = co_await stream.read_some(asio::buffer(space.data(), space.size()), ec);
     if (ec) co_return write_error ? write_error : ec;
-    reader->commit(n);
-    auto status = reader->next(frame, error);
-    if (status == protocol::read_status::need_more) continue;
-    if (status == protocol::read_status::error) co_return make_error_code(error);
-    break;
+    fsm.commit(n);
   }
-  if (frame.type == frame_type::error) {
-    protocol::error_frame refused;
-    if (protocol::decode(frame, refused) != errc::ok)
-      co_return make_error_code(errc::malformed_frame);
-    last_error_message_ = std::string(refused.message);
-    co_return make_error_code(static_cast<errc>(refused.code));
+  if (fsm.current() == connect_fsm::state::failed) {
+    last_error_message_ = fsm.message();
+    co_return fsm.error();
   }
-  protocol::welcome_frame welcome;
-  if (protocol::decode(frame, welcome) != errc::ok)
-    co_return make_error_code(errc::malformed_frame);
-  connection_id_ = welcome.connection_id;
-  max_payload_ = welcome.max_payload;
-  reader->set_max_frame(welcome.max_payload + frame_margin);
+  connection_id_ = fsm.connection_id();
+  max_payload_ = fsm.max_payload();
+  reader = fsm.take_reader();
   co_return std::error_code{};
 }
 
@@ -296,10 +263,10 @@ void client_core::lost(std::uint64_t gen, std::error_code ec) {
 }
 
 asio::awaitable<void> client_core::reconnect_loop(self_ptr self) {
-  auto delay = options_.reconnect_min;
+  backoff delays(options_.reconnect_min, options_.reconnect_max);
   asio::steady_timer timer(executor_);
   while (!closed_ && state_ != connection_state::connected) {
-    timer.expires_after(delay);
+    timer.expires_after(delays.next());
     std::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (closed_ || state_ == connection_state::connected) co_return;
@@ -311,7 +278,6 @@ asio::awaitable<void> client_core::reconnect_loop(self_ptr self) {
       result = e;
     });
     if (done_called && !result) co_return;
-    delay = std::min(delay * 2, options_.reconnect_max);
   }
 }
 

@@ -54,6 +54,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void expect(std::uint32_t id, answer_function done) { pending_.emplace(id, std::move(done)); }
   const asio::any_io_executor& executor() const { return executor_; }
   const std::string& last_error_message() const { return last_error_message_; }
+  void set_last_error_message(std::string message) { last_error_message_ = std::move(message); }
 
  private:
   struct subscription_entry {
@@ -71,7 +72,6 @@ class client_core : public std::enable_shared_from_this<client_core> {
   asio::awaitable<void> run_connection(self_ptr self, unique_function<void(std::error_code)> done);
   asio::awaitable<std::error_code> handshake(transport::stream& stream,
                                              std::unique_ptr<protocol::frame_reader>& reader);
-  void encode_hello_frame(protocol::byte_buffer& out) const;
   asio::awaitable<void> read_loop(self_ptr self, std::shared_ptr<transport::stream> stream,
                                   std::uint64_t gen);
   asio::awaitable<void> write_loop(self_ptr self, std::shared_ptr<transport::stream> stream,

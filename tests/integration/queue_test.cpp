@@ -348,3 +348,40 @@ TEST_CASE("deliveries that arrive after a cancel go straight back to the queue")
   REQUIRE(all);
   for (std::size_t i = 0; i < 9; ++i) CHECK(rest.at(i).payload == std::to_string(i + 1));
 }
+
+TEST_CASE("declare_queue creates a queue with typed options, once") {
+  broker_fixture broker;
+  Client admin(at(broker.unix_url()));
+  REQUIRE(!admin.connect());
+  queue_options options;
+  options.max_length = 2;
+  options.overflow = "drop-oldest";
+  options.ttl = std::chrono::minutes(1);
+  options.dead_letter = "orders.dead";
+  options.max_deliveries = 3;
+  options.bind = {"orders/\"quoted\"/+", "orders/#"};  // a pattern that needs escaping
+  std::error_code ec;
+  CHECK(admin.declare_queue("orders", options, ec));
+  REQUIRE_MESSAGE(!ec, ec.message());
+  CHECK_FALSE(admin.declare_queue("orders", options, ec));  // there already
+  CHECK(!ec);
+  auto info = nlohmann::json::parse(admin.admin("queue.info", R"({"name":"orders"})", ec));
+  REQUIRE(!ec);
+  CHECK(info["options"]["max_length"] == 2);
+  CHECK(info["options"]["overflow"] == "drop-oldest");
+  CHECK(info["options"]["ttl"] == 60000);
+  CHECK(info["options"]["dead_letter"] == "orders.dead");
+  CHECK(info["options"]["max_deliveries"] == 3);
+  CHECK(info["bind"] == nlohmann::json::array({"orders/\"quoted\"/+", "orders/#"}));
+  // Publishes reach it through its bindings, and max_length drops the oldest.
+  for (const char* payload : {"1", "2", "3"})
+    REQUIRE(!admin.publish_confirmed("orders/x", payload));
+  info = nlohmann::json::parse(admin.admin("queue.info", R"({"name":"orders"})", ec));
+  CHECK(info["ready"] == 2);
+  // Bad options are refused with the broker's reason.
+  queue_options bad;
+  bad.overflow = "sometimes";
+  CHECK_FALSE(admin.declare_queue("other", bad, ec));
+  CHECK(ec == errc::invalid_argument);
+  CHECK(admin.last_error_message().find("overflow") != std::string::npos);
+}

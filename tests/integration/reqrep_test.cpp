@@ -2,6 +2,11 @@
 // reach only the requester, no responders at once, timeouts, many requests in flight.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include <asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
@@ -137,4 +142,48 @@ TEST_CASE("many concurrent requests are matched to the right requesters") {
   for (auto& c : clients) c->close();
   CHECK(failed == 0);
   CHECK(matched == requesters * each);
+}
+
+TEST_CASE("a responder may answer later, from another thread, with reply headers") {
+  broker_fixture broker;
+  Client server(at(broker.unix_url())), requester(at(broker.tcp_url()));
+  REQUIRE(!server.connect());
+  REQUIRE(!requester.connect());
+  std::mutex mutex;
+  std::vector<std::thread> workers;
+  std::atomic<int> asked{0};
+  // Each request is answered by a thread of its own after the handler has returned; a
+  // second call of the same sender does nothing.
+  async_reply_function later = [&](const message& m, reply_sender respond) {
+    ++asked;
+    std::string payload(m.payload());
+    std::lock_guard lock(mutex);
+    workers.emplace_back([payload, respond = std::move(respond)] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the "work"
+      respond(reply{"done:" + payload, {{"status", "ok"}, {"worker", "w1"}}});
+      respond(reply{"twice", {}});
+    });
+  };
+  std::error_code ec;
+  auto on_topic = server.serve("jobs/+", later, false, ec);
+  REQUIRE(!ec);
+  auto on_queue = server.serve("jobq", later, true, ec);
+  REQUIRE(!ec);
+  auto answer = requester.request("jobs/a", "1", {}, ec);
+  REQUIRE_MESSAGE(!ec, ec.message());
+  CHECK(answer.payload == "done:1");
+  CHECK(answer.headers == headers{{"status", "ok"}, {"worker", "w1"}});
+  request_options to_queue;
+  to_queue.to_queue = true;
+  answer = requester.request("jobq", "2", to_queue, ec);
+  REQUIRE_MESSAGE(!ec, ec.message());
+  CHECK(answer.payload == "done:2");
+  CHECK(asked == 2);
+  // The queue request was acked after its reply: nothing is left unacknowledged.
+  CHECK(wait_until([&] {
+    auto info = nlohmann::json::parse(requester.admin("queue.info", R"({"name":"jobq"})", ec));
+    return !ec && info["unacked"] == 0 && info["ready"] == 0;
+  }));
+  std::lock_guard lock(mutex);
+  for (auto& worker : workers) worker.join();
 }

@@ -135,6 +135,35 @@ class async_client {
         token);
   }
 
+  // Answers requests like the overload above, but the answer may come later and carry
+  // headers: `fn` gets a reply_sender to call once, from any thread.
+  template <class Token>
+  auto async_serve(std::string target, async_reply_function fn, bool to_queue, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, subscription)>(
+        [this, &target, &fn, to_queue](auto done) {
+          start_serve_async(std::move(target), std::move(fn), to_queue,
+                            bind_subscribe(std::move(done)));
+        },
+        token);
+  }
+
+  // Creates queue `name` with `options` (admin command queue.create; an existing queue is
+  // left as it is). Signature: void(std::error_code, bool created).
+  template <class Token>
+  auto async_declare_queue(std::string name, queue_options options, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, bool)>(
+        [this, &name, &options](auto done) {
+          auto ex = asio::get_associated_executor(done, executor_);
+          start_declare_queue(
+              std::move(name), options,
+              [done = std::move(done), ex](std::error_code ec, bool created) mutable {
+                asio::dispatch(
+                    ex, [done = std::move(done), ec, created]() mutable { done(ec, created); });
+              });
+        },
+        token);
+  }
+
   // An admin request (docs/protocol.md §5.2). Signature: void(std::error_code, std::string json).
   template <class Token>
   auto async_admin(std::string command, std::string args_json, Token&& token) {
@@ -204,6 +233,10 @@ class async_client {
   void start_request(std::string target, std::string payload, request_options options,
                      detail::unique_function<void(std::error_code, owned_message)> done);
   void start_serve(std::string target, reply_function fn, bool to_queue, subscribe_function done);
+  void start_declare_queue(std::string name, const queue_options& options,
+                           detail::unique_function<void(std::error_code, bool)> done);
+  void start_serve_async(std::string target, async_reply_function fn, bool to_queue,
+                         subscribe_function done);
 
   asio::any_io_executor executor_;
   std::shared_ptr<detail::client_core> core_;

@@ -53,6 +53,13 @@ class Client {  // NOLINT(readability-identifier-naming): the name is fixed by S
                         std::error_code& ec);
   // Answers requests on a topic pattern, or from a queue with to_queue.
   subscription serve(std::string target, reply_function fn, bool to_queue, std::error_code& ec);
+  // The same, answering later and with headers if need be: `fn` gets a reply_sender to
+  // call once, from any thread (types.hpp).
+  subscription serve(std::string target, async_reply_function fn, bool to_queue,
+                     std::error_code& ec);
+  // Creates queue `name` with `options` (admin command queue.create); true when it was
+  // created, false when it existed already (its options are left as they were).
+  bool declare_queue(std::string name, const queue_options& options, std::error_code& ec);
 
   connection_state state() const;
   std::uint32_t max_payload() const;

@@ -112,6 +112,37 @@ using message_handler = std::function<void(const message&)>;
 // Answers a request: the reply payload, or nullopt to send none.
 using reply_function = std::function<std::optional<std::string>(const message&)>;
 
+// A reply with headers, sent later if need be (serve with an async_reply_function).
+struct reply {
+  std::string payload;
+  ipc::headers headers;
+};
+// Sends the reply to the request it was made for: callable from any thread, at most once
+// (later calls do nothing). nullopt answers nothing. A request taken from a queue is acked
+// once the reply is queued; a sender dropped without a call leaves it unacknowledged, so
+// the broker redelivers it when the connection ends.
+using reply_sender = std::function<void(std::optional<reply>)>;
+// Answers a request now or later: keep `respond` and call it once.
+using async_reply_function = std::function<void(const message&, reply_sender respond)>;
+
+// A queue's options for declare_queue (docs/protocol.md §4.12.4, §4.12.5).
+struct queue_options {
+  bool durable = false;
+  std::uint64_t max_length = 0;            // messages, ready + unacked; 0: no count limit
+  std::optional<std::uint64_t> max_bytes;  // stored bytes; absent: the broker's default
+  std::string overflow = "reject";         // "reject" | "drop-oldest"
+  std::chrono::milliseconds ttl{0};        // message time to live; 0: forever
+  std::string dead_letter;                 // queue for expired, rejected, over-delivered
+  std::uint32_t max_deliveries = 0;        // dead-letter after this many; 0: unlimited
+  std::vector<std::string> bind;           // topic patterns whose publishes enqueue a copy
+};
+// The admin arguments of queue.create for `name` with `options` (a JSON object).
+std::string queue_create_args(std::string_view name, const queue_options& options);
+// Whether an admin answer of queue.create says the queue was created (not there before).
+bool queue_created(std::string_view answer_json);
+// The "error" sentence of a refused admin command's answer ("" when there is none).
+std::string admin_error(std::string_view answer_json);
+
 // The address a client uses when none is given (SPEC §2): $IPCD_URL, else the
 // per-user socket, falling back to the system socket when the former does not exist.
 std::string default_url();

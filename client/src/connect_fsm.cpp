@@ -1,0 +1,69 @@
+// connect_fsm: HELLO by credentials, the first answer read frame by frame.
+#include "connect_fsm.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace ipc::detail {
+
+namespace {
+// Frames from the broker are a maximal message plus its fields, or an admin answer
+// (conn.list grows with the number of connections): the client trusts its broker up to
+// max_payload plus this margin, which covers topic, reply_to and headers at their wire
+// maximum (about 640 KiB) and admin answers listing tens of thousands of connections.
+constexpr std::uint32_t frame_margin = 16 * 1024 * 1024;
+}  // namespace
+
+connect_fsm::connect_fsm(const client_options& options)
+    : options_(options),
+      reader_(std::make_unique<protocol::frame_reader>(protocol::max_handshake_frame)) {}
+
+void connect_fsm::hello(protocol::byte_buffer& out) const {
+  if (!options_.token.empty()) {
+    std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name},
+                                                             {"token", options_.token}};
+    return protocol::encode_hello(out, "token", props);
+  }
+  if (!options_.user.empty()) {
+    std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name},
+                                                             {"user", options_.user},
+                                                             {"password", options_.password}};
+    return protocol::encode_hello(out, "password", props);
+  }
+  std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name}};
+  protocol::encode_hello(out, "anonymous", props);
+}
+
+connect_fsm::state connect_fsm::fail(std::error_code error, std::string message) {
+  error_ = error;
+  message_ = std::move(message);
+  return state_ = state::failed;
+}
+
+connect_fsm::state connect_fsm::commit(std::size_t n) {
+  if (state_ != state::awaiting_welcome) return state_;
+  reader_->commit(n);
+  protocol::raw_frame frame;
+  protocol::errc error = protocol::errc::ok;
+  auto status = reader_->next(frame, error);
+  if (status == protocol::read_status::need_more) return state_;
+  if (status == protocol::read_status::error) return fail(make_error_code(error));
+  if (frame.type == protocol::frame_type::error) {
+    protocol::error_frame refused;
+    if (protocol::decode(frame, refused) != protocol::errc::ok)
+      return fail(make_error_code(protocol::errc::malformed_frame));
+    return fail(make_error_code(static_cast<protocol::errc>(refused.code)),
+                std::string(refused.message));
+  }
+  protocol::welcome_frame welcome;
+  if (frame.type != protocol::frame_type::welcome ||
+      protocol::decode(frame, welcome) != protocol::errc::ok)
+    return fail(make_error_code(protocol::errc::malformed_frame));
+  connection_id_ = welcome.connection_id;
+  max_payload_ = welcome.max_payload;
+  std::uint64_t limit = std::uint64_t{welcome.max_payload} + frame_margin;
+  reader_->set_max_frame(static_cast<std::uint32_t>(std::min<std::uint64_t>(limit, UINT32_MAX)));
+  return state_ = state::ready;
+}
+
+}  // namespace ipc::detail
