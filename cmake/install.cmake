@@ -8,14 +8,15 @@ include(CMakePackageConfigHelpers)
 set_target_properties(ipcd_client PROPERTIES EXPORT_NAME client)
 set_target_properties(ipcd_transport PROPERTIES EXPORT_NAME transport)
 set_target_properties(ipcd_protocol PROPERTIES EXPORT_NAME protocol)
+set_target_properties(ipcd_message PROPERTIES EXPORT_NAME message)
 set_target_properties(ipcd_url PROPERTIES EXPORT_NAME url)
 set_target_properties(ipcd_asio PROPERTIES EXPORT_NAME asio)
-foreach(target ipcd_client ipcd_transport ipcd_protocol ipcd_url)
+foreach(target ipcd_client ipcd_transport ipcd_protocol ipcd_message ipcd_url)
   target_include_directories(${target} PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 endforeach()
-install(TARGETS ipcd_client ipcd_transport ipcd_protocol ipcd_url ipcd_asio EXPORT ipcdTargets
+install(TARGETS ipcd_client ipcd_transport ipcd_protocol ipcd_message ipcd_url ipcd_asio EXPORT ipcdTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(DIRECTORY client/include/ipc protocol/include/ipc transport/include/ipc
+install(DIRECTORY client/include/ipc protocol/include/ipc message/include/ipc transport/include/ipc
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT ipcdTargets NAMESPACE ipcd:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ipcd)
 configure_package_config_file(cmake/ipcdConfig.cmake.in

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "access/permissions.hpp"
-#include "ipc/config/config.hpp"
 #include "core/errc.hpp"
+#include "ipc/config/config.hpp"
 
 namespace ipc::broker {
 

@@ -1,16 +1,13 @@
-// password_checker: one worker thread, a count of checks in progress, and the hop back to
-// the I/O thread through a post that cancels a timer the caller waits on.
+// password_checker: a count of checks in progress and one worker thread with a queue of
+// jobs, started on first use and joined at exit.
 #include "access/password_checker.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <memory>
-
-#include <asio/post.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/thread_pool.hpp>
-#include <asio/use_awaitable.hpp>
+#include <mutex>
+#include <thread>
 
 #include "access/authenticator.hpp"
 
@@ -19,9 +16,50 @@ namespace {
 
 std::atomic<int> in_progress{0};
 
-asio::thread_pool& worker() {
-  static asio::thread_pool pool(1);
-  return pool;
+class worker {
+ public:
+  worker() : thread_([this] { run(); }) {}
+  ~worker() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  void post(std::function<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // stopping, nothing left
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once the rest is ready
+};
+
+worker& the_worker() {
+  static worker instance;
+  return instance;
 }
 
 }  // namespace
@@ -36,30 +74,20 @@ std::optional<password_checker::ticket> password_checker::reserve() {
   return std::nullopt;
 }
 
-asio::awaitable<bool> password_checker::check(ticket place, std::string hash,
-                                              std::string password) {
-  auto held = std::move(place);  // the place is taken until the answer is back
-  auto executor = co_await asio::this_coro::executor;
-  auto signal =
-      std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
-  auto outcome = std::make_shared<bool>(false);
-  asio::post(worker(),
-             [signal, outcome, hash = std::move(hash), password = std::move(password)]() mutable {
-               bool ok = false;
-               try {
-                 ok = authenticator::check_password(hash, password);
-               } catch (const std::exception&) {
-                 ok = false;  // a hash OpenSSL cannot compute fails like a wrong password
-               }
-               auto target = signal->get_executor();
-               asio::post(target, [signal = std::move(signal), outcome = std::move(outcome), ok] {
-                 *outcome = ok;
-                 signal->cancel();
-               });
-             });
-  std::error_code ignored;
-  co_await signal->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  co_return *outcome;
+void password_checker::check(ticket place, std::string hash, std::string password,
+                             std::function<void(bool ok)> done) {
+  auto held = std::make_shared<ticket>(std::move(place));
+  the_worker().post([held, hash = std::move(hash), password = std::move(password),
+                     done = std::move(done)]() mutable {
+    bool ok = false;
+    try {
+      ok = authenticator::check_password(hash, password);
+    } catch (const std::exception&) {
+      ok = false;  // a hash OpenSSL cannot compute fails like a wrong password
+    }
+    held.reset();  // the place is free once the answer is known
+    done(ok);
+  });
 }
 
 }  // namespace ipc::broker

@@ -1,12 +1,12 @@
 // Password checks off the I/O thread (docs/security.md §4): the hash is slow on purpose,
-// so it runs on one thread of its own, and at most `max_in_progress` checks wait or run
-// at once in the process, so that unauthenticated clients cannot queue unbounded work.
+// so it runs on a worker thread of its own, and at most `max_in_progress` checks wait or
+// run at once in the process, so that unauthenticated clients cannot queue unbounded
+// work. Standard library only: a front-end hops the answer back to its I/O thread.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
-
-#include <asio/awaitable.hpp>
 
 namespace ipc::broker {
 
@@ -30,9 +30,10 @@ class password_checker {
 
   // A place for one check, or nullopt when max_in_progress are taken (refuse the login).
   static std::optional<ticket> reserve();
-  // Compares `password` with `hash` (authenticator::check_password) on the checker's
-  // thread and resumes on the caller's executor with the answer.
-  static asio::awaitable<bool> check(ticket place, std::string hash, std::string password);
+  // Compares `password` with `hash` (authenticator::check_password) on the worker thread
+  // and calls `done` there with the answer; the place is held until then.
+  static void check(ticket place, std::string hash, std::string password,
+                    std::function<void(bool ok)> done);
 };
 
 }  // namespace ipc::broker

@@ -1,9 +1,9 @@
-// The protocol-neutral core (docs/architecture.md §2): the attached clients with their
+// The protocol-neutral core (docs/architecture.md §1.2): the attached clients with their
 // subscriptions and open requests, the topic trie, the publish path (check, match,
 // encode once, fan out), queue sends and consumers, request/reply, confirms, access
 // decisions and the admin commands. It knows no wire format: front-ends call it with a
 // client_state and neutral values, and it calls them back through `client`.
-// Owned by the single I/O thread (docs/architecture.md §3): no locks.
+// Owned by the single I/O thread (docs/architecture.md §2): no locks.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// The front-end contract (docs/architecture.md §2): what the core needs of one connection
+// The front-end contract (docs/architecture.md §1.2): what the core needs of one connection
 // of any protocol. A front-end (the native session today; MQTT next) implements `client`,
 // attaches it, and then calls the core with the `client_state` the core keeps for it.
 // Every call, both ways, happens on the I/O thread; no call from the core re-enters it.

@@ -1,4 +1,4 @@
-// The message as the core routes it (docs/architecture.md §2): what a front-end hands in
+// The message as the core routes it (docs/architecture.md §1.2): what a front-end hands in
 // (message_in, views valid for the call) and what it gets out (outgoing_message: the
 // message record, encoded once per message and shared by every recipient). The record
 // (id, timestamp, topic, reply_to, headers, payload) is the one byte layout that queues,
@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "core/message_pool.hpp"
-#include "ipc/protocol/frames.hpp"
+#include "ipc/message/record.hpp"
 
 namespace ipc::broker {
 
 // Message headers in the record's map encoding (u16 count, then str16 key/value pairs),
 // read lazily; a front-end with another header form encodes it into this one.
-using header_map = protocol::map_view;
+using header_map = message_record::map_view;
 
 // Records up to this size are encoded into a scratch buffer and copied by each recipient
 // into its output: a memcpy of a few hundred bytes is far cheaper than an extra iovec,
@@ -42,7 +42,7 @@ struct outgoing_message {
 };
 
 // The fields of an encoded record, as views into it (for front-ends that re-encode).
-using record_fields = protocol::message_body;
+using record_fields = message_record::fields;
 
 // Appends the record of one message to `out`.
 void encode_record(std::vector<std::uint8_t>& out, std::uint64_t message_id,

@@ -1,79 +1,16 @@
-// Typed decoding of frame bodies with a bounds-checked cursor; map_view iteration.
+// Typed decoding of frame bodies with the message library's bounds-checked cursor.
 #include "ipc/protocol/decoder.hpp"
 
 namespace ipc::protocol {
 namespace {
 
-// Bounds-checked big-endian cursor over one frame body. After any failed read,
-// ok() is false and every later read yields zero/empty.
-class byte_cursor {
- public:
-  explicit byte_cursor(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
-
-  bool ok() const { return ok_; }
-  bool at_end() const { return ok_ && at_ == bytes_.size(); }
-  std::size_t offset() const { return at_; }
-
-  std::uint64_t uint(std::size_t width) {
-    if (!take(width)) return 0;
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < width; ++i) v = (v << 8) | bytes_[at_ - width + i];
-    return v;
-  }
-  std::uint8_t u8() { return static_cast<std::uint8_t>(uint(1)); }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(uint(2)); }
-  std::uint32_t u32() { return static_cast<std::uint32_t>(uint(4)); }
-  std::uint64_t u64() { return uint(8); }
-
-  std::span<const std::uint8_t> bytes(std::size_t n) {
-    if (!take(n)) return {};
-    return bytes_.subspan(at_ - n, n);
-  }
-  std::string_view str16() { return as_text(bytes(u16())); }
-  std::span<const std::uint8_t> bytes32() { return bytes(u32()); }
-
-  map_view map() {
-    std::size_t begin = at_;
-    std::uint16_t count = u16();
-    for (std::uint16_t i = 0; i < count && ok_; ++i) {
-      bytes(u16());
-      bytes(u16());
-    }
-    if (!ok_) return {};
-    return {bytes_.subspan(begin, at_ - begin), count};
-  }
-
-  static std::string_view as_text(std::span<const std::uint8_t> b) {
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-  }
-
- private:
-  bool take(std::size_t n) {
-    if (!ok_ || bytes_.size() - at_ < n) {
-      ok_ = false;
-      return false;
-    }
-    at_ += n;
-    return true;
-  }
-
-  std::span<const std::uint8_t> bytes_;
-  std::size_t at_ = 0;
-  bool ok_ = true;
-};
+using message_record::byte_cursor;
 
 errc finish(const byte_cursor& in) { return in.at_end() ? errc::ok : errc::malformed_frame; }
 
 bool wrong_type(const raw_frame& frame, frame_type expected) { return frame.type != expected; }
 
-void read_body(byte_cursor& in, message_body& out) {
-  out.message_id = in.u64();
-  out.timestamp_ns = in.u64();
-  out.topic = in.str16();
-  out.reply_to = in.str16();
-  out.headers = in.map();
-  out.payload = in.bytes32();
-}
+void read_body(byte_cursor& in, message_body& out) { message_record::read_record(in, out); }
 
 }  // namespace
 
@@ -129,33 +66,6 @@ std::string_view frame_type_name(frame_type type) noexcept {
   return "?";
 }
 
-map_view::entry map_view::iterator::operator*() const {
-  std::size_t key_size = (std::size_t{at_[0]} << 8) | at_[1];
-  const std::uint8_t* value_at = at_ + 2 + key_size;
-  std::size_t value_size = (std::size_t{value_at[0]} << 8) | value_at[1];
-  return {{reinterpret_cast<const char*>(at_ + 2), key_size},
-          {reinterpret_cast<const char*>(value_at + 2), value_size}};
-}
-
-map_view::iterator& map_view::iterator::operator++() {
-  std::size_t key_size = (std::size_t{at_[0]} << 8) | at_[1];
-  const std::uint8_t* value_at = at_ + 2 + key_size;
-  std::size_t value_size = (std::size_t{value_at[0]} << 8) | value_at[1];
-  at_ = value_at + 2 + value_size;
-  --left_;
-  return *this;
-}
-
-bool map_view::find(std::string_view key, std::string_view& value) const {
-  for (auto item : *this) {
-    if (item.key == key) {
-      value = item.value;
-      return true;
-    }
-  }
-  return false;
-}
-
 errc decode(const raw_frame& frame, hello_frame& out) {
   if (wrong_type(frame, frame_type::hello)) return errc::malformed_frame;
   byte_cursor in(frame.body);
@@ -163,7 +73,7 @@ errc decode(const raw_frame& frame, hello_frame& out) {
   out.min_version = in.u16();
   out.max_version = in.u16();
   out.mechanism = in.str16();
-  out.properties = in.map();
+  out.properties = message_record::read_map(in);
   return finish(in);
 }
 
@@ -173,7 +83,7 @@ errc decode(const raw_frame& frame, welcome_frame& out) {
   out.version = in.u16();
   out.connection_id = in.u64();
   out.max_payload = in.u32();
-  out.properties = in.map();
+  out.properties = message_record::read_map(in);
   return finish(in);
 }
 
@@ -210,7 +120,7 @@ errc decode(const raw_frame& frame, publish_frame& out) {
   out.id = in.u32();
   out.topic = in.str16();
   out.reply_to = in.str16();
-  out.headers = in.map();
+  out.headers = message_record::read_map(in);
   out.payload = in.bytes32();
   return finish(in);
 }
@@ -252,7 +162,7 @@ errc decode(const raw_frame& frame, send_frame& out) {
   out.id = in.u32();
   out.queue = in.str16();
   out.reply_to = in.str16();
-  out.headers = in.map();
+  out.headers = message_record::read_map(in);
   out.payload = in.bytes32();
   return finish(in);
 }
@@ -310,7 +220,7 @@ errc decode(const raw_frame& frame, request_frame& out) {
   out.target_kind = static_cast<request_target>(kind);
   out.target = in.str16();
   out.timeout_ms = in.u32();
-  out.headers = in.map();
+  out.headers = message_record::read_map(in);
   out.payload = in.bytes32();
   return kind > 1 ? errc::malformed_frame : finish(in);
 }

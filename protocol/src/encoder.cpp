@@ -4,63 +4,6 @@
 #include <cstring>
 
 namespace ipc::protocol {
-namespace wire {
-
-void put_u8(byte_buffer& out, std::uint8_t v) { out.push_back(v); }
-
-void put_u16(byte_buffer& out, std::uint16_t v) {
-  out.push_back(static_cast<std::uint8_t>(v >> 8));
-  out.push_back(static_cast<std::uint8_t>(v));
-}
-
-void store_u32(std::uint8_t* at, std::uint32_t v) {
-  at[0] = static_cast<std::uint8_t>(v >> 24);
-  at[1] = static_cast<std::uint8_t>(v >> 16);
-  at[2] = static_cast<std::uint8_t>(v >> 8);
-  at[3] = static_cast<std::uint8_t>(v);
-}
-
-void store_u64(std::uint8_t* at, std::uint64_t v) {
-  store_u32(at, static_cast<std::uint32_t>(v >> 32));
-  store_u32(at + 4, static_cast<std::uint32_t>(v));
-}
-
-void put_u32(byte_buffer& out, std::uint32_t v) {
-  auto at = out.size();
-  out.resize(at + 4);
-  store_u32(out.data() + at, v);
-}
-
-void put_u64(byte_buffer& out, std::uint64_t v) {
-  auto at = out.size();
-  out.resize(at + 8);
-  store_u64(out.data() + at, v);
-}
-
-void put_str16(byte_buffer& out, std::string_view s) {
-  put_u16(out, static_cast<std::uint16_t>(s.size()));
-  out.insert(out.end(), s.begin(), s.end());
-}
-
-void put_bytes32(byte_buffer& out, std::span<const std::uint8_t> b) {
-  put_u32(out, static_cast<std::uint32_t>(b.size()));
-  out.insert(out.end(), b.begin(), b.end());
-}
-
-void put_map(byte_buffer& out, const map_source& map) {
-  if (map.encoded != nullptr && !map.encoded->raw().empty()) {
-    auto raw = map.encoded->raw();
-    out.insert(out.end(), raw.begin(), raw.end());
-    return;
-  }
-  put_u16(out, static_cast<std::uint16_t>(map.pairs.size()));
-  for (const auto& [key, value] : map.pairs) {
-    put_str16(out, key);
-    put_str16(out, value);
-  }
-}
-
-}  // namespace wire
 
 namespace {
 
@@ -242,12 +185,7 @@ void encode_admin_result(byte_buffer& out, std::uint32_t id, std::uint16_t statu
 void encode_message_body(byte_buffer& out, std::uint64_t message_id, std::uint64_t timestamp_ns,
                          std::string_view topic, std::string_view reply_to,
                          const map_source& headers, std::span<const std::uint8_t> payload) {
-  put_u64(out, message_id);
-  put_u64(out, timestamp_ns);
-  put_str16(out, topic);
-  put_str16(out, reply_to);
-  put_map(out, headers);
-  put_bytes32(out, payload);
+  message_record::encode_record(out, message_id, timestamp_ns, topic, reply_to, headers, payload);
 }
 
 void write_message_prefix(std::uint8_t* at, std::uint32_t sid, std::size_t body_size) {

@@ -15,7 +15,8 @@ prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >"$work/install.log"
 for file in bin/ipcd bin/ipcctl include/ipc/client.hpp include/ipc/async_client.hpp \
-            include/ipc/protocol/errc.hpp lib/libipcd_client.a lib/cmake/ipcd/ipcdConfig.cmake \
+            include/ipc/protocol/errc.hpp include/ipc/message/record.hpp lib/libipcd_client.a \
+            lib/libipcd_message.a lib/cmake/ipcd/ipcdConfig.cmake \
             lib/cmake/ipcd/ipcdConfigVersion.cmake lib/pkgconfig/ipcd-client.pc \
             lib/systemd/system/ipcd.service lib/systemd/system/ipcd.socket \
             lib/sysusers.d/ipcd.conf share/doc/ipcd/ipcd.json etc/ipcd/ipcd.json; do

@@ -1,5 +1,10 @@
 // session's handshake (docs/protocol.md §3): HELLO, who the client is (the core's
 // authenticator decides; a password is checked off the I/O thread), admission, WELCOME.
+#include <memory>
+
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "access/authenticator.hpp"
@@ -59,7 +64,21 @@ void session::on_hello(const protocol::raw_frame& frame) {
 asio::awaitable<void> session::check_password() {
   auto job = std::move(*pending_auth_);
   pending_auth_.reset();
-  bool ok = co_await password_checker::check(std::move(job.place), job.hash, job.password);
+  // The answer comes back from the checker's thread through a post onto this session's
+  // executor, which wakes this coroutine by cancelling `signal`.
+  auto signal = std::make_shared<asio::steady_timer>(stream_->get_executor(),
+                                                     asio::steady_timer::time_point::max());
+  auto outcome = std::make_shared<bool>(false);
+  password_checker::check(std::move(job.place), job.hash, job.password, [signal, outcome](bool ok) {
+    auto target = signal->get_executor();
+    asio::post(target, [signal, outcome, ok] {
+      *outcome = ok;
+      signal->cancel();
+    });
+  });
+  std::error_code ignored;
+  co_await signal->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  bool ok = *outcome;
   if (stopped_ || draining_) co_return;
   if (!ok) {
     core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,

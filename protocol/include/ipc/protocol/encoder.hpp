@@ -14,28 +14,21 @@
 
 namespace ipc::protocol {
 
-using byte_buffer = std::vector<std::uint8_t>;
+using byte_buffer = message_record::byte_buffer;
+using string_pairs = message_record::string_pairs;  // key/value pairs to encode as a map
+using map_source = message_record::map_source;      // pairs, or an encoded map copied through
 
-// Key/value pairs to encode as a map (headers, properties).
-using string_pairs = std::span<const std::pair<std::string_view, std::string_view>>;
-
-// Where a map to encode comes from: pairs given by a caller, or an already encoded
-// map copied through unchanged (the broker forwarding a publisher's headers).
-struct map_source {
-  string_pairs pairs{};
-  const map_view* encoded = nullptr;
-};
-
+// The primitives frames are written with (ipc/message/bytes.hpp).
 namespace wire {
-void put_u8(byte_buffer& out, std::uint8_t v);
-void put_u16(byte_buffer& out, std::uint16_t v);
-void put_u32(byte_buffer& out, std::uint32_t v);
-void put_u64(byte_buffer& out, std::uint64_t v);
-void put_str16(byte_buffer& out, std::string_view s);  // caller guarantees size ≤ 65535
-void put_bytes32(byte_buffer& out, std::span<const std::uint8_t> b);
-void put_map(byte_buffer& out, const map_source& map);
-void store_u32(std::uint8_t* at, std::uint32_t v);
-void store_u64(std::uint8_t* at, std::uint64_t v);
+using message_record::put_bytes32;
+using message_record::put_map;
+using message_record::put_str16;
+using message_record::put_u16;
+using message_record::put_u32;
+using message_record::put_u64;
+using message_record::put_u8;
+using message_record::store_u32;
+using message_record::store_u64;
 }  // namespace wire
 
 // Client → broker.

@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "ipc/message/record.hpp"
 #include "ipc/protocol/errc.hpp"
 
 namespace ipc::protocol {
@@ -45,44 +46,9 @@ enum class frame_type : std::uint8_t {
 bool is_known_frame_type(std::uint8_t type) noexcept;
 std::string_view frame_type_name(frame_type type) noexcept;
 
-// An encoded string→string map (headers, properties): u16 count, then pairs of str16.
-// Iterating decodes lazily; the map was validated when its frame was decoded.
-class map_view {
- public:
-  map_view() = default;
-  map_view(std::span<const std::uint8_t> raw, std::uint16_t count) : raw_(raw), count_(count) {}
-
-  struct entry {
-    std::string_view key;
-    std::string_view value;
-  };
-  class iterator {
-   public:
-    iterator(const std::uint8_t* at, std::uint16_t left) : at_(at), left_(left) {}
-    entry operator*() const;
-    iterator& operator++();
-    bool operator==(const iterator& other) const { return left_ == other.left_; }
-
-   private:
-    const std::uint8_t* at_;
-    std::uint16_t left_;
-  };
-
-  iterator begin() const { return {raw_.data() + 2, count_}; }
-  iterator end() const { return {nullptr, 0}; }
-  std::uint16_t size() const { return count_; }
-  bool empty() const { return count_ == 0; }
-  // The whole encoding including the count, to copy it through unchanged.
-  std::span<const std::uint8_t> raw() const { return raw_; }
-  // Sum of key and value bytes (what limits.max_header_bytes counts).
-  std::size_t content_bytes() const { return raw_.empty() ? 0 : raw_.size() - 2 - 4u * count_; }
-  // First value for `key`: true and `value` set when present.
-  bool find(std::string_view key, std::string_view& value) const;
-
- private:
-  std::span<const std::uint8_t> raw_;  // includes the u16 count
-  std::uint16_t count_ = 0;
-};
+// Maps (headers, properties) and the message body are the message record's
+// (ipc/message/record.hpp): the native protocol carries the record verbatim.
+using map_view = message_record::map_view;
 
 struct hello_frame {
   std::uint16_t min_version = 0;
@@ -133,15 +99,9 @@ struct unsubscribe_frame {
   std::uint32_t sid = 0;
 };
 
-// The broker-encoded part shared by MESSAGE, DELIVER and RESPONSE (docs/protocol.md §4.1).
-struct message_body {
-  std::uint64_t message_id = 0;
-  std::uint64_t timestamp_ns = 0;  // broker receive time, ns since the UNIX epoch
-  std::string_view topic;
-  std::string_view reply_to;
-  map_view headers;
-  std::span<const std::uint8_t> payload;
-};
+// The broker-encoded part shared by MESSAGE, DELIVER and RESPONSE (docs/protocol.md §4.1):
+// the message record.
+using message_body = message_record::fields;
 
 struct message_frame {
   std::uint32_t sid = 0;

@@ -1,0 +1,76 @@
+// Big-endian primitives shared by every ipcd byte layout that is not a storage record:
+// writers that append to a byte buffer, and a bounds-checked cursor that reads one.
+// Standard library only (the message record and the native frames are built on them).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace ipc::message_record {
+
+using byte_buffer = std::vector<std::uint8_t>;
+
+void put_u8(byte_buffer& out, std::uint8_t v);
+void put_u16(byte_buffer& out, std::uint16_t v);
+void put_u32(byte_buffer& out, std::uint32_t v);
+void put_u64(byte_buffer& out, std::uint64_t v);
+void put_str16(byte_buffer& out, std::string_view s);  // caller guarantees size ≤ 65535
+void put_bytes32(byte_buffer& out, std::span<const std::uint8_t> b);
+void store_u32(std::uint8_t* at, std::uint32_t v);
+void store_u64(std::uint8_t* at, std::uint64_t v);
+
+// Bounds-checked big-endian cursor over a byte span. After any failed read ok() is false
+// and every later read yields zero or empty.
+class byte_cursor {
+ public:
+  explicit byte_cursor(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+
+  bool ok() const { return ok_; }
+  bool at_end() const { return ok_ && at_ == bytes_.size(); }
+  std::size_t offset() const { return at_; }
+
+  std::uint64_t uint(std::size_t width) {
+    if (!take(width)) return 0;
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < width; ++i) v = (v << 8) | bytes_[at_ - width + i];
+    return v;
+  }
+  std::uint8_t u8() { return static_cast<std::uint8_t>(uint(1)); }
+  std::uint16_t u16() { return static_cast<std::uint16_t>(uint(2)); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(uint(4)); }
+  std::uint64_t u64() { return uint(8); }
+
+  std::span<const std::uint8_t> bytes(std::size_t n) {
+    if (!take(n)) return {};
+    return bytes_.subspan(at_ - n, n);
+  }
+  std::string_view str16() { return as_text(bytes(u16())); }
+  std::span<const std::uint8_t> bytes32() { return bytes(u32()); }
+  // The bytes from `begin` to the cursor.
+  std::span<const std::uint8_t> since(std::size_t begin) const {
+    return bytes_.subspan(begin, at_ - begin);
+  }
+
+  static std::string_view as_text(std::span<const std::uint8_t> b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+  }
+
+ private:
+  bool take(std::size_t n) {
+    if (!ok_ || bytes_.size() - at_ < n) {
+      ok_ = false;
+      return false;
+    }
+    at_ += n;
+    return true;
+  }
+
+  std::span<const std::uint8_t> bytes_;
+  std::size_t at_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace ipc::message_record
