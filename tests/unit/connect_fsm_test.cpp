@@ -33,6 +33,14 @@ protocol::hello_frame decode_hello(const protocol::byte_buffer& bytes, std::stri
   return hello;
 }
 
+// The HELLO a connect_fsm with `options` opens with, decoded.
+protocol::hello_frame hello_of(const client_options& options, std::string& storage) {
+  connect_fsm fsm(options);
+  protocol::byte_buffer out;
+  fsm.hello(out);
+  return decode_hello(out, storage);
+}
+
 // Feeds `bytes` to the fsm in pieces of `piece` bytes; returns the final state.
 connect_fsm::state feed(connect_fsm& fsm, const protocol::byte_buffer& bytes, std::size_t piece) {
   std::size_t at = 0;
@@ -61,37 +69,22 @@ TEST_CASE("connect_fsm: the HELLO carries the configured credentials") {
   options.client_name = "tester";
   std::string storage;
   std::string_view value;
-  {
-    connect_fsm fsm(options);
-    protocol::byte_buffer out;
-    fsm.hello(out);
-    auto hello = decode_hello(out, storage);
-    CHECK(hello.mechanism == "anonymous");
-    REQUIRE(hello.properties.find("client_name", value));
-    CHECK(value == "tester");
-  }
+  auto hello = hello_of(options, storage);
+  CHECK(hello.mechanism == "anonymous");
+  REQUIRE(hello.properties.find("client_name", value));
+  CHECK(value == "tester");
   options.user = "alice";
   options.password = "pw";
-  {
-    connect_fsm fsm(options);
-    protocol::byte_buffer out;
-    fsm.hello(out);
-    auto hello = decode_hello(out, storage);
-    CHECK(hello.mechanism == "password");
-    REQUIRE(hello.properties.find("password", value));
-    CHECK(value == "pw");
-  }
+  hello = hello_of(options, storage);
+  CHECK(hello.mechanism == "password");
+  REQUIRE(hello.properties.find("password", value));
+  CHECK(value == "pw");
   options.token = "tok";  // a token wins over a password
-  {
-    connect_fsm fsm(options);
-    protocol::byte_buffer out;
-    fsm.hello(out);
-    auto hello = decode_hello(out, storage);
-    CHECK(hello.mechanism == "token");
-    REQUIRE(hello.properties.find("token", value));
-    CHECK(value == "tok");
-    CHECK_FALSE(hello.properties.find("password", value));
-  }
+  hello = hello_of(options, storage);
+  CHECK(hello.mechanism == "token");
+  REQUIRE(hello.properties.find("token", value));
+  CHECK(value == "tok");
+  CHECK_FALSE(hello.properties.find("password", value));
 }
 
 TEST_CASE("connect_fsm: WELCOME at every split point makes it ready") {

@@ -119,7 +119,8 @@ asio::awaitable<void> session::handshake_watchdog() {
       stop();  // the peer did not take the error frame in time
       co_return;
     }
-    if (fsm_.state() == session_state::awaiting_hello || !state_->authenticated()) {
+    if (fsm_.state() == session_state::awaiting_hello || state_ == nullptr ||
+        !state_->authenticated()) {
       core_.log().info("connection {} ({}): handshake not done within {} ms, closing", id_,
                        peer().address, handshake_timeout.count());
       close_with_error(protocol::errc::handshake_required, "no HELLO within the handshake timeout");
@@ -140,7 +141,8 @@ asio::awaitable<void> session::keepalive_loop() {
     keepalive_.expires_after(interval);
     co_await keepalive_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopped_ || draining_) break;
-    if (fsm_.state() != session_state::open || !state_->authenticated()) continue;
+    if (fsm_.state() != session_state::open || state_ == nullptr || !state_->authenticated())
+      continue;  // the handshake's watchdog covers this time
     if (counters_.bytes_in != seen) {
       seen = counters_.bytes_in;
       missed = 0;
