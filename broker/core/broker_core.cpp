@@ -230,6 +230,13 @@ void broker_core::fan_out(const std::vector<routing::route>& routes, std::string
   for (const auto& route : routes) route.target->deliver_message(route.id, message);
 }
 
+bool broker_core::log_allowed(noisy_event kind, std::string& note) {
+  std::uint64_t suppressed = 0;
+  if (!limiters_[static_cast<int>(kind)].allow(log_limiter::clock::now(), suppressed)) return false;
+  note = log_limiter::note(suppressed);
+  return true;
+}
+
 void broker_core::sample_rates() {
   rate_in_ = static_cast<double>(counters_.messages_in - last_sample_.messages_in);
   rate_out_ = static_cast<double>(counters_.messages_out - last_sample_.messages_out);

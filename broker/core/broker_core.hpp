@@ -21,6 +21,7 @@
 
 #include "core/client.hpp"
 #include "core/errc.hpp"
+#include "core/log_limiter.hpp"
 #include "core/message.hpp"
 #include "core/message_pool.hpp"
 #include "core/refusal.hpp"
@@ -44,13 +45,17 @@ struct broker_counters {
   std::uint64_t connections_total = 0;
   std::uint64_t slow_consumers = 0;       // connections closed for pending output over the limit
   std::uint64_t slow_consumer_drops = 0;  // messages dropped (limits.slow_consumer = drop)
-  std::uint64_t protocol_errors = 0;
-  std::uint64_t internal_errors = 0;  // connections ended by an unexpected exception
+  std::uint64_t protocol_errors = 0;      // connections closed for any protocol error
+  std::uint64_t internal_errors = 0;      // connections ended by an unexpected exception
   std::uint64_t auth_failures = 0;
+  std::uint64_t handshake_failures = 0;  // TLS handshakes failed or refused (transport)
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
 };
 
 enum class request_target { topic, queue };
+
+// Events a client can cause at will, whose log lines are rate-limited (log_limiter).
+enum class noisy_event { protocol_error, auth_failure, handshake_failure };
 
 class broker_core {
  public:
@@ -70,6 +75,9 @@ class broker_core {
   spdlog::logger& log() { return *logger_; }
   message_pool& pool() { return pool_; }
   broker_counters& counters() { return counters_; }
+  // Whether to log one more event of this kind now (at most 10 lines a second per kind);
+  // `note` gets what to append: " (N more like it not logged)" after held-back ones.
+  bool log_allowed(noisy_event kind, std::string& note);
 
   // Clients (core/client.hpp). attach() registers a connection, refused past
   // limits.max_connections (then `state` stays null); detach() forgets it with its
@@ -204,6 +212,7 @@ class broker_core {
   broker_counters last_sample_;
   std::function<reload_report()> reloader_;
   std::unordered_map<std::string, admin_handler> extra_admin_;
+  log_limiter limiters_[3];  // by noisy_event
   double rate_in_ = 0, rate_out_ = 0;
 };
 

@@ -36,7 +36,7 @@ server::~server() {
 }
 
 transport::listen_options server::options_of(const config::listener& entry,
-                                             const config::limits& limits) const {
+                                             const config::limits& limits) {
   transport::listen_options options;
   options.unix_mode = entry.mode;
   options.unix_group = entry.group;
@@ -47,6 +47,15 @@ transport::listen_options server::options_of(const config::listener& entry,
   options.tls_ca = entry.ca;
   options.require_client_cert = entry.require_client_cert;
   options.tls_handshake_ms = limits.auth_timeout_ms;
+  // A failed TLS handshake is counted and logged (rate-limited: a peer can cause them at
+  // will), never a connection of its own.
+  options.on_rejected = [this, url = entry.url](const transport::peer_info& peer,
+                                                std::string_view reason) {
+    ++core_.counters().handshake_failures;
+    std::string note;
+    if (core_.log_allowed(noisy_event::handshake_failure, note))
+      logger_->info("{}: TLS handshake with {} failed: {}{}", url, peer.address, reason, note);
+  };
   return options;
 }
 

@@ -70,8 +70,7 @@ class server {
   // Opens one configured listener (adopting an inherited socket when one matches).
   std::unique_ptr<listener> open_listener(const config::listener& entry,
                                           const config::limits& limits, std::string& error);
-  transport::listen_options options_of(const config::listener& entry,
-                                       const config::limits& limits) const;
+  transport::listen_options options_of(const config::listener& entry, const config::limits& limits);
   bool plan_listeners(const config::broker_config& next, reload_report& report,
                       std::vector<std::unique_ptr<listener>>& added,
                       std::vector<std::function<void()>>& updates);

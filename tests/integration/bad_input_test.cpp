@@ -399,3 +399,53 @@ TEST_CASE("an exception while handling a frame ends that connection only") {
   raw_client after(broker.tcp_url());
   CHECK(after.handshake());
 }
+
+TEST_CASE("every protocol error is counted, and its log lines are rate-limited") {
+  broker_fixture broker;
+  bystander other(broker);
+  auto protocol_errors = [&] {
+    std::error_code ec;
+    auto status = nlohmann::json::parse(other.client->admin("status", "{}", ec));
+    REQUIRE(!ec);
+    return status["protocol_errors"].get<std::uint64_t>();
+  };
+  auto before = protocol_errors();
+  // A malformed body after the handshake is a protocol error like a framing error.
+  {
+    raw_client raw(broker.unix_url());
+    REQUIRE(raw.handshake());
+    auto bad = publish_frame("t", "x");
+    bad.pop_back();  // one byte short of its payload: the length prefix says more
+    bad[3] = static_cast<std::uint8_t>(bad[3] - 1);
+    raw.send(bad);
+    auto error = raw.next_error();
+    REQUIRE(error);
+    CHECK(error->first == code(errc::malformed_frame));
+  }
+  CHECK(test::wait_until([&] { return protocol_errors() == before + 1; }));
+  CHECK(broker.log_contains("malformed PUBLISH, closing"));
+  // A flood of bad connections: every one counted, the log lines bounded.
+  constexpr int flood = 200;
+  for (int i = 0; i < flood; ++i) {
+    raw_client raw(broker.unix_url());
+    raw.send({'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1', '.', '1', '\r', '\n'});
+    CHECK(raw.closed_by_peer());
+  }
+  CHECK(test::wait_until([&] { return protocol_errors() == before + 1 + flood; }));
+  auto lines_about = [&](const std::string& text) {
+    std::size_t n = 0;
+    for (const auto& line : broker.log_lines()) n += line.find(text) != std::string::npos ? 1 : 0;
+    return n;
+  };
+  auto logged = lines_about("frame larger than the broker accepts, closing");
+  CHECK(logged >= 1);
+  CHECK(logged < flood / 4);  // 10 lines a second at most, whatever the flood
+  // Once the window has passed, the next line says how many were held back.
+  CHECK(test::wait_until([&] {
+    raw_client raw(broker.unix_url());
+    raw.send({'G', 'E', 'T', ' ', '/', '\r', '\n'});
+    (void)raw.closed_by_peer();
+    return lines_about("more like it not logged") > 0;
+  }));
+  other.check_still_working();
+}

@@ -105,4 +105,29 @@ TEST_SUITE("limits") {
     CHECK_FALSE(stuck.closed_by_peer(std::chrono::milliseconds(100)));
     CHECK(broker.log_contains("slow consumer, dropping messages"));
   }
+
+  TEST_CASE("max_queues: creation past the limit is refused however it is asked for") {
+    broker_fixture broker([](config::broker_config& c) { c.limits.max_queues = 2; });
+    Client client(at(broker.unix_url()));
+    REQUIRE(!client.connect());
+    std::error_code ec;
+    CHECK(client.declare_queue("first", {}, ec));
+    REQUIRE(!ec);
+    REQUIRE(!client.send("second", "auto-created"));
+    // The third queue: by declaration, by a send's auto-creation, by a consumer's.
+    CHECK_FALSE(client.declare_queue("third", {}, ec));
+    CHECK(ec == errc::limit_exceeded);
+    CHECK(client.last_error_message().find("limits.max_queues") != std::string::npos);
+    CHECK(client.send("third", "x") == errc::limit_exceeded);
+    auto sub = client.consume("third", {}, [](const message&) {}, ec);
+    CHECK(ec == errc::limit_exceeded);
+    auto list = nlohmann::json::parse(client.admin("queue.list", "{}", ec));
+    REQUIRE(!ec);
+    CHECK(list.size() == 2);
+    // Deleting one makes room again; existing queues stay usable throughout.
+    client.admin("queue.delete", R"({"name":"first"})", ec);
+    REQUIRE(!ec);
+    CHECK(client.declare_queue("third", {}, ec));
+    CHECK(!client.send("second", "still works"));
+  }
 }

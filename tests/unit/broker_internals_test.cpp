@@ -1,6 +1,7 @@
 // Sans-I/O broker pieces: the session state machine, output coalescing, the body pool.
 #include <doctest/doctest.h>
 
+#include "core/log_limiter.hpp"
 #include "core/message_pool.hpp"
 #include "frontends/native/session_fsm.hpp"
 #include "frontends/output_queue.hpp"
@@ -135,4 +136,22 @@ TEST_CASE("message_pool recycles bodies and bounds what it keeps") {
     y.reset();
     CHECK(small.idle() == 1);  // never more than max_free idle bodies
   }
+}
+
+TEST_CASE("log_limiter lets a burst through per period and reports what it held back") {
+  using ipc::broker::log_limiter;
+  log_limiter limiter(3, std::chrono::seconds(1));
+  auto t0 = log_limiter::clock::time_point{} + std::chrono::hours(1);
+  std::uint64_t suppressed = 99;
+  int allowed = 0;
+  for (int i = 0; i < 100; ++i) allowed += limiter.allow(t0, suppressed) ? 1 : 0;
+  CHECK(allowed == 3);
+  CHECK(suppressed == 0);  // the lines let through so far followed nothing held back
+  CHECK_FALSE(limiter.allow(t0 + std::chrono::milliseconds(999), suppressed));
+  REQUIRE(limiter.allow(t0 + std::chrono::seconds(1), suppressed));
+  CHECK(suppressed == 98);
+  CHECK(log_limiter::note(suppressed) == " (98 more like it not logged)");
+  CHECK(log_limiter::note(0).empty());
+  REQUIRE(limiter.allow(t0 + std::chrono::seconds(1), suppressed));
+  CHECK(suppressed == 0);
 }

@@ -119,15 +119,18 @@ class tls_stream final : public stream {
 // What the acceptor and its handshake coroutines share.
 struct tls_listener_state {
   tls_listener_state(const asio::any_io_executor& executor, tcp::acceptor bound,
-                     std::shared_ptr<asio::ssl::context> ctx, std::chrono::milliseconds timeout)
+                     std::shared_ptr<asio::ssl::context> ctx, std::chrono::milliseconds timeout,
+                     std::function<void(const peer_info&, std::string_view)> rejected)
       : acceptor(std::move(bound)),
         context(std::move(ctx)),
         ready(executor),
-        handshake_timeout(timeout) {}
+        handshake_timeout(timeout),
+        on_rejected(std::move(rejected)) {}
   tcp::acceptor acceptor;
   std::shared_ptr<asio::ssl::context> context;
   ready_streams ready;  // handshakes done, waiting for accept()
   std::chrono::milliseconds handshake_timeout;
+  std::function<void(const peer_info&, std::string_view)> on_rejected;  // may be empty
   bool running = false;
   std::size_t handshaking = 0;  // handshakes in progress (bounded: max_handshakes)
 };
@@ -145,9 +148,12 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_listener_state> state, tcp::
   deadline.expires_after(state->handshake_timeout);
   // `finished` is set before the socket can go away, so a late timer never touches it.
   auto finished = std::make_shared<bool>(false);
+  auto timed_out = std::make_shared<bool>(false);
   auto* lowest = &socket->lowest_layer();
-  deadline.async_wait([lowest, finished](std::error_code ec) {
-    if (!ec && !*finished) lowest->close(ec);  // too slow: the handshake below fails
+  deadline.async_wait([lowest, finished, timed_out](std::error_code ec) {
+    if (ec || *finished) return;
+    *timed_out = true;
+    lowest->close(ec);  // too slow: the handshake below fails
   });
   ++state->handshaking;
   std::error_code ec;
@@ -156,7 +162,12 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_listener_state> state, tcp::
   *finished = true;
   --state->handshaking;
   deadline.cancel();
-  if (ec || state->ready.closed()) co_return;  // plain bytes, a bad certificate, a timeout
+  if (state->ready.closed()) co_return;
+  if (ec) {  // plain bytes, an old protocol version, a refused certificate, a timeout
+    if (state->on_rejected)
+      state->on_rejected(peer, *timed_out ? std::string("handshake timed out") : ec.message());
+    co_return;
+  }
   peer.tls_subject = verified_subject(*socket);
   state->ready.push(
       std::make_unique<tls_stream>(std::move(context), std::move(socket), std::move(peer)));
@@ -175,6 +186,11 @@ asio::awaitable<void> accept_connections(std::shared_ptr<tls_listener_state> sta
       continue;
     }
     if (state->handshaking >= max_handshakes) {
+      if (state->on_rejected) {
+        peer_info peer = tcp_peer(raw);
+        peer.transport = scheme::tls;
+        state->on_rejected(peer, "too many handshakes in progress");
+      }
       raw.close(ec);
       continue;
     }
@@ -233,9 +249,9 @@ std::unique_ptr<acceptor> listen_tls(const asio::any_io_executor& executor, cons
   tcp::acceptor bound(executor);
   url local;
   if (!bind_tcp(executor, where, options, bound, local, error)) return nullptr;
-  auto state =
-      std::make_shared<tls_listener_state>(executor, std::move(bound), std::move(ctx),
-                                           std::chrono::milliseconds(options.tls_handshake_ms));
+  auto state = std::make_shared<tls_listener_state>(
+      executor, std::move(bound), std::move(ctx),
+      std::chrono::milliseconds(options.tls_handshake_ms), options.on_rejected);
   return std::make_unique<tls_acceptor>(std::move(state), std::move(local));
 }
 

@@ -103,6 +103,16 @@ void session::close_with_error(protocol::errc code, std::string_view message) {
   wake_writer();
 }
 
+void session::protocol_error(protocol::errc code, std::string_view message,
+                             std::string_view context) {
+  ++core_.counters().protocol_errors;
+  std::string note;
+  if (core_.log_allowed(noisy_event::protocol_error, note))
+    core_.log().info("connection {} ({}): {}{}, closing{}", id_, peer().address, context,
+                     loggable(message), note);
+  close_with_error(code, message);
+}
+
 void session::close(errc code, std::string_view message) {
   close_with_error(wire_code(code), message);
 }
@@ -190,13 +200,8 @@ void session::handle_read_batch() {
   while (!stopped_ && !draining_ && !pending_auth_) {
     auto status = reader_.next(frame, error);
     if (status == protocol::read_status::need_more) return;
-    if (status == protocol::read_status::error) {
-      ++core_.counters().protocol_errors;
-      core_.log().info("connection {} ({}): {}, closing", id_, peer().address,
-                       protocol::make_error_code(error).message());
-      close_with_error(error, protocol::make_error_code(error).message());
-      return;
-    }
+    if (status == protocol::read_status::error)
+      return protocol_error(error, protocol::make_error_code(error).message());
     handle_frame_safely(frame);
   }
 }
@@ -218,14 +223,10 @@ void session::handle_frame_safely(const protocol::raw_frame& frame) {
 void session::handle_frame(const protocol::raw_frame& frame) {
   protocol::errc admitted = fsm_.admit(frame.type);
   if (admitted != protocol::errc::ok) {
-    ++core_.counters().protocol_errors;
-    std::string why = admitted == protocol::errc::handshake_required
-                          ? "the first frame must be HELLO, and only the first"
-                          : std::string(protocol::frame_type_name(frame.type)) +
-                                " is not a frame a client may send";
-    core_.log().info("connection {} ({}): {}, closing", id_, peer().address, why);
-    close_with_error(admitted, why);
-    return;
+    return protocol_error(admitted, admitted == protocol::errc::handshake_required
+                                        ? "the first frame must be HELLO, and only the first"
+                                        : std::string(protocol::frame_type_name(frame.type)) +
+                                              " is not a frame a client may send");
   }
   if (frame.type == frame_type::hello) {
     on_hello(frame);
@@ -248,7 +249,7 @@ void session::handle_open_frame(const protocol::raw_frame& frame) {
     case frame_type::ack: return on_ack(frame);
     case frame_type::nack: return on_nack(frame);
     case frame_type::request: return on_request(frame);
-    default: return close_with_error(protocol::errc::unknown_frame_type, "unexpected frame");
+    default: return protocol_error(protocol::errc::unknown_frame_type, "unexpected frame");
   }
 }
 

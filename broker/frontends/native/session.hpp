@@ -45,6 +45,9 @@ class session final : public client,
   void start();
   // Sends a fatal ERROR after what is queued, then closes (with a deadline).
   void close_with_error(protocol::errc code, std::string_view message);
+  // A protocol error of the client's: counted, logged (rate-limited; `context` before
+  // the message), then a fatal ERROR with `message`.
+  void protocol_error(protocol::errc code, std::string_view message, std::string_view context = {});
 
   // client (core/client.hpp).
   std::uint64_t id() const override { return id_; }
@@ -91,6 +94,8 @@ class session final : public client,
 
   // session_handshake.cpp
   void on_hello(const protocol::raw_frame& frame);
+  void auth_failed(const std::string& user, std::string_view reason, protocol::errc code,
+                   std::string_view message);
   asio::awaitable<void> check_password();  // the slow hash, off the I/O thread
   void accept_user(const std::string& user, const std::string& basis);
   std::uint32_t max_frame_size() const;

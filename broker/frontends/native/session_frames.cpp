@@ -44,7 +44,7 @@ void session::send_ok(std::uint32_t ref, std::uint64_t value) {
 void session::on_publish(const protocol::raw_frame& frame) {
   protocol::publish_frame publish;
   if (protocol::decode(frame, publish) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed PUBLISH");
+    return protocol_error(protocol::errc::malformed_frame, "malformed PUBLISH");
   message_in m{publish.topic, publish.reply_to, publish.headers, publish.payload};
   if (auto refused = core_.publish(*state_, m, publish.id)) return refuse(refused, publish.id);
   ++counters_.messages_in;
@@ -53,7 +53,7 @@ void session::on_publish(const protocol::raw_frame& frame) {
 void session::on_subscribe(const protocol::raw_frame& frame) {
   protocol::subscribe_frame subscribe;
   if (protocol::decode(frame, subscribe) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed SUBSCRIBE");
+    return protocol_error(protocol::errc::malformed_frame, "malformed SUBSCRIBE");
   if (auto refused = core_.subscribe(*state_, subscribe.sid, subscribe.pattern))
     return refuse(refused, subscribe.id);
   send_ok(subscribe.id);
@@ -62,7 +62,7 @@ void session::on_subscribe(const protocol::raw_frame& frame) {
 void session::on_unsubscribe(const protocol::raw_frame& frame) {
   protocol::unsubscribe_frame unsubscribe;
   if (protocol::decode(frame, unsubscribe) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed UNSUBSCRIBE");
+    return protocol_error(protocol::errc::malformed_frame, "malformed UNSUBSCRIBE");
   if (auto refused = core_.unsubscribe(*state_, unsubscribe.sid))
     return refuse(refused, unsubscribe.id);
   send_ok(unsubscribe.id);
@@ -71,7 +71,7 @@ void session::on_unsubscribe(const protocol::raw_frame& frame) {
 void session::on_admin(const protocol::raw_frame& frame) {
   protocol::admin_frame admin;
   if (protocol::decode(frame, admin) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed ADMIN");
+    return protocol_error(protocol::errc::malformed_frame, "malformed ADMIN");
   errc status = errc::ok;
   std::string body = core_.admin(*state_, admin.command, admin.args, status);
   frame_scratch_.clear();
@@ -83,7 +83,7 @@ void session::on_admin(const protocol::raw_frame& frame) {
 void session::on_ping(const protocol::raw_frame& frame) {
   protocol::ping_frame ping;
   if (protocol::decode(frame, ping) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed PING");
+    return protocol_error(protocol::errc::malformed_frame, "malformed PING");
   frame_scratch_.clear();
   protocol::encode_pong(frame_scratch_, ping.token);
   queue_frame();
@@ -92,7 +92,7 @@ void session::on_ping(const protocol::raw_frame& frame) {
 void session::on_send(const protocol::raw_frame& frame) {
   protocol::send_frame send;
   if (protocol::decode(frame, send) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed SEND");
+    return protocol_error(protocol::errc::malformed_frame, "malformed SEND");
   message_in m{{}, send.reply_to, send.headers, send.payload};
   if (auto refused = core_.send(*state_, send.queue, m, send.id)) return refuse(refused, send.id);
   ++counters_.messages_in;
@@ -101,7 +101,7 @@ void session::on_send(const protocol::raw_frame& frame) {
 void session::on_consume(const protocol::raw_frame& frame) {
   protocol::consume_frame consume;
   if (protocol::decode(frame, consume) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed CONSUME");
+    return protocol_error(protocol::errc::malformed_frame, "malformed CONSUME");
   if (consumers_.contains(consume.cid))
     return send_error(protocol::errc::duplicate_id, consume.id,
                       "consumer id " + std::to_string(consume.cid) + " is in use");
@@ -118,7 +118,7 @@ void session::on_consume(const protocol::raw_frame& frame) {
 void session::on_cancel(const protocol::raw_frame& frame) {
   protocol::cancel_frame cancel;
   if (protocol::decode(frame, cancel) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed CANCEL");
+    return protocol_error(protocol::errc::malformed_frame, "malformed CANCEL");
   if (!consumers_.cancel(cancel.cid, queue_manager::now_ms()))
     return send_error(protocol::errc::invalid_argument, cancel.id,
                       "no consumer " + std::to_string(cancel.cid));
@@ -128,7 +128,7 @@ void session::on_cancel(const protocol::raw_frame& frame) {
 void session::on_ack(const protocol::raw_frame& frame) {
   protocol::ack_frame ack;
   if (protocol::decode(frame, ack) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed ACK");
+    return protocol_error(protocol::errc::malformed_frame, "malformed ACK");
   if (consumers_.ack(ack.delivery_tag, queue_manager::now_ms()) != errc::ok)
     send_error(protocol::errc::unknown_delivery, 0,
                "no unacknowledged delivery " + std::to_string(ack.delivery_tag));
@@ -137,7 +137,7 @@ void session::on_ack(const protocol::raw_frame& frame) {
 void session::on_nack(const protocol::raw_frame& frame) {
   protocol::nack_frame nack;
   if (protocol::decode(frame, nack) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed NACK");
+    return protocol_error(protocol::errc::malformed_frame, "malformed NACK");
   if (consumers_.nack(nack.delivery_tag, action_of(nack.disposition), queue_manager::now_ms()) !=
       errc::ok)
     send_error(protocol::errc::unknown_delivery, 0,
@@ -147,7 +147,7 @@ void session::on_nack(const protocol::raw_frame& frame) {
 void session::on_request(const protocol::raw_frame& frame) {
   protocol::request_frame request;
   if (protocol::decode(frame, request) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed REQUEST");
+    return protocol_error(protocol::errc::malformed_frame, "malformed REQUEST");
   if (request.id == 0)
     return send_error(protocol::errc::invalid_argument, 0, "a REQUEST needs a non-zero id");
   auto kind = request.target_kind == protocol::request_target::queue ? request_target::queue

@@ -30,21 +30,15 @@ presented_credentials presented(const protocol::hello_frame& hello) {
 void session::on_hello(const protocol::raw_frame& frame) {
   protocol::hello_frame hello;
   if (protocol::decode(frame, hello) != protocol::errc::ok)
-    return close_with_error(protocol::errc::malformed_frame, "malformed HELLO");
+    return protocol_error(protocol::errc::malformed_frame, "malformed HELLO");
   auto result = fsm_.on_hello(hello);
-  if (result.error != protocol::errc::ok) {
-    core_.log().info("connection {} ({}): handshake refused: {}", id_, peer().address,
-                     result.message);
-    return close_with_error(result.error, result.message);
-  }
+  if (result.error != protocol::errc::ok)
+    return protocol_error(result.error, result.message, "handshake refused: ");
   client_name_ = std::move(result.client_name);
   auto decision = core_.auth().decide(presented(hello), peer().uid, peer().tls_subject, peer().sid);
-  if (decision.error != errc::ok) {
-    core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
-                     peer().address, loggable(decision.user), decision.log_reason);
-    ++core_.counters().auth_failures;
-    return close_with_error(wire_code(decision.error), decision.message);
-  }
+  if (decision.error != errc::ok)
+    return auth_failed(decision.user, decision.log_reason, wire_code(decision.error),
+                       decision.message);
   if (decision.password_hash) {
     auto place = password_checker::reserve();
     if (!place) {
@@ -81,13 +75,20 @@ asio::awaitable<void> session::check_password() {
   bool ok = *outcome;
   if (stopped_ || draining_) co_return;
   if (!ok) {
-    core_.log().warn("connection {} ({}): authentication failed for user '{}' ({})", id_,
-                     peer().address, loggable(job.user), job.failure);
-    ++core_.counters().auth_failures;
-    close_with_error(protocol::errc::auth_failed, "authentication failed");
+    auth_failed(job.user, job.failure, protocol::errc::auth_failed, "authentication failed");
     co_return;
   }
   accept_user(job.user, job.basis);
+}
+
+void session::auth_failed(const std::string& user, std::string_view reason, protocol::errc code,
+                          std::string_view message) {
+  ++core_.counters().auth_failures;
+  std::string note;
+  if (core_.log_allowed(noisy_event::auth_failure, note))
+    core_.log().warn("connection {} ({}): authentication failed for user '{}' ({}){}", id_,
+                     peer().address, loggable(user), reason, note);
+  close_with_error(code, message);
 }
 
 void session::accept_user(const std::string& user, const std::string& basis) {

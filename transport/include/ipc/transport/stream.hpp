@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <asio/any_io_executor.hpp>
@@ -45,6 +46,10 @@ struct listen_options {
   std::string tls_cert, tls_key, tls_ca;
   bool require_client_cert = false;
   std::uint32_t tls_handshake_ms = 10000;  // a handshake not done by then is dropped
+  // Told of each connection the transport dropped before handing it out (tls: a
+  // handshake that failed or timed out, or one past the handshakes in progress), with
+  // the peer and why; called on the acceptor's executor.
+  std::function<void(const peer_info& peer, std::string_view reason)> on_rejected;
   // A listening socket handed over by the service manager (socket activation): used
   // instead of binding; for unix sockets its file is left alone (no mode, group or
   // unlink: the service manager owns it). -1: bind.
