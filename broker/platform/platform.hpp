@@ -18,6 +18,9 @@ std::uint64_t resident_memory_bytes();  // 0 when unknown
 config::environment read_environment();
 // Process-wide set-up before serving (e.g. ignore SIGPIPE on POSIX).
 void prepare_process();
+// Gives memory the allocator holds free back to the system (glibc's malloc_trim; nothing
+// where the allocator does that by itself). Called after many connections have ended.
+void release_free_memory();
 // Whether stderr is the systemd journal's stream (JOURNAL_STREAM names its device and
 // inode), so log lines carry "<N>" priorities and no timestamps.
 bool stderr_is_journal();

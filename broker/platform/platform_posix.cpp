@@ -8,6 +8,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <charconv>
 #include <sstream>
 
@@ -41,6 +45,12 @@ config::environment read_environment() {
   env.xdg_state_home = text("XDG_STATE_HOME");
   env.home = text("HOME");
   return env;
+}
+
+void release_free_memory() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+#endif
 }
 
 void prepare_process() {

@@ -27,6 +27,8 @@ config::environment read_environment() {
   return env;
 }
 
+void release_free_memory() {}  // the Windows heap decommits free pages by itself
+
 void prepare_process() {}
 
 bool stderr_is_journal() { return false; }

@@ -181,8 +181,21 @@ asio::awaitable<void> server::sample_loop() {
     co_await sample_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopping_) break;
     core_.housekeeping();
-    if (tick % 10 == 0) core_.sample_rates();
+    if (tick % 10 == 0) {
+      core_.sample_rates();
+      release_memory_after_flood();
+    }
   }
+}
+
+void server::release_memory_after_flood() {
+  // Once a second: after many connections have ended (a flood, a mass reconnect), the
+  // allocator's free memory goes back to the system instead of staying with the process.
+  auto count = core_.client_count();
+  peak_clients_ = std::max(peak_clients_, count);
+  if (peak_clients_ < count + 256) return;
+  platform::release_free_memory();
+  peak_clients_ = count;
 }
 
 void server::stop(std::chrono::milliseconds grace) {

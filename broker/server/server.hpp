@@ -80,6 +80,7 @@ class server {
   void apply_log(const config::broker_config& next, reload_report& report);
   asio::awaitable<void> accept_loop(listener& l);
   asio::awaitable<void> sample_loop();
+  void release_memory_after_flood();
   asio::awaitable<void> watchdog_loop();
   asio::awaitable<void> drain_then_stop(std::chrono::milliseconds grace);
 
@@ -96,6 +97,7 @@ class server {
   asio::steady_timer sample_timer_;
   asio::steady_timer watchdog_timer_;
   bool stopping_ = false;
+  std::size_t peak_clients_ = 0;  // most connections since memory was last released
   std::function<void()> on_stopped_;
 };
 

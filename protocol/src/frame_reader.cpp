@@ -1,4 +1,5 @@
 // frame_reader: bounded buffering of a byte stream and splitting it into frames.
+#include <algorithm>
 #include <cstring>
 
 #include "ipc/protocol/decoder.hpp"
@@ -13,13 +14,16 @@ std::uint32_t load_u32(const std::uint8_t* at) {
 
 }  // namespace
 
-frame_reader::frame_reader(std::uint32_t max_frame, std::size_t read_size)
-    : buffer_(read_size), read_size_(read_size), max_frame_(max_frame) {}
+frame_reader::frame_reader(std::uint32_t max_frame, std::size_t read_size, std::size_t min_read)
+    : read_size_(read_size),
+      min_read_(std::min(min_read, read_size)),
+      next_read_(min_read_),
+      max_frame_(max_frame) {}
 
 std::span<std::uint8_t> frame_reader::prepare() {
   // Room needed: a whole read, or the rest of the frame in progress if larger.
   std::size_t pending = end_ - start_;
-  std::size_t needed = read_size_;
+  std::size_t needed = next_read_;
   if (pending >= length_prefix_size) {
     std::uint32_t length = load_u32(buffer_.data() + start_);
     std::size_t frame_total = length_prefix_size + std::size_t{length};
@@ -37,7 +41,12 @@ std::span<std::uint8_t> frame_reader::prepare() {
   return {buffer_.data() + end_, buffer_.size() - end_};
 }
 
-void frame_reader::commit(std::size_t n) { end_ += n; }
+void frame_reader::commit(std::size_t n) {
+  end_ += n;
+  last_read_ = n;
+  // A read that took all it was offered: the peer has more, read more at a time.
+  if (n >= next_read_ && next_read_ < read_size_) next_read_ = std::min(next_read_ * 2, read_size_);
+}
 
 read_status frame_reader::next(raw_frame& out, errc& error) {
   if (failed_ != errc::ok) {
@@ -46,7 +55,14 @@ read_status frame_reader::next(raw_frame& out, errc& error) {
   }
   std::size_t pending = end_ - start_;
   if (pending < length_prefix_size) {
-    if (pending == 0) start_ = end_ = 0;  // cheap reset keeps reads at the front
+    if (pending == 0) {
+      start_ = end_ = 0;  // cheap reset keeps reads at the front
+      // Idle (everything read was small and is consumed): keep only a small buffer.
+      if (last_read_ < min_read_) {
+        next_read_ = min_read_;
+        if (buffer_.size() > 2 * min_read_) std::vector<std::uint8_t>().swap(buffer_);
+      }
+    }
     return read_status::need_more;
   }
   std::uint32_t length = load_u32(buffer_.data() + start_);

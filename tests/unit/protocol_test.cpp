@@ -333,3 +333,39 @@ TEST_CASE("error codes have names and messages") {
   CHECK(ec.message().find("slow consumer") != std::string::npos);
   for (std::uint16_t code = 0; code <= max_errc_value; ++code) CHECK(errc_name(code) != "unknown");
 }
+
+TEST_CASE("reader memory starts small, grows while reads fill it, and shrinks when idle") {
+  frame_reader reader(1024 * 1024, 64 * 1024, 1024);
+  CHECK(reader.capacity() == 0);  // nothing before the first read
+  CHECK(reader.prepare().size() == 1024);
+  // A busy peer: every read fills what it is offered, so reads double up to 64 KiB.
+  byte_buffer stream;
+  for (int i = 0; i < 2000; ++i)
+    encode_publish(stream, 0, "t", "", {}, bytes_of(std::string(100, 'p')));
+  std::size_t at = 0, frames = 0, largest = 0;
+  raw_frame frame;
+  errc error{};
+  while (at < stream.size()) {
+    auto space = reader.prepare();
+    largest = std::max(largest, space.size());
+    std::size_t n = std::min(space.size(), stream.size() - at);
+    std::copy_n(stream.begin() + static_cast<std::ptrdiff_t>(at), n, space.begin());
+    reader.commit(n);
+    at += n;
+    while (reader.next(frame, error) == read_status::frame) ++frames;
+  }
+  CHECK(frames == 2000);
+  CHECK(largest >= 64 * 1024);
+  CHECK(reader.capacity() >= 64 * 1024);
+  // Then a lone PING (a small read) that leaves the buffer empty: back to 1 KiB.
+  byte_buffer ping;
+  encode_ping(ping, 1);
+  auto space = reader.prepare();
+  std::copy(ping.begin(), ping.end(), space.begin());
+  reader.commit(ping.size());
+  REQUIRE(reader.next(frame, error) == read_status::frame);
+  CHECK(reader.next(frame, error) == read_status::need_more);
+  CHECK(reader.capacity() == 0);
+  CHECK(reader.prepare().size() == 1024);
+  CHECK(reader.capacity() <= 2 * 1024);
+}

@@ -24,15 +24,21 @@ enum class read_status { frame, need_more, error };
 // as its 4 bytes arrive, so no input makes the buffer grow past max_frame + 4 bytes.
 class frame_reader {
  public:
-  explicit frame_reader(std::uint32_t max_frame, std::size_t read_size = 64 * 1024);
+  // Reads take up to `read_size` bytes at a time. The buffer starts at `min_read` bytes
+  // (nothing is allocated before the first prepare()), doubles while reads fill it, and
+  // goes back to `min_read` once it is empty after a read smaller than that: an idle
+  // connection holds about `min_read` bytes, a busy one reads `read_size` at a time.
+  explicit frame_reader(std::uint32_t max_frame, std::size_t read_size = 64 * 1024,
+                        std::size_t min_read = 1024);
 
-  // A writable area of at least min(read_size, room for the frame in progress) bytes.
-  // Invalidates frames returned by next().
+  // A writable area of at least min(current read size, room for the frame in progress)
+  // bytes. Invalidates frames returned by next().
   std::span<std::uint8_t> prepare();
   void commit(std::size_t n);
 
-  // On read_status::frame fills `out`; on read_status::error fills `error` (then the
-  // stream is unusable: every later call returns the same error).
+  // On read_status::frame fills `out`, valid until the next call of next() or prepare();
+  // on read_status::error fills `error` (then the stream is unusable: every later call
+  // returns the same error).
   read_status next(raw_frame& out, errc& error);
 
   void set_max_frame(std::uint32_t max_frame) { max_frame_ = max_frame; }
@@ -44,7 +50,10 @@ class frame_reader {
   std::vector<std::uint8_t> buffer_;
   std::size_t start_ = 0;  // first unconsumed byte
   std::size_t end_ = 0;    // one past the last received byte
-  std::size_t read_size_;
+  std::size_t read_size_;  // the largest read
+  std::size_t min_read_;   // the smallest read, and what an idle reader keeps
+  std::size_t next_read_;  // the current read size, between the two
+  std::size_t last_read_ = 0;
   std::uint32_t max_frame_;
   errc failed_ = errc::ok;
 };
