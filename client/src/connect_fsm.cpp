@@ -16,7 +16,10 @@ constexpr std::uint32_t frame_margin = 16 * 1024 * 1024;
 
 connect_fsm::connect_fsm(const client_options& options)
     : options_(options),
-      reader_(std::make_unique<protocol::frame_reader>(protocol::max_handshake_frame)) {}
+      // A client has few connections and may receive floods: it always reads 64 KiB at a
+      // time (the broker's connections start small instead, docs/architecture.md §3).
+      reader_(std::make_unique<protocol::frame_reader>(protocol::max_handshake_frame, 64 * 1024,
+                                                       64 * 1024)) {}
 
 void connect_fsm::hello(protocol::byte_buffer& out) const {
   if (!options_.token.empty()) {

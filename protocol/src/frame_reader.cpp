@@ -43,7 +43,7 @@ std::span<std::uint8_t> frame_reader::prepare() {
 
 void frame_reader::commit(std::size_t n) {
   end_ += n;
-  last_read_ = n;
+  small_reads_ = n < min_read_ ? small_reads_ + 1 : 0;
   // A read that took all it was offered: the peer has more, read more at a time.
   if (n >= next_read_ && next_read_ < read_size_) next_read_ = std::min(next_read_ * 2, read_size_);
 }
@@ -57,8 +57,8 @@ read_status frame_reader::next(raw_frame& out, errc& error) {
   if (pending < length_prefix_size) {
     if (pending == 0) {
       start_ = end_ = 0;  // cheap reset keeps reads at the front
-      // Idle (everything read was small and is consumed): keep only a small buffer.
-      if (last_read_ < min_read_) {
+      // Idle (the last reads were all small, and are consumed): keep a small buffer.
+      if (small_reads_ >= small_reads_to_shrink) {
         next_read_ = min_read_;
         if (buffer_.size() > 2 * min_read_) std::vector<std::uint8_t>().swap(buffer_);
       }

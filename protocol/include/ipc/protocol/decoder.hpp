@@ -24,10 +24,12 @@ enum class read_status { frame, need_more, error };
 // as its 4 bytes arrive, so no input makes the buffer grow past max_frame + 4 bytes.
 class frame_reader {
  public:
+  static constexpr std::uint32_t small_reads_to_shrink = 4;
   // Reads take up to `read_size` bytes at a time. The buffer starts at `min_read` bytes
   // (nothing is allocated before the first prepare()), doubles while reads fill it, and
-  // goes back to `min_read` once it is empty after a read smaller than that: an idle
-  // connection holds about `min_read` bytes, a busy one reads `read_size` at a time.
+  // goes back to `min_read` once it is empty after `small_reads_to_shrink` reads in a
+  // row smaller than that: an idle connection holds about `min_read` bytes, a busy one
+  // reads `read_size` at a time, and a bursty one does not shrink between bursts.
   explicit frame_reader(std::uint32_t max_frame, std::size_t read_size = 64 * 1024,
                         std::size_t min_read = 1024);
 
@@ -48,12 +50,12 @@ class frame_reader {
 
  private:
   std::vector<std::uint8_t> buffer_;
-  std::size_t start_ = 0;  // first unconsumed byte
-  std::size_t end_ = 0;    // one past the last received byte
-  std::size_t read_size_;  // the largest read
-  std::size_t min_read_;   // the smallest read, and what an idle reader keeps
-  std::size_t next_read_;  // the current read size, between the two
-  std::size_t last_read_ = 0;
+  std::size_t start_ = 0;          // first unconsumed byte
+  std::size_t end_ = 0;            // one past the last received byte
+  std::size_t read_size_;          // the largest read
+  std::size_t min_read_;           // the smallest read, and what an idle reader keeps
+  std::size_t next_read_;          // the current read size, between the two
+  std::uint32_t small_reads_ = 0;  // reads in a row smaller than min_read_
   std::uint32_t max_frame_;
   errc failed_ = errc::ok;
 };
