@@ -285,6 +285,18 @@ bool durable_log::open(recovery_report& report, std::string& error) {
       return false;
     }
     report.bytes += data.size();
+    // Shorter than a header: a segment whose first write failed (disk full: the writer
+    // cut it back to nothing) or was cut short by a crash. It holds no record, so it is
+    // not damage; it stays, empty, until it reaches the head of the log.
+    if (data.size() < segment_header_size) {
+      if (!data.empty()) {
+        ++report.torn_tails;
+        (void)fs_->truncate(segment_path(segment), 0);
+      }
+      ++report.segments;
+      live_[segment] = 0;
+      continue;
+    }
     auto scan = scan_segment(data, [&](const record& r) {
       if (r.type == record_type::message) {
         message_record m;

@@ -291,6 +291,28 @@ TEST_SUITE("storage") {
     CHECK(t.log.active_segment() == 4);
   }
 
+  TEST_CASE("segments shorter than a header are not damage: a failed first write, a crash") {
+    ipc::test::temp_dir dir;
+    {
+      test_log t(dir.path().string());
+      t.open();
+      t.log.append_message({1, 1, 0, 0, bytes_of("kept")});
+      t.log.close();
+    }
+    // What disk-full leaves (segments the writer cut back to nothing), and a segment whose
+    // header a crash cut short.
+    write_all(dir.file("0000000002.log"), {});
+    write_all(dir.file("0000000003.log"), {});
+    write_all(dir.file("0000000004.log"), {'I', 'P', 'C'});
+    test_log t(dir.path().string());
+    auto report = t.open();
+    CHECK(report.corrupt == 0);
+    CHECK(report.missing_segments == 0);
+    CHECK(report.torn_tails == 1);
+    CHECK(std::filesystem::file_size(dir.file("0000000004.log")) == 0);
+    CHECK(ids_of(report) == std::vector<std::uint64_t>{1});
+  }
+
   TEST_CASE("settled segments are deleted from the head, an older live one keeps the rest") {
     ipc::test::temp_dir dir;
     test_log t(dir.path().string(), system_file_system(), 64 * 1024);
