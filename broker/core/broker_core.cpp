@@ -130,12 +130,17 @@ refusal broker_core::subscribe(client_state& s, std::uint32_t sid, std::string_v
     return {errc::permission_denied, "reply addresses cannot be subscribed to"};
   if (s.subscriptions_.contains(sid))
     return {errc::duplicate_id, "subscription id " + std::to_string(sid) + " is in use"};
+  if (auto refused = subscription_room(s)) return refused;
+  s.subscriptions_.emplace(sid, std::string(pattern));
+  trie_.insert(pattern, {&s.owner(), sid});
+  return {};
+}
+
+refusal broker_core::subscription_room(const client_state& s) const {
   // One limit for subscriptions and consumers together (docs/security.md §4).
   if (s.subscriptions_.size() + s.owner().consumer_count() >= limits_.max_subscriptions)
     return {errc::limit_exceeded,
             "too many subscriptions and consumers (limits.max_subscriptions)"};
-  s.subscriptions_.emplace(sid, std::string(pattern));
-  trie_.insert(pattern, {&s.owner(), sid});
   return {};
 }
 

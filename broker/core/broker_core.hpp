@@ -150,6 +150,8 @@ class broker_core {
 
  private:
   refusal denied(client_state& s, const std::string& what);
+  // Room for one more subscription or consumer (they share limits.max_subscriptions).
+  refusal subscription_room(const client_state& s) const;
   void fan_out(const std::vector<routing::route>& routes, std::string_view topic,
                std::string_view reply_to, const header_map* headers,
                std::span<const std::uint8_t> payload);

@@ -56,9 +56,7 @@ refusal broker_core::consume(client_state& s, std::string_view queue_name, std::
                              std::shared_ptr<queue>& out) {
   if (!s.perms().may_consume(queue_name))
     return denied(s, "consume from queue '" + std::string(queue_name) + "'");
-  if (s.subscriptions_.size() + s.owner().consumer_count() >= limits_.max_subscriptions)
-    return {errc::limit_exceeded,
-            "too many subscriptions and consumers (limits.max_subscriptions)"};
+  if (auto refused = subscription_room(s)) return refused;
   if (prefetch > limits_.max_prefetch)
     return {errc::invalid_argument,
             "prefetch over limits.max_prefetch (" + std::to_string(limits_.max_prefetch) + ")"};
