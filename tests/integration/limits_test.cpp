@@ -119,7 +119,8 @@ TEST_SUITE("limits") {
     CHECK(ec == errc::limit_exceeded);
     CHECK(client.last_error_message().find("limits.max_queues") != std::string::npos);
     CHECK(client.send("third", "x") == errc::limit_exceeded);
-    auto sub = client.consume("third", {}, [](const message&) {}, ec);
+    auto sub = client.consume(
+        "third", {}, [](const message&) {}, ec);
     CHECK(ec == errc::limit_exceeded);
     auto list = nlohmann::json::parse(client.admin("queue.list", "{}", ec));
     REQUIRE(!ec);
