@@ -49,6 +49,7 @@ std::string broker_core::admin_status() const {
       {"slow_consumers", counters_.slow_consumers},
       {"slow_consumer_drops", counters_.slow_consumer_drops},
       {"auth_failures", counters_.auth_failures},
+      {"auth_lockouts", counters_.auth_lockouts},
       {"tls_handshake_failures", counters_.handshake_failures},
       {"protocol_errors", counters_.protocol_errors},
       {"internal_errors", counters_.internal_errors},

@@ -25,7 +25,8 @@ broker_core::broker_core(const config::broker_config& config,
       name_limits_{config.limits.max_topic_length, config.limits.max_topic_levels},
       trie_(config.limits.match_cache_entries),
       queues_(std::make_unique<queue_manager>(config_, trie_, pool_, *logger_)),
-      auth_(std::make_unique<authenticator>(config_.auth, platform::uid_of, platform::sid_of)) {
+      auth_(std::make_unique<authenticator>(config_.auth, platform::uid_of, platform::sid_of)),
+      throttle_(config_.auth.lockout) {
   scratch_body_.reserve(inline_body_limit);
   for (const auto& account : auth_->unresolved_accounts())
     logger_->warn(

@@ -19,6 +19,7 @@
 #include <spdlog/logger.h>
 #include <nlohmann/json_fwd.hpp>
 
+#include "access/login_throttle.hpp"
 #include "core/client.hpp"
 #include "core/errc.hpp"
 #include "core/log_limiter.hpp"
@@ -48,6 +49,7 @@ struct broker_counters {
   std::uint64_t protocol_errors = 0;      // connections closed for any protocol error
   std::uint64_t internal_errors = 0;      // connections ended by an unexpected exception
   std::uint64_t auth_failures = 0;
+  std::uint64_t auth_lockouts = 0;       // logins refused unchecked while their back-off runs
   std::uint64_t handshake_failures = 0;  // TLS handshakes failed or refused (transport)
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
 };
@@ -55,7 +57,7 @@ struct broker_counters {
 enum class request_target { topic, queue };
 
 // Events a client can cause at will, whose log lines are rate-limited (log_limiter).
-enum class noisy_event { protocol_error, auth_failure, handshake_failure };
+enum class noisy_event { protocol_error, auth_failure, handshake_failure, auth_lockout };
 
 class broker_core {
  public:
@@ -93,6 +95,9 @@ class broker_core {
   // Authentication (docs/security.md): the authenticator decides who a client is; a
   // front-end runs slow password checks off the I/O thread (access/password_checker.hpp).
   const authenticator& auth() const { return *auth_; }
+  // Back-off for password guessing (auth.lockout): front-ends ask it before a password
+  // check and tell it the outcome.
+  login_throttle& throttle() { return throttle_; }
   // Accepts `s` as `user`, vouched for by `basis`: refused when a reload withdrew the
   // basis meanwhile, or past the user's connection limit. Then `s` has its permissions.
   refusal admit(client_state& s, const std::string& user, const std::string& basis);
@@ -200,6 +205,7 @@ class broker_core {
   routing::topic_trie trie_;
   std::unique_ptr<queue_manager> queues_;
   std::unique_ptr<authenticator> auth_;
+  login_throttle throttle_;
   std::unordered_map<std::string, std::uint32_t> user_connections_;
   std::unordered_map<std::string, open_request> requests_;  // reply address → requester
   std::deque<pending_confirm> pending_confirms_;            // in log order
@@ -214,7 +220,7 @@ class broker_core {
   broker_counters last_sample_;
   std::function<reload_report()> reloader_;
   std::unordered_map<std::string, admin_handler> extra_admin_;
-  log_limiter limiters_[3];  // by noisy_event
+  log_limiter limiters_[4];  // by noisy_event
   double rate_in_ = 0, rate_out_ = 0;
 };
 

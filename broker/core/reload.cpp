@@ -25,6 +25,7 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
   if (!(next.auth == config_.auth)) {
     config_.auth = next.auth;
     auth_ = std::make_unique<authenticator>(config_.auth, platform::uid_of, platform::sid_of);
+    throttle_.configure(config_.auth.lockout);  // running delays stay
     for (const auto& account : auth_->unresolved_accounts())
       logger_->warn(
           "auth: no local account '{}' (unix_users, windows_users): it authenticates nobody",

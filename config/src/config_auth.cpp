@@ -169,6 +169,13 @@ void read_auth(const json& value, auth& out, error_list& errors) {
   read_user_map(reader, "unix_users", "uid or account", out.unix_users);
   read_user_map(reader, "cert_users", "certificate subject", out.cert_users);
   read_user_map(reader, "windows_users", "SID or account", out.windows_users);
+  if (const json* lockout = reader.find("lockout")) {
+    object_reader entry(*lockout, "/auth/lockout", errors);
+    entry.read("failures", out.lockout.failures);
+    entry.read("delay_ms", out.lockout.delay_ms);
+    entry.read("max_delay_ms", out.lockout.max_delay_ms);
+    entry.report_unknown_keys();
+  }
   reader.report_unknown_keys();
 }
 
@@ -191,6 +198,14 @@ void validate_auth(const broker_config& config, std::vector<error>& errors) {
     }
     return;
   }
+  // A delay of at least 10 ms (less is no back-off), at most a day.
+  if (a.lockout.delay_ms < 10 || a.lockout.delay_ms > 86400000)
+    errors.push_back({"/auth/lockout/delay_ms", "must be between 10 and 86400000"});
+  if (a.lockout.max_delay_ms < a.lockout.delay_ms || a.lockout.max_delay_ms > 86400000)
+    errors.push_back({"/auth/lockout/max_delay_ms",
+                      "must be between /auth/lockout/delay_ms and 86400000"});
+  if (a.lockout.failures > 1000)
+    errors.push_back({"/auth/lockout/failures", "must be between 0 and 1000"});
   std::set<std::string> names;
   for (std::size_t i = 0; i < a.users.size(); ++i) {
     const user& u = a.users[i];

@@ -323,3 +323,46 @@ TEST_SUITE("auth") {
     CHECK((result.out + result.err).find("needs an \"auth\" section") != std::string::npos);
   }
 }
+
+TEST_SUITE("auth") {
+  TEST_CASE("password guessing: delays after a few failures, other users unaffected") {
+    broker_fixture broker(with_auth(R"({"auth": {"anonymous": false, "users": [
+        {"name": "alice", "password": ")" +
+                                    alice_hash() + R"("},
+        {"name": "ops", "password": ")" +
+                                    ops_hash() + R"("}],
+      "unix_users": {")" + std::to_string(::getuid()) +
+                                    R"(": "ops"},
+      "lockout": {"failures": 2, "delay_ms": 2000, "max_delay_ms": 4000}}})"));
+    for (int i = 0; i < 2; ++i) {  // free failures: checked and refused
+      Client guess(as(broker.tcp_url(), "alice", "wrong-" + std::to_string(i)));
+      CHECK(guess.connect() == protocol::errc::auth_failed);
+      CHECK(guess.last_error_message() == "authentication failed");
+    }
+    {
+      Client third(as(broker.tcp_url(), "alice", "wrong-2"));
+      CHECK(third.connect() == protocol::errc::auth_failed);
+    }
+    // Now alice, and the peer 127.0.0.1, wait: even the right password is refused unchecked.
+    Client right(as(broker.tcp_url(), "alice", "alice-pw"));
+    CHECK(right.connect() == protocol::errc::auth_failed);
+    CHECK(right.last_error_message().starts_with("too many failed logins: try again in"));
+    // Another user from another peer (the Unix socket, by uid) is served at once.
+    Client other(as(broker.unix_url(), "ops", "ops-pw"));
+    CHECK(!other.connect());
+    // Once the delay has passed, the right password works, and clears the count.
+    CHECK(wait_until([&] {
+      Client retry(as(broker.tcp_url(), "alice", "alice-pw"));
+      return !retry.connect();
+    }));
+    Client after(as(broker.tcp_url(), "alice", "wrong-again"));
+    CHECK(after.connect() == protocol::errc::auth_failed);
+    CHECK(after.last_error_message() == "authentication failed");  // checked, not locked
+    std::error_code ec;
+    auto status = json::parse(other.admin("status", "{}", ec));
+    REQUIRE(!ec);
+    CHECK(status["auth_failures"].get<std::uint64_t>() >= 4);
+    CHECK(status["auth_lockouts"].get<std::uint64_t>() >= 1);
+    CHECK(broker.log_contains("login for user 'alice' refused unchecked: too many failed logins"));
+  }
+}

@@ -6,6 +6,7 @@
 #include "config_errors.hpp"
 
 #include "access/authenticator.hpp"
+#include "access/login_throttle.hpp"
 #include "access/permissions.hpp"
 #include "ipc/config/config.hpp"
 #include "ipc/credentials/password.hpp"
@@ -263,4 +264,51 @@ TEST_SUITE("auth") {
     CHECK_FALSE(open.still_valid(by_password.user, by_password.basis));
     CHECK_FALSE(a.still_valid("alice", "something else"));
   }
+}
+
+TEST_CASE("login_throttle: delays double after the free failures, per user and per peer") {
+  using ipc::broker::login_throttle;
+  using std::chrono::milliseconds;
+  ipc::config::lockout_settings settings;
+  settings.failures = 2;
+  settings.delay_ms = 100;
+  settings.max_delay_ms = 350;
+  login_throttle throttle(settings);
+  auto t = login_throttle::clock::time_point{} + std::chrono::hours(1);
+  throttle.failed("alice", "10.0.0.1", t);
+  throttle.failed("alice", "10.0.0.1", t);
+  CHECK(throttle.locked_for("alice", "10.0.0.1", t) == login_throttle::clock::duration::zero());
+  throttle.failed("alice", "10.0.0.1", t);                                  // the third: 100 ms
+  CHECK(throttle.locked_for("alice", "10.0.0.2", t) == milliseconds(100));  // the user
+  CHECK(throttle.locked_for("bob", "10.0.0.1", t) == milliseconds(100));    // the peer
+  CHECK(throttle.locked_for("bob", "10.0.0.2", t) == login_throttle::clock::duration::zero());
+  CHECK(throttle.locked_for("alice", "10.0.0.1", t + milliseconds(100)) ==
+        login_throttle::clock::duration::zero());
+  throttle.failed("alice", "10.0.0.1", t + milliseconds(100));  // 200 ms
+  CHECK(throttle.locked_for("alice", "x", t + milliseconds(100)) == milliseconds(200));
+  throttle.failed("alice", "10.0.0.1", t + milliseconds(300));  // 400, capped at 350
+  CHECK(throttle.locked_for("alice", "x", t + milliseconds(300)) == milliseconds(350));
+  // A success clears the user's and the peer's counts.
+  throttle.succeeded("alice", "10.0.0.1");
+  throttle.failed("alice", "10.0.0.1", t + milliseconds(700));
+  CHECK(throttle.locked_for("alice", "10.0.0.1", t + milliseconds(700)) ==
+        login_throttle::clock::duration::zero());
+  // failures 0 turns it off.
+  settings.failures = 0;
+  throttle.configure(settings);
+  for (int i = 0; i < 10; ++i) throttle.failed("carol", "10.0.0.9", t);
+  CHECK(throttle.locked_for("carol", "10.0.0.9", t) == login_throttle::clock::duration::zero());
+}
+
+TEST_CASE("login_throttle: the tables stay bounded under a flood of names") {
+  using ipc::broker::login_throttle;
+  login_throttle throttle;
+  auto t = login_throttle::clock::time_point{} + std::chrono::hours(1);
+  for (std::size_t i = 0; i < login_throttle::max_entries + 1000; ++i)
+    throttle.failed("user" + std::to_string(i), "peer" + std::to_string(i), t);
+  CHECK(throttle.tracked() <= 2 * login_throttle::max_entries);
+  // Once they are stale, new names are tracked again.
+  auto later = t + std::chrono::hours(1);
+  throttle.failed("late", "late-peer", later);
+  CHECK(throttle.tracked() <= 2 * login_throttle::max_entries);
 }

@@ -96,6 +96,10 @@ class session final : public client,
   void on_hello(const protocol::raw_frame& frame);
   void auth_failed(const std::string& user, std::string_view reason, protocol::errc code,
                    std::string_view message);
+  // The login back-off (access/login_throttle.hpp): the peer's key, and a refusal.
+  std::string peer_key() const;
+  static std::chrono::steady_clock::time_point now();
+  void locked_out(const std::string& user, std::chrono::steady_clock::duration wait);
   asio::awaitable<void> check_password();  // the slow hash, off the I/O thread
   void accept_user(const std::string& user, const std::string& basis);
   std::uint32_t max_frame_size() const;

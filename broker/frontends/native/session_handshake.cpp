@@ -40,6 +40,8 @@ void session::on_hello(const protocol::raw_frame& frame) {
     return auth_failed(decision.user, decision.log_reason, wire_code(decision.error),
                        decision.message);
   if (decision.password_hash) {
+    auto wait = core_.throttle().locked_for(decision.user, peer_key(), now());
+    if (wait > std::chrono::steady_clock::duration::zero()) return locked_out(decision.user, wait);
     auto place = password_checker::reserve();
     if (!place) {
       core_.log().warn("connection {} ({}): {} password checks in progress, refused", id_,
@@ -75,9 +77,11 @@ asio::awaitable<void> session::check_password() {
   bool ok = *outcome;
   if (stopped_ || draining_) co_return;
   if (!ok) {
+    core_.throttle().failed(job.user, peer_key(), now());
     auth_failed(job.user, job.failure, protocol::errc::auth_failed, "authentication failed");
     co_return;
   }
+  core_.throttle().succeeded(job.user, peer_key());
   accept_user(job.user, job.basis);
 }
 
@@ -89,6 +93,34 @@ void session::auth_failed(const std::string& user, std::string_view reason, prot
     core_.log().warn("connection {} ({}): authentication failed for user '{}' ({}){}", id_,
                      peer().address, loggable(user), reason, note);
   close_with_error(code, message);
+}
+
+std::string session::peer_key() const {
+  // Who the peer is for the login back-off: its address without the port (many
+  // connections from one host share it), else its uid or SID.
+  const auto& p = peer();
+  if (p.transport == transport::scheme::tcp || p.transport == transport::scheme::tls) {
+    auto colon = p.address.rfind(':');
+    return colon == std::string::npos ? p.address : p.address.substr(0, colon);
+  }
+  if (p.uid) return "uid " + std::to_string(*p.uid);
+  if (!p.sid.empty()) return "sid " + p.sid;
+  return p.address;
+}
+
+std::chrono::steady_clock::time_point session::now() { return std::chrono::steady_clock::now(); }
+
+void session::locked_out(const std::string& user, std::chrono::steady_clock::duration wait) {
+  ++core_.counters().auth_lockouts;
+  auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+  std::string note;
+  if (core_.log_allowed(noisy_event::auth_lockout, note))
+    core_.log().warn(
+        "connection {} ({}): login for user '{}' refused unchecked: too many failed "
+        "logins, {} s to wait{}",
+        id_, peer().address, loggable(user), seconds, note);
+  close_with_error(protocol::errc::auth_failed,
+                   "too many failed logins: try again in " + std::to_string(seconds) + " s");
 }
 
 void session::accept_user(const std::string& user, const std::string& basis) {

@@ -99,6 +99,16 @@ struct token {
   bool operator==(const token&) const = default;
 };
 
+// Back-off for failed password logins (docs/security.md §2.5), per claimed user and per
+// peer address: after `failures` in a row, each further login waits out a delay that
+// doubles from `delay_ms` up to `max_delay_ms`.
+struct lockout_settings {
+  std::uint32_t failures = 5;           // failures in a row allowed without delay; 0: off
+  std::uint64_t delay_ms = 1000;        // the first delay
+  std::uint64_t max_delay_ms = 300000;  // the longest (5 min)
+  bool operator==(const lockout_settings&) const = default;
+};
+
 struct auth {
   bool present = false;    // the config has an "auth" section
   bool anonymous = false;  // clients may connect without credentials
@@ -109,6 +119,7 @@ struct auth {
   std::vector<std::pair<std::string, std::string>> windows_users;
   // Verified TLS client certificate subject ("CN=svc-a" or a full RFC 2253 subject) → user.
   std::vector<std::pair<std::string, std::string>> cert_users;
+  lockout_settings lockout;
   bool operator==(const auth&) const = default;
 };
 

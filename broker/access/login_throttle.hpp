@@ -1,0 +1,50 @@
+// Back-off for password guessing (docs/security.md §2.5), sans-I/O: failed logins are
+// counted per claimed user and per peer (IP address, Unix uid, pipe SID); after
+// `failures` in a row, every further login of that user or from that peer is refused
+// without checking its password until a delay has passed, which doubles with each
+// further failure up to `max_delay_ms`. A success clears both counts. Refused logins are
+// not counted, so retrying during a delay does not prolong it. At most `max_entries`
+// users and peers are tracked each; stale ones are forgotten first.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "ipc/config/config.hpp"
+
+namespace ipc::broker {
+
+class login_throttle {
+ public:
+  using clock = std::chrono::steady_clock;
+  static constexpr std::size_t max_entries = 65536;  // each of users and peers
+
+  explicit login_throttle(config::lockout_settings settings = {}) : settings_(settings) {}
+  // New settings (a reload): counts and delays already running stay.
+  void configure(const config::lockout_settings& settings) { settings_ = settings; }
+
+  // How long a login of `user` from `peer` must still wait (zero: check it now).
+  clock::duration locked_for(std::string_view user, std::string_view peer,
+                             clock::time_point now) const;
+  void failed(std::string_view user, std::string_view peer, clock::time_point now);
+  void succeeded(std::string_view user, std::string_view peer);
+  std::size_t tracked() const { return users_.size() + peers_.size(); }
+
+ private:
+  struct entry {
+    std::uint32_t failures = 0;
+    clock::time_point until{};  // no login before this
+    clock::time_point last{};   // the last failure
+  };
+  using table = std::unordered_map<std::string, entry>;
+  clock::duration wait(const table& t, std::string_view key, clock::time_point now) const;
+  void count(table& t, std::string_view key, clock::time_point now);
+
+  config::lockout_settings settings_;
+  table users_, peers_;
+};
+
+}  // namespace ipc::broker
