@@ -48,4 +48,27 @@ void login_throttle::succeeded(std::string_view user, std::string_view peer) {
   peers_.erase(std::string(peer));
 }
 
+bool login_throttle::begin(std::string_view user, std::string_view peer) {
+  if (settings_.failures == 0) return true;
+  auto& by_user = user_checks_[std::string(user)];
+  auto& by_peer = peer_checks_[std::string(peer)];
+  if (by_user >= max_in_flight || by_peer >= max_in_flight) {
+    if (by_user == 0) user_checks_.erase(std::string(user));
+    if (by_peer == 0) peer_checks_.erase(std::string(peer));
+    return false;
+  }
+  ++by_user;
+  ++by_peer;
+  return true;
+}
+
+void login_throttle::end(std::string_view user, std::string_view peer) {
+  auto release = [](auto& counts, std::string_view key) {
+    auto found = counts.find(std::string(key));
+    if (found != counts.end() && --found->second == 0) counts.erase(found);
+  };
+  release(user_checks_, user);
+  release(peer_checks_, peer);
+}
+
 }  // namespace ipc::broker

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "ipc/config/config.hpp"
 
@@ -31,6 +32,33 @@ class login_throttle {
                              clock::time_point now) const;
   void failed(std::string_view user, std::string_view peer, clock::time_point now);
   void succeeded(std::string_view user, std::string_view peer);
+
+  // Checks in progress: at most `max_in_flight` per user and per peer, so that a burst
+  // of parallel guesses cannot fill the password checker before its failures count.
+  // begin() false: refuse this login; true: call end() once its check is done.
+  static constexpr std::uint32_t max_in_flight = 2;
+  bool begin(std::string_view user, std::string_view peer);
+  void end(std::string_view user, std::string_view peer);
+
+  // One check in progress, ended when this is destroyed (after the check, or unused when
+  // the connection went away first).
+  class in_flight {
+   public:
+    in_flight(login_throttle& owner, std::string user, std::string peer)
+        : owner_(&owner), user_(std::move(user)), peer_(std::move(peer)) {}
+    in_flight(in_flight&& other) noexcept
+        : owner_(std::exchange(other.owner_, nullptr)),
+          user_(std::move(other.user_)),
+          peer_(std::move(other.peer_)) {}
+    in_flight& operator=(in_flight&&) = delete;
+    ~in_flight() {
+      if (owner_ != nullptr) owner_->end(user_, peer_);
+    }
+
+   private:
+    login_throttle* owner_;
+    std::string user_, peer_;
+  };
   std::size_t tracked() const { return users_.size() + peers_.size(); }
 
  private:
@@ -45,6 +73,7 @@ class login_throttle {
 
   config::lockout_settings settings_;
   table users_, peers_;
+  std::unordered_map<std::string, std::uint32_t> user_checks_, peer_checks_;  // in progress
 };
 
 }  // namespace ipc::broker

@@ -312,3 +312,16 @@ TEST_CASE("login_throttle: the tables stay bounded under a flood of names") {
   throttle.failed("late", "late-peer", later);
   CHECK(throttle.tracked() <= 2 * login_throttle::max_entries);
 }
+
+TEST_CASE("login_throttle: at most two checks in progress per user and per peer") {
+  using ipc::broker::login_throttle;
+  login_throttle throttle;
+  CHECK(throttle.begin("alice", "10.0.0.1"));
+  CHECK(throttle.begin("alice", "10.0.0.2"));
+  CHECK_FALSE(throttle.begin("alice", "10.0.0.3"));  // alice has two in progress
+  CHECK(throttle.begin("bob", "10.0.0.1"));
+  CHECK_FALSE(throttle.begin("carol", "10.0.0.1"));                   // so has the peer 10.0.0.1
+  { login_throttle::in_flight done(throttle, "alice", "10.0.0.1"); }  // one of them ends
+  CHECK(throttle.begin("carol", "10.0.0.1"));
+  CHECK(throttle.begin("alice", "10.0.0.3"));
+}

@@ -17,6 +17,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "access/login_throttle.hpp"
 #include "access/password_checker.hpp"
 #include "core/client.hpp"
 #include "core/refusal.hpp"
@@ -138,6 +139,7 @@ class session final : public client,
     std::string user, hash, password, failure;  // failure: what the log says if it fails
     std::string basis;
     password_checker::ticket place;
+    login_throttle::in_flight slot;  // this login's place in its user's and peer's checks
   };
   std::optional<pending_password> pending_auth_;  // frames wait while it is checked
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();

@@ -40,8 +40,11 @@ void session::on_hello(const protocol::raw_frame& frame) {
     return auth_failed(decision.user, decision.log_reason, wire_code(decision.error),
                        decision.message);
   if (decision.password_hash) {
-    auto wait = core_.throttle().locked_for(decision.user, peer_key(), now());
+    auto key = peer_key();
+    auto wait = core_.throttle().locked_for(decision.user, key, now());
     if (wait > std::chrono::steady_clock::duration::zero()) return locked_out(decision.user, wait);
+    if (!core_.throttle().begin(decision.user, key)) return locked_out(decision.user, {});
+    login_throttle::in_flight slot(core_.throttle(), decision.user, key);
     auto place = password_checker::reserve();
     if (!place) {
       core_.log().warn("connection {} ({}): {} password checks in progress, refused", id_,
@@ -51,7 +54,7 @@ void session::on_hello(const protocol::raw_frame& frame) {
     }
     pending_auth_.emplace(pending_password{decision.user, std::move(*decision.password_hash),
                                            std::move(decision.password), decision.log_reason,
-                                           decision.basis, std::move(*place)});
+                                           decision.basis, std::move(*place), std::move(slot)});
     return;  // the read loop checks it off the I/O thread, then goes on
   }
   accept_user(decision.user, decision.basis);
@@ -111,16 +114,20 @@ std::string session::peer_key() const {
 std::chrono::steady_clock::time_point session::now() { return std::chrono::steady_clock::now(); }
 
 void session::locked_out(const std::string& user, std::chrono::steady_clock::duration wait) {
+  // `wait` zero: refused for checks already in progress for this user or peer.
   ++core_.counters().auth_lockouts;
   auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+  std::string why = seconds > 0
+                        ? "too many failed logins, " + std::to_string(seconds) + " s to wait"
+                        : "too many logins in progress for this user or peer";
   std::string note;
   if (core_.log_allowed(noisy_event::auth_lockout, note))
-    core_.log().warn(
-        "connection {} ({}): login for user '{}' refused unchecked: too many failed "
-        "logins, {} s to wait{}",
-        id_, peer().address, loggable(user), seconds, note);
+    core_.log().warn("connection {} ({}): login for user '{}' refused unchecked: {}{}", id_,
+                     peer().address, loggable(user), why, note);
   close_with_error(protocol::errc::auth_failed,
-                   "too many failed logins: try again in " + std::to_string(seconds) + " s");
+                   seconds > 0
+                       ? "too many failed logins: try again in " + std::to_string(seconds) + " s"
+                       : "too many logins in progress: try again");
 }
 
 void session::accept_user(const std::string& user, const std::string& basis) {
