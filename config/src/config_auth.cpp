@@ -202,8 +202,8 @@ void validate_auth(const broker_config& config, std::vector<error>& errors) {
   if (a.lockout.delay_ms < 10 || a.lockout.delay_ms > 86400000)
     errors.push_back({"/auth/lockout/delay_ms", "must be between 10 and 86400000"});
   if (a.lockout.max_delay_ms < a.lockout.delay_ms || a.lockout.max_delay_ms > 86400000)
-    errors.push_back({"/auth/lockout/max_delay_ms",
-                      "must be between /auth/lockout/delay_ms and 86400000"});
+    errors.push_back(
+        {"/auth/lockout/max_delay_ms", "must be between /auth/lockout/delay_ms and 86400000"});
   if (a.lockout.failures > 1000)
     errors.push_back({"/auth/lockout/failures", "must be between 0 and 1000"});
   std::set<std::string> names;
