@@ -22,9 +22,13 @@ login_throttle::clock::duration login_throttle::locked_for(std::string_view user
 void login_throttle::count(table& t, std::string_view key, clock::time_point now) {
   const auto max_delay = std::chrono::milliseconds(settings_.max_delay_ms);
   if (t.size() >= max_entries && !t.contains(std::string(key))) {
-    // Forget what has been quiet for longer than the longest delay; if that frees
-    // nothing the newcomer is not tracked (the table stays bounded).
-    std::erase_if(t, [&](const auto& e) { return now - e.second.last > max_delay; });
+    // Forget what has been quiet for longer than the longest delay, at most once a
+    // second (a sweep walks the whole table); while it stays full, newcomers are not
+    // tracked (the table stays bounded, and a flood of names costs no sweep each).
+    if (now >= next_sweep_) {
+      std::erase_if(t, [&](const auto& e) { return now - e.second.last > max_delay; });
+      next_sweep_ = now + std::chrono::seconds(1);
+    }
     if (t.size() >= max_entries) return;
   }
   auto& e = t[std::string(key)];

@@ -73,6 +73,7 @@ class login_throttle {
 
   config::lockout_settings settings_;
   table users_, peers_;
+  clock::time_point next_sweep_{};  // no sweep of a full table before this
   std::unordered_map<std::string, std::uint32_t> user_checks_, peer_checks_;  // in progress
 };
 
