@@ -79,7 +79,6 @@ class client_state {
   bool authenticated() const { return !basis_.empty(); }
   const permissions& perms() const { return *perms_; }
   std::size_t subscription_count() const { return subscriptions_.size(); }
-  std::size_t open_requests() const { return requests_.size(); }
 
  private:
   friend class broker_core;

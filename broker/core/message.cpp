@@ -16,8 +16,4 @@ std::size_t record_size(std::string_view topic, std::string_view reply_to,
   return message_record::record_size(topic, reply_to, {{}, headers}, payload_size);
 }
 
-bool decode_record(std::span<const std::uint8_t> bytes, record_fields& out) {
-  return message_record::decode_record(bytes, out);
-}
-
 }  // namespace ipc::broker

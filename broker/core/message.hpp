@@ -3,7 +3,8 @@
 // message record, encoded once per message and shared by every recipient). The record
 // (id, timestamp, topic, reply_to, headers, payload) is the one byte layout that queues,
 // the durable log and the native protocol (docs/protocol.md §4.1) all carry; every other
-// front-end decodes it (record_fields) and encodes its own wire once per message.
+// front-end decodes it (message_record::decode_record) and encodes its own wire once
+// per message.
 #pragma once
 
 #include <cstdint>
@@ -41,9 +42,6 @@ struct outgoing_message {
   std::uint64_t message_id = 0;
 };
 
-// The fields of an encoded record, as views into it (for front-ends that re-encode).
-using record_fields = message_record::fields;
-
 // Appends the record of one message to `out`.
 void encode_record(std::vector<std::uint8_t>& out, std::uint64_t message_id,
                    std::uint64_t timestamp_ns, std::string_view topic, std::string_view reply_to,
@@ -51,7 +49,5 @@ void encode_record(std::vector<std::uint8_t>& out, std::uint64_t message_id,
 // The record's size before encoding it (to choose between inline and shared).
 std::size_t record_size(std::string_view topic, std::string_view reply_to,
                         const header_map* headers, std::size_t payload_size);
-// Reads a record; false when `bytes` is not one.
-bool decode_record(std::span<const std::uint8_t> bytes, record_fields& out);
 
 }  // namespace ipc::broker

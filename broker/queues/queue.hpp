@@ -18,7 +18,7 @@ namespace ipc::broker {
 
 class queue;
 
-// A message held by a queue: its encoded body (docs/protocol.md §4.1) and bookkeeping.
+// A message held by a queue: its message record (core/message.hpp) and bookkeeping.
 struct stored_message {
   body_ref body;
   std::uint64_t id = 0;

@@ -146,6 +146,12 @@ void async_client::start_serve(std::string target, reply_function fn, bool to_qu
     if (answer && !m.reply_to().empty()) publish(m.reply_to(), *answer);
     if (m.delivery_tag() != 0) ack(m.delivery_tag());
   };
+  start_responder(std::move(target), to_queue, std::move(respond), std::move(done));
+}
+
+void async_client::start_responder(std::string target, bool to_queue, message_handler respond,
+                                   subscribe_function done) {
+  // Requests come from a queue (one consumer answers each) or a topic pattern.
   if (to_queue)
     start_consume(std::move(target), {}, std::move(respond), std::move(done));
   else
@@ -185,10 +191,7 @@ void async_client::start_serve_async(std::string target, async_reply_function fn
     };
     fn(m, std::move(sender));
   };
-  if (to_queue)
-    start_consume(std::move(target), {}, std::move(respond), std::move(done));
-  else
-    start_subscribe(std::move(target), std::move(respond), std::move(done));
+  start_responder(std::move(target), to_queue, std::move(respond), std::move(done));
 }
 
 }  // namespace ipc

@@ -233,6 +233,8 @@ class async_client {
   void start_request(std::string target, std::string payload, request_options options,
                      detail::unique_function<void(std::error_code, owned_message)> done);
   void start_serve(std::string target, reply_function fn, bool to_queue, subscribe_function done);
+  void start_responder(std::string target, bool to_queue, message_handler respond,
+                       subscribe_function done);
   void start_declare_queue(std::string name, const queue_options& options,
                            detail::unique_function<void(std::error_code, bool)> done);
   void start_serve_async(std::string target, async_reply_function fn, bool to_queue,
