@@ -75,8 +75,8 @@ int run_status(const global_options& global) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& [key, value] : answer.items()) {
-    std::string shown =
-        key == "memory_bytes" ? human_bytes(value.get<std::uint64_t>()) : cell(value);
+    bool bytes = key == "memory_bytes" || key == "memory_held_bytes" || key == "max_memory";
+    std::string shown = bytes ? human_bytes(value.get<std::uint64_t>()) : cell(value);
     rows.push_back({key, shown});
   }
   std::cout << render_table({"FIELD", "VALUE"}, rows);

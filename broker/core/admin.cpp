@@ -54,6 +54,10 @@ std::string broker_core::admin_status() const {
       {"protocol_errors", counters_.protocol_errors},
       {"internal_errors", counters_.internal_errors},
       {"memory_bytes", platform::resident_memory_bytes()},
+      {"memory_held_bytes", memory_->held()},
+      {"max_memory", memory_->limit()},
+      {"memory_alarm", memory_->alarm()},
+      {"memory_alarms", memory_->alarms()},
       {"storage", queues_->store() ? queues_->store()->describe() : json(nullptr)},
   });
 }

@@ -24,7 +24,7 @@ broker_core::broker_core(const config::broker_config& config,
       logger_(std::move(logger)),
       name_limits_{config.limits.max_topic_length, config.limits.max_topic_levels},
       trie_(config.limits.match_cache_entries),
-      queues_(std::make_unique<queue_manager>(config_, trie_, pool_, *logger_)),
+      queues_(std::make_unique<queue_manager>(config_, trie_, pool_, memory_, *logger_)),
       auth_(std::make_unique<authenticator>(config_.auth, platform::uid_of, platform::sid_of)),
       throttle_(config_.auth.lockout) {
   scratch_body_.reserve(inline_body_limit);
@@ -34,11 +34,20 @@ broker_core::broker_core(const config::broker_config& config,
         account);
 }
 
-broker_core::~broker_core() = default;
+broker_core::~broker_core() { memory_->on_change(nullptr); }
 
 bool broker_core::open(std::shared_ptr<storage::file_system> fs, storage::durable_log::poster post,
                        std::string& error) {
   auto on_outcome = [this](std::uint64_t lsn, std::error_code ec) { on_stored(lsn, ec); };
+  post_ = post;
+  memory_->on_change([this] {
+    if (std::exchange(alarm_posted_, true)) return;
+    post_([this] { memory_alarm_changed(); });
+  });
+  memory_->set_limit(memory_limit(limits_));
+  if (memory_->limit() != 0)
+    logger_->info("memory bound (limits.max_memory): {} MiB of message data",
+                  memory_->limit() >> 20);
   if (!queues_->open_storage(std::move(fs), std::move(post), on_outcome, error)) return false;
   last_message_id_ = std::max(last_message_id_, queues_->declare_configured());
   return true;

@@ -23,6 +23,7 @@
 #include "core/client.hpp"
 #include "core/errc.hpp"
 #include "core/log_limiter.hpp"
+#include "core/memory_gauge.hpp"
 #include "core/message.hpp"
 #include "core/message_pool.hpp"
 #include "core/refusal.hpp"
@@ -67,7 +68,8 @@ class broker_core {
   broker_core& operator=(const broker_core&) = delete;
 
   // Opens storage (recovering durable queues) and declares the configured queues; false
-  // with `error` when the broker must not start.
+  // with `error` when the broker must not start. `post` runs work later on the I/O thread
+  // (storage outcomes, memory alarm changes).
   bool open(std::shared_ptr<storage::file_system> fs, storage::durable_log::poster post,
             std::string& error);
   // Writes and syncs what storage holds in memory (graceful stop).
@@ -112,6 +114,13 @@ class broker_core {
   // With `confirm` not 0, s.owner().confirmed(confirm, …) follows once every copy bound
   // into a durable queue is stored (at once when there is none).
   refusal publish(client_state& s, const message_in& m, std::uint32_t confirm);
+  // The memory bound (limits.max_memory, core/memory_gauge.hpp): front-ends count their
+  // pending output in it. While the alarm is on, send() and request() are refused with
+  // memory_alarm, and a front-end that has just handed over a publish for which this
+  // says true stops reading that connection until client::memory_alarm(false). Replies
+  // to requests never wait: they settle what is already held.
+  const std::shared_ptr<memory_gauge>& memory() const { return memory_; }
+  bool publisher_must_wait(std::string_view topic) const;
   // Broker events on $SYS topics, encoded only when someone listens.
   void publish_system(std::string_view topic, std::string_view json);
 
@@ -170,6 +179,10 @@ class broker_core {
   refusal check_fields(std::string_view reply_to, const header_map& headers,
                        std::size_t payload_size) const;
   void drop_requests(client_state& s);
+  // memory_alarm.cpp: limits.max_memory in bytes; the alarm's log line, $SYS event and
+  // client notifications, run from post_ after the gauge flipped.
+  static std::uint64_t memory_limit(const config::limits& limits);
+  void memory_alarm_changed();
   void reauthorize(client_state& s);
 
   // Confirms (storage): what was appended since `mark` is stored under the fsync policy.
@@ -202,6 +215,10 @@ class broker_core {
   std::shared_ptr<spdlog::logger> logger_;
   routing::name_limits name_limits_;
   message_pool pool_;
+  std::shared_ptr<memory_gauge> memory_ = std::make_shared<memory_gauge>();
+  storage::durable_log::poster post_;
+  bool alarm_posted_ = false;     // a memory_alarm_changed() is on its way
+  bool alarm_announced_ = false;  // the alarm state last logged and published
   routing::topic_trie trie_;
   std::unique_ptr<queue_manager> queues_;
   std::unique_ptr<authenticator> auth_;

@@ -59,6 +59,9 @@ class client : public routing::route_target {
   virtual void permissions_changed(const permissions& now) = 0;
   // A reload changed the limits (a frame size limit may follow them).
   virtual void limits_changed() = 0;
+  // The memory alarm went on or off (broker_core::publisher_must_wait): a front-end that
+  // stopped reading a publisher resumes when it is off.
+  virtual void memory_alarm(bool on) = 0;
   // The core ends the connection: a fatal error with `code`, then close.
   virtual void close(errc code, std::string_view message) = 0;
   // Ends the connection at once, dropping what is queued (the end of a stop).

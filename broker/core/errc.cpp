@@ -24,6 +24,7 @@ std::string_view errc_name(errc code) noexcept {
     case errc::invalid_argument: return "invalid_argument";
     case errc::storage_error: return "storage_error";
     case errc::not_implemented: return "not_implemented";
+    case errc::memory_alarm: return "memory_alarm";
     case errc::auth_failed: return "auth_failed";
     case errc::shutting_down: return "shutting_down";
     case errc::connection_killed: return "connection_killed";

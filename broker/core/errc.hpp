@@ -29,6 +29,7 @@ enum class errc : std::uint8_t {
   invalid_argument,      // an argument out of range or of the wrong shape
   storage_error,         // the durable log could not take it
   not_implemented,       // this broker cannot do it (reload without a config file)
+  memory_alarm,          // the broker holds more than limits.max_memory (core/memory_gauge.hpp)
   // Reasons the core ends a connection.
   auth_failed,        // refused at authentication, or credentials withdrawn by a reload
   shutting_down,      // the broker is stopping

@@ -19,6 +19,7 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
   if (!(limits == config_.limits)) {
     config_.limits = limits;
     name_limits_ = {config_.limits.max_topic_length, config_.limits.max_topic_levels};
+    memory_->set_limit(memory_limit(config_.limits));
     for (const auto& [id, s] : clients_) s->owner().limits_changed();
     report.changes.push_back("limits");
   }

@@ -14,6 +14,8 @@ constexpr std::string_view reply_prefix = "$reply/";
 constexpr std::uint64_t default_request_ms = 30'000;  // a request without a timeout
 constexpr std::uint64_t max_request_ms = 600'000;     // no request lives longer (10 min)
 const char* const bad_queue_name = "invalid queue name: use 1 to 255 of A-Z a-z 0-9 . _ -";
+const refusal over_memory{errc::memory_alarm,
+                          "broker memory over limits.max_memory: try again once it falls"};
 }  // namespace
 
 refusal broker_core::enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
@@ -44,6 +46,7 @@ refusal broker_core::send(client_state& s, std::string_view queue_name, const me
     return denied(s, "send to queue '" + std::string(queue_name) + "'");
   if (!config::valid_queue_name(queue_name)) return {errc::invalid_queue_name, bad_queue_name};
   if (auto refused = check_fields(m.reply_to, m.headers, m.payload.size())) return refused;
+  if (memory_->alarm()) return over_memory;
   auto mark = storage_mark();
   std::uint64_t id = 0;
   if (auto refused = enqueue(queue_name, true, m.reply_to, m.headers, m.payload, id))
@@ -81,6 +84,7 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
     return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
   if (s.requests_.size() >= limits_.max_pending_requests)
     return {errc::limit_exceeded, "too many open requests (limits.max_pending_requests)"};
+  if (memory_->alarm()) return over_memory;
   // 64 random bits (16 hex digits): an address cannot be guessed from those seen before.
   std::string address = std::string(reply_prefix) + std::to_string(s.id()) + "/" +
                         std::to_string(id) + "/" + credentials::random_hex(8);

@@ -17,6 +17,7 @@ std::uint8_t* output_queue::extend(std::size_t n) {
     segments.push_back({begin, begin + n, {}});
   }
   pending_bytes_ += n;
+  gauge_->add(n);
   return scratch.data() + begin;
 }
 
@@ -35,6 +36,7 @@ void output_queue::append(body_ref body) {
     segments.push_back({end, end, std::move(body)});
   }
   pending_bytes_ += size;
+  gauge_->add(size);
 }
 
 void output_queue::batch::clear() {
@@ -44,12 +46,13 @@ void output_queue::batch::clear() {
 }
 
 void output_queue::clear() {
+  gauge_->release(pending_bytes_);
   pending_.clear();
   pending_bytes_ = 0;
 }
 
 void output_queue::take(batch& out) {
-  out.clear();
+  release(out);
   std::swap(out, pending_);
   out.bytes = pending_bytes_;
   pending_bytes_ = 0;

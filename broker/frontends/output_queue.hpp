@@ -1,18 +1,26 @@
 // A connection's pending output: small frames and small message bodies are copied into
 // one contiguous scratch buffer, large bodies are referenced. The writer swaps the
 // pending half out and sends it as one gathered write while new output accumulates.
+// Everything from append() until release() counts in the broker's memory gauge.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "core/memory_gauge.hpp"
 #include "core/message_pool.hpp"
 
 namespace ipc::broker {
 
 class output_queue {
  public:
+  explicit output_queue(std::shared_ptr<memory_gauge> gauge) : gauge_(std::move(gauge)) {}
+  ~output_queue() { gauge_->release(pending_bytes_); }
+  output_queue(const output_queue&) = delete;
+  output_queue& operator=(const output_queue&) = delete;
+
   // Appends bytes (a complete frame, or a prefix followed by the body).
   void append(std::span<const std::uint8_t> bytes);
   // Appends a reference to a shared body (after its prefix was appended).
@@ -22,7 +30,7 @@ class output_queue {
   // Bytes waiting (not yet handed to the writer).
   std::size_t pending_bytes() const { return pending_bytes_; }
   bool empty() const { return pending_bytes_ == 0; }
-  void clear();
+  void clear();  // drops what is pending
 
   // Moves everything pending into `batch` (whose old content is released) and returns
   // the buffers to write, valid until the next take().
@@ -38,8 +46,14 @@ class output_queue {
     void clear();
   };
   void take(batch& out);
+  // The batch was written (or will never be): its bytes leave the gauge. Idempotent.
+  void release(batch& written) {
+    gauge_->release(written.bytes);
+    written.clear();
+  }
 
  private:
+  std::shared_ptr<memory_gauge> gauge_;  // shared: a connection may outlive the core
   batch pending_;
   std::size_t pending_bytes_ = 0;
 };

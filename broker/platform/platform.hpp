@@ -14,6 +14,9 @@ namespace ipc::broker::platform {
 
 std::uint64_t process_id();
 std::uint64_t resident_memory_bytes();  // 0 when unknown
+// The memory this process may use: physical memory, or less when a control group (a
+// container's memory limit) sets a lower bound. 0 when unknown.
+std::uint64_t available_memory_bytes();
 // The facts default paths depend on (SPEC §5), read from the OS and environment.
 config::environment read_environment();
 // Process-wide set-up before serving (e.g. ignore SIGPIPE on POSIX).

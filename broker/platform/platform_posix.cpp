@@ -33,6 +33,23 @@ std::uint64_t resident_memory_bytes() {
   return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+std::uint64_t available_memory_bytes() {
+  auto pages = ::sysconf(_SC_PHYS_PAGES);
+  auto page = ::sysconf(_SC_PAGESIZE);
+  std::uint64_t physical =
+      pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+                            : 0;
+  // A container's limit: cgroup v2 memory.max ("max" when none), v1 memory.limit_in_bytes
+  // (a huge number when none).
+  for (const char* file :
+       {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(file);
+    std::uint64_t limit = 0;
+    if (in >> limit && limit != 0 && (physical == 0 || limit < physical)) physical = limit;
+  }
+  return physical;
+}
+
 config::environment read_environment() {
   auto text = [](const char* name) {
     const char* value = std::getenv(name);

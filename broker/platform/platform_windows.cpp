@@ -20,6 +20,13 @@ std::uint64_t resident_memory_bytes() {
   return counters.WorkingSetSize;
 }
 
+std::uint64_t available_memory_bytes() {
+  MEMORYSTATUSEX status{};
+  status.dwLength = sizeof status;
+  if (!GlobalMemoryStatusEx(&status)) return 0;
+  return status.ullTotalPhys;
+}
+
 config::environment read_environment() {
   config::environment env;
   env.windows = true;

@@ -14,8 +14,12 @@ std::string_view reason_name(dead_letter_reason reason) {
   return "?";
 }
 
-queue::queue(std::string name, config::queue_options options, dead_letter_sink sink)
-    : name_(std::move(name)), options_(std::move(options)), sink_(std::move(sink)) {}
+queue::queue(std::string name, config::queue_options options, dead_letter_sink sink,
+             std::shared_ptr<memory_gauge> gauge)
+    : name_(std::move(name)),
+      options_(std::move(options)),
+      sink_(std::move(sink)),
+      gauge_(std::move(gauge)) {}
 
 bool queue::over_limits(std::uint64_t extra_bytes, std::size_t extra_count) const {
   std::size_t count = ready_.size() + unacked_.size() + extra_count;
@@ -39,7 +43,7 @@ errc queue::enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evi
   }
   if (options_.ttl_ms != 0 && message.expires_at_ms == 0)
     message.expires_at_ms = now_ms + options_.ttl_ms;
-  bytes_ += message.stored_bytes;
+  hold_bytes(message.stored_bytes);
   if (journal_ != nullptr) journal_->stored(*this, message);
   ready_.push_back(std::move(message));
   ++stats_.enqueued;
@@ -47,7 +51,7 @@ errc queue::enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evi
 }
 
 void queue::restore(stored_message&& message) {
-  bytes_ += message.stored_bytes;
+  hold_bytes(message.stored_bytes);
   ready_.push_back(std::move(message));
 }
 
@@ -209,7 +213,7 @@ void queue::dead_letter(stored_message&& message, dead_letter_reason reason) {
   }
   // The copy in the dead-letter queue is recorded before this queue's settlement, so a
   // crash between the two duplicates the message rather than losing it.
-  bytes_ -= message.stored_bytes;
+  drop_bytes(message.stored_bytes);
   std::uint64_t id = message.id;
   std::uint32_t segment = message.segment;
   message.segment = 0;

@@ -7,10 +7,12 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/errc.hpp"
+#include "core/memory_gauge.hpp"
 #include "core/message_pool.hpp"
 #include "ipc/config/config.hpp"
 
@@ -73,7 +75,14 @@ class queue {
   // Where dead letters go (set by the queue manager); may be empty (then they are dropped).
   using dead_letter_sink = std::function<void(queue& from, stored_message&&, dead_letter_reason)>;
 
-  queue(std::string name, config::queue_options options, dead_letter_sink sink);
+  // The bytes of its messages count in `gauge` (the broker's memory bound) when given.
+  queue(std::string name, config::queue_options options, dead_letter_sink sink,
+        std::shared_ptr<memory_gauge> gauge = nullptr);
+  ~queue() {
+    if (gauge_) gauge_->release(bytes_);
+  }
+  queue(const queue&) = delete;
+  queue& operator=(const queue&) = delete;
 
   const std::string& name() const { return name_; }
   const config::queue_options& options() const { return options_; }
@@ -143,8 +152,16 @@ class queue {
   consumer_state* find(queue_consumer& consumer);
   void requeue_front(stored_message&& message, std::uint64_t now_ms);
   void dead_letter(stored_message&& message, dead_letter_reason reason);
+  void hold_bytes(std::uint32_t n) {
+    bytes_ += n;
+    if (gauge_) gauge_->add(n);
+  }
+  void drop_bytes(std::uint32_t n) {
+    bytes_ -= n;
+    if (gauge_) gauge_->release(n);
+  }
   void release(const stored_message& message) {
-    bytes_ -= message.stored_bytes;
+    drop_bytes(message.stored_bytes);
     if (journal_ != nullptr && message.segment != 0)
       journal_->removed(*this, message.id, message.segment);
   }
@@ -159,7 +176,8 @@ class queue {
   std::vector<consumer_state> consumers_;
   std::size_t next_ = 0;  // round-robin position
   std::uint64_t last_delivery_ = 0;
-  std::uint64_t bytes_ = 0;  // stored body bytes, ready + unacked
+  std::uint64_t bytes_ = 0;              // stored body bytes, ready + unacked
+  std::shared_ptr<memory_gauge> gauge_;  // shared: a consumer may hold the queue past the core
   queue_stats stats_;
 };
 

@@ -43,8 +43,9 @@ class queue_manager::binding final : public routing::route_target {
 };
 
 queue_manager::queue_manager(const config::broker_config& config, routing::topic_trie& trie,
-                             message_pool& pool, spdlog::logger& log)
-    : config_(config), trie_(trie), pool_(pool), log_(log) {}
+                             message_pool& pool, std::shared_ptr<memory_gauge> gauge,
+                             spdlog::logger& log)
+    : config_(config), trie_(trie), pool_(pool), gauge_(std::move(gauge)), log_(log) {}
 
 queue_manager::~queue_manager() {
   for (auto& [name, list] : bindings_)
@@ -150,7 +151,7 @@ std::shared_ptr<queue> queue_manager::make_queue(const std::string& name,
   auto sink = [this](queue& from, stored_message&& message, dead_letter_reason reason) {
     dead_letter(from, std::move(message), reason);
   };
-  auto q = std::make_shared<queue>(name, options, sink);
+  auto q = std::make_shared<queue>(name, options, sink, gauge_);
   queues_.emplace(name, q);
   return q;
 }

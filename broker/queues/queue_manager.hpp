@@ -12,6 +12,7 @@
 #include <spdlog/logger.h>
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/memory_gauge.hpp"
 #include "core/message_pool.hpp"
 #include "core/refusal.hpp"
 #include "core/reload_report.hpp"
@@ -29,8 +30,9 @@ namespace ipc::broker {
 
 class queue_manager {
  public:
+  // Queue messages count in `gauge` (limits.max_memory).
   queue_manager(const config::broker_config& config, routing::topic_trie& trie, message_pool& pool,
-                spdlog::logger& log);
+                std::shared_ptr<memory_gauge> gauge, spdlog::logger& log);
   ~queue_manager();
 
   // Opens the storage directory (lock, catalog, log recovery); false with `error` when
@@ -80,6 +82,7 @@ class queue_manager {
   const config::broker_config& config_;
   routing::topic_trie& trie_;
   message_pool& pool_;
+  std::shared_ptr<memory_gauge> gauge_;
   spdlog::logger& log_;
   std::map<std::string, std::shared_ptr<queue>, std::less<>> queues_;
   std::map<std::string, std::vector<std::unique_ptr<binding>>, std::less<>> bindings_;

@@ -112,6 +112,34 @@ void read_listeners(const json& value, std::vector<listener>& out, error_list& e
     out.push_back(read_listener(value[index], "/listeners/" + std::to_string(index), errors));
 }
 
+// limits.max_memory: a number of bytes, or a string "N%" of physical memory (1 to 90).
+void read_max_memory(object_reader& reader, limits& out) {
+  const json* value = reader.find("max_memory");
+  if (value == nullptr) return;
+  if (value->is_string()) {
+    const auto& text = value->get_ref<const std::string&>();
+    unsigned percent = 0;
+    std::size_t digits = 0;
+    while (digits < text.size() && digits < 3 && text[digits] >= '0' && text[digits] <= '9')
+      percent = percent * 10 + static_cast<unsigned>(text[digits++] - '0');
+    if (digits == 0 || digits + 1 != text.size() || text.back() != '%' || percent < 1 ||
+        percent > 90)
+      return reader.report_at("max_memory",
+                              "expected a number of bytes or a percentage of physical memory "
+                              "from \"1%\" to \"90%\", got " +
+                                  describe(*value));
+    out.max_memory = 0;
+    out.max_memory_percent = percent;
+    return;
+  }
+  std::uint64_t bytes = out.max_memory;
+  reader.read("max_memory", bytes);
+  if (value->is_number_unsigned()) {
+    out.max_memory = bytes;
+    out.max_memory_percent = 0;
+  }
+}
+
 void read_limits(const json& value, limits& out, error_list& errors) {
   object_reader reader(value, "/limits", errors);
   reader.read("max_payload", out.max_payload);
@@ -132,6 +160,7 @@ void read_limits(const json& value, limits& out, error_list& errors) {
   reader.read("auth_timeout_ms", out.auth_timeout_ms);
   reader.read("keepalive_ms", out.keepalive_ms);
   reader.read("keepalive_max_missed", out.keepalive_max_missed);
+  read_max_memory(reader, out);
   reader.report_unknown_keys();
 }
 

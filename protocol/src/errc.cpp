@@ -44,6 +44,7 @@ constexpr std::array<code_text, max_errc_value + 1> texts{{
     {"internal_error", "internal error"},
     {"not_implemented", "not implemented by this broker"},
     {"not_connected", "not connected to a broker"},
+    {"memory_alarm", "broker memory over limits.max_memory"},
 }};
 
 class protocol_category final : public std::error_category {

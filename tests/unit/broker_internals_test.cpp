@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "core/log_limiter.hpp"
+#include "core/memory_gauge.hpp"
 #include "core/message_pool.hpp"
 #include "frontends/native/session_fsm.hpp"
 #include "frontends/output_queue.hpp"
@@ -9,6 +10,7 @@
 
 using namespace ipc;
 using broker::body_ref;
+using broker::memory_gauge;
 using broker::message_pool;
 using broker::output_queue;
 using broker::session_fsm;
@@ -70,7 +72,8 @@ TEST_CASE("session_fsm negotiates the version (mechanisms are the authenticator'
 
 TEST_CASE("output_queue coalesces small appends and keeps body references in order") {
   message_pool pool;
-  output_queue queue;
+  auto gauge = std::make_shared<memory_gauge>();
+  output_queue queue(gauge);
   queue.append(bytes("ab"));
   queue.append(bytes("cd"));
   auto body = pool.acquire();
@@ -91,24 +94,58 @@ TEST_CASE("output_queue coalesces small appends and keeps body references in ord
   // Releasing the batch returns the body to the pool once the last reference goes.
   body.reset();
   CHECK(pool.idle() == 0);
-  batch.clear();
+  CHECK(gauge->held() == 10);  // written or not, a batch is held until released
+  queue.release(batch);
+  CHECK(gauge->held() == 0);
   CHECK(pool.idle() == 1);
 }
 
 TEST_CASE("output_queue reuses its buffers across batches") {
-  output_queue queue;
+  auto gauge = std::make_shared<memory_gauge>();
+  output_queue queue(gauge);
   output_queue::batch batch;
   for (int round = 0; round < 3; ++round) {
     for (int i = 0; i < 100; ++i) queue.append(bytes("0123456789"));
     queue.take(batch);
     CHECK(batch.bytes == 1000);
     CHECK(batch.segments.size() == 1);  // all coalesced into one iovec
+    CHECK(gauge->held() == 1000);       // the previous batch was released by take()
   }
   std::uint8_t* at = queue.extend(3);
   at[0] = 'x';
   CHECK(queue.pending_bytes() == 3);
   queue.clear();
   CHECK(queue.empty());
+  CHECK(gauge->held() == 1000);
+  queue.release(batch);
+  CHECK(gauge->held() == 0);
+}
+
+TEST_CASE("memory_gauge: on past the limit, off at 90 % of it, and a new limit applies at once") {
+  memory_gauge gauge;
+  int flips = 0;
+  gauge.on_change([&] { ++flips; });
+  gauge.add(5000);
+  CHECK_FALSE(gauge.alarm());  // no limit: never on
+  gauge.set_limit(1000);
+  CHECK(gauge.alarm());
+  CHECK(flips == 1);
+  gauge.release(4000);  // 1000: at the limit, still above the low mark
+  CHECK(gauge.alarm());
+  gauge.release(99);  // 901
+  CHECK(gauge.alarm());
+  gauge.release(1);  // 900: the low mark
+  CHECK_FALSE(gauge.alarm());
+  CHECK(flips == 2);
+  gauge.add(100);  // 1000: at the limit is not over it
+  CHECK_FALSE(gauge.alarm());
+  gauge.add(1);
+  CHECK(gauge.alarm());
+  CHECK(gauge.alarms() == 2);
+  gauge.set_limit(0);  // switched off: the alarm clears
+  CHECK_FALSE(gauge.alarm());
+  gauge.release(5000);  // more than held: clamps at 0
+  CHECK(gauge.held() == 0);
 }
 
 TEST_CASE("message_pool recycles bodies and bounds what it keeps") {

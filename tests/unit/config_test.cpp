@@ -340,6 +340,25 @@ TEST_SUITE("config") {
                .ok());
   }
 
+  TEST_CASE("max_memory: a percentage of physical memory or a number of bytes") {
+    auto config = parse_user(R"({})").config;
+    CHECK(config.limits.max_memory_percent == 40);  // the default: "40%"
+    config = parse_user(R"({"limits": {"max_memory": "25%"}})").config;
+    CHECK(config.limits.max_memory_percent == 25);
+    CHECK(config.limits.max_memory == 0);
+    config = parse_user(R"({"limits": {"max_memory": 1073741824}})").config;
+    CHECK(config.limits.max_memory_percent == 0);
+    CHECK(config.limits.max_memory == 1073741824);
+    config = parse_user(R"({"limits": {"max_memory": 0}})").config;  // no bound
+    CHECK(config.limits.max_memory_percent == 0);
+    CHECK(config.limits.max_memory == 0);
+    for (const char* bad : {R"("0%")", R"("91%")", R"("40")", R"("40 %")", R"("%")", R"("1000%")",
+                            R"(-1)", R"(true)", R"("4O%")"}) {
+      auto errors = parse_user(std::string(R"({"limits": {"max_memory": )") + bad + "}}").errors;
+      CHECK_MESSAGE(count_at(errors, "/limits/max_memory") == 1, bad, "\n", dump(errors));
+    }
+  }
+
   TEST_CASE("malformed JSON is one error at the empty path with its position") {
     const auto errors = parse_user("{\n  \"log\": {\"level\": \"info\",}\n}").errors;
     REQUIRE(errors.size() == 1);

@@ -242,6 +242,26 @@ TEST_CASE("queue: overflow reject refuses, drop-oldest evicts, dead letters neve
   CHECK(c.message_ids() == std::vector<std::uint64_t>{2, 3});
 }
 
+TEST_CASE("queue: its messages count in the memory gauge until they leave it") {
+  auto gauge = std::make_shared<broker::memory_gauge>();
+  {
+    queue q("jobs", options_with([](auto& o) { o.max_length = 3; }), nullptr, gauge);
+    fill(q, 1, 3);
+    CHECK(gauge->held() == q.bytes());
+    CHECK(q.bytes() == 30);
+    CHECK(q.enqueue(message(4), 0) == errc::queue_full);  // refused: not counted
+    CHECK(gauge->held() == 30);
+    recording_consumer c;
+    q.add_consumer(c, 1, false);
+    q.dispatch(0);
+    REQUIRE(q.ack(c, c.got[0].id) == errc::ok);  // acked: gone
+    CHECK(gauge->held() == 20);
+    q.remove_consumer(c, 0);
+    CHECK(q.expire(0) == 0);
+  }
+  CHECK(gauge->held() == 0);  // a deleted queue releases what it held
+}
+
 TEST_CASE("queue: purge drops the ready messages only, deletion tells the consumers") {
   queue q("jobs", {}, nullptr);
   recording_consumer c;
@@ -264,7 +284,7 @@ namespace {
 struct manager_fixture {
   explicit manager_fixture(const std::function<void(config::broker_config&)>& adjust = nullptr) {
     if (adjust) adjust(config);
-    manager = std::make_unique<broker::queue_manager>(config, trie, pool, *log);
+    manager = std::make_unique<broker::queue_manager>(config, trie, pool, gauge, *log);
   }
   // What a publish to `topic` does to the bindings: each matching one enqueues a copy.
   void publish(std::string_view topic, std::uint64_t id) {
@@ -277,6 +297,7 @@ struct manager_fixture {
   config::broker_config config;
   routing::topic_trie trie{0};
   broker::message_pool pool;
+  std::shared_ptr<broker::memory_gauge> gauge = std::make_shared<broker::memory_gauge>();
   std::shared_ptr<spdlog::logger> log = std::make_shared<spdlog::logger>(
       "queue-test", std::make_shared<spdlog::sinks::null_sink_mt>());
   std::unique_ptr<broker::queue_manager> manager;

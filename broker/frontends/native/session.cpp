@@ -29,14 +29,16 @@ session::session(broker_core& core, std::unique_ptr<transport::stream> stream, s
       id_(id),
       listener_(std::move(listener)),
       reader_(protocol::max_handshake_frame),
+      out_(core.memory()),
       wake_(stream_->get_executor()),
       deadline_(stream_->get_executor()),
       keepalive_(stream_->get_executor()),
+      resume_(stream_->get_executor()),
       consumers_(*this, [&core](queue& q) { core.queues().schedule(q); }) {
   wake_.expires_at(asio::steady_timer::time_point::max());
 }
 
-session::~session() = default;
+session::~session() { out_.release(in_flight_); }
 
 void session::start() {
   auto refused = core_.attach(shared_from_this(), state_);
@@ -92,6 +94,13 @@ void session::stop() {
   wake_.cancel();
   deadline_.cancel();
   keepalive_.cancel();
+  resume_.cancel();
+}
+
+void session::memory_alarm(bool on) {
+  if (on || !reading_paused_) return;
+  reading_paused_ = false;
+  resume_.cancel();
 }
 
 void session::close_with_error(protocol::errc code, std::string_view message) {
@@ -153,7 +162,7 @@ asio::awaitable<void> session::keepalive_loop() {
     if (stopped_ || draining_) break;
     if (fsm_.state() != session_state::open || state_ == nullptr || !state_->authenticated())
       continue;  // the handshake's watchdog covers this time
-    if (counters_.bytes_in != seen) {
+    if (counters_.bytes_in != seen || reading_paused_) {  // paused: we are not reading
       seen = counters_.bytes_in;
       missed = 0;
       continue;
@@ -185,9 +194,17 @@ asio::awaitable<void> session::read_loop() {
     counters_.bytes_in += n;
     core_.counters().bytes_in += n;
     handle_read_batch();
-    while (pending_auth_ && !stopped_ && !draining_) {
-      co_await check_password();
-      handle_read_batch();  // the frames that came behind the HELLO
+    while ((pending_auth_ || reading_paused_) && !stopped_ && !draining_) {
+      if (pending_auth_) {
+        co_await check_password();
+      } else {
+        core_.queues().dispatch_pending();
+        consumers_.end_batch();
+        resume_.expires_at(asio::steady_timer::time_point::max());
+        co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        ec.clear();
+      }
+      handle_read_batch();  // the frames that came behind the HELLO or the paused publish
     }
     core_.queues().dispatch_pending();  // queues this batch changed deliver now
     consumers_.end_batch();
@@ -197,7 +214,7 @@ asio::awaitable<void> session::read_loop() {
 void session::handle_read_batch() {
   protocol::raw_frame frame;
   protocol::errc error = protocol::errc::ok;
-  while (!stopped_ && !draining_ && !pending_auth_) {
+  while (!stopped_ && !draining_ && !pending_auth_ && !reading_paused_) {
     auto status = reader_.next(frame, error);
     if (status == protocol::read_status::need_more) return;
     if (status == protocol::read_status::error)
@@ -345,10 +362,10 @@ asio::awaitable<void> session::write_loop() {
     if (ec) break;
     counters_.bytes_out += in_flight_.bytes;
     core_.counters().bytes_out += in_flight_.bytes;
-    in_flight_.clear();
+    out_.release(in_flight_);
     after_write();
   }
-  in_flight_.clear();
+  out_.release(in_flight_);
   stop();
 }
 

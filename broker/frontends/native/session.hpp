@@ -69,6 +69,7 @@ class session final : public client,
                           std::string_view message) override;
   void permissions_changed(const permissions& now) override;
   void limits_changed() override;
+  void memory_alarm(bool on) override;
   void close(errc code, std::string_view message) override;
   // Closes at once, dropping queued output. Idempotent.
   void stop() override;
@@ -152,7 +153,9 @@ class session final : public client,
   asio::steady_timer wake_;              // the writer sleeps on it; cancel() wakes it
   asio::steady_timer deadline_;          // handshake and close-after-error deadlines
   asio::steady_timer keepalive_;         // PINGs an idle client, closes a silent one
+  asio::steady_timer resume_;            // a paused reader sleeps on it; cancel() wakes it
   bool writer_waiting_ = false;
+  bool reading_paused_ = false;  // a publish met the memory alarm: read on once it clears
   bool stopped_ = false;
   bool draining_ = false;  // no more reading; close once the queue is written
   int loops_running_ = 0;

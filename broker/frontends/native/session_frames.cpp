@@ -48,6 +48,9 @@ void session::on_publish(const protocol::raw_frame& frame) {
   message_in m{publish.topic, publish.reply_to, publish.headers, publish.payload};
   if (auto refused = core_.publish(*state_, m, publish.id)) return refuse(refused, publish.id);
   ++counters_.messages_in;
+  // Over limits.max_memory: this publish is taken, the frames behind it wait unread
+  // (TCP or pipe back-pressure on the publisher) until the alarm clears.
+  if (core_.publisher_must_wait(publish.topic)) reading_paused_ = true;
 }
 
 void session::on_subscribe(const protocol::raw_frame& frame) {

@@ -26,6 +26,7 @@ protocol::errc wire_code(errc code) noexcept {
     case errc::invalid_argument: return wire::invalid_argument;
     case errc::storage_error: return wire::storage_error;
     case errc::not_implemented: return wire::not_implemented;
+    case errc::memory_alarm: return wire::memory_alarm;
     case errc::auth_failed: return wire::auth_failed;
     case errc::shutting_down: return wire::shutting_down;
     case errc::connection_killed: return wire::connection_killed;

@@ -45,6 +45,11 @@ struct limits {
   std::uint32_t auth_timeout_ms = 10000;      // HELLO and authentication must finish in this
   std::uint32_t keepalive_ms = 120000;     // PING an idle client this often (NATS' 2 min); 0 = off
   std::uint32_t keepalive_max_missed = 2;  // idle intervals more: closed (NATS' max_pings_out)
+  // The broker-wide bound on message data held (docs/config.md): "N%" of physical memory
+  // (max_memory_percent, RabbitMQ's relative watermark) or a number of bytes (max_memory,
+  // percent 0); 0 bytes = no bound.
+  std::uint64_t max_memory = 0;
+  std::uint32_t max_memory_percent = 40;
   bool operator==(const limits&) const = default;
 };
 

@@ -41,9 +41,10 @@ enum class errc : std::uint16_t {
   internal_error = 28,
   not_implemented = 29,
   not_connected = 30,  // client side only: no connection to a broker right now
+  memory_alarm = 31,   // the broker holds more than limits.max_memory: try again later
 };
 
-inline constexpr std::uint16_t max_errc_value = 30;
+inline constexpr std::uint16_t max_errc_value = 31;
 
 const std::error_category& category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
