@@ -116,6 +116,38 @@ int run_conn_list(const global_options& global) {
   return exit_ok;
 }
 
+int run_retained_list(const global_options& global, const std::string& pattern) {
+  json answer;
+  if (int code = admin_call(global, "retained.list", json{{"pattern", pattern}}, answer))
+    return code;
+  if (global.json) {
+    std::cout << answer.dump() << "\n";
+    return exit_ok;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : answer)
+    rows.push_back({cell(r["topic"]), cell(r["message_id"]),
+                    human_bytes(r["payload_bytes"].get<std::uint64_t>()),
+                    r.contains("expires_in_ms") ? cell(r["expires_in_ms"]) + " ms" : "never"});
+  std::cout << render_table({"TOPIC", "MESSAGE_ID", "PAYLOAD", "EXPIRES_IN"}, rows);
+  return exit_ok;
+}
+
+int run_retained_clear(const global_options& global, const std::string& topic, bool all) {
+  if (all == !topic.empty()) {
+    std::cerr << "ipcctl: retained clear: give a TOPIC or --all\n";
+    return exit_usage;
+  }
+  json answer;
+  json args = all ? json{{"all", true}} : json{{"topic", topic}};
+  if (int code = admin_call(global, "retained.clear", args, answer)) return code;
+  if (global.json)
+    std::cout << answer.dump() << "\n";
+  else
+    std::cout << answer["cleared"].get<std::uint64_t>() << " retained message(s) cleared\n";
+  return exit_ok;
+}
+
 int run_conn_kill(const global_options& global, std::uint64_t id) {
   json answer;
   if (int code = admin_call(global, "conn.kill", json{{"id", id}}, answer)) return code;
@@ -136,6 +168,22 @@ void register_admin(CLI::App& app, global_options& global, int& exit_status) {
   auto* topic = app.add_subcommand("topic", "topics and subscriptions")->require_subcommand(1);
   topic->add_subcommand("list", "active subscription patterns with subscriber counts")
       ->callback([&] { exit_status = run_topic_list(global); });
+
+  auto* retained = app.add_subcommand("retained", "retained messages")->require_subcommand(1);
+  auto list_pattern = std::make_shared<std::string>("#");
+  auto* retained_list = retained->add_subcommand("list", "retained messages whose topic matches");
+  retained_list->add_option("pattern", *list_pattern, "topic pattern (default #)");
+  retained_list->callback([&global, &exit_status, list_pattern] {
+    exit_status = run_retained_list(global, *list_pattern);
+  });
+  auto clear_topic = std::make_shared<std::string>();
+  auto clear_all = std::make_shared<bool>(false);
+  auto* retained_clear = retained->add_subcommand("clear", "clear a topic's retained message");
+  retained_clear->add_option("topic", *clear_topic, "the topic");
+  retained_clear->add_flag("--all", *clear_all, "clear every retained message");
+  retained_clear->callback([&global, &exit_status, clear_topic, clear_all] {
+    exit_status = run_retained_clear(global, *clear_topic, *clear_all);
+  });
 
   auto* conn = app.add_subcommand("conn", "client connections")->require_subcommand(1);
   conn->add_subcommand("list", "connections with peer, user, transport, traffic")->callback([&] {

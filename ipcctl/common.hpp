@@ -64,6 +64,9 @@ std::string human_bytes(std::uint64_t bytes);
 
 // "k=v" items of -H options; false (after a message) when one is malformed.
 bool parse_headers(const std::vector<std::string>& items, ipc::headers& out);
+// Adds the message attributes of --retain and --ttl DURATION (docs/protocol.md §4.1.1) to
+// `out`; false (after a message) when the duration is malformed.
+bool add_attributes(bool retain, const std::string& ttl, ipc::headers& out);
 // The payload argument, or standard input when it is absent or "-".
 std::string read_payload(const std::optional<std::string>& argument);
 

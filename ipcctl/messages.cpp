@@ -28,6 +28,18 @@ bool parse_headers(const std::vector<std::string>& items, ipc::headers& out) {
   return true;
 }
 
+bool add_attributes(bool retain, const std::string& ttl, ipc::headers& out) {
+  if (retain) out.push_back(ipc::retain());
+  if (ttl.empty()) return true;
+  auto parsed = parse_duration(ttl);
+  if (!parsed || parsed->count() <= 0) {
+    std::cerr << "ipcctl: --ttl '" << ttl << "' is not a positive duration (e.g. 500ms, 30s, 5m)\n";
+    return false;
+  }
+  out.push_back(ipc::time_to_live(*parsed));
+  return true;
+}
+
 std::string read_payload(const std::optional<std::string>& argument) {
   if (argument && *argument != "-") return *argument;
   return {std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
@@ -42,6 +54,7 @@ std::string printer::render(const ipc::message& m) const {
       line["payload_base64"] = base64(m.payload());
     if (!m.reply_to().empty()) line["reply_to"] = m.reply_to();
     if (m.delivery_count() != 0) line["delivery_count"] = m.delivery_count();
+    if (m.retained()) line["retained"] = true;
     auto hdrs = m.headers();
     if (!hdrs.empty()) {
       nlohmann::json h = nlohmann::json::object();

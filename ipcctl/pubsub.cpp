@@ -20,11 +20,14 @@ struct pub_args {
   std::optional<std::string> payload;
   std::vector<std::string> headers;
   std::uint64_t count = 1;
+  bool retain = false;
+  std::string ttl;
 };
 
 int run_pub(const global_options& global, const pub_args& args) {
   ipc::headers hdrs;
   if (!parse_headers(args.headers, hdrs)) return exit_usage;
+  if (!add_attributes(args.retain, args.ttl, hdrs)) return exit_usage;
   std::string payload = read_payload(args.payload);
   std::error_code first_error;
   std::string first_message;
@@ -83,6 +86,9 @@ void register_pubsub(CLI::App& app, global_options& global, int& exit_status) {
   pub_cmd->add_option("payload", pub->payload, "payload (stdin when absent or -)");
   pub_cmd->add_option("-H,--header", pub->headers, "header key=value (repeatable)");
   pub_cmd->add_option("--count", pub->count, "publish N times")->check(CLI::PositiveNumber);
+  pub_cmd->add_flag("--retain", pub->retain,
+                    "keep as the topic's retained message (an empty payload clears it)");
+  pub_cmd->add_option("--ttl", pub->ttl, "expire the message after DURATION (500ms, 30s, 5m)");
   pub_cmd->callback([&global, &exit_status, pub] { exit_status = run_pub(global, *pub); });
 
   auto sub = std::make_shared<sub_args>();

@@ -17,11 +17,13 @@ struct send_args {
   std::optional<std::string> payload;
   std::vector<std::string> headers;
   std::uint64_t count = 1;
+  std::string ttl;
 };
 
 int run_send(const global_options& global, const send_args& args) {
   ipc::headers hdrs;
   if (!parse_headers(args.headers, hdrs)) return exit_usage;
+  if (!add_attributes(false, args.ttl, hdrs)) return exit_usage;
   std::string payload = read_payload(args.payload);
   std::error_code refused;
   std::string refused_why;
@@ -192,6 +194,8 @@ void register_queues(CLI::App& app, global_options& global, int& exit_status) {
   send_cmd->add_option("payload", send->payload, "payload (stdin when absent or -)");
   send_cmd->add_option("-H,--header", send->headers, "header key=value (repeatable)");
   send_cmd->add_option("--count", send->count, "send N times")->check(CLI::PositiveNumber);
+  send_cmd->add_option("--ttl", send->ttl,
+                       "expire the message after DURATION (500ms, 30s, 5m): dead-lettered");
   send_cmd->callback([&global, &exit_status, send] { exit_status = run_send(global, *send); });
 
   auto recv = std::make_shared<recv_args>();

@@ -1,5 +1,6 @@
 // Admin commands (docs/protocol.md §5.2): status, conn.list, conn.kill, topic.list,
-// queue.*, reload. Answered with JSON whatever the front-end; ipcctl renders them.
+// queue.*, reload (retained.* are in retained.cpp). Answered with JSON whatever the front-end;
+// ipcctl renders them.
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
@@ -58,6 +59,8 @@ std::string broker_core::admin_status() const {
       {"max_memory", memory_->limit()},
       {"memory_alarm", memory_->alarm()},
       {"memory_alarms", memory_->alarms()},
+      {"retained", retained_.count()},
+      {"retained_bytes", retained_.bytes()},
       {"storage", queues_->store() ? queues_->store()->describe() : json(nullptr)},
   });
 }
@@ -124,6 +127,8 @@ std::string broker_core::admin(client_state& s, std::string_view command,
     return json_text(json{{"killed", target->id()}});
   }
   if (command.starts_with("queue.")) return admin_queue(command, args, status);
+  if (command == "retained.list" || command == "retained.clear")
+    return admin_retained(command, args, status);
   if (command == "reload") return admin_reload(s, status);
   if (auto extra = extra_admin_.find(std::string(command)); extra != extra_admin_.end())
     return extra->second(args_json, status);

@@ -50,6 +50,7 @@ bool broker_core::open(std::shared_ptr<storage::file_system> fs, storage::durabl
                   memory_->limit() >> 20);
   if (!queues_->open_storage(std::move(fs), std::move(post), on_outcome, error)) return false;
   last_message_id_ = std::max(last_message_id_, queues_->declare_configured());
+  restore_retained();
   return true;
 }
 
@@ -197,12 +198,27 @@ refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t
   auto mark = storage_mark();
   if (auto refused = check_message(m.topic, m.reply_to, m.headers, m.payload.size()))
     return refused;
+  message_record::attributes attributes;
+  if (auto refused = read_attributes(m, attributes)) return refused;
+  if (attributes.retain) {
+    if (is_reply) return {errc::invalid_argument, "a reply cannot be retained"};
+    if (auto refused = retained_room(m)) return refused;
+  }
   ++counters_.messages_in;
   if (is_reply) {
     reply(m);
   } else {
+    auto timestamp = now_ns();
+    std::uint64_t expires =
+        attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms;
+    std::uint64_t id = 0;
     const auto& routes = trie_.match(m.topic);
-    if (!routes.empty()) fan_out(routes, m.topic, m.reply_to, &m.headers, m.payload);
+    if (!routes.empty())
+      id = fan_out(routes, m.topic, m.reply_to, &m.headers, m.payload, timestamp, expires);
+    // An empty retained payload clears the topic's retained message (MQTT's rule).
+    if (attributes.retain && m.payload.empty()) clear_retained(m.topic);
+    if (attributes.retain && !m.payload.empty())
+      retain(m, id != 0 ? id : ++last_message_id_, timestamp, expires);
   }
   // A publish that reached a durable queue through a binding is confirmed once stored.
   if (confirm_ref != 0) confirm(s, confirm_ref, 0, mark);
@@ -213,7 +229,7 @@ void broker_core::publish_system(std::string_view topic, std::string_view json) 
   if (!trie_.has_match(topic)) return;
   const auto& routes = trie_.match(topic);
   fan_out(routes, topic, {}, nullptr,
-          {reinterpret_cast<const std::uint8_t*>(json.data()), json.size()});
+          {reinterpret_cast<const std::uint8_t*>(json.data()), json.size()}, now_ns());
 }
 
 std::uint64_t broker_core::now_ns() const {
@@ -222,27 +238,39 @@ std::uint64_t broker_core::now_ns() const {
       std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
 }
 
-void broker_core::fan_out(const std::vector<routing::route>& routes, std::string_view topic,
-                          std::string_view reply_to, const header_map* headers,
-                          std::span<const std::uint8_t> payload) {
+refusal broker_core::read_attributes(const message_in& m, message_record::attributes& out) const {
+  out = {};
+  if (m.headers.empty()) return {};
+  auto problem = message_record::read_attributes(m.headers, out);
+  if (!problem.empty()) return {errc::invalid_argument, std::move(problem)};
+  return {};
+}
+
+std::uint64_t broker_core::fan_out(const std::vector<routing::route>& routes,
+                                   std::string_view topic, std::string_view reply_to,
+                                   const header_map* headers, std::span<const std::uint8_t> payload,
+                                   std::uint64_t timestamp_ns, std::uint64_t expires_at_ms) {
   // The record is encoded once; each recipient copies a small one or shares a large one.
   std::size_t size = record_size(topic, reply_to, headers, payload.size());
   outgoing_message message;
   body_ref shared;
   if (size <= inline_body_limit) {
     scratch_body_.clear();
-    encode_record(scratch_body_, ++last_message_id_, now_ns(), topic, reply_to, headers, payload);
+    encode_record(scratch_body_, ++last_message_id_, timestamp_ns, topic, reply_to, headers,
+                  payload);
     message.body = scratch_body_;
   } else {
     shared = pool_.acquire();
     shared.get()->buffer().reserve(size);
-    encode_record(shared.get()->buffer(), ++last_message_id_, now_ns(), topic, reply_to, headers,
-                  payload);
+    encode_record(shared.get()->buffer(), ++last_message_id_, timestamp_ns, topic, reply_to,
+                  headers, payload);
     message.body = shared.bytes();
     message.shared = &shared;
   }
   message.message_id = last_message_id_;
+  message.expires_at_ms = expires_at_ms;
   for (const auto& route : routes) route.target->deliver_message(route.id, message);
+  return message.message_id;
 }
 
 bool broker_core::log_allowed(noisy_event kind, std::string& note) {

@@ -28,7 +28,9 @@
 #include "core/message_pool.hpp"
 #include "core/refusal.hpp"
 #include "core/reload_report.hpp"
+#include "core/retained_store.hpp"
 #include "ipc/config/config.hpp"
+#include "ipc/message/attributes.hpp"
 #include "ipc/routing/topic.hpp"
 #include "ipc/routing/topic_trie.hpp"
 #include "ipc/storage/log.hpp"
@@ -111,6 +113,9 @@ class broker_core {
   // it is a permission).
   refusal subscribe(client_state& s, std::uint32_t sid, std::string_view pattern);
   refusal unsubscribe(client_state& s, std::uint32_t sid);
+  // After the front-end has acknowledged subscription `sid`: the retained messages its
+  // pattern matches, marked retained (docs/protocol.md §4.2.1).
+  void send_retained(client_state& s, std::uint32_t sid);
   // With `confirm` not 0, s.owner().confirmed(confirm, …) follows once every copy bound
   // into a durable queue is stored (at once when there is none).
   refusal publish(client_state& s, const message_in& m, std::uint32_t confirm);
@@ -166,13 +171,17 @@ class broker_core {
   refusal denied(client_state& s, const std::string& what);
   // Room for one more subscription or consumer (they share limits.max_subscriptions).
   refusal subscription_room(const client_state& s) const;
-  void fan_out(const std::vector<routing::route>& routes, std::string_view topic,
-               std::string_view reply_to, const header_map* headers,
-               std::span<const std::uint8_t> payload);
+  // Encodes the record once and hands it to every route; returns its message id.
+  std::uint64_t fan_out(const std::vector<routing::route>& routes, std::string_view topic,
+                        std::string_view reply_to, const header_map* headers,
+                        std::span<const std::uint8_t> payload, std::uint64_t timestamp_ns,
+                        std::uint64_t expires_at_ms = 0);
+  // The message attributes of a client's message (ipc-… headers), checked.
+  refusal read_attributes(const message_in& m, message_record::attributes& out) const;
   void reply(const message_in& m);
   refusal enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
                   const header_map& headers, std::span<const std::uint8_t> payload,
-                  std::uint64_t& id);
+                  std::uint64_t ttl_ms, std::uint64_t& id);
   std::uint64_t now_ns() const;
   refusal check_message(std::string_view topic, std::string_view reply_to,
                         const header_map& headers, std::size_t payload_size) const;
@@ -183,6 +192,15 @@ class broker_core {
   // client notifications, run from post_ after the gauge flipped.
   static std::uint64_t memory_limit(const config::limits& limits);
   void memory_alarm_changed();
+  // retained.cpp: the retained store's side of publish and subscribe, its durability,
+  // expiry and admin commands.
+  refusal retained_room(const message_in& m) const;
+  void retain(const message_in& m, std::uint64_t id, std::uint64_t timestamp_ns,
+              std::uint64_t expires_at_ms);
+  void clear_retained(std::string_view topic);
+  void restore_retained();
+  void expire_retained();
+  std::string admin_retained(std::string_view command, const nlohmann::json& args, errc& status);
   void reauthorize(client_state& s);
 
   // Confirms (storage): what was appended since `mark` is stored under the fsync policy.
@@ -220,6 +238,7 @@ class broker_core {
   bool alarm_posted_ = false;     // a memory_alarm_changed() is on its way
   bool alarm_announced_ = false;  // the alarm state last logged and published
   routing::topic_trie trie_;
+  retained_store retained_;
   std::unique_ptr<queue_manager> queues_;
   std::unique_ptr<authenticator> auth_;
   login_throttle throttle_;

@@ -40,6 +40,8 @@ struct outgoing_message {
   std::span<const std::uint8_t> body;  // the message record
   const body_ref* shared = nullptr;    // set when body.size() > inline_body_limit
   std::uint64_t message_id = 0;
+  std::uint64_t expires_at_ms = 0;  // steady-clock ms from its ipc-ttl; 0 = never
+  bool retained = false;            // from the retained store, for a new subscription
 };
 
 // Appends the record of one message to `out`.

@@ -20,7 +20,7 @@ const refusal over_memory{errc::memory_alarm,
 
 refusal broker_core::enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
                              const header_map& headers, std::span<const std::uint8_t> payload,
-                             std::uint64_t& id) {
+                             std::uint64_t ttl_ms, std::uint64_t& id) {
   std::shared_ptr<queue> target;
   if (create) {
     if (auto refused = queues_->find_or_create(queue_name, target)) return refused;
@@ -34,6 +34,7 @@ refusal broker_core::enqueue(std::string_view queue_name, bool create, std::stri
                 payload);
   // Limits count the whole stored record, so headers and reply_to cannot evade max_bytes.
   message.stored_bytes = static_cast<std::uint32_t>(message.body.bytes().size());
+  if (ttl_ms != 0) message.expires_at_ms = queue_manager::now_ms() + ttl_ms;
   if (queues_->enqueue(*target, std::move(message)) != errc::ok)
     return {errc::queue_full, "queue '" + target->name() + "' is full (max_length/max_bytes)"};
   ++counters_.messages_in;
@@ -46,10 +47,14 @@ refusal broker_core::send(client_state& s, std::string_view queue_name, const me
     return denied(s, "send to queue '" + std::string(queue_name) + "'");
   if (!config::valid_queue_name(queue_name)) return {errc::invalid_queue_name, bad_queue_name};
   if (auto refused = check_fields(m.reply_to, m.headers, m.payload.size())) return refused;
+  message_record::attributes attributes;
+  if (auto refused = read_attributes(m, attributes)) return refused;
+  if (attributes.retain) return {errc::invalid_argument, "only a publish can be retained"};
   if (memory_->alarm()) return over_memory;
   auto mark = storage_mark();
   std::uint64_t id = 0;
-  if (auto refused = enqueue(queue_name, true, m.reply_to, m.headers, m.payload, id))
+  if (auto refused =
+          enqueue(queue_name, true, m.reply_to, m.headers, m.payload, attributes.ttl_ms, id))
     return refused;
   if (confirm_ref != 0) confirm(s, confirm_ref, id, mark);
   return {};
@@ -80,6 +85,9 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
   auto refused = to_queue ? check_fields({}, m.headers, m.payload.size())
                           : check_message(target, {}, m.headers, m.payload.size());
   if (refused) return refused;
+  message_record::attributes attributes;
+  if (auto bad = read_attributes(m, attributes)) return bad;
+  if (attributes.retain) return {errc::invalid_argument, "only a publish can be retained"};
   if (!to_queue && target.starts_with("$"))
     return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
   if (s.requests_.size() >= limits_.max_pending_requests)
@@ -93,14 +101,17 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
     if (!destination || destination->consumer_count() == 0)
       return {errc::no_responders, "no consumer on queue '" + std::string(target) + "'"};
     std::uint64_t message_id = 0;
-    if (auto full = enqueue(target, false, address, m.headers, m.payload, message_id)) return full;
+    if (auto full =
+            enqueue(target, false, address, m.headers, m.payload, attributes.ttl_ms, message_id))
+      return full;
   } else {
     const auto& routes = trie_.match(target);
     bool anyone = false;
     for (const auto& route : routes) anyone = anyone || route.target->has_responders();
     if (!anyone) return {errc::no_responders, "no subscriber for '" + std::string(target) + "'"};
     ++counters_.messages_in;
-    fan_out(routes, target, address, &m.headers, m.payload);
+    fan_out(routes, target, address, &m.headers, m.payload, now_ns(),
+            attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms);
   }
   std::uint64_t timeout =
       timeout_ms == 0 ? default_request_ms : std::min<std::uint64_t>(timeout_ms, max_request_ms);
@@ -148,6 +159,7 @@ void broker_core::housekeeping() {
     it = requests_.erase(it);
   }
   queues_->expire_all();
+  expire_retained();
 }
 
 }  // namespace ipc::broker

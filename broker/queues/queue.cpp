@@ -9,7 +9,7 @@ std::string_view reason_name(dead_letter_reason reason) {
     case dead_letter_reason::expired: return "expired";
     case dead_letter_reason::rejected: return "rejected";
     case dead_letter_reason::max_deliveries: return "max_deliveries";
-    case dead_letter_reason::overflow: return "overflow";
+    case dead_letter_reason::overflow: return "max_length";  // RabbitMQ's maxlen
   }
   return "?";
 }
@@ -41,7 +41,9 @@ errc queue::enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evi
     ready_.pop_front();
     dead_letter(std::move(oldest), dead_letter_reason::overflow);
   }
-  if (options_.ttl_ms != 0 && message.expires_at_ms == 0)
+  // The queue's ttl and the message's own (ipc-ttl): whichever ends first.
+  if (options_.ttl_ms != 0 &&
+      (message.expires_at_ms == 0 || now_ms + options_.ttl_ms < message.expires_at_ms))
     message.expires_at_ms = now_ms + options_.ttl_ms;
   hold_bytes(message.stored_bytes);
   if (journal_ != nullptr) journal_->stored(*this, message);

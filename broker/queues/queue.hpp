@@ -63,6 +63,8 @@ class queue_journal {
 enum class dead_letter_reason { expired, rejected, max_deliveries, overflow };
 // What a negative acknowledgement asks for (docs/protocol.md §4.10.5).
 enum class nack_action { requeue, dead_letter, drop };
+// The reason's name in logs and in the ipc-death-reason header: expired, rejected,
+// max_deliveries, max_length (overflow: evicted by drop-oldest).
 std::string_view reason_name(dead_letter_reason reason);
 
 struct queue_stats {

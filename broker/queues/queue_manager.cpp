@@ -3,11 +3,13 @@
 
 #include <algorithm>
 
+#include <charconv>
 #include <chrono>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
 
+#include "ipc/message/attributes.hpp"
 #include "queues/queue_store.hpp"
 
 namespace ipc::broker {
@@ -28,6 +30,7 @@ class queue_manager::binding final : public routing::route_target {
       buffer.assign(message.body.begin(), message.body.end());
     }
     stored.id = message.message_id;
+    stored.expires_at_ms = message.expires_at_ms;  // the message's own ipc-ttl
     stored.stored_bytes = static_cast<std::uint32_t>(message.body.size());
     manager_.enqueue(*target_, std::move(stored));  // a full queue drops its copy
   }
@@ -122,6 +125,10 @@ std::uint64_t queue_manager::restore_durable() {
   auto steady_now = now_ms();
   for (auto& recovered : store_->take_recovered()) {
     last_id = std::max(last_id, recovered.id);
+    if (recovered.queue == retained_queue_id) {  // the core's retained messages
+      retained_recovered_.push_back(std::move(recovered));
+      continue;
+    }
     auto target = by_id.find(recovered.queue);
     if (target == by_id.end()) {
       store_->forgotten(recovered.segment);  // its queue was deleted
@@ -310,8 +317,8 @@ void queue_manager::dispatch_pending() {
 
 void queue_manager::expire_all() {
   auto now = now_ms();
-  for (auto& [name, q] : queues_)
-    if (q->options().ttl_ms != 0 && q->expire(now) > 0) schedule(*q);
+  for (auto& [name, q] : queues_)  // queue ttl or a message's own ipc-ttl
+    if (q->expire(now) > 0) schedule(*q);
   dispatch_pending();
   if (store_) {
     std::vector<queue*> durable;
@@ -321,12 +328,45 @@ void queue_manager::expire_all() {
   }
 }
 
+void queue_manager::mark_dead(const queue& from, stored_message& message,
+                              dead_letter_reason reason) {
+  // The record gets why, from where, when, how often (like RabbitMQ's x-death), and
+  // loses its ipc-ttl (docs/protocol.md §4.12.4).
+  message_record::fields f;
+  if (!message_record::decode_record(message.body.bytes(), f)) return;
+  std::uint64_t count = 1;
+  std::string_view previous;
+  if (f.headers.find(message_record::attribute::death_count, previous)) {
+    std::uint64_t before = 0;
+    auto [end, ec] = std::from_chars(previous.data(), previous.data() + previous.size(), before);
+    if (ec == std::errc() && end == previous.data() + previous.size()) count = before + 1;
+  }
+  auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  std::string when = std::to_string(unix_ms), times = std::to_string(count),
+              deliveries = std::to_string(message.delivery_count);
+  namespace attribute = message_record::attribute;
+  const std::pair<std::string_view, std::string_view> added[] = {
+      {attribute::death_reason, reason_name(reason)},
+      {attribute::death_queue, from.name()},
+      {attribute::death_time, when},
+      {attribute::death_count, times},
+      {attribute::death_deliveries, deliveries}};
+  body_ref rewritten = pool_.acquire();
+  message_record::encode_rewritten(rewritten.get()->buffer(), f,
+                                   message_record::kept_when_dead_lettered, added);
+  message.body = std::move(rewritten);
+  message.stored_bytes = static_cast<std::uint32_t>(message.body.bytes().size());
+}
+
 void queue_manager::dead_letter(queue& from, stored_message&& message, dead_letter_reason reason) {
   std::shared_ptr<queue> target;
   if (auto refused = find_or_create(from.options().dead_letter, target)) {
     log_.warn("queue {}: dead letter dropped: {}", from.name(), refused.message);
     return;
   }
+  mark_dead(from, message, reason);
   message.expires_at_ms = 0;  // the dead-letter queue's own ttl applies
   message.delivery_count = 0;
   if (target->enqueue(std::move(message), now_ms(), false) != errc::ok)

@@ -48,6 +48,8 @@ class queue_manager {
   // Writes what is buffered and syncs (graceful stop).
   void close_storage();
   queue_store* store() const { return store_.get(); }
+  // The retained messages declare_configured() found in the log (taken once).
+  std::vector<storage::recovered_message> take_retained() { return std::move(retained_recovered_); }
 
   std::shared_ptr<queue> find(std::string_view name) const;
   // The queue, created with default options when missing and auto_create is on.
@@ -74,6 +76,7 @@ class queue_manager {
  private:
   class binding;
   void dead_letter(queue& from, stored_message&& message, dead_letter_reason reason);
+  void mark_dead(const queue& from, stored_message& message, dead_letter_reason reason);
   std::shared_ptr<queue> make_queue(const std::string& name, const config::queue_options& options);
   std::uint64_t restore_durable();
   refusal persist(queue& q);  // the catalog gets the queue's options and bindings
@@ -89,6 +92,7 @@ class queue_manager {
   std::set<std::string> dirty_;  // queues to dispatch after the current operation
   std::unique_ptr<queue_store> store_;
   bool recording_paused_ = false;
+  std::vector<storage::recovered_message> retained_recovered_;
 };
 
 }  // namespace ipc::broker

@@ -212,10 +212,36 @@ void queue_store::removed(queue& q, std::uint64_t id, std::uint32_t segment) {
 
 void queue_store::forgotten(std::uint32_t segment) { log_.release(segment); }
 
+std::uint32_t queue_store::store_other(std::uint32_t queue_id, std::uint64_t id,
+                                       std::uint64_t expires_unix_ms,
+                                       std::span<const std::uint8_t> body) {
+  storage::message_record r;
+  r.queue = queue_id;
+  r.id = id;
+  r.expires_unix_ms = expires_unix_ms;
+  r.body = body;
+  return log_.append_message(r);
+}
+
+void queue_store::settle_other(std::uint32_t queue_id, std::uint64_t id, std::uint32_t segment) {
+  log_.append_ref(storage::record_type::settled, {queue_id, id});
+  log_.release(segment);
+}
+
+std::uint32_t queue_store::relocate_other(std::uint32_t queue_id, std::uint64_t id,
+                                          std::uint64_t expires_unix_ms,
+                                          std::span<const std::uint8_t> body,
+                                          std::uint32_t old_segment) {
+  auto segment = store_other(queue_id, id, expires_unix_ms, body);
+  log_.release(old_segment, true);
+  return segment;
+}
+
 void queue_store::compact(const std::vector<queue*>& durable_queues) {
   if (log_.segment_count() < compact_min_segments) return;
   std::uint32_t head = log_.head_segment();
   if (head == log_.active_segment() || log_.live_in(head) > compact_max_live) return;
+  if (holder_) holder_(head);
   for (queue* q : durable_queues) {
     q->for_each_message([&](stored_message& m) {
       if (m.segment != head) return;

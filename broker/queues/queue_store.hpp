@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,8 +21,16 @@
 
 namespace ipc::broker {
 
+// The reserved queue id of retained messages in the log (docs/storage.md §2.2): catalog
+// ids start at 1.
+inline constexpr std::uint32_t retained_queue_id = 0;
+
 class queue_store final : public queue_journal {
  public:
+  // Something besides the durable queues that keeps messages in the log (the retained
+  // store): compaction asks it to copy forward those still in segment `head`, with
+  // relocate() for each.
+  using holder = std::function<void(std::uint32_t head)>;
   struct entry {
     std::uint32_t id = 0;
     config::queue_options options;
@@ -48,6 +58,16 @@ class queue_store final : public queue_journal {
   // Copies the few messages still held by the oldest segment forward so that it can be
   // deleted (called periodically with every durable queue).
   void compact(const std::vector<queue*>& durable_queues);
+  void set_holder(holder h) { holder_ = std::move(h); }
+
+  // Messages kept under another id than a queue's (retained_queue_id): written, settled,
+  // and copied forward by a holder; each returns or takes the segment as queues do.
+  std::uint32_t store_other(std::uint32_t queue_id, std::uint64_t id, std::uint64_t expires_unix_ms,
+                            std::span<const std::uint8_t> body);
+  void settle_other(std::uint32_t queue_id, std::uint64_t id, std::uint32_t segment);
+  std::uint32_t relocate_other(std::uint32_t queue_id, std::uint64_t id,
+                               std::uint64_t expires_unix_ms, std::span<const std::uint8_t> body,
+                               std::uint32_t old_segment);
 
   std::uint64_t appended() const { return log_.appended(); }
   nlohmann::json describe() const;
@@ -72,6 +92,7 @@ class queue_store final : public queue_journal {
   std::vector<storage::recovered_message> recovered_;
   storage::recovery_report report_;
   std::size_t recovered_count_ = 0;
+  holder holder_;
 };
 
 // Options as stored in the catalog (and shown by queue.info): the keys of config queues.

@@ -1,7 +1,32 @@
 // ipc::message accessors and connection_state names.
 #include "ipc/types.hpp"
 
+#include "ipc/message/attributes.hpp"
+
 namespace ipc {
+
+std::pair<std::string, std::string> retain() {
+  return {std::string(message_record::attribute::retain), "1"};
+}
+
+std::pair<std::string, std::string> time_to_live(std::chrono::milliseconds ttl) {
+  return {std::string(message_record::attribute::ttl), std::to_string(ttl.count())};
+}
+
+bool message::retained() const {
+  if (body_.headers.empty()) return false;
+  return message_record::attributes_of(body_.headers).retained;
+}
+
+std::optional<std::chrono::system_clock::time_point> message::expires_at() const {
+  if (body_.headers.empty()) return std::nullopt;
+  auto ttl = message_record::attributes_of(body_.headers).ttl_ms;
+  if (ttl == 0) return std::nullopt;
+  return std::chrono::system_clock::time_point(
+             std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                 std::chrono::nanoseconds(body_.timestamp_ns))) +
+         std::chrono::milliseconds(ttl);
+}
 
 std::optional<std::string_view> message::header(std::string_view key) const {
   std::string_view value;

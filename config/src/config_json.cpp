@@ -161,6 +161,8 @@ void read_limits(const json& value, limits& out, error_list& errors) {
   reader.read("keepalive_ms", out.keepalive_ms);
   reader.read("keepalive_max_missed", out.keepalive_max_missed);
   read_max_memory(reader, out);
+  reader.read("max_retained", out.max_retained);
+  reader.read("max_retained_bytes", out.max_retained_bytes);
   reader.report_unknown_keys();
 }
 

@@ -70,6 +70,38 @@ TEST_CASE("ipcctl pub and sub: payload, -v, --json, stdin, headers, --count") {
   CHECK(counted->out() == "x\nx\nx\nx\nx\n");
 }
 
+TEST_CASE("ipcctl pub --retain and --ttl, retained list and clear, send --ttl") {
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.unix_url());
+  CHECK(ipcctl({"pub", "home/kitchen/temp", "21.5", "--retain"}).exit_code == 0);
+  CHECK(ipcctl({"pub", "alerts/door", "open", "--retain", "--ttl", "10m"}).exit_code == 0);
+  auto first = ipcctl({"sub", "home/+/temp", "-v", "--count", "1", "--timeout", "5s"});
+  CHECK(first.exit_code == 0);
+  CHECK(first.out == "home/kitchen/temp 21.5\n");
+  auto as_json = ipcctl({"sub", "alerts/#", "--json", "--count", "1", "--timeout", "5s"});
+  auto line = nlohmann::json::parse(as_json.out);
+  CHECK(line["retained"] == true);
+  CHECK(line["headers"]["ipc-ttl"] == "600000");
+  auto list = ipcctl({"retained", "list"});
+  CHECK(list.exit_code == 0);
+  CHECK(list.out.find("alerts/door") < list.out.find("home/kitchen/temp"));
+  CHECK(list.out.find("never") != std::string::npos);
+  CHECK(list.out.find(" ms") != std::string::npos);
+  auto listed = nlohmann::json::parse(ipcctl({"retained", "list", "home/#", "--json"}).out);
+  CHECK(listed.size() == 1);
+  CHECK(ipcctl({"retained", "clear", "home/kitchen/temp"}).out ==
+        "1 retained message(s) cleared\n");
+  CHECK(ipcctl({"retained", "clear"}).exit_code == 1);  // a topic or --all
+  CHECK(ipcctl({"retained", "clear", "--all"}).out == "1 retained message(s) cleared\n");
+  CHECK(ipcctl({"pub", "a/b", "x", "--ttl", "soon"}).exit_code == 1);
+  CHECK(ipcctl({"send", "jobs", "x", "--ttl", "0s"}).exit_code == 1);
+  CHECK(ipcctl({"send", "jobs", "x", "--ttl", "30s"}).exit_code == 0);
+  auto refused = ipcctl({"pub", "a/b", "x", "-H", "ipc-ttl=never"});
+  CHECK(refused.exit_code == 4);
+  CHECK(refused.err.find("ipc-ttl") != std::string::npos);
+}
+
 TEST_CASE("ipcctl exit codes") {
   ipcd_process broker;
   REQUIRE(broker.start());

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -177,6 +178,57 @@ TEST_CASE("a consumer re-consumes after the broker restarts and gets what was st
   // The consumer reconnects by itself, consumes again, and receives it.
   CHECK(got.wait_for(2));
   CHECK(got.items().back().ends_with("after"));
+}
+
+TEST_CASE(
+    "retained messages survive kill -9 and a restart: replaced, cleared and expired ones not") {
+  temp_dir shared;
+  std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
+  std::string storage = R"("storage": {"dir": ")" + shared.file("data") + R"("})";
+  {
+    ipcd_process first(listeners, storage);
+    REQUIRE(first.start());
+    client_options options;
+    options.url = first.unix_url();
+    options.auto_reconnect = false;
+    Client publisher(options);
+    REQUIRE(!publisher.connect());
+    // Confirmed: on disk before the OK (storage.fsync batch).
+    REQUIRE(!publisher.publish_confirmed("dev/1/state", "old", {ipc::retain()}));
+    REQUIRE(!publisher.publish_confirmed("dev/1/state", "new", {ipc::retain()}));
+    REQUIRE(!publisher.publish_confirmed("dev/2/state", "gone", {ipc::retain()}));
+    REQUIRE(!publisher.publish_confirmed("dev/2/state", "", {ipc::retain()}));
+    REQUIRE(!publisher.publish_confirmed(
+        "dev/3/state", "brief",
+        {ipc::retain(), ipc::time_to_live(std::chrono::milliseconds(200))}));
+    REQUIRE(!publisher.publish_confirmed(
+        "dev/4/state", "kept", {ipc::retain(), ipc::time_to_live(std::chrono::hours(1))}));
+    first.kill9();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));  // dev/3 expires meanwhile
+  ipcd_process second(listeners, storage);
+  REQUIRE(second.start());
+  client_options options;
+  options.url = second.unix_url();
+  Client subscriber(options);
+  REQUIRE(!subscriber.connect());
+  std::mutex mutex;
+  std::vector<std::string> got;
+  std::error_code ec;
+  auto sub = subscriber.subscribe(
+      "dev/+/state",
+      [&](const message& m) {
+        std::lock_guard lock(mutex);
+        got.push_back(std::string(m.topic()) + " " + std::string(m.payload()) +
+                      (m.retained() ? " retained" : "") + (m.expires_at() ? " ttl" : ""));
+      },
+      ec);
+  REQUIRE(!ec);
+  REQUIRE(!subscriber.flush());
+  std::lock_guard lock(mutex);
+  CHECK(got ==
+        std::vector<std::string>{"dev/1/state new retained", "dev/4/state kept retained ttl"});
+  CHECK(second.log().find("2 retained message(s) restored") != std::string::npos);
 }
 
 TEST_CASE("connecting to a broker that is not running fails clearly") {

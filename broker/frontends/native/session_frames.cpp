@@ -60,6 +60,7 @@ void session::on_subscribe(const protocol::raw_frame& frame) {
   if (auto refused = core_.subscribe(*state_, subscribe.sid, subscribe.pattern))
     return refuse(refused, subscribe.id);
   send_ok(subscribe.id);
+  core_.send_retained(*state_, subscribe.sid);  // after the OK (docs/protocol.md §4.2.1)
 }
 
 void session::on_unsubscribe(const protocol::raw_frame& frame) {

@@ -24,6 +24,14 @@ using protocol::make_error_code;
 inline const std::error_category& error_category() noexcept { return protocol::category(); }
 
 using headers = std::vector<std::pair<std::string, std::string>>;
+
+// Message attributes (docs/protocol.md §4.1.1) are headers the broker acts on; add these
+// to a publish's or send's headers: publish("t", "on", {ipc::retain()}),
+// send("jobs", "x", {ipc::time_to_live(std::chrono::seconds(30))}).
+// Keep the message as the topic's retained message (publish only; an empty payload clears it).
+std::pair<std::string, std::string> retain();
+// Expire the message this long after the broker took it (1 ms to one year).
+std::pair<std::string, std::string> time_to_live(std::chrono::milliseconds ttl);
 using nack_disposition = protocol::nack_disposition;  // requeue | dead_letter | drop
 
 // An owning copy of a received message (request replies, messages kept past a handler).
@@ -99,6 +107,10 @@ class message {
   // unknown_delivery) and how often the message was delivered (1 the first time).
   std::uint64_t delivery_tag() const { return delivery_tag_; }
   std::uint32_t delivery_count() const { return delivery_count_; }
+  // A topic's retained message, delivered because this subscription is new (ipc-retained).
+  bool retained() const;
+  // When the message expires (its ipc-ttl after the broker's timestamp); nullopt: never.
+  std::optional<std::chrono::system_clock::time_point> expires_at() const;
   owned_message copy() const;
 
  private:

@@ -50,6 +50,8 @@ struct limits {
   // percent 0); 0 bytes = no bound.
   std::uint64_t max_memory = 0;
   std::uint32_t max_memory_percent = 40;
+  std::uint64_t max_retained = 100000;                      // retained messages in the broker
+  std::uint64_t max_retained_bytes = 128ull * 1024 * 1024;  // their records' bytes
   bool operator==(const limits&) const = default;
 };
 
