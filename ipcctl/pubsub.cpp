@@ -15,6 +15,44 @@
 namespace ipcctl {
 namespace {
 
+// --will-topic, --will-payload, --will-retain, --will-delay (docs/protocol.md §3.1.4).
+struct will_args {
+  std::string topic, payload, delay;
+  bool retain = false;
+
+  void add_to(CLI::App& command) {
+    command.add_option("--will-topic", topic,
+                       "publish a last will on TOPIC if this connection ends uncleanly");
+    command.add_option("--will-payload", payload, "the will's payload");
+    command.add_flag("--will-retain", retain, "the will is retained");
+    command.add_option("--will-delay", delay, "publish the will DURATION after the loss");
+  }
+  // Sets options.will; false (after a message) when the options do not fit together.
+  bool apply(ipc::client_options& options) const {
+    if (topic.empty()) {
+      if (!payload.empty() || retain || !delay.empty()) {
+        std::cerr << "ipcctl: --will-payload, --will-retain and --will-delay need --will-topic\n";
+        return false;
+      }
+      return true;
+    }
+    ipc::will will;
+    will.topic = topic;
+    will.payload = payload;
+    will.retain = retain;
+    if (!delay.empty()) {
+      auto parsed = parse_duration(delay);
+      if (!parsed) {
+        std::cerr << "ipcctl: --will-delay '" << delay << "' is not a duration\n";
+        return false;
+      }
+      will.delay = *parsed;
+    }
+    options.will = std::move(will);
+    return true;
+  }
+};
+
 struct pub_args {
   std::string topic;
   std::optional<std::string> payload;
@@ -22,6 +60,7 @@ struct pub_args {
   std::uint64_t count = 1;
   bool retain = false;
   std::string ttl;
+  will_args will;
 };
 
 int run_pub(const global_options& global, const pub_args& args) {
@@ -33,6 +72,7 @@ int run_pub(const global_options& global, const pub_args& args) {
   std::string first_message;
   auto options = global.client_options();
   options.auto_reconnect = false;
+  if (!args.will.apply(options)) return exit_usage;
   options.on_error = [&](std::error_code ec, std::string_view message) {
     if (!first_error) {
       first_error = ec;
@@ -63,10 +103,12 @@ struct sub_args {
   std::string pattern;
   std::uint64_t count = 0;  // 0: until interrupted
   bool verbose = false;
+  will_args will;
 };
 
 int run_sub(const global_options& global, const sub_args& args) {
   auto options = global.client_options();
+  if (!args.will.apply(options)) return exit_usage;
   ipc::Client client(options);
   if (int code = connect(client, options.url)) return code;
   printer out(args.count, args.verbose, global.json);
@@ -89,6 +131,7 @@ void register_pubsub(CLI::App& app, global_options& global, int& exit_status) {
   pub_cmd->add_flag("--retain", pub->retain,
                     "keep as the topic's retained message (an empty payload clears it)");
   pub_cmd->add_option("--ttl", pub->ttl, "expire the message after DURATION (500ms, 30s, 5m)");
+  pub->will.add_to(*pub_cmd);
   pub_cmd->callback([&global, &exit_status, pub] { exit_status = run_pub(global, *pub); });
 
   auto sub = std::make_shared<sub_args>();
@@ -96,6 +139,7 @@ void register_pubsub(CLI::App& app, global_options& global, int& exit_status) {
   sub_cmd->add_option("pattern", sub->pattern, "topic pattern (+ and # wildcards)")->required();
   sub_cmd->add_option("--count", sub->count, "exit after N messages");
   sub_cmd->add_flag("-v,--verbose", sub->verbose, "print the topic before the payload");
+  sub->will.add_to(*sub_cmd);
   sub_cmd->callback([&global, &exit_status, sub] { exit_status = run_sub(global, *sub); });
 }
 

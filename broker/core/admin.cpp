@@ -60,6 +60,8 @@ std::string broker_core::admin_status() const {
       {"memory_alarm", memory_->alarm()},
       {"memory_alarms", memory_->alarms()},
       {"retained", retained_.count()},
+      {"wills_published", counters_.wills_published},
+      {"wills_pending", pending_wills_.size()},
       {"retained_bytes", retained_.bytes()},
       {"storage", queues_->store() ? queues_->store()->describe() : json(nullptr)},
   });

@@ -80,6 +80,7 @@ refusal broker_core::admit(client_state& s, const std::string& user, const std::
   s.user_ = user;
   s.basis_ = basis;
   s.perms_ = auth_->permissions_of(user);
+  cancel_pending_will(user, s.owner().client_name());  // the client is back in time
   return {};
 }
 
@@ -105,6 +106,7 @@ void broker_core::detach(client_state& s) {
   for (const auto& [sid, pattern] : s.subscriptions_) trie_.erase(pattern, {&s.owner(), sid});
   s.subscriptions_.clear();
   drop_requests(s);
+  end_with_will(s);
   queues_->dispatch_pending();  // requeued messages go to the remaining consumers
   logger_->debug("connection {} ({}) closed", s.id(), s.owner().peer().address);
   if (s.authenticated())
@@ -121,6 +123,7 @@ void broker_core::for_each_client(const std::function<void(client_state&)>& visi
 }
 
 void broker_core::shut_down_clients() {
+  stopping_ = true;
   for (const auto& [id, s] : clients_)
     s->owner().close(errc::shutting_down, "the broker is shutting down");
 }
@@ -208,17 +211,7 @@ refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t
   if (is_reply) {
     reply(m);
   } else {
-    auto timestamp = now_ns();
-    std::uint64_t expires =
-        attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms;
-    std::uint64_t id = 0;
-    const auto& routes = trie_.match(m.topic);
-    if (!routes.empty())
-      id = fan_out(routes, m.topic, m.reply_to, &m.headers, m.payload, timestamp, expires);
-    // An empty retained payload clears the topic's retained message (MQTT's rule).
-    if (attributes.retain && m.payload.empty()) clear_retained(m.topic);
-    if (attributes.retain && !m.payload.empty())
-      retain(m, id != 0 ? id : ++last_message_id_, timestamp, expires);
+    route(m, attributes);
   }
   // A publish that reached a durable queue through a binding is confirmed once stored.
   if (confirm_ref != 0) confirm(s, confirm_ref, 0, mark);
@@ -236,6 +229,19 @@ std::uint64_t broker_core::now_ns() const {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+}
+
+void broker_core::route(const message_in& m, const message_record::attributes& attributes) {
+  auto timestamp = now_ns();
+  std::uint64_t expires = attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms;
+  std::uint64_t id = 0;
+  const auto& routes = trie_.match(m.topic);
+  if (!routes.empty())
+    id = fan_out(routes, m.topic, m.reply_to, &m.headers, m.payload, timestamp, expires);
+  // An empty retained payload clears the topic's retained message (MQTT's rule).
+  if (attributes.retain && m.payload.empty()) clear_retained(m.topic);
+  if (attributes.retain && !m.payload.empty())
+    retain(m, id != 0 ? id : ++last_message_id_, timestamp, expires);
 }
 
 refusal broker_core::read_attributes(const message_in& m, message_record::attributes& out) const {

@@ -55,6 +55,7 @@ struct broker_counters {
   std::uint64_t auth_lockouts = 0;       // logins refused unchecked while their back-off runs
   std::uint64_t handshake_failures = 0;  // TLS handshakes failed or refused (transport)
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
+  std::uint64_t wills_published = 0;
 };
 
 enum class request_target { topic, queue };
@@ -108,6 +109,13 @@ class broker_core {
   // Announces an admitted connection on $SYS/connections/open, once its front-end has
   // answered the handshake.
   void announce_open(client_state& s);
+  // Wills (core/will.hpp; wills.cpp). set_will(), after admit() and before the handshake
+  // is answered, checks the will like a PUBLISH by the user (permission, topic, sizes,
+  // attributes): a refusal refuses the handshake. goodbye() is a clean close: the
+  // connection will end without its will. detach() publishes it otherwise (or schedules
+  // it when it has a delay), except while the broker stops.
+  refusal set_will(client_state& s, will_message will);
+  void goodbye(client_state& s) { s.will_.reset(); }
 
   // Topics. Each checks the user's permissions; a refusal says why (and is logged when
   // it is a permission).
@@ -176,6 +184,9 @@ class broker_core {
                         std::string_view reply_to, const header_map* headers,
                         std::span<const std::uint8_t> payload, std::uint64_t timestamp_ns,
                         std::uint64_t expires_at_ms = 0);
+  // Routes a checked publish to its subscribers and bindings, and keeps or clears it as
+  // retained (its room was checked).
+  void route(const message_in& m, const message_record::attributes& attributes);
   // The message attributes of a client's message (ipc-… headers), checked.
   refusal read_attributes(const message_in& m, message_record::attributes& out) const;
   void reply(const message_in& m);
@@ -192,6 +203,11 @@ class broker_core {
   // client notifications, run from post_ after the gauge flipped.
   static std::uint64_t memory_limit(const config::limits& limits);
   void memory_alarm_changed();
+  // wills.cpp
+  void end_with_will(client_state& s);
+  void publish_will(const std::string& user, const will_message& will, std::uint64_t connection);
+  void cancel_pending_will(const std::string& user, const std::string& client_name);
+  void fire_due_wills();
   // retained.cpp: the retained store's side of publish and subscribe, its durability,
   // expiry and admin commands.
   refusal retained_room(const message_in& m) const;
@@ -222,6 +238,13 @@ class broker_core {
     std::uint64_t value;
   };
 
+  struct pending_will {
+    std::string user, client_name;
+    std::uint64_t connection;
+    std::uint64_t due_ms;  // steady clock
+    std::unique_ptr<will_message> will;
+  };
+
   struct open_request {
     std::uint64_t client_id;
     std::uint32_t id;
@@ -244,7 +267,9 @@ class broker_core {
   login_throttle throttle_;
   std::unordered_map<std::string, std::uint32_t> user_connections_;
   std::unordered_map<std::string, open_request> requests_;  // reply address → requester
-  std::deque<pending_confirm> pending_confirms_;            // in log order
+  std::vector<pending_will> pending_wills_;                 // delayed, in due order
+  bool stopping_ = false;  // shut_down_clients() ran: connections end without wills
+  std::deque<pending_confirm> pending_confirms_;  // in log order
   bool storage_failing_ = false;
   std::uint64_t last_failed_lsn_ = 0;  // end of the latest buffer whose write failed
   std::unordered_map<std::uint64_t, std::unique_ptr<client_state>> clients_;

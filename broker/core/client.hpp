@@ -14,6 +14,7 @@
 
 #include "core/errc.hpp"
 #include "core/route_target.hpp"
+#include "core/will.hpp"
 #include "ipc/transport/peer.hpp"
 
 namespace ipc::broker {
@@ -91,6 +92,7 @@ class client_state {
   std::shared_ptr<const permissions> perms_;
   std::unordered_map<std::uint32_t, std::string> subscriptions_;  // sid → pattern
   std::unordered_map<std::uint32_t, std::string> requests_;       // request id → reply address
+  std::unique_ptr<will_message> will_;  // published if the connection ends without a goodbye
 };
 
 }  // namespace ipc::broker

@@ -160,6 +160,7 @@ void broker_core::housekeeping() {
   }
   queues_->expire_all();
   expire_retained();
+  fire_due_wills();
 }
 
 }  // namespace ipc::broker

@@ -160,6 +160,10 @@ asio::awaitable<void> client_core::write_loop([[maybe_unused]] self_ptr self,  /
     co_await stream->write(buffers, ec);
     if (gen != generation_) co_return;
     in_flight_.clear();
+    if (saying_goodbye_ && (ec || out_.empty())) {
+      finish_close();
+      co_return;
+    }
     if (ec) {
       lost(gen, ec);
       co_return;
@@ -346,6 +350,24 @@ void client_core::unsubscribe(std::uint32_t sid) {
 void client_core::close() {
   if (closed_) return;
   closed_ = true;
+  if (options_.will && state_ == connection_state::connected && stream_) {
+    // A clean goodbye (docs/protocol.md §3.5): the broker drops the will. The writer
+    // closes once GOODBYE is written, or after a second.
+    saying_goodbye_ = true;
+    protocol::encode_goodbye(out_);
+    wake_writer();
+    goodbye_deadline_ = std::make_unique<asio::steady_timer>(executor_, std::chrono::seconds(1));
+    goodbye_deadline_->async_wait([self = shared_from_this()](std::error_code) {
+      if (self->saying_goodbye_) self->finish_close();
+    });
+    return;
+  }
+  finish_close();
+}
+
+void client_core::finish_close() {
+  saying_goodbye_ = false;
+  if (goodbye_deadline_) goodbye_deadline_->cancel();
   ++generation_;
   if (stream_) stream_->close();
   stream_.reset();

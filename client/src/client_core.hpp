@@ -44,6 +44,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void request(std::string target, std::string payload, request_options options,
                unique_function<void(std::error_code, owned_message)> done);
   void close();
+  void finish_close();  // the end of close(), after the GOODBYE when there is a will
 
   connection_state state() const { return state_; }
   std::uint64_t connection_id() const { return connection_id_; }
@@ -99,6 +100,8 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::uint64_t generation_ = 0;  // bumps on every connection; stale loops notice
   bool ever_connected_ = false;
   bool closed_ = false;
+  bool saying_goodbye_ = false;  // close(): GOODBYE queued, the stream closes once it is out
+  std::unique_ptr<asio::steady_timer> goodbye_deadline_;
   bool connecting_ = false;  // one connection attempt at a time
   std::uint64_t connection_id_ = 0;
   std::uint32_t max_payload_ = 0;

@@ -22,19 +22,34 @@ connect_fsm::connect_fsm(const client_options& options)
                                                        64 * 1024)) {}
 
 void connect_fsm::hello(protocol::byte_buffer& out) const {
+  std::vector<std::pair<std::string_view, std::string_view>> props{
+      {"client_name", options_.client_name}};
+  std::string_view mechanism = "anonymous";
   if (!options_.token.empty()) {
-    std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name},
-                                                             {"token", options_.token}};
-    return protocol::encode_hello(out, "token", props);
+    mechanism = "token";
+    props.emplace_back("token", options_.token);
+  } else if (!options_.user.empty()) {
+    mechanism = "password";
+    props.emplace_back("user", options_.user);
+    props.emplace_back("password", options_.password);
   }
-  if (!options_.user.empty()) {
-    std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name},
-                                                             {"user", options_.user},
-                                                             {"password", options_.password}};
-    return protocol::encode_hello(out, "password", props);
+  // The will's properties (docs/protocol.md §3.1.4); the strings live until encoded.
+  std::vector<std::string> owned;
+  if (const auto& will = options_.will) {
+    owned.reserve(will->headers.size() + 1);
+    props.emplace_back("will_topic", will->topic);
+    props.emplace_back("will_payload", will->payload);
+    if (will->retain) props.emplace_back("will_retain", "1");
+    if (will->delay.count() > 0) {
+      owned.push_back(std::to_string(will->delay.count()));
+      props.emplace_back("will_delay_ms", owned.back());
+    }
+    for (const auto& [key, value] : will->headers) {
+      owned.push_back("will_header:" + key);
+      props.emplace_back(owned.back(), value);
+    }
   }
-  std::pair<std::string_view, std::string_view> props[] = {{"client_name", options_.client_name}};
-  protocol::encode_hello(out, "anonymous", props);
+  protocol::encode_hello(out, mechanism, props);
 }
 
 connect_fsm::state connect_fsm::fail(std::error_code error, std::string message) {

@@ -22,6 +22,7 @@ bool is_known_frame_type(std::uint8_t type) noexcept {
     case frame_type::pong:
     case frame_type::error:
     case frame_type::ok:
+    case frame_type::goodbye:
     case frame_type::publish:
     case frame_type::subscribe:
     case frame_type::unsubscribe:
@@ -48,6 +49,7 @@ std::string_view frame_type_name(frame_type type) noexcept {
     case frame_type::pong: return "PONG";
     case frame_type::error: return "ERROR";
     case frame_type::ok: return "OK";
+    case frame_type::goodbye: return "GOODBYE";
     case frame_type::publish: return "PUBLISH";
     case frame_type::subscribe: return "SUBSCRIBE";
     case frame_type::unsubscribe: return "UNSUBSCRIBE";
@@ -93,6 +95,11 @@ errc decode(const raw_frame& frame, ping_frame& out) {
   byte_cursor in(frame.body);
   out.token = in.u64();
   return finish(in);
+}
+
+errc decode_goodbye(const raw_frame& frame) {
+  if (wrong_type(frame, frame_type::goodbye)) return errc::malformed_frame;
+  return frame.body.empty() ? errc::ok : errc::malformed_frame;
 }
 
 errc decode(const raw_frame& frame, error_frame& out) {

@@ -59,6 +59,11 @@ void encode_ping(byte_buffer& out, std::uint64_t token) {
   end_frame(out, start);
 }
 
+void encode_goodbye(byte_buffer& out) {
+  auto start = begin_frame(out, frame_type::goodbye);
+  end_frame(out, start);
+}
+
 void encode_pong(byte_buffer& out, std::uint64_t token) {
   auto start = begin_frame(out, frame_type::pong);
   put_u64(out, token);

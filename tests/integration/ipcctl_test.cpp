@@ -102,6 +102,30 @@ TEST_CASE("ipcctl pub --retain and --ttl, retained list and clear, send --ttl") 
   CHECK(refused.err.find("ipc-ttl") != std::string::npos);
 }
 
+TEST_CASE("ipcctl sub --will-topic: a killed process's will is published, a normal exit's not") {
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.unix_url());
+  auto watcher = ipcctl.spawn({"sub", "workers/+", "-v", "--count", "1"});
+  REQUIRE(ipcctl.wait_subscribed("workers/+"));
+  // Exits normally after one message: it says goodbye, no will.
+  auto polite = ipcctl.spawn({"sub", "jobs/a", "--count", "1", "--will-topic", "workers/polite",
+                              "--will-payload", "dead"});
+  REQUIRE(ipcctl.wait_subscribed("jobs/a"));
+  CHECK(ipcctl({"pub", "jobs/a", "x"}).exit_code == 0);
+  REQUIRE(polite->wait() == 0);
+  // Killed with SIGKILL: the broker sees the socket close without a goodbye.
+  auto doomed = ipcctl.spawn({"sub", "jobs/b", "--will-topic", "workers/doomed", "--will-payload",
+                              "dead", "--will-retain"});
+  REQUIRE(ipcctl.wait_subscribed("jobs/b"));
+  doomed->signal(SIGKILL);
+  REQUIRE(watcher->wait() == 0);
+  CHECK(watcher->out() == "workers/doomed dead\n");
+  auto retained = ipcctl({"sub", "workers/+", "-v", "--count", "1", "--timeout", "5s"});
+  CHECK(retained.out == "workers/doomed dead\n");
+  CHECK(ipcctl({"sub", "x", "--will-payload", "p"}).exit_code == 1);  // needs --will-topic
+}
+
 TEST_CASE("ipcctl exit codes") {
   ipcd_process broker;
   REQUIRE(broker.start());

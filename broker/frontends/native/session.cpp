@@ -260,6 +260,10 @@ void session::handle_open_frame(const protocol::raw_frame& frame) {
     case frame_type::admin: return on_admin(frame);
     case frame_type::ping: return on_ping(frame);
     case frame_type::pong: return;
+    case frame_type::goodbye:
+      if (protocol::decode_goodbye(frame) != protocol::errc::ok)
+        return protocol_error(protocol::errc::malformed_frame, "malformed GOODBYE");
+      return core_.goodbye(*state_);  // a clean close follows: no will
     case frame_type::send: return on_send(frame);
     case frame_type::consume: return on_consume(frame);
     case frame_type::cancel: return on_cancel(frame);

@@ -143,6 +143,7 @@ class session final : public client,
     login_throttle::in_flight slot;  // this login's place in its user's and peer's checks
   };
   std::optional<pending_password> pending_auth_;  // frames wait while it is checked
+  std::unique_ptr<will_message> will_;            // from HELLO until the core has it
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
 
   session_fsm fsm_;

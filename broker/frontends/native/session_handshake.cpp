@@ -1,5 +1,6 @@
 // session's handshake (docs/protocol.md §3): HELLO, who the client is (the core's
 // authenticator decides; a password is checked off the I/O thread), admission, WELCOME.
+#include <charconv>
 #include <memory>
 
 #include <asio/post.hpp>
@@ -12,6 +13,7 @@
 #include "core/loggable.hpp"
 #include "frontends/native/session.hpp"
 #include "frontends/native/wire_codes.hpp"
+#include "ipc/message/attributes.hpp"
 
 namespace ipc::broker {
 
@@ -25,6 +27,43 @@ presented_credentials presented(const protocol::hello_frame& hello) {
   hello.properties.find("token", out.token);
   return out;
 }
+
+// The will of a HELLO's will_… properties (docs/protocol.md §3.1.4): null when it has no
+// will_topic; "" in `problem` when the properties are well-formed, else why not.
+std::unique_ptr<will_message> will_of(const protocol::hello_frame& hello, std::string& problem) {
+  std::string_view topic;
+  if (!hello.properties.find("will_topic", topic)) return nullptr;
+  auto will = std::make_unique<will_message>();
+  will->topic = topic;
+  std::string_view value;
+  if (hello.properties.find("will_payload", value))
+    will->payload.assign(value.begin(), value.end());
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  constexpr std::string_view header_prefix = "will_header:";
+  for (auto entry : hello.properties)
+    if (entry.key.starts_with(header_prefix))
+      headers.emplace_back(entry.key.substr(header_prefix.size()), entry.value);
+  if (hello.properties.find("will_retain", value)) {
+    if (value == "1" || value == "true")
+      headers.emplace_back(message_record::attribute::retain, "1");
+    else if (value != "0" && value != "false")
+      problem = "will_retain must be 1, 0, true or false";
+  }
+  if (hello.properties.find("will_delay_ms", value)) {
+    std::uint64_t delay = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), delay);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
+        delay > max_will_delay_ms)
+      problem = "will_delay_ms must be a whole number of milliseconds from 0 to " +
+                std::to_string(max_will_delay_ms);
+    else
+      will->delay_ms = static_cast<std::uint32_t>(delay);
+  }
+  if (headers.size() > 0xffff) problem = "too many will headers";
+  if (!headers.empty() && problem.empty())
+    message_record::put_map(will->headers, {headers, nullptr});
+  return will;
+}
 }  // namespace
 
 void session::on_hello(const protocol::raw_frame& frame) {
@@ -35,6 +74,11 @@ void session::on_hello(const protocol::raw_frame& frame) {
   if (result.error != protocol::errc::ok)
     return protocol_error(result.error, result.message, "handshake refused: ");
   client_name_ = std::move(result.client_name);
+  std::string will_problem;
+  will_ = will_of(hello, will_problem);
+  if (!will_problem.empty())
+    return protocol_error(protocol::errc::invalid_argument, "will: " + will_problem,
+                          "handshake refused: ");
   auto decision = core_.auth().decide(presented(hello), peer().uid, peer().tls_subject, peer().sid);
   if (decision.error != errc::ok)
     return auth_failed(decision.user, decision.log_reason, wire_code(decision.error),
@@ -139,6 +183,16 @@ void session::accept_user(const std::string& user, const std::string& basis) {
       core_.log().warn("connection {} ({}) as '{}' refused: {}", id_, peer().address, user,
                        refused.message);
     return close_with_error(wire_code(refused.code), refused.message);
+  }
+  if (will_) {
+    // Checked like a PUBLISH by this user: refused here, not dropped later.
+    if (auto refused = core_.set_will(*state_, std::move(*will_))) {
+      will_.reset();
+      core_.log().info("connection {} ({}) as '{}' refused: {}", id_, peer().address, user,
+                       loggable(refused.message));
+      return close_with_error(wire_code(refused.code), refused.message);
+    }
+    will_.reset();
   }
   deadline_.expires_at(asio::steady_timer::time_point::max());  // handshake done
   reader_.set_max_frame(max_frame_size());

@@ -53,12 +53,26 @@ struct request_options {
   ipc::headers headers;
 };
 
+// A last will (docs/protocol.md §3.1.4): published by the broker if the connection ends
+// without close() — the process dies, the network goes, keepalive gives up, an
+// administrator kills it — after `delay` unless a client with the same user and
+// client_name connects first. Sent with every (re)connection's HELLO.
+struct will {
+  std::string topic;
+  std::string payload;
+  ipc::headers headers;  // message attributes too, e.g. time_to_live()
+  bool retain = false;
+  std::chrono::milliseconds delay{0};  // at most a day
+};
+
 enum class connection_state { connecting, connected, disconnected, closed };
 std::string_view to_string(connection_state state);
 
 struct client_options {
   std::string url;                         // "" → $IPCD_URL, then the default (SPEC §2)
   std::string client_name = "ipc-client";  // shown by `ipcctl conn list`
+  // The connection's last will; close() says goodbye first, so the broker drops it.
+  std::optional<ipc::will> will;
   // Credentials (docs/protocol.md §3.1.2): a token, else a user and password, else none
   // (mechanism "anonymous": on a Unix socket the broker may know the user by its uid).
   std::string user, password, token;

@@ -65,6 +65,7 @@ class frame_reader {
 errc decode(const raw_frame& frame, hello_frame& out);
 errc decode(const raw_frame& frame, welcome_frame& out);
 errc decode(const raw_frame& frame, ping_frame& out);  // PING and PONG
+errc decode_goodbye(const raw_frame& frame);           // an empty body
 errc decode(const raw_frame& frame, error_frame& out);
 errc decode(const raw_frame& frame, ok_frame& out);
 errc decode(const raw_frame& frame, publish_frame& out);

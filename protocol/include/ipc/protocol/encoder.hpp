@@ -37,6 +37,7 @@ void encode_hello(byte_buffer& out, std::string_view mechanism, string_pairs pro
                   std::uint16_t max_version = protocol_version);
 void encode_ping(byte_buffer& out, std::uint64_t token);
 void encode_pong(byte_buffer& out, std::uint64_t token);
+void encode_goodbye(byte_buffer& out);
 void encode_publish(byte_buffer& out, std::uint32_t id, std::string_view topic,
                     std::string_view reply_to, const map_source& headers,
                     std::span<const std::uint8_t> payload);

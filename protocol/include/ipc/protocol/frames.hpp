@@ -27,6 +27,7 @@ enum class frame_type : std::uint8_t {
   pong = 0x04,
   error = 0x05,
   ok = 0x06,
+  goodbye = 0x07,  // a clean close: the connection ends without its will (§3.5)
   publish = 0x10,
   subscribe = 0x11,
   unsubscribe = 0x12,
