@@ -54,6 +54,7 @@ struct create_args {
   std::optional<std::string> overflow, ttl, dead_letter;
   std::vector<std::string> bind;
   bool durable = false;
+  bool single_active_consumer = false;
 };
 
 int run_create(const global_options& global, const create_args& a) {
@@ -65,6 +66,7 @@ int run_create(const global_options& global, const create_args& a) {
   if (a.dead_letter) args["dead_letter"] = *a.dead_letter;
   if (!a.bind.empty()) args["bind"] = a.bind;
   if (a.durable) args["durable"] = true;
+  if (a.single_active_consumer) args["single_active_consumer"] = true;
   if (a.ttl) {
     auto ttl = parse_duration(*a.ttl);
     if (!ttl) {
@@ -112,6 +114,8 @@ void register_queue_admin(CLI::App& app, global_options& global, int& exit_statu
   c->add_option("--max-deliveries", create->max_deliveries, "dead-letter after N deliveries");
   c->add_option("--bind", create->bind, "topic pattern to bind (repeatable)");
   c->add_flag("--durable", create->durable, "keep on disk");
+  c->add_flag("--single-active-consumer", create->single_active_consumer,
+              "deliver to one consumer at a time; the next takes over when it goes");
   c->callback([&global, &exit_status, create] { exit_status = run_create(global, *create); });
 
   for (const char* verb : {"delete", "purge"}) {

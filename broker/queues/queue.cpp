@@ -67,6 +67,13 @@ void queue::detach_journal() {
 }
 
 queue::consumer_state* queue::next_consumer() {
+  if (options_.single_active_consumer) {
+    // Only the longest-attached consumer receives; the others wait their turn.
+    if (consumers_.empty()) return nullptr;
+    auto& active = consumers_.front();
+    bool has_credit = active.no_ack || active.in_flight < active.prefetch;
+    return has_credit && active.target->ready_for_more() ? &active : nullptr;
+  }
   for (std::size_t tried = 0; tried < consumers_.size(); ++tried) {
     std::size_t index = (next_ + tried) % consumers_.size();
     auto& candidate = consumers_[index];

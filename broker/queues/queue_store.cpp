@@ -47,6 +47,7 @@ nlohmann::json options_json(const config::queue_options& o) {
           {"ttl", o.ttl_ms},
           {"dead_letter", o.dead_letter},
           {"max_deliveries", o.max_deliveries},
+          {"single_active_consumer", o.single_active_consumer},
           {"bind", o.bind}};
 }
 

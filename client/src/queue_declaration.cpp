@@ -59,6 +59,10 @@ std::string queue_create_args(std::string_view name, const queue_options& option
   }
   put_key(out, "max_deliveries");
   out += std::to_string(options.max_deliveries);
+  if (options.single_active_consumer) {
+    put_key(out, "single_active_consumer");
+    out += "true";
+  }
   put_key(out, "bind");
   out += '[';
   for (std::size_t i = 0; i < options.bind.size(); ++i) {

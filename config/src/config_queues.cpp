@@ -35,6 +35,7 @@ void read_queue_options(const json& value, const std::string& path, queue_option
   reader.read("ttl", out.ttl_ms);
   reader.read("dead_letter", out.dead_letter);
   reader.read("max_deliveries", out.max_deliveries);
+  reader.read("single_active_consumer", out.single_active_consumer);
   read_patterns(reader, out.bind);
   reader.report_unknown_keys();
 }

@@ -359,6 +359,7 @@ TEST_CASE("declare_queue creates a queue with typed options, once") {
   options.ttl = std::chrono::minutes(1);
   options.dead_letter = "orders.dead";
   options.max_deliveries = 3;
+  options.single_active_consumer = true;
   options.bind = {"orders/\"quoted\"/+", "orders/#"};  // a pattern that needs escaping
   std::error_code ec;
   CHECK(admin.declare_queue("orders", options, ec));
@@ -372,6 +373,7 @@ TEST_CASE("declare_queue creates a queue with typed options, once") {
   CHECK(info["options"]["ttl"] == 60000);
   CHECK(info["options"]["dead_letter"] == "orders.dead");
   CHECK(info["options"]["max_deliveries"] == 3);
+  CHECK(info["options"]["single_active_consumer"] == true);
   CHECK(info["bind"] == nlohmann::json::array({"orders/\"quoted\"/+", "orders/#"}));
   // Publishes reach it through its bindings, and max_length drops the oldest.
   for (const char* payload : {"1", "2", "3"})
@@ -384,4 +386,50 @@ TEST_CASE("declare_queue creates a queue with typed options, once") {
   CHECK_FALSE(admin.declare_queue("other", bad, ec));
   CHECK(ec == errc::invalid_argument);
   CHECK(admin.last_error_message().find("overflow") != std::string::npos);
+}
+
+TEST_CASE("single_active_consumer: one consumer at a time, the next takes over in order") {
+  broker_fixture broker;
+  Client producer(at(broker.unix_url()));
+  REQUIRE(!producer.connect());
+  queue_options options;
+  options.single_active_consumer = true;
+  std::error_code ec;
+  REQUIRE(producer.declare_queue("ordered", options, ec));
+  std::mutex mutex;
+  std::vector<std::string> log;  // "consumer:payload" in delivery order
+  auto taker = [&](const std::string& who, Client& c, bool ack) {
+    return [&, who, ack](const message& m) {
+      {
+        std::lock_guard lock(mutex);
+        log.push_back(who + ":" + std::string(m.payload()));
+      }
+      if (ack) c.ack(m.delivery_tag());
+    };
+  };
+  auto first = std::make_unique<Client>(at(broker.unix_url()));
+  Client second(at(broker.tcp_url()));
+  REQUIRE(!first->connect());
+  REQUIRE(!second.connect());
+  auto a = first->consume("ordered", {2, false}, taker("a", *first, false), ec);  // never acks
+  REQUIRE(!ec);
+  auto b = second.consume("ordered", {10, false}, taker("b", second, true), ec);
+  REQUIRE(!ec);
+  for (int i = 1; i <= 5; ++i) REQUIRE(!producer.send("ordered", std::to_string(i)));
+  REQUIRE(wait_until([&] {
+    std::lock_guard lock(mutex);
+    return log.size() >= 2;
+  }));
+  REQUIRE(!second.flush());
+  {
+    std::lock_guard lock(mutex);
+    CHECK(log == std::vector<std::string>{"a:1", "a:2"});  // b waits though it has credit
+  }
+  first.reset();  // the active consumer's connection ends: b takes over from message 1
+  REQUIRE(wait_until([&] {
+    std::lock_guard lock(mutex);
+    return log.size() >= 7;
+  }));
+  std::lock_guard lock(mutex);
+  CHECK(log == std::vector<std::string>{"a:1", "a:2", "b:1", "b:2", "b:3", "b:4", "b:5"});
 }

@@ -107,6 +107,31 @@ TEST_CASE("queue: consumers are served round robin within their credit") {
   CHECK(q.stats().acked == 1);
 }
 
+TEST_CASE("queue: single_active_consumer serves one consumer, the next takes over in order") {
+  queue q("ordered", options_with([](auto& o) { o.single_active_consumer = true; }), nullptr);
+  recording_consumer first, second;
+  q.add_consumer(first, 2, false);
+  q.add_consumer(second, 10, false);
+  fill(q, 1, 5);
+  q.dispatch(0);
+  CHECK(first.message_ids() == std::vector<std::uint64_t>{1, 2});  // its credit, no more
+  CHECK(second.got.empty());                                       // waits its turn
+  REQUIRE(q.ack(first, first.got[0].id) == errc::ok);
+  q.dispatch(0);
+  CHECK(first.message_ids() == std::vector<std::uint64_t>{1, 2, 3});
+  CHECK(second.got.empty());
+  // The active consumer goes: its unacked messages (2, 3) come back first, in order.
+  q.remove_consumer(first, 0);
+  q.dispatch(0);
+  CHECK(second.message_ids() == std::vector<std::uint64_t>{2, 3, 4, 5});
+  recording_consumer third;
+  q.add_consumer(third, 10, false);
+  fill(q, 6, 6);
+  q.dispatch(0);
+  CHECK(second.message_ids().back() == 6);
+  CHECK(third.got.empty());
+}
+
 TEST_CASE("queue: no_ack consumers are settled on delivery, busy consumers are skipped") {
   queue q("events", {}, nullptr);
   recording_consumer busy, free_running;

@@ -160,6 +160,7 @@ struct queue_options {
   std::chrono::milliseconds ttl{0};        // message time to live; 0: forever
   std::string dead_letter;                 // queue for expired, rejected, over-delivered
   std::uint32_t max_deliveries = 0;        // dead-letter after this many; 0: unlimited
+  bool single_active_consumer = false;     // one consumer receives at a time, in order
   std::vector<std::string> bind;           // topic patterns whose publishes enqueue a copy
 };
 // The admin arguments of queue.create for `name` with `options` (a JSON object).

@@ -64,7 +64,8 @@ struct queue_options {
   std::uint64_t ttl_ms = 0;                       // message time to live; 0 = forever
   std::string dead_letter;                        // queue for expired/rejected/over-delivered
   std::uint32_t max_deliveries = 0;               // dead-letter after this many; 0 = unlimited
-  std::vector<std::string> bind;                  // topic patterns whose publishes enqueue a copy
+  bool single_active_consumer = false;  // one consumer at a time receives; the next takes over
+  std::vector<std::string> bind;        // topic patterns whose publishes enqueue a copy
   bool operator==(const queue_options&) const = default;
 };
 
