@@ -33,6 +33,7 @@ struct queue_args {
   bool durable = false;            // confirmed sends to a durable queue, confirm latency measured
   std::size_t producers = 1;       // --durable: producer connections, each pipelining
   std::uint32_t in_flight = 1000;  // --durable: unconfirmed sends per producer at once
+  bool priority = false;  // a queue with max_priority 10, sends cycling through priorities 0-10
 };
 
 double percentile(const std::vector<double>& sorted, double p) {
@@ -128,6 +129,25 @@ int run_queue(const global_options& global, const queue_args& args) {
         failure = ipc::make_error_code(ipc::errc::invalid_argument);
       }
     }
+    if (args.priority && !failure) {  // the queue must have its priorities before a consume
+      clients.push_back(std::make_unique<ipc::async_client>(consumer_io.get_executor(), options));
+      auto* admin = clients.back().get();
+      on(consumer_io, [&] { return admin->async_connect(asio::use_future); });
+      on(consumer_io, [&] {
+        return admin->async_admin("queue.create",
+                                  nlohmann::json{{"name", args.queue}, {"max_priority", 10}}.dump(),
+                                  asio::use_future);
+      });
+      auto info = nlohmann::json::parse(on(consumer_io, [&] {
+        return admin->async_admin("queue.info", nlohmann::json{{"name", args.queue}}.dump(),
+                                  asio::use_future);
+      }));
+      if (info["options"]["max_priority"] != 10) {
+        std::cerr << "ipcctl: bench queue: queue '" << args.queue
+                  << "' exists without max_priority 10; use --queue NAME\n";
+        failure = ipc::make_error_code(ipc::errc::invalid_argument);
+      }
+    }
     for (std::size_t i = 0; i < args.consumers && !failure; ++i) {
       clients.push_back(std::make_unique<ipc::async_client>(consumer_io.get_executor(), options));
       auto* client = clients.back().get();
@@ -190,6 +210,12 @@ int run_queue(const global_options& global, const queue_args& args) {
           co_await producer.async_connect(asio::use_awaitable);
           begin = clock_type::now();
           std::string payload(std::max<std::size_t>(args.size, 8), 'q');
+          std::vector<ipc::headers> levels(1);  // --priority: one header set per level
+          if (args.priority) {
+            levels.clear();
+            for (std::uint8_t level = 0; level <= 10; ++level)
+              levels.push_back({ipc::priority(level)});
+          }
           asio::steady_timer pause(producer_io);
           for (std::uint64_t seq = 0; seq < args.msgs; ++seq) {
             std::memcpy(payload.data(), &seq, sizeof seq);
@@ -197,7 +223,8 @@ int run_queue(const global_options& global, const queue_args& args) {
               pause.expires_after(std::chrono::microseconds(50));
               co_await pause.async_wait(asio::use_awaitable);
             }
-            if (auto ec = producer.send(args.queue, payload)) throw std::system_error(ec);
+            if (auto ec = producer.send(args.queue, payload, levels[seq % levels.size()]))
+              throw std::system_error(ec);
             if (seq % 256 == 255) co_await asio::post(asio::use_awaitable);
           }
           co_await producer.async_flush(asio::use_awaitable);
@@ -268,17 +295,19 @@ int run_queue(const global_options& global, const queue_args& args) {
     return duplicates.load() == 0 ? exit_ok : exit_refused;
   }
   nlohmann::json report{
-      {"bench", "queue"},     {"url", options.url},          {"msgs", args.msgs},
-      {"size", args.size},    {"consumers", args.consumers}, {"prefetch", args.prefetch},
-      {"elapsed_s", elapsed}, {"acked_per_s", rate},         {"duplicates", duplicates.load()}};
+      {"bench", "queue"},         {"url", options.url},          {"msgs", args.msgs},
+      {"size", args.size},        {"consumers", args.consumers}, {"prefetch", args.prefetch},
+      {"elapsed_s", elapsed},     {"acked_per_s", rate},         {"duplicates", duplicates.load()},
+      {"priority", args.priority}};
   if (global.json)
     std::cout << report.dump() << "\n";
   else
     std::printf(
-        "queue %s: %llu msgs x %zu B to %zu consumer(s), prefetch %u, in %.3f s: "
+        "queue %s%s: %llu msgs x %zu B to %zu consumer(s), prefetch %u, in %.3f s: "
         "%.0f msgs/s consumed and acked%s\n",
-        options.url.c_str(), static_cast<unsigned long long>(args.msgs), args.size, args.consumers,
-        args.prefetch, elapsed, rate, duplicates.load() ? ", DUPLICATES" : "");
+        options.url.c_str(), args.priority ? " (priorities 0-10)" : "",
+        static_cast<unsigned long long>(args.msgs), args.size, args.consumers, args.prefetch,
+        elapsed, rate, duplicates.load() ? ", DUPLICATES" : "");
   return duplicates.load() == 0 ? exit_ok : exit_refused;
 }
 
@@ -388,6 +417,8 @@ void register_queue_benches(CLI::App* bench, global_options& global, int& exit_s
                   "confirm latency under the broker's fsync policy");
   queue->add_option("--producers", q->producers, "--durable: producer connections")
       ->check(CLI::PositiveNumber);
+  queue->add_flag("--priority", q->priority,
+                  "a queue with max_priority 10, sends cycling through priorities 0-10");
   queue->add_option("--in-flight", q->in_flight, "--durable: unconfirmed sends per producer")
       ->check(CLI::PositiveNumber);
   queue->callback([&global, &exit_status, q] {

@@ -55,6 +55,7 @@ struct create_args {
   std::vector<std::string> bind;
   bool durable = false;
   bool single_active_consumer = false;
+  std::optional<std::uint32_t> max_priority;
 };
 
 int run_create(const global_options& global, const create_args& a) {
@@ -67,6 +68,7 @@ int run_create(const global_options& global, const create_args& a) {
   if (!a.bind.empty()) args["bind"] = a.bind;
   if (a.durable) args["durable"] = true;
   if (a.single_active_consumer) args["single_active_consumer"] = true;
+  if (a.max_priority) args["max_priority"] = *a.max_priority;
   if (a.ttl) {
     auto ttl = parse_duration(*a.ttl);
     if (!ttl) {
@@ -114,6 +116,8 @@ void register_queue_admin(CLI::App& app, global_options& global, int& exit_statu
   c->add_option("--max-deliveries", create->max_deliveries, "dead-letter after N deliveries");
   c->add_option("--bind", create->bind, "topic pattern to bind (repeatable)");
   c->add_flag("--durable", create->durable, "keep on disk");
+  c->add_option("--max-priority", create->max_priority,
+                "1-10: deliver messages with a higher --priority first");
   c->add_flag("--single-active-consumer", create->single_active_consumer,
               "deliver to one consumer at a time; the next takes over when it goes");
   c->callback([&global, &exit_status, create] { exit_status = run_create(global, *create); });

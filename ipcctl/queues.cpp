@@ -18,12 +18,20 @@ struct send_args {
   std::vector<std::string> headers;
   std::uint64_t count = 1;
   std::string ttl;
+  std::optional<unsigned> priority;
 };
 
 int run_send(const global_options& global, const send_args& args) {
   ipc::headers hdrs;
   if (!parse_headers(args.headers, hdrs)) return exit_usage;
   if (!add_attributes(false, args.ttl, hdrs)) return exit_usage;
+  if (args.priority) {
+    if (*args.priority > 255) {
+      std::cerr << "ipcctl: --priority must be from 0 to 255\n";
+      return exit_usage;
+    }
+    hdrs.push_back(ipc::priority(static_cast<std::uint8_t>(*args.priority)));
+  }
   std::string payload = read_payload(args.payload);
   std::error_code refused;
   std::string refused_why;
@@ -196,6 +204,8 @@ void register_queues(CLI::App& app, global_options& global, int& exit_status) {
   send_cmd->add_option("--count", send->count, "send N times")->check(CLI::PositiveNumber);
   send_cmd->add_option("--ttl", send->ttl,
                        "expire the message after DURATION (500ms, 30s, 5m): dead-lettered");
+  send_cmd->add_option("--priority", send->priority,
+                       "its priority in a queue with max_priority (higher first)");
   send_cmd->callback([&global, &exit_status, send] { exit_status = run_send(global, *send); });
 
   auto recv = std::make_shared<recv_args>();

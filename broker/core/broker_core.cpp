@@ -237,7 +237,8 @@ void broker_core::route(const message_in& m, const message_record::attributes& a
   std::uint64_t id = 0;
   const auto& routes = trie_.match(m.topic);
   if (!routes.empty())
-    id = fan_out(routes, m.topic, m.reply_to, &m.headers, m.payload, timestamp, expires);
+    id = fan_out(routes, m.topic, m.reply_to, &m.headers, m.payload, timestamp, expires,
+                 attributes.priority);
   // An empty retained payload clears the topic's retained message (MQTT's rule).
   if (attributes.retain && m.payload.empty()) clear_retained(m.topic);
   if (attributes.retain && !m.payload.empty())
@@ -255,7 +256,8 @@ refusal broker_core::read_attributes(const message_in& m, message_record::attrib
 std::uint64_t broker_core::fan_out(const std::vector<routing::route>& routes,
                                    std::string_view topic, std::string_view reply_to,
                                    const header_map* headers, std::span<const std::uint8_t> payload,
-                                   std::uint64_t timestamp_ns, std::uint64_t expires_at_ms) {
+                                   std::uint64_t timestamp_ns, std::uint64_t expires_at_ms,
+                                   std::uint8_t priority) {
   // The record is encoded once; each recipient copies a small one or shares a large one.
   std::size_t size = record_size(topic, reply_to, headers, payload.size());
   outgoing_message message;
@@ -275,6 +277,7 @@ std::uint64_t broker_core::fan_out(const std::vector<routing::route>& routes,
   }
   message.message_id = last_message_id_;
   message.expires_at_ms = expires_at_ms;
+  message.priority = priority;
   for (const auto& route : routes) route.target->deliver_message(route.id, message);
   return message.message_id;
 }

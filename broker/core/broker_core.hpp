@@ -183,7 +183,7 @@ class broker_core {
   std::uint64_t fan_out(const std::vector<routing::route>& routes, std::string_view topic,
                         std::string_view reply_to, const header_map* headers,
                         std::span<const std::uint8_t> payload, std::uint64_t timestamp_ns,
-                        std::uint64_t expires_at_ms = 0);
+                        std::uint64_t expires_at_ms = 0, std::uint8_t priority = 0);
   // Routes a checked publish to its subscribers and bindings, and keeps or clears it as
   // retained (its room was checked).
   void route(const message_in& m, const message_record::attributes& attributes);
@@ -192,7 +192,7 @@ class broker_core {
   void reply(const message_in& m);
   refusal enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
                   const header_map& headers, std::span<const std::uint8_t> payload,
-                  std::uint64_t ttl_ms, std::uint64_t& id);
+                  const message_record::attributes& attributes, std::uint64_t& id);
   std::uint64_t now_ns() const;
   refusal check_message(std::string_view topic, std::string_view reply_to,
                         const header_map& headers, std::size_t payload_size) const;

@@ -41,6 +41,7 @@ struct outgoing_message {
   const body_ref* shared = nullptr;    // set when body.size() > inline_body_limit
   std::uint64_t message_id = 0;
   std::uint64_t expires_at_ms = 0;  // steady-clock ms from its ipc-ttl; 0 = never
+  std::uint8_t priority = 0;        // its ipc-priority, for bindings into priority queues
   bool retained = false;            // from the retained store, for a new subscription
 };
 

@@ -20,7 +20,7 @@ const refusal over_memory{errc::memory_alarm,
 
 refusal broker_core::enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
                              const header_map& headers, std::span<const std::uint8_t> payload,
-                             std::uint64_t ttl_ms, std::uint64_t& id) {
+                             const message_record::attributes& attributes, std::uint64_t& id) {
   std::shared_ptr<queue> target;
   if (create) {
     if (auto refused = queues_->find_or_create(queue_name, target)) return refused;
@@ -34,7 +34,8 @@ refusal broker_core::enqueue(std::string_view queue_name, bool create, std::stri
                 payload);
   // Limits count the whole stored record, so headers and reply_to cannot evade max_bytes.
   message.stored_bytes = static_cast<std::uint32_t>(message.body.bytes().size());
-  if (ttl_ms != 0) message.expires_at_ms = queue_manager::now_ms() + ttl_ms;
+  if (attributes.ttl_ms != 0) message.expires_at_ms = queue_manager::now_ms() + attributes.ttl_ms;
+  message.priority = attributes.priority;
   if (queues_->enqueue(*target, std::move(message)) != errc::ok)
     return {errc::queue_full, "queue '" + target->name() + "' is full (max_length/max_bytes)"};
   ++counters_.messages_in;
@@ -53,8 +54,7 @@ refusal broker_core::send(client_state& s, std::string_view queue_name, const me
   if (memory_->alarm()) return over_memory;
   auto mark = storage_mark();
   std::uint64_t id = 0;
-  if (auto refused =
-          enqueue(queue_name, true, m.reply_to, m.headers, m.payload, attributes.ttl_ms, id))
+  if (auto refused = enqueue(queue_name, true, m.reply_to, m.headers, m.payload, attributes, id))
     return refused;
   if (confirm_ref != 0) confirm(s, confirm_ref, id, mark);
   return {};
@@ -101,8 +101,7 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
     if (!destination || destination->consumer_count() == 0)
       return {errc::no_responders, "no consumer on queue '" + std::string(target) + "'"};
     std::uint64_t message_id = 0;
-    if (auto full =
-            enqueue(target, false, address, m.headers, m.payload, attributes.ttl_ms, message_id))
+    if (auto full = enqueue(target, false, address, m.headers, m.payload, attributes, message_id))
       return full;
   } else {
     const auto& routes = trie_.match(target);
@@ -111,7 +110,8 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
     if (!anyone) return {errc::no_responders, "no subscriber for '" + std::string(target) + "'"};
     ++counters_.messages_in;
     fan_out(routes, target, address, &m.headers, m.payload, now_ns(),
-            attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms);
+            attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms,
+            attributes.priority);
   }
   std::uint64_t timeout =
       timeout_ms == 0 ? default_request_ms : std::min<std::uint64_t>(timeout_ms, max_request_ms);

@@ -19,7 +19,9 @@ queue::queue(std::string name, config::queue_options options, dead_letter_sink s
     : name_(std::move(name)),
       options_(std::move(options)),
       sink_(std::move(sink)),
-      gauge_(std::move(gauge)) {}
+      gauge_(std::move(gauge)) {
+  ready_.set_max_priority(options_.max_priority);
+}
 
 bool queue::over_limits(std::uint64_t extra_bytes, std::size_t extra_count) const {
   std::size_t count = ready_.size() + unacked_.size() + extra_count;
@@ -37,9 +39,8 @@ errc queue::enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evi
       ++stats_.rejected_full;
       return errc::queue_full;
     }
-    stored_message oldest = std::move(ready_.front());
-    ready_.pop_front();
-    dead_letter(std::move(oldest), dead_letter_reason::overflow);
+    // The least urgent first: the oldest of the lowest priority.
+    dead_letter(ready_.pop_lowest(), dead_letter_reason::overflow);
   }
   // The queue's ttl and the message's own (ipc-ttl): whichever ends first.
   if (options_.ttl_ms != 0 &&
@@ -90,8 +91,7 @@ void queue::dispatch(std::uint64_t now_ms) {
   while (!ready_.empty()) {
     consumer_state* consumer = next_consumer();
     if (consumer == nullptr) return;
-    stored_message message = std::move(ready_.front());
-    ready_.pop_front();
+    stored_message message = ready_.pop_front();
     if (message.expires_at_ms != 0 && message.expires_at_ms <= now_ms) {
       ++stats_.expired;
       dead_letter(std::move(message), dead_letter_reason::expired);
@@ -135,9 +135,7 @@ void queue::requeue_front(stored_message&& message, std::uint64_t now_ms) {
     return dead_letter(std::move(message), dead_letter_reason::max_deliveries);
   // Back among the ready messages in id order, so requeues keep the original order
   // whatever order they come back in (usually at the very front: the scan is short).
-  auto at = ready_.begin();
-  while (at != ready_.end() && at->id < message.id) ++at;
-  ready_.insert(at, std::move(message));
+  ready_.insert_in_order(std::move(message));
 }
 
 void queue::remove_consumer(queue_consumer& consumer, std::uint64_t now_ms) {
@@ -187,20 +185,21 @@ errc queue::nack(queue_consumer& consumer, std::uint64_t delivery, nack_action a
 
 std::size_t queue::expire(std::uint64_t now_ms) {
   std::size_t count = 0;
-  while (!ready_.empty() && ready_.front().expires_at_ms != 0 &&
-         ready_.front().expires_at_ms <= now_ms) {
-    stored_message message = std::move(ready_.front());
-    ready_.pop_front();
-    ++stats_.expired;
-    dead_letter(std::move(message), dead_letter_reason::expired);
-    ++count;
-  }
+  ready_.remove_expired_heads(
+      [now_ms](const stored_message& m) {
+        return m.expires_at_ms != 0 && m.expires_at_ms <= now_ms;
+      },
+      [&](stored_message&& message) {
+        ++stats_.expired;
+        dead_letter(std::move(message), dead_letter_reason::expired);
+        ++count;
+      });
   return count;
 }
 
 std::size_t queue::purge() {
   std::size_t count = ready_.size();
-  for (const auto& message : ready_) release(message);
+  ready_.for_each([&](const stored_message& message) { release(message); });
   ready_.clear();
   stats_.dropped += count;
   return count;

@@ -15,21 +15,12 @@
 #include "core/memory_gauge.hpp"
 #include "core/message_pool.hpp"
 #include "ipc/config/config.hpp"
+#include "queues/ready_list.hpp"
+#include "queues/stored_message.hpp"
 
 namespace ipc::broker {
 
 class queue;
-
-// A message held by a queue: its message record (core/message.hpp) and bookkeeping.
-struct stored_message {
-  body_ref body;
-  std::uint64_t id = 0;
-  std::uint32_t stored_bytes =
-      0;  // the encoded body (payload, topic, headers): what max_bytes counts
-  std::uint32_t delivery_count = 0;  // deliveries so far
-  std::uint64_t expires_at_ms = 0;   // steady-clock ms; 0 = never
-  std::uint32_t segment = 0;         // log segment holding it (durable queues); 0 = none
-};
 
 // What a queue delivers to (a consumer attached through a session).
 class queue_consumer {
@@ -89,7 +80,10 @@ class queue {
   const std::string& name() const { return name_; }
   const config::queue_options& options() const { return options_; }
   // New limits apply to what comes next; nothing held is dropped.
-  void set_options(config::queue_options options) { options_ = std::move(options); }
+  void set_options(config::queue_options options) {
+    options_ = std::move(options);
+    ready_.set_max_priority(options_.max_priority);
+  }
 
   // Durable queues record through `journal` under `store_id` (their id in the catalog).
   void set_journal(queue_journal* journal, std::uint32_t store_id) {
@@ -105,7 +99,7 @@ class queue {
   // Visits every message held, ready and unacked (compaction copies some forward).
   template <typename F>
   void for_each_message(F&& visit) {
-    for (auto& m : ready_) visit(m);
+    ready_.for_each(visit);
     for (auto& [delivery, entry] : unacked_) visit(entry.message);
   }
 
@@ -173,7 +167,7 @@ class queue {
   dead_letter_sink sink_;
   queue_journal* journal_ = nullptr;
   std::uint32_t store_id_ = 0;
-  std::deque<stored_message> ready_;
+  ready_list ready_;
   std::map<std::uint64_t, unacked_entry> unacked_;  // by delivery: redelivered in order
   std::vector<consumer_state> consumers_;
   std::size_t next_ = 0;  // round-robin position

@@ -31,6 +31,7 @@ class queue_manager::binding final : public routing::route_target {
     }
     stored.id = message.message_id;
     stored.expires_at_ms = message.expires_at_ms;  // the message's own ipc-ttl
+    stored.priority = message.priority;
     stored.stored_bytes = static_cast<std::uint32_t>(message.body.size());
     manager_.enqueue(*target_, std::move(stored));  // a full queue drops its copy
   }
@@ -105,6 +106,14 @@ std::uint64_t queue_manager::declare_configured() {
   return last_id;
 }
 
+namespace {
+std::uint8_t priority_of(std::span<const std::uint8_t> record) {
+  message_record::fields f;
+  if (!message_record::decode_record(record, f) || f.headers.empty()) return 0;
+  return message_record::attributes_of(f.headers).priority;
+}
+}  // namespace
+
 std::uint64_t queue_manager::restore_durable() {
   if (!store_) return 0;
   std::map<std::uint32_t, queue*> by_id;
@@ -142,6 +151,7 @@ std::uint64_t queue_manager::restore_durable() {
     message.stored_bytes = static_cast<std::uint32_t>(recovered.body.size());
     message.delivery_count = recovered.delivery_count;
     message.segment = recovered.segment;
+    message.priority = priority_of(message.body.bytes());  // kept in the record's headers
     if (recovered.expires_unix_ms != 0)
       message.expires_at_ms = recovered.expires_unix_ms > unix_now
                                   ? steady_now + (recovered.expires_unix_ms - unix_now)
@@ -395,7 +405,8 @@ nlohmann::json queue_manager::describe(const queue& q) const {
             {"ttl", o.ttl_ms},
             {"dead_letter", o.dead_letter},
             {"max_deliveries", o.max_deliveries},
-            {"single_active_consumer", o.single_active_consumer}}},
+            {"single_active_consumer", o.single_active_consumer},
+            {"max_priority", o.max_priority}}},
           {"bind", binds},
           {"stats",
            {{"enqueued", s.enqueued},

@@ -48,6 +48,7 @@ nlohmann::json options_json(const config::queue_options& o) {
           {"dead_letter", o.dead_letter},
           {"max_deliveries", o.max_deliveries},
           {"single_active_consumer", o.single_active_consumer},
+          {"max_priority", o.max_priority},
           {"bind", o.bind}};
 }
 

@@ -13,6 +13,15 @@ std::pair<std::string, std::string> time_to_live(std::chrono::milliseconds ttl) 
   return {std::string(message_record::attribute::ttl), std::to_string(ttl.count())};
 }
 
+std::pair<std::string, std::string> priority(std::uint8_t level) {
+  return {std::string(message_record::attribute::priority), std::to_string(level)};
+}
+
+std::uint8_t message::priority() const {
+  if (body_.headers.empty()) return 0;
+  return message_record::attributes_of(body_.headers).priority;
+}
+
 bool message::retained() const {
   if (body_.headers.empty()) return false;
   return message_record::attributes_of(body_.headers).retained;

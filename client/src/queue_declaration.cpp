@@ -59,6 +59,10 @@ std::string queue_create_args(std::string_view name, const queue_options& option
   }
   put_key(out, "max_deliveries");
   out += std::to_string(options.max_deliveries);
+  if (options.max_priority != 0) {
+    put_key(out, "max_priority");
+    out += std::to_string(options.max_priority);
+  }
   if (options.single_active_consumer) {
     put_key(out, "single_active_consumer");
     out += "true";

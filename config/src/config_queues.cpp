@@ -36,6 +36,7 @@ void read_queue_options(const json& value, const std::string& path, queue_option
   reader.read("dead_letter", out.dead_letter);
   reader.read("max_deliveries", out.max_deliveries);
   reader.read("single_active_consumer", out.single_active_consumer);
+  reader.read("max_priority", out.max_priority);
   read_patterns(reader, out.bind);
   reader.report_unknown_keys();
 }
@@ -92,6 +93,9 @@ std::vector<error> validate_queue(std::string_view name, const queue_options& op
     report(errors, path + "/dead_letter", "invalid queue name '" + options.dead_letter + "'");
   if (options.dead_letter == name)
     report(errors, path + "/dead_letter", "a queue cannot be its own dead-letter queue");
+  if (options.max_priority > 10)
+    report(errors, path + "/max_priority",
+           "must be from 1 to 10 (or 0 for none), got " + std::to_string(options.max_priority));
   for (std::size_t i = 0; i < options.bind.size(); ++i)
     if (options.bind[i].empty() || options.bind[i].size() > 65535)
       report(errors, path + "/bind/" + std::to_string(i), "invalid topic pattern");

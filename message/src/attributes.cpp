@@ -40,7 +40,7 @@ bool is_reserved(std::string_view key) {
 
 std::string read_attributes(const map_view& headers, attributes& out) {
   out = {};
-  bool seen_retain = false, seen_ttl = false;
+  bool seen_retain = false, seen_ttl = false, seen_priority = false;
   for (auto entry : headers) {
     if (!is_reserved(entry.key)) continue;
     if (equal_lower(entry.key, attribute::retain)) {
@@ -54,6 +54,13 @@ std::string read_attributes(const map_view& headers, attributes& out) {
       if (!read_count(entry.value, out.ttl_ms) || out.ttl_ms == 0 || out.ttl_ms > max_ttl_ms)
         return "header " + quoted(attribute::ttl) +
                " must be a whole number of milliseconds from 1 to " + std::to_string(max_ttl_ms);
+    } else if (equal_lower(entry.key, attribute::priority)) {
+      if (seen_priority) return "header " + quoted(attribute::priority) + " is given twice";
+      seen_priority = true;
+      std::uint64_t value = 0;
+      if (!read_count(entry.value, value) || value > 255)
+        return "header " + quoted(attribute::priority) + " must be a whole number from 0 to 255";
+      out.priority = static_cast<std::uint8_t>(value);
     } else if (equal_lower(entry.key, attribute::retained) ||
                (entry.key.size() >= attribute::death_prefix.size() &&
                 equal_lower(entry.key.substr(0, attribute::death_prefix.size()),
@@ -105,6 +112,10 @@ attributes attributes_of(const map_view& headers) {
       read_flag(entry.value, out.retain);
     } else if (equal_lower(entry.key, attribute::ttl)) {
       if (!read_count(entry.value, out.ttl_ms)) out.ttl_ms = 0;
+    } else if (equal_lower(entry.key, attribute::priority)) {
+      std::uint64_t value = 0;
+      if (read_count(entry.value, value) && value <= 255)
+        out.priority = static_cast<std::uint8_t>(value);
     } else if (equal_lower(entry.key, attribute::retained)) {
       read_flag(entry.value, out.retained);
     }

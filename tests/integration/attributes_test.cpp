@@ -273,15 +273,12 @@ TEST_SUITE("attributes") {
     std::error_code ec;
     auto sub = client.subscribe("t/#", got.handler(), ec);
     REQUIRE(!ec);
-    const std::vector<ipc::headers> bad = {{{"ipc-ttl", "0"}},
-                                           {{"ipc-ttl", "-5"}},
-                                           {{"ipc-ttl", "abc"}},
-                                           {{"ipc-ttl", "99999999999999"}},
-                                           {{"ipc-retain", "maybe"}},
-                                           {{"ipc-priority", "1"}},
-                                           {{"ipc-retained", "1"}},
-                                           {{"ipc-death-reason", "x"}},
-                                           {{"IPC-TTL", "1"}, {"ipc-ttl", "2"}}};
+    const std::vector<ipc::headers> bad = {
+        {{"ipc-ttl", "0"}},          {{"ipc-ttl", "-5"}},
+        {{"ipc-ttl", "abc"}},        {{"ipc-ttl", "99999999999999"}},
+        {{"ipc-retain", "maybe"}},   {{"ipc-colour", "1"}},
+        {{"ipc-priority", "-1"}},    {{"ipc-retained", "1"}},
+        {{"ipc-death-reason", "x"}}, {{"IPC-TTL", "1"}, {"ipc-ttl", "2"}}};
     for (const auto& headers : bad) {
       CHECK(client.publish_confirmed("t/x", "p", headers) == errc::invalid_argument);
       CHECK(client.send("q", "p", headers) == errc::invalid_argument);

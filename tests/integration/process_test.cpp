@@ -14,6 +14,7 @@
 #include "ipc/async_client.hpp"
 #include "ipc/client.hpp"
 #include "process.hpp"
+#include "wait.hpp"
 
 using namespace ipc;
 using namespace ipc::test;
@@ -229,6 +230,58 @@ TEST_CASE(
   CHECK(got ==
         std::vector<std::string>{"dev/1/state new retained", "dev/4/state kept retained ttl"});
   CHECK(second.log().find("2 retained message(s) restored") != std::string::npos);
+}
+
+TEST_CASE("a durable priority queue keeps its order across kill -9 and a restart") {
+  temp_dir shared;
+  std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
+  std::string storage = R"("storage": {"dir": ")" + shared.file("data") + R"("})";
+  {
+    ipcd_process first(listeners, storage);
+    REQUIRE(first.start());
+    client_options options;
+    options.url = first.unix_url();
+    options.auto_reconnect = false;
+    Client producer(options);
+    REQUIRE(!producer.connect());
+    queue_options durable;
+    durable.durable = true;
+    durable.max_priority = 5;
+    std::error_code ec;
+    REQUIRE(producer.declare_queue("triage", durable, ec));
+    int n = 0;
+    for (std::uint8_t priority : {1, 5, 0, 3, 5, 1}) {
+      auto payload = "p" + std::to_string(priority) + "-" + std::to_string(++n);
+      REQUIRE(!producer.send("triage", payload, {ipc::priority(priority)}));
+    }
+    first.kill9();
+  }
+  ipcd_process second(listeners, storage);
+  REQUIRE(second.start());
+  client_options options;
+  options.url = second.unix_url();
+  Client consumer(options);
+  REQUIRE(!consumer.connect());
+  std::mutex mutex;
+  std::vector<std::string> got;
+  std::error_code ec;
+  auto sub = consumer.consume(
+      "triage", {1, false},
+      [&](const message& m) {
+        {
+          std::lock_guard lock(mutex);
+          got.emplace_back(m.payload());
+        }
+        consumer.ack(m.delivery_tag());
+      },
+      ec);
+  REQUIRE(!ec);
+  REQUIRE(wait_until([&] {
+    std::lock_guard lock(mutex);
+    return got.size() == 6;
+  }));
+  std::lock_guard lock(mutex);
+  CHECK(got == std::vector<std::string>{"p5-2", "p5-5", "p3-4", "p1-1", "p1-6", "p0-3"});
 }
 
 TEST_CASE("connecting to a broker that is not running fails clearly") {

@@ -65,7 +65,9 @@ TEST_CASE("attributes: bad values, unknown and broker-only keys are refused with
   CHECK(problem_of({{"ipc-ttl", "31536000000"}}).empty());
   CHECK(problem_of({{"ipc-retain", "yes"}}).find("1, 0, true or false") != std::string::npos);
   CHECK(problem_of({{"ipc-ttl", "5"}, {"ipc-ttl", "6"}}).find("twice") != std::string::npos);
-  CHECK(problem_of({{"ipc-priority", "5"}}).find("unknown reserved header") != std::string::npos);
+  CHECK(problem_of({{"ipc-colour", "5"}}).find("unknown reserved header") != std::string::npos);
+  CHECK(problem_of({{"ipc-priority", "256"}}).find("from 0 to 255") != std::string::npos);
+  CHECK(problem_of({{"ipc-priority", "10"}}).empty());
   CHECK(problem_of({{"ipc-retained", "1"}}).find("set by the broker") != std::string::npos);
   CHECK(problem_of({{"ipc-death-reason", "x"}}).find("set by the broker") != std::string::npos);
 }

@@ -107,6 +107,47 @@ TEST_CASE("queue: consumers are served round robin within their credit") {
   CHECK(q.stats().acked == 1);
 }
 
+TEST_CASE(
+    "queue: max_priority delivers higher priorities first, FIFO within one, across requeues") {
+  queue q("urgent", options_with([](auto& o) { o.max_priority = 3; }), nullptr);
+  auto with_priority = [](std::uint64_t id, std::uint8_t priority) {
+    auto m = message(id);
+    m.priority = priority;
+    return m;
+  };
+  // id: priority — 9 is capped at the queue's maximum, 3.
+  for (auto [id, priority] : std::vector<std::pair<std::uint64_t, std::uint8_t>>{
+           {1, 0}, {2, 2}, {3, 9}, {4, 2}, {5, 0}, {6, 3}})
+    REQUIRE(q.enqueue(with_priority(id, priority), 0) == errc::ok);
+  recording_consumer c;
+  q.add_consumer(c, 3, false);
+  q.dispatch(0);
+  CHECK(c.message_ids() == std::vector<std::uint64_t>{3, 6, 2});
+  // A NACK with requeue puts 6 back at the head of its level: delivered before 4.
+  REQUIRE(q.nack(c, c.got[1].id, broker::nack_action::requeue, 0) == errc::ok);
+  REQUIRE(q.ack(c, c.got[0].id) == errc::ok);
+  q.dispatch(0);
+  CHECK(c.message_ids() == std::vector<std::uint64_t>{3, 6, 2, 6, 4});
+  // Overflow under drop-oldest evicts the least urgent first.
+  auto options = q.options();
+  options.max_length = 5;
+  options.overflow = "drop-oldest";
+  q.set_options(options);
+  auto ready_ids = [&] {
+    std::vector<std::uint64_t> ids;
+    q.for_each_message([&](broker::stored_message& m) { ids.push_back(m.id); });
+    return std::vector<std::uint64_t>(ids.begin(),
+                                      ids.begin() + static_cast<long>(q.ready_count()));
+  };
+  // 5 held (1 and 5 ready, 2, 6 and 4 unacked): each new one evicts the least urgent,
+  // the oldest of the lowest priority.
+  REQUIRE(q.enqueue(with_priority(7, 1), 0) == errc::ok);
+  CHECK(ready_ids() == std::vector<std::uint64_t>{5, 7});  // 1 went: priority 0, oldest
+  REQUIRE(q.enqueue(with_priority(8, 3), 0) == errc::ok);
+  CHECK(ready_ids() == std::vector<std::uint64_t>{7, 8});
+  CHECK(q.stats().dropped == 2);
+}
+
 TEST_CASE("queue: single_active_consumer serves one consumer, the next takes over in order") {
   queue q("ordered", options_with([](auto& o) { o.single_active_consumer = true; }), nullptr);
   recording_consumer first, second;

@@ -32,6 +32,8 @@ using headers = std::vector<std::pair<std::string, std::string>>;
 std::pair<std::string, std::string> retain();
 // Expire the message this long after the broker took it (1 ms to one year).
 std::pair<std::string, std::string> time_to_live(std::chrono::milliseconds ttl);
+// Its priority in a queue with max_priority (0-255, capped at the queue's maximum).
+std::pair<std::string, std::string> priority(std::uint8_t level);
 using nack_disposition = protocol::nack_disposition;  // requeue | dead_letter | drop
 
 // An owning copy of a received message (request replies, messages kept past a handler).
@@ -123,6 +125,8 @@ class message {
   std::uint32_t delivery_count() const { return delivery_count_; }
   // A topic's retained message, delivered because this subscription is new (ipc-retained).
   bool retained() const;
+  // Its ipc-priority (0 when it has none).
+  std::uint8_t priority() const;
   // When the message expires (its ipc-ttl after the broker's timestamp); nullopt: never.
   std::optional<std::chrono::system_clock::time_point> expires_at() const;
   owned_message copy() const;
@@ -161,6 +165,7 @@ struct queue_options {
   std::string dead_letter;                 // queue for expired, rejected, over-delivered
   std::uint32_t max_deliveries = 0;        // dead-letter after this many; 0: unlimited
   bool single_active_consumer = false;     // one consumer receives at a time, in order
+  std::uint8_t max_priority = 0;           // 1-10: higher priority() first; 0: plain FIFO
   std::vector<std::string> bind;           // topic patterns whose publishes enqueue a copy
 };
 // The admin arguments of queue.create for `name` with `options` (a JSON object).

@@ -65,6 +65,7 @@ struct queue_options {
   std::string dead_letter;                        // queue for expired/rejected/over-delivered
   std::uint32_t max_deliveries = 0;               // dead-letter after this many; 0 = unlimited
   bool single_active_consumer = false;  // one consumer at a time receives; the next takes over
+  std::uint8_t max_priority = 0;        // 1-10: deliver higher ipc-priority first; 0 = FIFO
   std::vector<std::string> bind;        // topic patterns whose publishes enqueue a copy
   bool operator==(const queue_options&) const = default;
 };

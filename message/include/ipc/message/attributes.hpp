@@ -21,6 +21,7 @@ inline constexpr std::string_view reserved_prefix = "ipc-";
 namespace attribute {
 inline constexpr std::string_view retain = "ipc-retain";      // "1" / "true": keep as retained
 inline constexpr std::string_view ttl = "ipc-ttl";            // milliseconds to live
+inline constexpr std::string_view priority = "ipc-priority";  // 0-255; a queue caps it
 inline constexpr std::string_view retained = "ipc-retained";  // delivered from the store
 // Set on a dead-lettered message (docs/protocol.md §4.12.4), replacing earlier ones.
 inline constexpr std::string_view death_prefix = "ipc-death-";
@@ -38,7 +39,8 @@ inline constexpr std::uint64_t max_ttl_ms = 365ull * 24 * 3600 * 1000;
 struct attributes {
   bool retain = false;
   std::uint64_t ttl_ms = 0;  // 0: never expires
-  bool retained = false;     // set by the broker on a delivery from the retained store
+  std::uint8_t priority = 0;
+  bool retained = false;  // set by the broker on a delivery from the retained store
 };
 
 // Whether `key` is reserved (starts with "ipc-", any case).
