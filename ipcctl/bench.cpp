@@ -203,6 +203,7 @@ void register_bench(CLI::App& app, global_options& global, int& exit_status) {
   pubsub->add_option("--topic", args->topic, "topic to use");
   pubsub->callback([&global, &exit_status, args] { exit_status = run_pubsub(global, *args); });
   register_queue_benches(bench, global, exit_status);
+  register_delay_bench(bench, global, exit_status);
 }
 
 }  // namespace ipcctl

@@ -135,4 +135,62 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& text) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
+  std::size_t at = 0;
+  auto number = [&](std::size_t digits, int& out) {
+    if (at + digits > text.size()) return false;
+    out = 0;
+    for (std::size_t i = 0; i < digits; ++i) {
+      char c = text[at + i];
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    at += digits;
+    return true;
+  };
+  auto expect = [&](std::string_view one_of) {
+    if (at >= text.size() || one_of.find(text[at]) == std::string_view::npos) return false;
+    ++at;
+    return true;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!number(4, year) || !expect("-") || !number(2, month) || !expect("-") ||
+      !number(2, day) || !expect("Tt ") || !number(2, hour) || !expect(":") ||
+      !number(2, minute) || !expect(":") || !number(2, second))
+    return std::nullopt;
+  std::chrono::nanoseconds fraction{0};
+  if (at < text.size() && text[at] == '.') {
+    ++at;
+    std::int64_t scale = 100'000'000, value = 0;
+    std::size_t start = at;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+      if (scale > 0) value += (text[at] - '0') * scale;
+      scale /= 10;
+      ++at;
+    }
+    if (at == start) return std::nullopt;
+    fraction = std::chrono::nanoseconds(value);
+  }
+  int offset_minutes = 0;
+  if (expect("Zz")) {
+  } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+    int sign = text[at++] == '-' ? -1 : 1, oh = 0, om = 0;
+    if (!number(2, oh) || !expect(":") || !number(2, om) || oh > 23 || om > 59)
+      return std::nullopt;
+    offset_minutes = sign * (oh * 60 + om);
+  } else {
+    return std::nullopt;
+  }
+  if (at != text.size()) return std::nullopt;
+  std::chrono::year_month_day date{std::chrono::year(year),
+                                   std::chrono::month(static_cast<unsigned>(month)),
+                                   std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  auto time = std::chrono::sys_days(date) + std::chrono::hours(hour) +
+              std::chrono::minutes(minute - offset_minutes) + std::chrono::seconds(second) +
+              fraction;
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(time);
+}
+
 }  // namespace ipcctl

@@ -42,6 +42,9 @@ void add_global_options(CLI::App& app, global_options& options);
 
 // Parses "500ms", "2s", "1m", "1.5s", or a plain number of seconds.
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+// Parses an RFC 3339 time: 2026-12-24T18:00:00Z, with optional fractional seconds and a
+// Z or ±HH:MM offset ('t', 'z' and a space for the T are accepted too).
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& text);
 
 // The exit code for an error from the client library or the broker.
 int exit_code_for(std::error_code ec);
@@ -96,6 +99,7 @@ void register_pubsub(CLI::App& app, global_options& global, int& exit_status);
 void register_admin(CLI::App& app, global_options& global, int& exit_status);
 void register_bench(CLI::App& app, global_options& global, int& exit_status);
 void register_queue_benches(CLI::App* bench, global_options& global, int& exit_status);
+void register_delay_bench(CLI::App* bench, global_options& global, int& exit_status);
 void register_queues(CLI::App& app, global_options& global, int& exit_status);
 void register_queue_admin(CLI::App& app, global_options& global, int& exit_status);
 void register_passwd(CLI::App& app, global_options& global, int& exit_status);

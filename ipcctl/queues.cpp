@@ -19,6 +19,7 @@ struct send_args {
   std::uint64_t count = 1;
   std::string ttl;
   std::optional<unsigned> priority;
+  std::string delay, deliver_at;
 };
 
 int run_send(const global_options& global, const send_args& args) {
@@ -31,6 +32,23 @@ int run_send(const global_options& global, const send_args& args) {
       return exit_usage;
     }
     hdrs.push_back(ipc::priority(static_cast<std::uint8_t>(*args.priority)));
+  }
+  if (!args.delay.empty()) {
+    auto by = parse_duration(args.delay);
+    if (!by || by->count() <= 0) {
+      std::cerr << "ipcctl: --delay '" << args.delay << "' is not a positive duration\n";
+      return exit_usage;
+    }
+    hdrs.push_back(ipc::delay(*by));
+  }
+  if (!args.deliver_at.empty()) {
+    auto at = parse_rfc3339(args.deliver_at);
+    if (!at) {
+      std::cerr << "ipcctl: --deliver-at '" << args.deliver_at
+                << "' is not an RFC 3339 time such as 2026-12-24T18:00:00Z\n";
+      return exit_usage;
+    }
+    hdrs.push_back(ipc::deliver_at(*at));
   }
   std::string payload = read_payload(args.payload);
   std::error_code refused;
@@ -206,6 +224,11 @@ void register_queues(CLI::App& app, global_options& global, int& exit_status) {
                        "expire the message after DURATION (500ms, 30s, 5m): dead-lettered");
   send_cmd->add_option("--priority", send->priority,
                        "its priority in a queue with max_priority (higher first)");
+  auto* delay = send_cmd->add_option("--delay", send->delay,
+                                     "deliver DURATION from now (500ms, 30s, 5m, 2h)");
+  send_cmd->add_option("--deliver-at", send->deliver_at,
+                       "deliver at an RFC 3339 time (2026-12-24T18:00:00Z, or +01:00)")
+      ->excludes(delay);
   send_cmd->callback([&global, &exit_status, send] { exit_status = run_send(global, *send); });
 
   auto recv = std::make_shared<recv_args>();

@@ -203,6 +203,8 @@ refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t
     return refused;
   message_record::attributes attributes;
   if (auto refused = read_attributes(m, attributes)) return refused;
+  if (attributes.delay_ms != 0 || attributes.deliver_at_ms != 0)
+    return {errc::invalid_argument, "only a send can be delayed"};
   if (attributes.retain) {
     if (is_reply) return {errc::invalid_argument, "a reply cannot be retained"};
     if (auto refused = retained_room(m)) return refused;

@@ -39,6 +39,7 @@ namespace ipc::broker {
 
 class queue_manager;
 class queue;
+struct stored_message;
 class authenticator;
 
 struct broker_counters {
@@ -153,6 +154,11 @@ class broker_core {
                   std::uint32_t timeout_ms, const message_in& m);
   // Times out requests past their deadline and expires queue messages; periodic.
   void housekeeping();
+  // Delayed messages (docs/protocol.md §4.12.10): `wake(due_ms)` is called with the due
+  // time (steady ms) of each newly delayed message; promote_due() shows those due.
+  void set_delay_waker(std::function<void(std::uint64_t due_ms)> wake);
+  std::uint64_t next_due();
+  void promote_due();
 
   // Admin requests (docs/protocol.md §5): returns JSON; `status` ok or why not.
   std::string admin(client_state& s, std::string_view command, std::string_view args_json,
@@ -187,6 +193,9 @@ class broker_core {
   // Routes a checked publish to its subscribers and bindings, and keeps or clears it as
   // retained (its room was checked).
   void route(const message_in& m, const message_record::attributes& attributes);
+  // Holds a sent message back until its ipc-delay or ipc-deliver-at (requests.cpp).
+  void delay(stored_message& message, const message_record::attributes& attributes,
+             std::uint64_t now_ms);
   // The message attributes of a client's message (ipc-… headers), checked.
   refusal read_attributes(const message_in& m, message_record::attributes& out) const;
   void reply(const message_in& m);

@@ -1,5 +1,7 @@
 // broker_core's queue side and request/reply: sends, consumer admission, requests with a
 // broker-made reply address, the first reply delivered, requests timed out.
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "access/permissions.hpp"
@@ -14,6 +16,12 @@ constexpr std::string_view reply_prefix = "$reply/";
 constexpr std::uint64_t default_request_ms = 30'000;  // a request without a timeout
 constexpr std::uint64_t max_request_ms = 600'000;     // no request lives longer (10 min)
 const char* const bad_queue_name = "invalid queue name: use 1 to 255 of A-Z a-z 0-9 . _ -";
+constexpr std::uint64_t max_delay_ms = 365ull * 24 * 3600 * 1000;  // a year
+std::uint64_t unix_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
 const refusal over_memory{errc::memory_alarm,
                           "broker memory over limits.max_memory: try again once it falls"};
 }  // namespace
@@ -34,12 +42,38 @@ refusal broker_core::enqueue(std::string_view queue_name, bool create, std::stri
                 payload);
   // Limits count the whole stored record, so headers and reply_to cannot evade max_bytes.
   message.stored_bytes = static_cast<std::uint32_t>(message.body.bytes().size());
-  if (attributes.ttl_ms != 0) message.expires_at_ms = queue_manager::now_ms() + attributes.ttl_ms;
+  auto now = queue_manager::now_ms();
+  if (attributes.ttl_ms != 0) message.expires_at_ms = now + attributes.ttl_ms;
   message.priority = attributes.priority;
+  if (attributes.delay_ms != 0 || attributes.deliver_at_ms != 0) delay(message, attributes, now);
   if (queues_->enqueue(*target, std::move(message)) != errc::ok)
     return {errc::queue_full, "queue '" + target->name() + "' is full (max_length/max_bytes)"};
   ++counters_.messages_in;
   return {};
+}
+
+void broker_core::delay(stored_message& message, const message_record::attributes& attributes,
+                        std::uint64_t now_ms) {
+  // Held back until its time (docs/protocol.md §4.12.10). ipc-delay becomes an absolute
+  // ipc-deliver-at in the stored record, so the time holds across a restart.
+  // Clocks are read in whole milliseconds, rounded down: one more keeps "never before".
+  auto unix_now = unix_ms();
+  if (attributes.deliver_at_ms != 0) {
+    if (attributes.deliver_at_ms > unix_now)
+      message.visible_at_ms = now_ms + (attributes.deliver_at_ms - unix_now) + 1;
+    return;  // a time already past: at once
+  }
+  message.visible_at_ms = now_ms + attributes.delay_ms + 1;
+  message_record::fields f;
+  if (!message_record::decode_record(message.body.bytes(), f)) return;
+  std::string at = std::to_string(unix_now + attributes.delay_ms);
+  const std::pair<std::string_view, std::string_view> added[] = {
+      {message_record::attribute::deliver_at, at}};
+  body_ref rewritten = pool_.acquire();
+  message_record::encode_rewritten(rewritten.get()->buffer(), f,
+                                   message_record::kept_when_scheduled, added);
+  message.body = std::move(rewritten);
+  message.stored_bytes = static_cast<std::uint32_t>(message.body.bytes().size());
 }
 
 refusal broker_core::send(client_state& s, std::string_view queue_name, const message_in& m,
@@ -51,6 +85,9 @@ refusal broker_core::send(client_state& s, std::string_view queue_name, const me
   message_record::attributes attributes;
   if (auto refused = read_attributes(m, attributes)) return refused;
   if (attributes.retain) return {errc::invalid_argument, "only a publish can be retained"};
+  if (attributes.delay_ms > max_delay_ms ||
+      (attributes.deliver_at_ms != 0 && attributes.deliver_at_ms > unix_ms() + max_delay_ms))
+    return {errc::invalid_argument, "a send may be delayed by a year at most"};
   if (memory_->alarm()) return over_memory;
   auto mark = storage_mark();
   std::uint64_t id = 0;
@@ -88,6 +125,8 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
   message_record::attributes attributes;
   if (auto bad = read_attributes(m, attributes)) return bad;
   if (attributes.retain) return {errc::invalid_argument, "only a publish can be retained"};
+  if (attributes.delay_ms != 0 || attributes.deliver_at_ms != 0)
+    return {errc::invalid_argument, "only a send can be delayed"};
   if (!to_queue && target.starts_with("$"))
     return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
   if (s.requests_.size() >= limits_.max_pending_requests)
@@ -162,5 +201,11 @@ void broker_core::housekeeping() {
   expire_retained();
   fire_due_wills();
 }
+
+void broker_core::set_delay_waker(std::function<void(std::uint64_t due_ms)> wake) {
+  queues_->set_delay_waker(std::move(wake));
+}
+std::uint64_t broker_core::next_due() { return queues_->next_due(); }
+void broker_core::promote_due() { queues_->promote_due(); }
 
 }  // namespace ipc::broker

@@ -1,6 +1,8 @@
 // queue: enqueue with overflow, round-robin dispatch by credit, ack/nack, redelivery,
-// expiry and dead-lettering.
+// expiry and dead-lettering, delayed messages.
 #include "queues/queue.hpp"
+
+#include <algorithm>
 
 namespace ipc::broker {
 
@@ -23,8 +25,15 @@ queue::queue(std::string name, config::queue_options options, dead_letter_sink s
   ready_.set_max_priority(options_.max_priority);
 }
 
+namespace {
+// The heap order of delayed messages: the earliest due on top, then the oldest.
+bool later(const stored_message& a, const stored_message& b) {
+  return a.visible_at_ms != b.visible_at_ms ? a.visible_at_ms > b.visible_at_ms : a.id > b.id;
+}
+}  // namespace
+
 bool queue::over_limits(std::uint64_t extra_bytes, std::size_t extra_count) const {
-  std::size_t count = ready_.size() + unacked_.size() + extra_count;
+  std::size_t count = ready_.size() + unacked_.size() + scheduled_.size() + extra_count;
   if (options_.max_length != 0 && count > options_.max_length) return true;
   return bytes_ + extra_bytes > options_.max_bytes;
 }
@@ -42,19 +51,51 @@ errc queue::enqueue(stored_message&& message, std::uint64_t now_ms, bool may_evi
     // The least urgent first: the oldest of the lowest priority.
     dead_letter(ready_.pop_lowest(), dead_letter_reason::overflow);
   }
+  bool delayed = message.visible_at_ms > now_ms;  // the queue ttl counts from when it shows
+  if (!delayed) {
+    message.visible_at_ms = 0;
+    apply_ttl(message, now_ms);
+  }
+  hold_bytes(message.stored_bytes);
+  if (journal_ != nullptr) journal_->stored(*this, message);
+  ++stats_.enqueued;
+  if (delayed) {
+    scheduled_.push_back(std::move(message));
+    std::push_heap(scheduled_.begin(), scheduled_.end(), later);
+  } else {
+    ready_.push_back(std::move(message));
+  }
+  return errc::ok;
+}
+
+void queue::apply_ttl(stored_message& message, std::uint64_t now_ms) const {
   // The queue's ttl and the message's own (ipc-ttl): whichever ends first.
   if (options_.ttl_ms != 0 &&
       (message.expires_at_ms == 0 || now_ms + options_.ttl_ms < message.expires_at_ms))
     message.expires_at_ms = now_ms + options_.ttl_ms;
-  hold_bytes(message.stored_bytes);
-  if (journal_ != nullptr) journal_->stored(*this, message);
-  ready_.push_back(std::move(message));
-  ++stats_.enqueued;
-  return errc::ok;
+}
+
+std::size_t queue::promote(std::uint64_t now_ms) {
+  std::size_t count = 0;
+  while (!scheduled_.empty() && scheduled_.front().visible_at_ms <= now_ms) {
+    std::pop_heap(scheduled_.begin(), scheduled_.end(), later);
+    stored_message message = std::move(scheduled_.back());
+    scheduled_.pop_back();
+    message.visible_at_ms = 0;
+    apply_ttl(message, now_ms);
+    ready_.push_back(std::move(message));
+    ++count;
+  }
+  return count;
 }
 
 void queue::restore(stored_message&& message) {
   hold_bytes(message.stored_bytes);
+  if (message.visible_at_ms != 0) {  // still delayed (its ipc-deliver-at is ahead)
+    scheduled_.push_back(std::move(message));
+    std::push_heap(scheduled_.begin(), scheduled_.end(), later);
+    return;
+  }
   ready_.push_back(std::move(message));
 }
 

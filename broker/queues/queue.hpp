@@ -101,6 +101,7 @@ class queue {
   void for_each_message(F&& visit) {
     ready_.for_each(visit);
     for (auto& [delivery, entry] : unacked_) visit(entry.message);
+    for (auto& m : scheduled_) visit(m);
   }
 
   // Takes ownership of `message` unless refused (queue_full under overflow=reject).
@@ -122,10 +123,15 @@ class queue {
 
   // Expires ready messages whose ttl has passed; returns how many.
   std::size_t expire(std::uint64_t now_ms);
+  // Delayed messages (visible_at_ms later than the enqueue): when the first is due (0 for
+  // none), and moving those due at `now_ms` among the ready ones; returns how many.
+  std::uint64_t next_visible() const { return scheduled_.empty() ? 0 : scheduled_.front().visible_at_ms; }
+  std::size_t promote(std::uint64_t now_ms);
   std::size_t purge();      // drops every ready message; returns how many
   void detach_consumers();  // tells consumers the queue is gone (on delete)
 
   std::size_t ready_count() const { return ready_.size(); }
+  std::size_t scheduled_count() const { return scheduled_.size(); }
   std::size_t unacked_count() const { return unacked_.size(); }
   std::size_t consumer_count() const { return consumers_.size(); }
   std::uint64_t bytes() const { return bytes_; }
@@ -144,6 +150,7 @@ class queue {
   };
 
   bool over_limits(std::uint64_t extra_bytes, std::size_t extra_count) const;
+  void apply_ttl(stored_message& message, std::uint64_t now_ms) const;
   consumer_state* next_consumer();
   consumer_state* find(queue_consumer& consumer);
   void requeue_front(stored_message&& message, std::uint64_t now_ms);
@@ -168,6 +175,8 @@ class queue {
   queue_journal* journal_ = nullptr;
   std::uint32_t store_id_ = 0;
   ready_list ready_;
+  // Delayed messages: a binary min-heap on (visible_at_ms, id), no timer of their own.
+  std::vector<stored_message> scheduled_;
   std::map<std::uint64_t, unacked_entry> unacked_;  // by delivery: redelivered in order
   std::vector<consumer_state> consumers_;
   std::size_t next_ = 0;  // round-robin position

@@ -107,10 +107,11 @@ std::uint64_t queue_manager::declare_configured() {
 }
 
 namespace {
-std::uint8_t priority_of(std::span<const std::uint8_t> record) {
+// What a stored record's headers say beyond its log record: priority, delivery time.
+message_record::attributes attributes_of_record(std::span<const std::uint8_t> record) {
   message_record::fields f;
-  if (!message_record::decode_record(record, f) || f.headers.empty()) return 0;
-  return message_record::attributes_of(f.headers).priority;
+  if (!message_record::decode_record(record, f) || f.headers.empty()) return {};
+  return message_record::attributes_of(f.headers);
 }
 }  // namespace
 
@@ -151,13 +152,17 @@ std::uint64_t queue_manager::restore_durable() {
     message.stored_bytes = static_cast<std::uint32_t>(recovered.body.size());
     message.delivery_count = recovered.delivery_count;
     message.segment = recovered.segment;
-    message.priority = priority_of(message.body.bytes());  // kept in the record's headers
+    auto attributes = attributes_of_record(message.body.bytes());  // kept in its headers
+    message.priority = attributes.priority;
+    if (attributes.deliver_at_ms > unix_now)  // still delayed; past ones show at once
+      message.visible_at_ms = steady_now + (attributes.deliver_at_ms - unix_now);
     if (recovered.expires_unix_ms != 0)
       message.expires_at_ms = recovered.expires_unix_ms > unix_now
                                   ? steady_now + (recovered.expires_unix_ms - unix_now)
                                   : 1;  // expired while the broker was down
     target->second->restore(std::move(message));
     schedule(*target->second);
+    if (target->second->next_visible() != 0) delayed_.insert(target->second->name());
   }
   if (orphans > 0) log_.debug("storage: {} message(s) of deleted queues dropped", orphans);
   return last_id;
@@ -310,8 +315,42 @@ refusal queue_manager::unbind(const std::string& name, const std::string& patter
 
 errc queue_manager::enqueue(queue& target, stored_message&& message) {
   errc result = target.enqueue(std::move(message), now_ms());
-  if (result == errc::ok) schedule(target);
+  if (result == errc::ok) {
+    schedule(target);
+    note_delayed(target);
+  }
   return result;
+}
+
+void queue_manager::note_delayed(queue& q) {
+  auto due = q.next_visible();
+  if (due == 0) return;
+  delayed_.insert(q.name());
+  if (on_delayed_) on_delayed_(due);  // the server's timer moves earlier if need be
+}
+
+std::uint64_t queue_manager::next_due() {
+  std::uint64_t earliest = 0;
+  for (auto it = delayed_.begin(); it != delayed_.end();) {
+    auto found = queues_.find(*it);
+    auto due = found == queues_.end() ? 0 : found->second->next_visible();
+    if (due == 0) {
+      it = delayed_.erase(it);  // deleted, or nothing delayed left
+      continue;
+    }
+    if (earliest == 0 || due < earliest) earliest = due;
+    ++it;
+  }
+  return earliest;
+}
+
+void queue_manager::promote_due() {
+  auto now = now_ms();
+  for (const auto& name : delayed_) {
+    auto found = queues_.find(name);
+    if (found != queues_.end() && found->second->promote(now) > 0) schedule(*found->second);
+  }
+  dispatch_pending();
 }
 
 void queue_manager::dispatch_pending() {
@@ -394,6 +433,7 @@ nlohmann::json queue_manager::describe(const queue& q) const {
     for (const auto& b : list->second) binds.push_back(b->pattern());
   return {{"name", q.name()},
           {"ready", q.ready_count()},
+          {"scheduled", q.scheduled_count()},
           {"unacked", q.unacked_count()},
           {"bytes", q.bytes()},
           {"consumers", q.consumer_count()},

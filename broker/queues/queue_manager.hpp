@@ -3,6 +3,7 @@
 // deferred dispatch of queues that changed, and TTL expiry.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -66,6 +67,15 @@ class queue_manager {
   void schedule(queue& q) { dirty_.insert(q.name()); }
   // Expires messages past their ttl in every queue and compacts the log (periodically).
   void expire_all();
+  // Delayed messages (ipc-delay, ipc-deliver-at): `on_delayed(due)` is told of each newly
+  // delayed message's due time (steady ms), so the server's timer can wake for it;
+  // next_due() is the earliest of all (0: none); promote_due() shows those due and
+  // delivers them.
+  void set_delay_waker(std::function<void(std::uint64_t due_ms)> on_delayed) {
+    on_delayed_ = std::move(on_delayed);
+  }
+  std::uint64_t next_due();
+  void promote_due();
 
   std::size_t size() const { return queues_.size(); }
   nlohmann::json describe(const queue& q) const;
@@ -76,6 +86,7 @@ class queue_manager {
  private:
   class binding;
   void dead_letter(queue& from, stored_message&& message, dead_letter_reason reason);
+  void note_delayed(queue& q);
   void mark_dead(const queue& from, stored_message& message, dead_letter_reason reason);
   std::shared_ptr<queue> make_queue(const std::string& name, const config::queue_options& options);
   std::uint64_t restore_durable();
@@ -90,6 +101,8 @@ class queue_manager {
   std::map<std::string, std::shared_ptr<queue>, std::less<>> queues_;
   std::map<std::string, std::vector<std::unique_ptr<binding>>, std::less<>> bindings_;
   std::set<std::string> dirty_;  // queues to dispatch after the current operation
+  std::set<std::string> delayed_;  // queues holding delayed messages
+  std::function<void(std::uint64_t)> on_delayed_;
   std::unique_ptr<queue_store> store_;
   bool recording_paused_ = false;
   std::vector<storage::recovered_message> retained_recovered_;

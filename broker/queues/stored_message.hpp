@@ -16,6 +16,7 @@ struct stored_message {
   std::uint64_t expires_at_ms = 0;   // steady-clock ms; 0 = never
   std::uint32_t segment = 0;         // log segment holding it (durable queues); 0 = none
   std::uint8_t priority = 0;         // its ipc-priority (a queue with max_priority orders by it)
+  std::uint64_t visible_at_ms = 0;   // steady-clock ms: held back until then (ipc-delay); 0 = now
 };
 
 }  // namespace ipc::broker

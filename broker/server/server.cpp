@@ -26,6 +26,7 @@ server::server(asio::io_context& io, const config::broker_config& config,
       fs_(fs ? std::move(fs) : storage::system_file_system()),
       core_(config, logger),
       sample_timer_(io),
+      delay_timer_(io),
       watchdog_timer_(io) {
   core_.set_reloader([this] { return reload(); });
 }
@@ -137,6 +138,7 @@ std::vector<transport::url> server::bound_urls() const {
 void server::start() {
   for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(*l), asio::detached);
   asio::co_spawn(io_, sample_loop(), asio::detached);
+  asio::co_spawn(io_, delay_loop(), asio::detached);
   if (notifier_ != nullptr && notifier_->watchdog_interval().count() > 0)
     asio::co_spawn(io_, watchdog_loop(), asio::detached);
 }
@@ -188,6 +190,28 @@ asio::awaitable<void> server::sample_loop() {
   }
 }
 
+asio::awaitable<void> server::delay_loop() {
+  // Delayed messages (docs/protocol.md §4.12.10) have no timer each: one timer waits for
+  // the earliest, and a newly delayed message that is due sooner moves it earlier.
+  using steady = asio::steady_timer::clock_type;
+  auto at = [](std::uint64_t due_ms) {
+    return steady::time_point(std::chrono::duration_cast<steady::duration>(
+        std::chrono::milliseconds(due_ms)));
+  };
+  core_.set_delay_waker([this, at](std::uint64_t due_ms) {
+    if (at(due_ms) < delay_timer_.expiry()) delay_timer_.expires_at(at(due_ms));
+  });
+  std::error_code ec;
+  while (!stopping_) {
+    auto due = core_.next_due();
+    delay_timer_.expires_at(due == 0 ? steady::time_point::max() : at(due));
+    co_await delay_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) break;
+    core_.promote_due();
+  }
+  core_.set_delay_waker(nullptr);
+}
+
 void server::release_memory_after_flood() {
   // Once a second: after many connections have ended (a flood, a mass reconnect), the
   // allocator's free memory goes back to the system instead of staying with the process.
@@ -205,6 +229,7 @@ void server::stop(std::chrono::milliseconds grace) {
   logger_->info("stopping: closing listeners, flushing {} connection(s)", core_.client_count());
   for (auto& l : listeners_) l->acceptor->close();
   sample_timer_.cancel();
+  delay_timer_.cancel();
   watchdog_timer_.cancel();
   asio::co_spawn(io_, drain_then_stop(grace), asio::detached);
 }

@@ -80,6 +80,7 @@ class server {
   void apply_log(const config::broker_config& next, reload_report& report);
   asio::awaitable<void> accept_loop(listener& l);
   asio::awaitable<void> sample_loop();
+  asio::awaitable<void> delay_loop();
   void release_memory_after_flood();
   asio::awaitable<void> watchdog_loop();
   asio::awaitable<void> drain_then_stop(std::chrono::milliseconds grace);
@@ -95,6 +96,7 @@ class server {
   std::function<config::load_result()> source_;
   service_notifier* notifier_ = nullptr;
   asio::steady_timer sample_timer_;
+  asio::steady_timer delay_timer_;  // the earliest delayed message (delay_loop)
   asio::steady_timer watchdog_timer_;
   bool stopping_ = false;
   std::size_t peak_clients_ = 0;  // most connections since memory was last released

@@ -17,6 +17,15 @@ std::pair<std::string, std::string> priority(std::uint8_t level) {
   return {std::string(message_record::attribute::priority), std::to_string(level)};
 }
 
+std::pair<std::string, std::string> delay(std::chrono::milliseconds by) {
+  return {std::string(message_record::attribute::delay), std::to_string(by.count())};
+}
+
+std::pair<std::string, std::string> deliver_at(std::chrono::system_clock::time_point at) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  return {std::string(message_record::attribute::deliver_at), std::to_string(ms)};
+}
+
 std::uint8_t message::priority() const {
   if (body_.headers.empty()) return 0;
   return message_record::attributes_of(body_.headers).priority;

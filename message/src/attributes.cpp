@@ -40,7 +40,8 @@ bool is_reserved(std::string_view key) {
 
 std::string read_attributes(const map_view& headers, attributes& out) {
   out = {};
-  bool seen_retain = false, seen_ttl = false, seen_priority = false;
+  bool seen_retain = false, seen_ttl = false, seen_priority = false, seen_delay = false,
+       seen_deliver_at = false;
   for (auto entry : headers) {
     if (!is_reserved(entry.key)) continue;
     if (equal_lower(entry.key, attribute::retain)) {
@@ -61,6 +62,18 @@ std::string read_attributes(const map_view& headers, attributes& out) {
       if (!read_count(entry.value, value) || value > 255)
         return "header " + quoted(attribute::priority) + " must be a whole number from 0 to 255";
       out.priority = static_cast<std::uint8_t>(value);
+    } else if (equal_lower(entry.key, attribute::delay)) {
+      if (seen_delay) return "header " + quoted(attribute::delay) + " is given twice";
+      seen_delay = true;
+      if (!read_count(entry.value, out.delay_ms) || out.delay_ms == 0 || out.delay_ms > max_ttl_ms)
+        return "header " + quoted(attribute::delay) +
+               " must be a whole number of milliseconds from 1 to " + std::to_string(max_ttl_ms);
+    } else if (equal_lower(entry.key, attribute::deliver_at)) {
+      if (seen_deliver_at) return "header " + quoted(attribute::deliver_at) + " is given twice";
+      seen_deliver_at = true;
+      if (!read_count(entry.value, out.deliver_at_ms) || out.deliver_at_ms == 0)
+        return "header " + quoted(attribute::deliver_at) +
+               " must be a time in milliseconds since the UNIX epoch";
     } else if (equal_lower(entry.key, attribute::retained) ||
                (entry.key.size() >= attribute::death_prefix.size() &&
                 equal_lower(entry.key.substr(0, attribute::death_prefix.size()),
@@ -71,8 +84,13 @@ std::string read_attributes(const map_view& headers, attributes& out) {
              " (headers starting with 'ipc-' are the broker's)";
     }
   }
+  if (seen_delay && seen_deliver_at)
+    return "headers " + quoted(attribute::delay) + " and " + quoted(attribute::deliver_at) +
+           " exclude each other";
   return {};
 }
+
+bool kept_when_scheduled(std::string_view key) { return !equal_lower(key, attribute::delay); }
 
 bool kept_when_dead_lettered(std::string_view key) {
   if (!is_reserved(key)) return true;
@@ -116,6 +134,8 @@ attributes attributes_of(const map_view& headers) {
       std::uint64_t value = 0;
       if (read_count(entry.value, value) && value <= 255)
         out.priority = static_cast<std::uint8_t>(value);
+    } else if (equal_lower(entry.key, attribute::deliver_at)) {
+      if (!read_count(entry.value, out.deliver_at_ms)) out.deliver_at_ms = 0;
     } else if (equal_lower(entry.key, attribute::retained)) {
       read_flag(entry.value, out.retained);
     }

@@ -265,6 +265,46 @@ TEST_SUITE("attributes") {
     CHECK(header(d.headers, "ipc-death-deliveries") == "1");
   }
 
+  TEST_CASE("delayed sends: held back until their time, never before, in time order") {
+    broker_fixture broker;
+    Client client(at(broker.unix_url()));
+    REQUIRE(!client.connect());
+    std::mutex mutex;
+    std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>> got;
+    std::error_code ec;
+    auto sub = client.consume(
+        "later", {},
+        [&](const message& m) {
+          std::lock_guard lock(mutex);
+          got.emplace_back(std::string(m.payload()), std::chrono::steady_clock::now());
+        },
+        ec);
+    REQUIRE(!ec);
+    auto sent = std::chrono::steady_clock::now();
+    REQUIRE(!client.send("later", "in 600 ms", {ipc::delay(std::chrono::milliseconds(600))}));
+    REQUIRE(!client.send("later", "in 300 ms", {ipc::delay(std::chrono::milliseconds(300))}));
+    REQUIRE(!client.send("later", "past",
+                         {ipc::deliver_at(std::chrono::system_clock::now() - std::chrono::hours(1))}));
+    REQUIRE(!client.send("later", "at +450 ms",
+                         {ipc::deliver_at(std::chrono::system_clock::now() +
+                                          std::chrono::milliseconds(450))}));
+    auto info = json::parse(client.admin("queue.info", R"({"name":"later"})", ec));
+    CHECK(info["scheduled"] == 3);
+    REQUIRE(wait_until([&] {
+      std::lock_guard lock(mutex);
+      return got.size() == 4;
+    }));
+    std::lock_guard lock(mutex);
+    CHECK(got[0].first == "past");
+    CHECK(got[1].first == "in 300 ms");
+    CHECK(got[2].first == "at +450 ms");
+    CHECK(got[3].first == "in 600 ms");
+    // Never before its time (the broker took each after `sent`).
+    CHECK(got[1].second - sent >= std::chrono::milliseconds(300));
+    CHECK(got[2].second - sent >= std::chrono::milliseconds(440));  // wall clock to steady
+    CHECK(got[3].second - sent >= std::chrono::milliseconds(600));
+  }
+
   TEST_CASE("bad attributes are refused with a clear error and touch nothing else") {
     broker_fixture broker;
     Client client(at(broker.unix_url()));
@@ -286,6 +326,17 @@ TEST_SUITE("attributes") {
     CHECK(client.last_error_message().find("ipc-ttl") != std::string::npos);
     CHECK(client.send("q", "p", {ipc::retain()}) == errc::invalid_argument);
     CHECK(client.last_error_message() == "only a publish can be retained");
+    CHECK(client.publish_confirmed("t/x", "p", {ipc::delay(std::chrono::seconds(1))}) ==
+          errc::invalid_argument);
+    CHECK(client.last_error_message() == "only a send can be delayed");
+    CHECK(client.send("q", "p", {ipc::delay(std::chrono::seconds(1)),
+                                 ipc::deliver_at(std::chrono::system_clock::now())}) ==
+          errc::invalid_argument);
+    CHECK(client.last_error_message().find("exclude each other") != std::string::npos);
+    CHECK(client.send("q", "p", {ipc::deliver_at(std::chrono::system_clock::now() +
+                                                 std::chrono::hours(24 * 400))}) ==
+          errc::invalid_argument);
+    CHECK(client.send("q", "p", {{"ipc-delay", "0"}}) == errc::invalid_argument);
     // Nothing was routed, queued or retained; the connection works on.
     REQUIRE(!client.publish_confirmed("t/ok", "fine"));
     REQUIRE(got.wait_for(1));

@@ -284,6 +284,57 @@ TEST_CASE("a durable priority queue keeps its order across kill -9 and a restart
   CHECK(got == std::vector<std::string>{"p5-2", "p5-5", "p3-4", "p1-1", "p1-6", "p0-3"});
 }
 
+TEST_CASE("durable delayed messages fire on time after kill -9, or at once if their time passed") {
+  temp_dir shared;
+  std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
+  std::string storage = R"("storage": {"dir": ")" + shared.file("data") + R"("})";
+  auto due = std::chrono::system_clock::now() + std::chrono::milliseconds(2500);
+  {
+    ipcd_process first(listeners, storage);
+    REQUIRE(first.start());
+    client_options options;
+    options.url = first.unix_url();
+    options.auto_reconnect = false;
+    Client producer(options);
+    REQUIRE(!producer.connect());
+    queue_options durable;
+    durable.durable = true;
+    std::error_code ec;
+    REQUIRE(producer.declare_queue("timers", durable, ec));
+    REQUIRE(!producer.send("timers", "missed", {ipc::delay(std::chrono::milliseconds(300))}));
+    REQUIRE(!producer.send("timers", "on time", {ipc::deliver_at(due)}));
+    first.kill9();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // "missed" falls due meanwhile
+  ipcd_process second(listeners, storage);
+  REQUIRE(second.start());
+  client_options options;
+  options.url = second.unix_url();
+  Client consumer(options);
+  REQUIRE(!consumer.connect());
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> got;
+  std::error_code ec;
+  auto sub = consumer.consume(
+      "timers", {},
+      [&](const message& m) {
+        std::lock_guard lock(mutex);
+        got.emplace_back(std::string(m.payload()), std::chrono::system_clock::now());
+        consumer.ack(m.delivery_tag());
+      },
+      ec);
+  REQUIRE(!ec);
+  REQUIRE(wait_until([&] {
+    std::lock_guard lock(mutex);
+    return got.size() == 2;
+  }));
+  std::lock_guard lock(mutex);
+  CHECK(got[0].first == "missed");  // its time passed while the broker was down: at once
+  CHECK(got[0].second < due);
+  CHECK(got[1].first == "on time");
+  CHECK(got[1].second >= due - std::chrono::milliseconds(5));  // not before (ms resolution)
+}
+
 TEST_CASE("connecting to a broker that is not running fails clearly") {
   temp_dir dir;
   client_options options;

@@ -148,6 +148,35 @@ TEST_CASE(
   CHECK(q.stats().dropped == 2);
 }
 
+TEST_CASE("queue: delayed messages wait out their time, then join the ready ones in order") {
+  queue q("later", options_with([](auto& o) { o.max_length = 3; }), nullptr);
+  auto at = [](std::uint64_t id, std::uint64_t visible) {
+    auto m = message(id);
+    m.visible_at_ms = visible;
+    return m;
+  };
+  REQUIRE(q.enqueue(at(1, 500), 100) == errc::ok);
+  REQUIRE(q.enqueue(at(2, 300), 100) == errc::ok);
+  REQUIRE(q.enqueue(message(3), 100) == errc::ok);  // not delayed
+  CHECK(q.enqueue(message(4), 100) == errc::queue_full);  // delayed ones count
+  CHECK(q.scheduled_count() == 2);
+  CHECK(q.next_visible() == 300);
+  recording_consumer c;
+  q.add_consumer(c, 10, false);
+  q.dispatch(100);
+  CHECK(c.message_ids() == std::vector<std::uint64_t>{3});
+  CHECK(q.promote(299) == 0);
+  CHECK(q.promote(300) == 1);
+  q.dispatch(300);
+  CHECK(c.message_ids() == std::vector<std::uint64_t>{3, 2});
+  CHECK(q.next_visible() == 500);
+  CHECK(q.promote(10'000) == 1);
+  q.dispatch(10'000);
+  CHECK(c.message_ids() == std::vector<std::uint64_t>{3, 2, 1});
+  CHECK(q.next_visible() == 0);
+  CHECK(q.bytes() == 30);  // all three held until acked
+}
+
 TEST_CASE("queue: single_active_consumer serves one consumer, the next takes over in order") {
   queue q("ordered", options_with([](auto& o) { o.single_active_consumer = true; }), nullptr);
   recording_consumer first, second;

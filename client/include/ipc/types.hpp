@@ -34,6 +34,10 @@ std::pair<std::string, std::string> retain();
 std::pair<std::string, std::string> time_to_live(std::chrono::milliseconds ttl);
 // Its priority in a queue with max_priority (0-255, capped at the queue's maximum).
 std::pair<std::string, std::string> priority(std::uint8_t level);
+// Hold a sent message back: the queue shows it this long after the broker took it, or at
+// a given time (send only; up to a year; durable queues keep the time across restarts).
+std::pair<std::string, std::string> delay(std::chrono::milliseconds by);
+std::pair<std::string, std::string> deliver_at(std::chrono::system_clock::time_point at);
 using nack_disposition = protocol::nack_disposition;  // requeue | dead_letter | drop
 
 // An owning copy of a received message (request replies, messages kept past a handler).

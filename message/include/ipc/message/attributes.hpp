@@ -22,6 +22,8 @@ namespace attribute {
 inline constexpr std::string_view retain = "ipc-retain";      // "1" / "true": keep as retained
 inline constexpr std::string_view ttl = "ipc-ttl";            // milliseconds to live
 inline constexpr std::string_view priority = "ipc-priority";  // 0-255; a queue caps it
+inline constexpr std::string_view delay = "ipc-delay";        // ms before a queue shows it
+inline constexpr std::string_view deliver_at = "ipc-deliver-at";  // UNIX ms: the same, absolute
 inline constexpr std::string_view retained = "ipc-retained";  // delivered from the store
 // Set on a dead-lettered message (docs/protocol.md §4.12.4), replacing earlier ones.
 inline constexpr std::string_view death_prefix = "ipc-death-";
@@ -40,6 +42,8 @@ struct attributes {
   bool retain = false;
   std::uint64_t ttl_ms = 0;  // 0: never expires
   std::uint8_t priority = 0;
+  std::uint64_t delay_ms = 0;       // ipc-delay; 0: none
+  std::uint64_t deliver_at_ms = 0;  // ipc-deliver-at (UNIX ms); 0: none
   bool retained = false;  // set by the broker on a delivery from the retained store
 };
 
@@ -50,6 +54,10 @@ bool is_reserved(std::string_view key);
 // settable by a client, given once and valid; otherwise a sentence saying which is not
 // and why (for an invalid_argument refusal).
 std::string read_attributes(const map_view& headers, attributes& out);
+
+// Whether a header stays on a delayed message once the broker has made its time absolute:
+// all but ipc-delay (which becomes ipc-deliver-at, so a restart keeps the time).
+bool kept_when_scheduled(std::string_view key);
 
 // Whether a header stays on a message that is dead-lettered: all but ipc-ttl (the message
 // would expire again at once) and the ipc-death-… of an earlier dead-lettering.
