@@ -68,11 +68,10 @@ int run_delay(const global_options& global, const delay_args& args) {
     on([&] { return consumer.async_connect(asio::use_future); });
     // Room for every message: the default max_bytes (64 MiB) holds about a million small ones.
     on([&] {
-      return admin.async_admin("queue.create",
-                               nlohmann::json{{"name", args.queue},
-                                              {"max_bytes", std::uint64_t{1} << 34}}
-                                   .dump(),
-                               asio::use_future);
+      return admin.async_admin(
+          "queue.create",
+          nlohmann::json{{"name", args.queue}, {"max_bytes", std::uint64_t{1} << 34}}.dump(),
+          asio::use_future);
     });
     auto memory = [&] {
       auto status = nlohmann::json::parse(
@@ -85,7 +84,8 @@ int run_delay(const global_options& global, const delay_args& args) {
           [&](const ipc::message& m) {
             auto due = m.header("ipc-deliver-at");
             double late = 0;
-            if (due) late = (static_cast<double>(unix_us()) - std::stod(std::string(*due)) * 1000) / 1000;
+            if (due)
+              late = (static_cast<double>(unix_us()) - std::stod(std::string(*due)) * 1000) / 1000;
             std::lock_guard lock(mutex);
             late_ms.push_back(late);
             if (late_ms.size() == args.msgs && !signalled.exchange(true)) all_in.set_value();
@@ -128,10 +128,10 @@ int run_delay(const global_options& global, const delay_args& args) {
   thread.join();
   if (failure) return fail("bench delay", failure);
   std::sort(late_ms.begin(), late_ms.end());
-  double bytes_each = memory_after > memory_before
-                          ? static_cast<double>(memory_after - memory_before) /
-                                static_cast<double>(args.msgs)
-                          : 0;
+  double bytes_each =
+      memory_after > memory_before
+          ? static_cast<double>(memory_after - memory_before) / static_cast<double>(args.msgs)
+          : 0;
   nlohmann::json report{{"bench", "delay"},
                         {"url", options.url},
                         {"msgs", args.msgs},

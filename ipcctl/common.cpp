@@ -155,9 +155,9 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::st
     return true;
   };
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!number(4, year) || !expect("-") || !number(2, month) || !expect("-") ||
-      !number(2, day) || !expect("Tt ") || !number(2, hour) || !expect(":") ||
-      !number(2, minute) || !expect(":") || !number(2, second))
+  if (!number(4, year) || !expect("-") || !number(2, month) || !expect("-") || !number(2, day) ||
+      !expect("Tt ") || !number(2, hour) || !expect(":") || !number(2, minute) || !expect(":") ||
+      !number(2, second))
     return std::nullopt;
   std::chrono::nanoseconds fraction{0};
   if (at < text.size() && text[at] == '.') {
@@ -176,8 +176,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::st
   if (expect("Zz")) {
   } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
     int sign = text[at++] == '-' ? -1 : 1, oh = 0, om = 0;
-    if (!number(2, oh) || !expect(":") || !number(2, om) || oh > 23 || om > 59)
-      return std::nullopt;
+    if (!number(2, oh) || !expect(":") || !number(2, om) || oh > 23 || om > 59) return std::nullopt;
     offset_minutes = sign * (oh * 60 + om);
   } else {
     return std::nullopt;

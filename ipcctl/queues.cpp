@@ -226,8 +226,9 @@ void register_queues(CLI::App& app, global_options& global, int& exit_status) {
                        "its priority in a queue with max_priority (higher first)");
   auto* delay = send_cmd->add_option("--delay", send->delay,
                                      "deliver DURATION from now (500ms, 30s, 5m, 2h)");
-  send_cmd->add_option("--deliver-at", send->deliver_at,
-                       "deliver at an RFC 3339 time (2026-12-24T18:00:00Z, or +01:00)")
+  send_cmd
+      ->add_option("--deliver-at", send->deliver_at,
+                   "deliver at an RFC 3339 time (2026-12-24T18:00:00Z, or +01:00)")
       ->excludes(delay);
   send_cmd->callback([&global, &exit_status, send] { exit_status = run_send(global, *send); });
 

@@ -125,7 +125,9 @@ class queue {
   std::size_t expire(std::uint64_t now_ms);
   // Delayed messages (visible_at_ms later than the enqueue): when the first is due (0 for
   // none), and moving those due at `now_ms` among the ready ones; returns how many.
-  std::uint64_t next_visible() const { return scheduled_.empty() ? 0 : scheduled_.front().visible_at_ms; }
+  std::uint64_t next_visible() const {
+    return scheduled_.empty() ? 0 : scheduled_.front().visible_at_ms;
+  }
   std::size_t promote(std::uint64_t now_ms);
   std::size_t purge();      // drops every ready message; returns how many
   void detach_consumers();  // tells consumers the queue is gone (on delete)

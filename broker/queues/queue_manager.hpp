@@ -100,7 +100,7 @@ class queue_manager {
   spdlog::logger& log_;
   std::map<std::string, std::shared_ptr<queue>, std::less<>> queues_;
   std::map<std::string, std::vector<std::unique_ptr<binding>>, std::less<>> bindings_;
-  std::set<std::string> dirty_;  // queues to dispatch after the current operation
+  std::set<std::string> dirty_;    // queues to dispatch after the current operation
   std::set<std::string> delayed_;  // queues holding delayed messages
   std::function<void(std::uint64_t)> on_delayed_;
   std::unique_ptr<queue_store> store_;

@@ -195,8 +195,8 @@ asio::awaitable<void> server::delay_loop() {
   // the earliest, and a newly delayed message that is due sooner moves it earlier.
   using steady = asio::steady_timer::clock_type;
   auto at = [](std::uint64_t due_ms) {
-    return steady::time_point(std::chrono::duration_cast<steady::duration>(
-        std::chrono::milliseconds(due_ms)));
+    return steady::time_point(
+        std::chrono::duration_cast<steady::duration>(std::chrono::milliseconds(due_ms)));
   };
   core_.set_delay_waker([this, at](std::uint64_t due_ms) {
     if (at(due_ms) < delay_timer_.expiry()) delay_timer_.expires_at(at(due_ms));

@@ -283,11 +283,12 @@ TEST_SUITE("attributes") {
     auto sent = std::chrono::steady_clock::now();
     REQUIRE(!client.send("later", "in 600 ms", {ipc::delay(std::chrono::milliseconds(600))}));
     REQUIRE(!client.send("later", "in 300 ms", {ipc::delay(std::chrono::milliseconds(300))}));
-    REQUIRE(!client.send("later", "past",
-                         {ipc::deliver_at(std::chrono::system_clock::now() - std::chrono::hours(1))}));
-    REQUIRE(!client.send("later", "at +450 ms",
-                         {ipc::deliver_at(std::chrono::system_clock::now() +
-                                          std::chrono::milliseconds(450))}));
+    REQUIRE(
+        !client.send("later", "past",
+                     {ipc::deliver_at(std::chrono::system_clock::now() - std::chrono::hours(1))}));
+    REQUIRE(!client.send(
+        "later", "at +450 ms",
+        {ipc::deliver_at(std::chrono::system_clock::now() + std::chrono::milliseconds(450))}));
     auto info = json::parse(client.admin("queue.info", R"({"name":"later"})", ec));
     CHECK(info["scheduled"] == 3);
     REQUIRE(wait_until([&] {
@@ -329,13 +330,14 @@ TEST_SUITE("attributes") {
     CHECK(client.publish_confirmed("t/x", "p", {ipc::delay(std::chrono::seconds(1))}) ==
           errc::invalid_argument);
     CHECK(client.last_error_message() == "only a send can be delayed");
-    CHECK(client.send("q", "p", {ipc::delay(std::chrono::seconds(1)),
-                                 ipc::deliver_at(std::chrono::system_clock::now())}) ==
+    CHECK(client.send("q", "p",
+                      {ipc::delay(std::chrono::seconds(1)),
+                       ipc::deliver_at(std::chrono::system_clock::now())}) ==
           errc::invalid_argument);
     CHECK(client.last_error_message().find("exclude each other") != std::string::npos);
-    CHECK(client.send("q", "p", {ipc::deliver_at(std::chrono::system_clock::now() +
-                                                 std::chrono::hours(24 * 400))}) ==
-          errc::invalid_argument);
+    CHECK(client.send("q", "p",
+                      {ipc::deliver_at(std::chrono::system_clock::now() +
+                                       std::chrono::hours(24 * 400))}) == errc::invalid_argument);
     CHECK(client.send("q", "p", {{"ipc-delay", "0"}}) == errc::invalid_argument);
     // Nothing was routed, queued or retained; the connection works on.
     REQUIRE(!client.publish_confirmed("t/ok", "fine"));

@@ -157,7 +157,7 @@ TEST_CASE("queue: delayed messages wait out their time, then join the ready ones
   };
   REQUIRE(q.enqueue(at(1, 500), 100) == errc::ok);
   REQUIRE(q.enqueue(at(2, 300), 100) == errc::ok);
-  REQUIRE(q.enqueue(message(3), 100) == errc::ok);  // not delayed
+  REQUIRE(q.enqueue(message(3), 100) == errc::ok);        // not delayed
   CHECK(q.enqueue(message(4), 100) == errc::queue_full);  // delayed ones count
   CHECK(q.scheduled_count() == 2);
   CHECK(q.next_visible() == 300);

@@ -19,12 +19,12 @@ inline constexpr std::string_view reserved_prefix = "ipc-";
 
 // The reserved header keys. A client may set the first group; the broker sets the second.
 namespace attribute {
-inline constexpr std::string_view retain = "ipc-retain";      // "1" / "true": keep as retained
-inline constexpr std::string_view ttl = "ipc-ttl";            // milliseconds to live
-inline constexpr std::string_view priority = "ipc-priority";  // 0-255; a queue caps it
-inline constexpr std::string_view delay = "ipc-delay";        // ms before a queue shows it
+inline constexpr std::string_view retain = "ipc-retain";          // "1" / "true": keep as retained
+inline constexpr std::string_view ttl = "ipc-ttl";                // milliseconds to live
+inline constexpr std::string_view priority = "ipc-priority";      // 0-255; a queue caps it
+inline constexpr std::string_view delay = "ipc-delay";            // ms before a queue shows it
 inline constexpr std::string_view deliver_at = "ipc-deliver-at";  // UNIX ms: the same, absolute
-inline constexpr std::string_view retained = "ipc-retained";  // delivered from the store
+inline constexpr std::string_view retained = "ipc-retained";      // delivered from the store
 // Set on a dead-lettered message (docs/protocol.md §4.12.4), replacing earlier ones.
 inline constexpr std::string_view death_prefix = "ipc-death-";
 inline constexpr std::string_view death_reason = "ipc-death-reason";  // expired, rejected, …
@@ -44,7 +44,7 @@ struct attributes {
   std::uint8_t priority = 0;
   std::uint64_t delay_ms = 0;       // ipc-delay; 0: none
   std::uint64_t deliver_at_ms = 0;  // ipc-deliver-at (UNIX ms); 0: none
-  bool retained = false;  // set by the broker on a delivery from the retained store
+  bool retained = false;            // set by the broker on a delivery from the retained store
 };
 
 // Whether `key` is reserved (starts with "ipc-", any case).
