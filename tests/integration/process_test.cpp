@@ -19,6 +19,31 @@
 using namespace ipc;
 using namespace ipc::test;
 
+namespace {
+
+// A socket path and a storage directory that outlive the ipcd processes using them: for
+// tests across a restart.
+struct restart_home {
+  temp_dir dir;
+  std::string listeners = R"([{"url":"unix://)" + dir.file("ipcd.sock") + R"("}])";
+  std::string storage = R"("storage": {"dir": ")" + dir.file("data") + R"("})";
+  std::unique_ptr<ipcd_process> start() const {
+    auto broker = std::make_unique<ipcd_process>(listeners, storage);
+    REQUIRE(broker->start());
+    return broker;
+  }
+};
+
+// Options of a client of `broker` that does not reconnect.
+client_options once(const ipcd_process& broker) {
+  client_options options;
+  options.url = broker.unix_url();
+  options.auto_reconnect = false;
+  return options;
+}
+
+}  // namespace
+
 TEST_CASE("ipcd --check reports every config error with its JSON path") {
   temp_dir dir;
   std::ofstream(dir.file("bad.json"))
@@ -138,11 +163,8 @@ TEST_CASE("a client reconnects and re-subscribes after the broker restarts") {
 }
 
 TEST_CASE("a consumer re-consumes after the broker restarts and gets what was stored") {
-  temp_dir shared;
-  std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
-  std::string storage = R"("storage": {"dir": ")" + shared.file("data") + R"("})";
-  auto first = std::make_unique<ipcd_process>(listeners, storage);
-  REQUIRE(first->start());
+  restart_home home;
+  auto first = home.start();
   client_options options;
   options.url = first->unix_url();
   options.reconnect_min = std::chrono::milliseconds(20);
@@ -169,10 +191,9 @@ TEST_CASE("a consumer re-consumes after the broker restarts and gets what was st
   CHECK(first->stop() == 0);
   first.reset();
   // Stored while the consumer is away: the new broker recovers it from the log.
-  ipcd_process second(listeners, storage);
-  REQUIRE(second.start());
+  auto second = home.start();
   client_options late_options;
-  late_options.url = second.unix_url();
+  late_options.url = second->unix_url();
   Client late_producer(late_options);
   REQUIRE(!late_producer.connect());
   REQUIRE(!late_producer.send("restart.jobs", "after"));
@@ -183,15 +204,10 @@ TEST_CASE("a consumer re-consumes after the broker restarts and gets what was st
 
 TEST_CASE(
     "retained messages survive kill -9 and a restart: replaced, cleared and expired ones not") {
-  temp_dir shared;
-  std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
-  std::string storage = R"("storage": {"dir": ")" + shared.file("data") + R"("})";
+  restart_home home;
   {
-    ipcd_process first(listeners, storage);
-    REQUIRE(first.start());
-    client_options options;
-    options.url = first.unix_url();
-    options.auto_reconnect = false;
+    auto first = home.start();
+    auto options = once(*first);
     Client publisher(options);
     REQUIRE(!publisher.connect());
     // Confirmed: on disk before the OK (storage.fsync batch).
@@ -204,13 +220,11 @@ TEST_CASE(
         {ipc::retain(), ipc::time_to_live(std::chrono::milliseconds(200))}));
     REQUIRE(!publisher.publish_confirmed(
         "dev/4/state", "kept", {ipc::retain(), ipc::time_to_live(std::chrono::hours(1))}));
-    first.kill9();
+    first->kill9();
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(250));  // dev/3 expires meanwhile
-  ipcd_process second(listeners, storage);
-  REQUIRE(second.start());
-  client_options options;
-  options.url = second.unix_url();
+  auto second = home.start();
+  auto options = once(*second);
   Client subscriber(options);
   REQUIRE(!subscriber.connect());
   std::mutex mutex;
@@ -229,19 +243,14 @@ TEST_CASE(
   std::lock_guard lock(mutex);
   CHECK(got ==
         std::vector<std::string>{"dev/1/state new retained", "dev/4/state kept retained ttl"});
-  CHECK(second.log().find("2 retained message(s) restored") != std::string::npos);
+  CHECK(second->log().find("2 retained message(s) restored") != std::string::npos);
 }
 
 TEST_CASE("a durable priority queue keeps its order across kill -9 and a restart") {
-  temp_dir shared;
-  std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
-  std::string storage = R"("storage": {"dir": ")" + shared.file("data") + R"("})";
+  restart_home home;
   {
-    ipcd_process first(listeners, storage);
-    REQUIRE(first.start());
-    client_options options;
-    options.url = first.unix_url();
-    options.auto_reconnect = false;
+    auto first = home.start();
+    auto options = once(*first);
     Client producer(options);
     REQUIRE(!producer.connect());
     queue_options durable;
@@ -254,12 +263,10 @@ TEST_CASE("a durable priority queue keeps its order across kill -9 and a restart
       auto payload = "p" + std::to_string(priority) + "-" + std::to_string(++n);
       REQUIRE(!producer.send("triage", payload, {ipc::priority(priority)}));
     }
-    first.kill9();
+    first->kill9();
   }
-  ipcd_process second(listeners, storage);
-  REQUIRE(second.start());
-  client_options options;
-  options.url = second.unix_url();
+  auto second = home.start();
+  auto options = once(*second);
   Client consumer(options);
   REQUIRE(!consumer.connect());
   std::mutex mutex;
@@ -285,16 +292,11 @@ TEST_CASE("a durable priority queue keeps its order across kill -9 and a restart
 }
 
 TEST_CASE("durable delayed messages fire on time after kill -9, or at once if their time passed") {
-  temp_dir shared;
-  std::string listeners = R"([{"url":"unix://)" + shared.file("ipcd.sock") + R"("}])";
-  std::string storage = R"("storage": {"dir": ")" + shared.file("data") + R"("})";
+  restart_home home;
   auto due = std::chrono::system_clock::now() + std::chrono::milliseconds(2500);
   {
-    ipcd_process first(listeners, storage);
-    REQUIRE(first.start());
-    client_options options;
-    options.url = first.unix_url();
-    options.auto_reconnect = false;
+    auto first = home.start();
+    auto options = once(*first);
     Client producer(options);
     REQUIRE(!producer.connect());
     queue_options durable;
@@ -303,13 +305,11 @@ TEST_CASE("durable delayed messages fire on time after kill -9, or at once if th
     REQUIRE(producer.declare_queue("timers", durable, ec));
     REQUIRE(!producer.send("timers", "missed", {ipc::delay(std::chrono::milliseconds(300))}));
     REQUIRE(!producer.send("timers", "on time", {ipc::deliver_at(due)}));
-    first.kill9();
+    first->kill9();
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // "missed" falls due meanwhile
-  ipcd_process second(listeners, storage);
-  REQUIRE(second.start());
-  client_options options;
-  options.url = second.unix_url();
+  auto second = home.start();
+  auto options = once(*second);
   Client consumer(options);
   REQUIRE(!consumer.connect());
   std::mutex mutex;
