@@ -39,18 +39,6 @@ std::size_t decode_sequence(std::string_view text) {
   return length;
 }
 
-bool valid_utf8(std::string_view text) {
-  while (!text.empty()) {
-    if (static_cast<unsigned char>(text[0]) < 0x80) {
-      text.remove_prefix(1);
-      continue;
-    }
-    const auto length = decode_sequence(text);
-    if (length == 0) return false;
-    text.remove_prefix(length);
-  }
-  return true;
-}
 
 // The checks topic names and patterns share, cheapest first.
 topic_error check_name(std::string_view name, const name_limits& limits) {
@@ -67,6 +55,19 @@ topic_error check_name(std::string_view name, const name_limits& limits) {
 bool is_wildcard_level(std::string_view level) { return level == "+" || level == "#"; }
 
 }  // namespace
+
+bool valid_utf8(std::string_view text) {
+  while (!text.empty()) {
+    if (static_cast<unsigned char>(text[0]) < 0x80) {
+      text.remove_prefix(1);
+      continue;
+    }
+    const auto length = decode_sequence(text);
+    if (length == 0) return false;
+    text.remove_prefix(length);
+  }
+  return true;
+}
 
 topic_error check_topic(std::string_view topic, const name_limits& limits) {
   if (const auto error = check_name(topic, limits); error != topic_error::none) return error;

@@ -43,6 +43,10 @@ bool topic_matches(std::string_view pattern, std::string_view topic);
 // True when `pattern` contains a wildcard level, i.e. it is not a literal topic.
 bool has_wildcard(std::string_view pattern);
 
+// True when `text` is valid UTF-8: no malformed, truncated or overlong sequence, no
+// surrogate, nothing above U+10FFFF (U+0000 is allowed here; topics refuse it apart).
+bool valid_utf8(std::string_view text);
+
 // Reads a name level by level without allocating. An empty name has one empty
 // level; "a/" has two levels, "a" and "".
 class level_reader {
