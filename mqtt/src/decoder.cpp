@@ -33,31 +33,29 @@ reason props_if_v5(byte_cursor& in, version v, wire::property_set allowed, prope
   return wire::read_properties(in, allowed, out);
 }
 
-constexpr auto connect_props = allow(
-    {property_id::session_expiry_interval, property_id::receive_maximum,
-     property_id::maximum_packet_size, property_id::topic_alias_maximum,
-     property_id::request_response_information, property_id::request_problem_information,
-     property_id::user_property, property_id::authentication_method,
-     property_id::authentication_data});
-constexpr auto will_props = allow(
-    {property_id::will_delay_interval, property_id::payload_format_indicator,
-     property_id::message_expiry_interval, property_id::content_type, property_id::response_topic,
-     property_id::correlation_data, property_id::user_property});
+constexpr auto connect_props =
+    allow({property_id::session_expiry_interval, property_id::receive_maximum,
+           property_id::maximum_packet_size, property_id::topic_alias_maximum,
+           property_id::request_response_information, property_id::request_problem_information,
+           property_id::user_property, property_id::authentication_method,
+           property_id::authentication_data});
+constexpr auto will_props =
+    allow({property_id::will_delay_interval, property_id::payload_format_indicator,
+           property_id::message_expiry_interval, property_id::content_type,
+           property_id::response_topic, property_id::correlation_data, property_id::user_property});
 constexpr auto connack_props = allow(
     {property_id::session_expiry_interval, property_id::receive_maximum, property_id::maximum_qos,
      property_id::retain_available, property_id::maximum_packet_size,
      property_id::assigned_client_identifier, property_id::topic_alias_maximum,
      property_id::reason_string, property_id::user_property,
-     property_id::wildcard_subscription_available,
-     property_id::subscription_identifier_available, property_id::shared_subscription_available,
-     property_id::server_keep_alive, property_id::response_information,
-     property_id::server_reference, property_id::authentication_method,
-     property_id::authentication_data});
+     property_id::wildcard_subscription_available, property_id::subscription_identifier_available,
+     property_id::shared_subscription_available, property_id::server_keep_alive,
+     property_id::response_information, property_id::server_reference,
+     property_id::authentication_method, property_id::authentication_data});
 constexpr auto publish_props = allow(
     {property_id::payload_format_indicator, property_id::message_expiry_interval,
      property_id::topic_alias, property_id::response_topic, property_id::correlation_data,
-     property_id::user_property, property_id::subscription_identifier,
-     property_id::content_type});
+     property_id::user_property, property_id::subscription_identifier, property_id::content_type});
 constexpr auto ack_props = allow({property_id::reason_string, property_id::user_property});
 constexpr auto subscribe_props =
     allow({property_id::subscription_identifier, property_id::user_property});
@@ -254,8 +252,7 @@ reason decode(const raw_packet& packet, version v, auth_packet& out) {
   if (!in.at_end()) {
     out.code = static_cast<reason>(in.u8());
     if (in.ok() && !in.at_end())
-      if (auto r = wire::read_properties(in, auth_props, out.props); r != reason::success)
-        return r;
+      if (auto r = wire::read_properties(in, auth_props, out.props); r != reason::success) return r;
   }
   return finish(in);
 }

@@ -84,9 +84,8 @@ void encode(byte_buffer& out, version v, const subscribe_packet& p) {
     put_string(body, r.filter);
     std::uint8_t options = r.max_qos;
     if (v == version::v5)
-      options |= static_cast<std::uint8_t>((r.no_local ? 0x04 : 0) |
-                                           (r.retain_as_published ? 0x08 : 0) |
-                                           r.retain_handling << 4);
+      options |= static_cast<std::uint8_t>(
+          (r.no_local ? 0x04 : 0) | (r.retain_as_published ? 0x08 : 0) | r.retain_handling << 4);
     body.push_back(options);
   }
   wire::put_packet(out, type_byte(packet_type::subscribe, 0x2), body);

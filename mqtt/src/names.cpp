@@ -67,7 +67,8 @@ std::string_view reason_name(reason code) noexcept {
     case reason::maximum_connect_time: return "maximum connect time";
     case reason::subscription_identifiers_not_supported:
       return "subscription identifiers not supported";
-    case reason::wildcard_subscriptions_not_supported: return "wildcard subscriptions not supported";
+    case reason::wildcard_subscriptions_not_supported:
+      return "wildcard subscriptions not supported";
   }
   return "unknown reason code";
 }

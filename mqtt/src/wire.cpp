@@ -91,9 +91,7 @@ reason read_properties(byte_cursor& in, property_set allowed, properties& out) {
         if (!read_string(p, text)) return reason::malformed_packet;
         once &= set_once(out.assigned_client_identifier, text);
         break;
-      case property_id::server_keep_alive:
-        once &= set_once(out.server_keep_alive, p.u16());
-        break;
+      case property_id::server_keep_alive: once &= set_once(out.server_keep_alive, p.u16()); break;
       case property_id::authentication_method:
         if (!read_string(p, text)) return reason::malformed_packet;
         once &= set_once(out.authentication_method, text);

@@ -39,7 +39,6 @@ std::size_t decode_sequence(std::string_view text) {
   return length;
 }
 
-
 // The checks topic names and patterns share, cheapest first.
 topic_error check_name(std::string_view name, const name_limits& limits) {
   if (name.empty()) return topic_error::empty;

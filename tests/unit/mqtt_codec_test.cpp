@@ -186,7 +186,8 @@ TEST_CASE("mqtt CONNECT: protocol name and level, reserved and inconsistent flag
   CHECK(result(connect_bytes("MQTX", 4, 0x02)) == reason::unsupported_protocol_version);
   CHECK(result(connect_bytes("MQTT", 4, 0x03)) == reason::malformed_packet);  // reserved bit
   CHECK(result(connect_bytes("MQTT", 4, 0x10)) == reason::malformed_packet);  // will QoS, no will
-  CHECK(result(connect_bytes("MQTT", 4, 0x20)) == reason::malformed_packet);  // will retain, no will
+  CHECK(result(connect_bytes("MQTT", 4, 0x20)) ==
+        reason::malformed_packet);  // will retain, no will
   CHECK(result(connect_bytes("MQTT", 4, 0x40)) == reason::malformed_packet);  // password, no user
   CHECK(result(connect_bytes("MQTT", 4, 0x1C)) == reason::malformed_packet);  // will QoS 3
   // A second CONNECT is the front-end's to refuse; a CONNECT with a flag nibble is not one.
@@ -253,10 +254,13 @@ TEST_CASE("mqtt PUBLISH: QoS 3, DUP on QoS 0, packet id 0, bad strings, bad prop
   CHECK(result(publish_bytes(0x06, {0, 1, 't', 0, 1}), version::v311) == reason::malformed_packet);
   CHECK(result(publish_bytes(0x08, {0, 1, 't'}), version::v311) == reason::malformed_packet);
   CHECK(result(publish_bytes(0x02, {0, 1, 't', 0, 0}), version::v311) == reason::protocol_error);
-  CHECK(result(publish_bytes(0x00, {0, 1, 0}), version::v311) == reason::malformed_packet);  // U+0000
+  CHECK(result(publish_bytes(0x00, {0, 1, 0}), version::v311) ==
+        reason::malformed_packet);  // U+0000
   CHECK(result(publish_bytes(0x00, {0, 1, 0xFF}), version::v311) == reason::malformed_packet);
-  CHECK(result(publish_bytes(0x00, {0, 0}), version::v311) == reason::malformed_packet);  // no topic
-  CHECK(result(publish_bytes(0x00, {0, 0, 3, 0x23, 0, 1}), version::v5) == reason::success);  // alias
+  CHECK(result(publish_bytes(0x00, {0, 0}), version::v311) ==
+        reason::malformed_packet);  // no topic
+  CHECK(result(publish_bytes(0x00, {0, 0, 3, 0x23, 0, 1}), version::v5) ==
+        reason::success);  // alias
   // Properties: topic alias 0, an unknown id, one twice, one not allowed in PUBLISH.
   CHECK(result(publish_bytes(0x00, {0, 1, 't', 3, 0x23, 0, 0}), version::v5) ==
         reason::protocol_error);
@@ -273,9 +277,10 @@ TEST_CASE("mqtt PUBLISH: QoS 3, DUP on QoS 0, packet id 0, bad strings, bad prop
 TEST_CASE("mqtt acks, SUBSCRIBE, SUBACK, UNSUBSCRIBE, DISCONNECT and AUTH round trips") {
   for (auto v : {version::v311, version::v5}) {
     std::vector<std::uint8_t> body;
-    for (auto type : {packet_type::puback, packet_type::pubrec, packet_type::pubrel,
-                      packet_type::pubcomp}) {
-      ack_packet sent{type, 9, v == version::v5 ? reason::no_matching_subscribers : reason::success, {}};
+    for (auto type :
+         {packet_type::puback, packet_type::pubrec, packet_type::pubrel, packet_type::pubcomp}) {
+      ack_packet sent{
+          type, 9, v == version::v5 ? reason::no_matching_subscribers : reason::success, {}};
       if (v == version::v5) sent.props.reason_string = "nobody";
       byte_buffer stream;
       encode(stream, v, sent);

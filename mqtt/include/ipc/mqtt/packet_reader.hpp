@@ -17,7 +17,7 @@ namespace ipc::mqtt {
 inline constexpr std::uint32_t max_remaining_length = 268'435'455;
 
 struct raw_packet {
-  std::uint8_t type_byte = 0;  // packet type << 4 | flags
+  std::uint8_t type_byte = 0;          // packet type << 4 | flags
   std::span<const std::uint8_t> body;  // the variable header and the payload
   packet_type type() const { return static_cast<packet_type>(type_byte >> 4); }
   std::uint8_t flags() const { return type_byte & 0x0F; }
