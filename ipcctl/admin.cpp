@@ -106,12 +106,13 @@ int run_conn_list(const global_options& global) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : answer)
-    rows.push_back({cell(c["id"]), cell(c["peer"]), cell(c["transport"]), cell(c["user"]),
-                    cell(c["client"]), human_bytes(c["bytes_in"].get<std::uint64_t>()),
+    rows.push_back({cell(c["id"]), cell(c["peer"]), cell(c["transport"]), cell(c["protocol"]),
+                    cell(c["user"]), cell(c["client"]),
+                    human_bytes(c["bytes_in"].get<std::uint64_t>()),
                     human_bytes(c["bytes_out"].get<std::uint64_t>()), cell(c["messages_in"]),
                     cell(c["messages_out"]), cell(c["subscriptions"])});
-  std::cout << render_table({"ID", "PEER", "TRANSPORT", "USER", "CLIENT", "BYTES_IN", "BYTES_OUT",
-                             "MSGS_IN", "MSGS_OUT", "SUBS"},
+  std::cout << render_table({"ID", "PEER", "TRANSPORT", "PROTOCOL", "USER", "CLIENT", "BYTES_IN",
+                             "BYTES_OUT", "MSGS_IN", "MSGS_OUT", "SUBS"},
                             rows);
   return exit_ok;
 }

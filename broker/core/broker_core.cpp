@@ -85,6 +85,7 @@ refusal broker_core::admit(client_state& s, const std::string& user, const std::
 }
 
 void broker_core::announce_open(client_state& s) {
+  s.announced_ = true;
   publish_system(
       "$SYS/connections/open",
       json_text(nlohmann::json{{"id", s.id()},
@@ -109,7 +110,9 @@ void broker_core::detach(client_state& s) {
   end_with_will(s);
   queues_->dispatch_pending();  // requeued messages go to the remaining consumers
   logger_->debug("connection {} ({}) closed", s.id(), s.owner().peer().address);
-  if (s.authenticated())
+  // Only a connection whose open was announced: one refused at the end of its handshake
+  // (its will refused, say) produces neither event (docs/protocol.md §3.6).
+  if (s.announced_)
     publish_system("$SYS/connections/close", json_text(nlohmann::json{{"id", s.id()}}));
 }
 

@@ -93,6 +93,7 @@ class client_state {
   std::unordered_map<std::uint32_t, std::string> subscriptions_;  // sid → pattern
   std::unordered_map<std::uint32_t, std::string> requests_;       // request id → reply address
   std::unique_ptr<will_message> will_;  // published if the connection ends without a goodbye
+  bool announced_ = false;              // $SYS/connections/open went out: its close event follows
 };
 
 }  // namespace ipc::broker

@@ -188,6 +188,8 @@ TEST_CASE("ipcctl status, topic list, conn list and conn kill, human and --json"
 
   auto conns = ipcctl({"conn", "list"});
   CHECK(conns.out.starts_with("ID"));
+  CHECK(conns.out.find("PROTOCOL") != std::string::npos);
+  CHECK(conns.out.find("native") != std::string::npos);
   auto conns_json = nlohmann::json::parse(ipcctl({"conn", "list", "--json"}).out);
   std::uint64_t sub_id = 0;
   for (const auto& c : conns_json)

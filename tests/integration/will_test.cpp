@@ -115,12 +115,24 @@ TEST_SUITE("wills") {
       REQUIRE(loaded.ok());
       c.auth = loaded.config.auth;
     });
+    Client events(at(broker.unix_url()));
+    REQUIRE(!events.connect());
+    collector seen;
+    std::error_code ec;
+    auto sub = events.subscribe("$SYS/connections/+", seen.handler(), ec);
+    REQUIRE(!ec);
+    REQUIRE(!events.flush());
     auto options = with_will(broker.unix_url(), "x", "wills/elsewhere");
     options.token = token;
     Client refused(options);
     CHECK(refused.connect() == errc::permission_denied);
     CHECK(refused.last_error_message().find("will on 'wills/elsewhere'") != std::string::npos);
     CHECK(broker.log_contains("permission denied: will on 'wills/elsewhere'"));
+    // Refused at the end of its handshake: neither an open nor a close event.
+    REQUIRE(wait_until(
+        [&] { return json::parse(events.admin("status", "{}", ec))["connections"] == 1; }));
+    REQUIRE(!events.flush());
+    CHECK(seen.items().empty());
     options.will->topic = "own/status";
     Client allowed(options);
     CHECK(!allowed.connect());
