@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <mutex>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -181,7 +180,9 @@ TEST_SUITE("attributes") {
     REQUIRE(first.items()[1].expires_at);
     CHECK(*first.items()[1].expires_at > now + std::chrono::minutes(59));
     CHECK(*first.items()[1].expires_at <= now + std::chrono::hours(1));
-    std::this_thread::sleep_for(std::chrono::milliseconds(450));
+    REQUIRE(wait_until([&] {  // status/a's 300 ms are up
+      return json::parse(publisher.admin("retained.list", "{}", ec)).size() == 1;
+    }));
     inbox second;
     auto sub2 = publisher.subscribe("status/#", second.handler(), ec);
     REQUIRE(second.wait_for(1));
@@ -202,9 +203,12 @@ TEST_SUITE("attributes") {
     REQUIRE(!client.send("work", "stale",
                          {{"trace", "t1"}, ipc::time_to_live(std::chrono::milliseconds(100))}));
     REQUIRE(!client.send("work", "fresh", {ipc::time_to_live(std::chrono::hours(1))}));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the sweep runs every 100 ms
-    inbox dead, live;
     std::error_code ec;
+    REQUIRE(wait_until([&] {  // the sweep (every 100 ms) finds it expired
+      auto info = json::parse(client.admin("queue.info", R"({"name":"work"})", ec));
+      return info["stats"]["expired"] == 1;
+    }));
+    inbox dead, live;
     auto dead_sub = client.consume("work.dead", {}, dead.handler(), ec);
     REQUIRE(!ec);
     REQUIRE(dead.wait_for(1));

@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <mutex>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
