@@ -4,10 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <mutex>
 
 #include <nlohmann/json.hpp>
 
+#include "arrivals.hpp"
 #include "broker_fixture.hpp"
 #include "collector.hpp"
 #include "ipc/client.hpp"
@@ -189,27 +189,11 @@ TEST_SUITE("limits") {
     // cannot push the count back over the bound.)
     Client consumer(at(broker.unix_url()));
     REQUIRE(!consumer.connect());
-    std::mutex mutex;
-    std::vector<std::string> received;
-    auto sub = consumer.consume(
-        "work", {1, false},
-        [&](const message& m) {
-          {
-            std::lock_guard lock(mutex);
-            received.emplace_back(m.payload());
-          }
-          consumer.ack(m.delivery_tag());
-        },
-        ec);
+    ipc::test::arrivals received;
+    auto sub = consumer.consume("work", {1, false}, received.acking(consumer), ec);
     REQUIRE(!ec);
-    REQUIRE(wait_until([&] {
-      std::lock_guard lock(mutex);
-      return received.size() >= confirmed.size();
-    }));
-    {
-      std::lock_guard lock(mutex);
-      CHECK(received == confirmed);
-    }
+    REQUIRE(received.wait_for(confirmed.size()));
+    CHECK(received.payloads() == confirmed);
 
     // The alarm clears: the paused publisher is read again, sends are taken again.
     REQUIRE(alarms.wait_for(2));

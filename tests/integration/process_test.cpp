@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "arrivals.hpp"
 #include "collector.hpp"
 #include "ipc/async_client.hpp"
 #include "ipc/client.hpp"
@@ -205,6 +206,7 @@ TEST_CASE("a consumer re-consumes after the broker restarts and gets what was st
 TEST_CASE(
     "retained messages survive kill -9 and a restart: replaced, cleared and expired ones not") {
   restart_home home;
+  std::chrono::system_clock::time_point brief_ends;
   {
     auto first = home.start();
     auto options = once(*first);
@@ -218,11 +220,13 @@ TEST_CASE(
     REQUIRE(!publisher.publish_confirmed(
         "dev/3/state", "brief",
         {ipc::retain(), ipc::time_to_live(std::chrono::milliseconds(200))}));
+    brief_ends = std::chrono::system_clock::now() + std::chrono::milliseconds(200);
     REQUIRE(!publisher.publish_confirmed(
         "dev/4/state", "kept", {ipc::retain(), ipc::time_to_live(std::chrono::hours(1))}));
     first->kill9();
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));  // dev/3 expires meanwhile
+  // The condition is the clock itself: dev/3 expires while the broker is down.
+  std::this_thread::sleep_until(brief_ends + std::chrono::milliseconds(20));
   auto second = home.start();
   auto options = once(*second);
   Client subscriber(options);
@@ -269,31 +273,18 @@ TEST_CASE("a durable priority queue keeps its order across kill -9 and a restart
   auto options = once(*second);
   Client consumer(options);
   REQUIRE(!consumer.connect());
-  std::mutex mutex;
-  std::vector<std::string> got;
+  arrivals got;
   std::error_code ec;
-  auto sub = consumer.consume(
-      "triage", {1, false},
-      [&](const message& m) {
-        {
-          std::lock_guard lock(mutex);
-          got.emplace_back(m.payload());
-        }
-        consumer.ack(m.delivery_tag());
-      },
-      ec);
+  auto sub = consumer.consume("triage", {1, false}, got.acking(consumer), ec);
   REQUIRE(!ec);
-  REQUIRE(wait_until([&] {
-    std::lock_guard lock(mutex);
-    return got.size() == 6;
-  }));
-  std::lock_guard lock(mutex);
-  CHECK(got == std::vector<std::string>{"p5-2", "p5-5", "p3-4", "p1-1", "p1-6", "p0-3"});
+  REQUIRE(got.wait_for(6));
+  CHECK(got.payloads() == std::vector<std::string>{"p5-2", "p5-5", "p3-4", "p1-1", "p1-6", "p0-3"});
 }
 
 TEST_CASE("durable delayed messages fire on time after kill -9, or at once if their time passed") {
   restart_home home;
   auto due = std::chrono::system_clock::now() + std::chrono::milliseconds(2500);
+  std::chrono::system_clock::time_point missed_due;
   {
     auto first = home.start();
     auto options = once(*first);
@@ -303,32 +294,23 @@ TEST_CASE("durable delayed messages fire on time after kill -9, or at once if th
     durable.durable = true;
     std::error_code ec;
     REQUIRE(producer.declare_queue("timers", durable, ec));
-    REQUIRE(!producer.send("timers", "missed", {ipc::delay(std::chrono::milliseconds(300))}));
+    missed_due = std::chrono::system_clock::now() + std::chrono::milliseconds(300);
+    REQUIRE(!producer.send("timers", "missed", {ipc::deliver_at(missed_due)}));
     REQUIRE(!producer.send("timers", "on time", {ipc::deliver_at(due)}));
     first->kill9();
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // "missed" falls due meanwhile
+  // The condition is the clock itself: "missed" falls due while the broker is down.
+  std::this_thread::sleep_until(missed_due + std::chrono::milliseconds(50));
   auto second = home.start();
   auto options = once(*second);
   Client consumer(options);
   REQUIRE(!consumer.connect());
-  std::mutex mutex;
-  std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> got;
+  arrivals arrived;
   std::error_code ec;
-  auto sub = consumer.consume(
-      "timers", {},
-      [&](const message& m) {
-        std::lock_guard lock(mutex);
-        got.emplace_back(std::string(m.payload()), std::chrono::system_clock::now());
-        consumer.ack(m.delivery_tag());
-      },
-      ec);
+  auto sub = consumer.consume("timers", {}, arrived.acking(consumer), ec);
   REQUIRE(!ec);
-  REQUIRE(wait_until([&] {
-    std::lock_guard lock(mutex);
-    return got.size() == 2;
-  }));
-  std::lock_guard lock(mutex);
+  REQUIRE(arrived.wait_for(2));
+  auto got = arrived.items();
   CHECK(got[0].first == "missed");  // its time passed while the broker was down: at once
   CHECK(got[0].second < due);
   CHECK(got[1].first == "on time");
