@@ -53,6 +53,8 @@ class authenticator {
   auth_decision decide(const presented_credentials& presented,
                        std::optional<std::uint32_t> peer_uid, std::string_view tls_subject = {},
                        std::string_view peer_sid = {}) const;
+  // Whether the config has an auth section (without one every client is anonymous).
+  bool enabled() const { return settings_.present; }
   // Runs on any thread: the slow comparison of a password with its hash.
   static bool check_password(const std::string& hash, const std::string& password);
 

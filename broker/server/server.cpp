@@ -12,6 +12,8 @@
 
 #include <asio/ip/address.hpp>
 
+#include "frontends/mqtt/mqtt_connection.hpp"
+#include "frontends/mqtt/mqtt_registry.hpp"
 #include "frontends/native/session.hpp"
 #include "ipc/protocol/encoder.hpp"
 #include "server/service_notifier.hpp"
@@ -25,6 +27,7 @@ server::server(asio::io_context& io, const config::broker_config& config,
       logger_(logger),
       fs_(fs ? std::move(fs) : storage::system_file_system()),
       core_(config, logger),
+      mqtt_(std::make_shared<mqtt_registry>(config.mqtt)),
       sample_timer_(io),
       delay_timer_(io),
       watchdog_timer_(io) {
@@ -76,7 +79,7 @@ bool same_address(const transport::url& bound, const transport::url& wanted) {
 std::unique_ptr<server::listener> server::open_listener(const config::listener& entry,
                                                         const config::limits& limits,
                                                         std::string& error) {
-  auto parsed = transport::parse_url(entry.url);
+  auto parsed = transport::parse_url(config::transport_url_of(entry.url));
   if (!parsed.value) {
     error = "listener " + entry.url + ": " + parsed.error;
     return nullptr;
@@ -95,7 +98,8 @@ std::unique_ptr<server::listener> server::open_listener(const config::listener& 
     error = failure.message;
     return nullptr;
   }
-  logger_->info("listening on {}{}", acceptor->local_url().to_string(),
+  logger_->info("listening on {}{}{}", acceptor->local_url().to_string(),
+                entry.protocol == config::listener_protocol::mqtt ? " (MQTT)" : "",
                 options.inherited_handle >= 0 ? " (socket from the service manager)" : "");
   return std::make_unique<listener>(
       listener{std::move(acceptor), *parsed.value, std::move(options), entry});
@@ -129,9 +133,10 @@ bool server::open() {
   return true;
 }
 
-std::vector<transport::url> server::bound_urls() const {
+std::vector<transport::url> server::bound_urls(config::listener_protocol protocol) const {
   std::vector<transport::url> urls;
-  for (const auto& l : listeners_) urls.push_back(l->acceptor->local_url());
+  for (const auto& l : listeners_)
+    if (l->configured.protocol == protocol) urls.push_back(l->acceptor->local_url());
   return urls;
 }
 
@@ -168,10 +173,13 @@ asio::awaitable<void> server::accept_loop(listener& l) {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    // The native front-end on every listener (MQTT and HTTP listeners will start theirs).
-    auto s =
-        std::make_shared<session>(core_, std::move(stream), core_.allocate_connection_id(), name);
-    s->start();  // attaches to the core, or refuses past limits.max_connections
+    // Each listener's front-end; start() attaches to the core, or refuses past
+    // limits.max_connections.
+    auto id = core_.allocate_connection_id();
+    if (l.configured.protocol == config::listener_protocol::mqtt)
+      std::make_shared<mqtt_connection>(core_, mqtt_, std::move(stream), id, name)->start();
+    else
+      std::make_shared<session>(core_, std::move(stream), id, name)->start();
   }
 }
 

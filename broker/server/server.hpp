@@ -20,6 +20,7 @@
 namespace ipc::broker {
 
 class service_notifier;
+class mqtt_registry;
 
 class server {
  public:
@@ -42,8 +43,10 @@ class server {
   // Opens storage (recovering durable queues), then every configured listener; on
   // failure logs why, closes what was opened and returns false.
   bool open();
-  // The addresses actually bound (real ports for tcp://host:0).
-  std::vector<transport::url> bound_urls() const;
+  // The addresses actually bound (real ports for tcp://host:0) of the listeners that
+  // speak `protocol`.
+  std::vector<transport::url> bound_urls(
+      config::listener_protocol protocol = config::listener_protocol::native) const;
   // Starts accepting and the background timers.
   void start();
   // Graceful stop: stop accepting, tell clients, flush, and close every session once it
@@ -90,6 +93,7 @@ class server {
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<storage::file_system> fs_;
   broker_core core_;
+  std::shared_ptr<mqtt_registry> mqtt_;  // the MQTT front-end's client identifiers
   std::list<std::unique_ptr<listener>> listeners_;
   std::vector<std::unique_ptr<listener>> retired_;  // removed by reload: closed, kept
   std::vector<platform::inherited_socket> inherited_;

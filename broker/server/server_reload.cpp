@@ -4,6 +4,7 @@
 #include <asio/detached.hpp>
 
 #include "ipc/routing/topic.hpp"
+#include "frontends/mqtt/mqtt_registry.hpp"
 #include "server/server.hpp"
 #include "server/service_notifier.hpp"
 
@@ -57,6 +58,10 @@ reload_report server::reload() {
   apply_log(next, report);
   if (!(next.storage == config_.storage)) report.restart.push_back("storage");
   core_.reload(next, report);
+  if (!(next.mqtt == config_.mqtt)) {
+    mqtt_->set_settings(next.mqtt);  // for connections made from now on
+    report.changes.push_back("mqtt settings (for new connections)");
+  }
   auto storage = config_.storage;
   auto log = config_.log;
   config_ = next;

@@ -1,6 +1,7 @@
 // async_client and subscription: thin forwarding to client_core.
 #include "ipc/async_client.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 #include <asio/dispatch.hpp>
@@ -138,12 +139,25 @@ void async_client::start_request(
   core_->request(std::move(target), std::move(payload), std::move(options), std::move(done));
 }
 
+namespace {
+// A reply carries the request's correlation data back (docs/mqtt.md §5.3: an MQTT 5
+// requester matches replies by it), unless the responder set its own.
+headers with_correlation(const message& request, headers reply_headers) {
+  auto correlation = request.header("ipc-correlation");
+  if (!correlation) return reply_headers;
+  for (const auto& [key, value] : reply_headers)
+    if (key == "ipc-correlation") return reply_headers;
+  reply_headers.emplace_back("ipc-correlation", std::string(*correlation));
+  return reply_headers;
+}
+}  // namespace
+
 void async_client::start_serve(std::string target, reply_function fn, bool to_queue,
                                subscribe_function done) {
   // The responder runs on this client's executor: it answers, then (queues) acks.
   auto respond = [this, fn = std::move(fn)](const message& m) {
     auto answer = fn(m);
-    if (answer && !m.reply_to().empty()) publish(m.reply_to(), *answer);
+    if (answer && !m.reply_to().empty()) publish(m.reply_to(), *answer, with_correlation(m, {}));
     if (m.delivery_tag() != 0) ack(m.delivery_tag());
   };
   start_responder(std::move(target), to_queue, std::move(respond), std::move(done));
@@ -179,8 +193,14 @@ void async_client::start_serve_async(std::string target, async_reply_function fn
   auto respond = [weak, executor, fn = std::move(fn)](const message& m) {
     auto used = std::make_shared<std::atomic<bool>>(false);
     reply_sender sender = [weak, executor, used, reply_to = std::string(m.reply_to()),
-                           tag = m.delivery_tag()](std::optional<reply> answer) {
+                           tag = m.delivery_tag(),
+                           correlation = with_correlation(m, {})](std::optional<reply> answer) {
       if (used->exchange(true)) return;
+      if (answer)
+        for (const auto& entry : correlation)
+          if (std::none_of(answer->headers.begin(), answer->headers.end(),
+                           [&](const auto& h) { return h.first == entry.first; }))
+            answer->headers.push_back(entry);
       asio::post(executor, [weak, reply_to, tag, answer = std::move(answer)] {
         auto core = weak.lock();
         if (!core) return;

@@ -186,7 +186,7 @@ void validate_auth(const broker_config& config, std::vector<error>& errors) {
   if (!a.present) {
     // Without auth every client is anonymous with full rights: only local listeners.
     for (std::size_t i = 0; i < config.listeners.size(); ++i) {
-      auto parsed = transport::parse_url(config.listeners[i].url);
+      auto parsed = transport::parse_url(transport_url_of(config.listeners[i].url));
       if (!parsed.value) continue;
       auto kind = parsed.value->kind;
       if ((kind == transport::scheme::tcp || kind == transport::scheme::tls) &&

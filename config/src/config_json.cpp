@@ -54,18 +54,36 @@ void read_mode(object_reader& reader, std::uint32_t& out) {
 }
 
 bool is_unix_url(const std::string& url_text) {
-  auto parsed = transport::parse_url(url_text);
+  auto parsed = transport::parse_url(transport_url_of(url_text));
   return !parsed.value || parsed.value->kind == transport::scheme::unix_socket;
 }
 
 bool is_pipe_url(const std::string& url_text) {
-  auto parsed = transport::parse_url(url_text);
+  auto parsed = transport::parse_url(transport_url_of(url_text));
   return parsed.value && parsed.value->kind == transport::scheme::named_pipe;
 }
 
 bool is_tls_url(const std::string& url_text) {
-  auto parsed = transport::parse_url(url_text);
+  auto parsed = transport::parse_url(transport_url_of(url_text));
   return parsed.value && parsed.value->kind == transport::scheme::tls;
+}
+
+// "protocol": "native" | "mqtt"; mqtt:// and mqtts:// imply mqtt.
+void read_protocol(object_reader& reader, listener& entry) {
+  auto implied = protocol_of_scheme(entry.url);
+  if (implied) entry.protocol = *implied;
+  std::string name;
+  if (!reader.find("protocol")) return;
+  reader.read("protocol", name);
+  if (name == "native" || name == "mqtt") {
+    auto chosen = name == "mqtt" ? listener_protocol::mqtt : listener_protocol::native;
+    if (implied && *implied != chosen)
+      reader.report_at("protocol", "the URL's scheme already says \"" +
+                                       std::string(protocol_name(*implied)) + "\"");
+    entry.protocol = chosen;
+  } else if (!name.empty()) {
+    reader.report_at("protocol", "expected \"native\" or \"mqtt\", got \"" + name + "\"");
+  }
 }
 
 listener read_listener(const json& value, std::string path, error_list& errors) {
@@ -76,6 +94,7 @@ listener read_listener(const json& value, std::string path, error_list& errors) 
     reader.read("url", entry.url);
   else
     reader.report_at("url", "missing: every listener needs a url");
+  read_protocol(reader, entry);
   if (is_tls_url(entry.url)) {
     reader.read("cert", entry.cert);
     reader.read("key", entry.key);
@@ -175,6 +194,17 @@ void read_storage(const json& value, storage& out, error_list& errors) {
   reader.report_unknown_keys();
 }
 
+void read_mqtt(const json& value, mqtt& out, error_list& errors) {
+  object_reader reader(value, "/mqtt", errors);
+  reader.read("max_inflight", out.max_inflight);
+  reader.read("receive_maximum", out.receive_maximum);
+  reader.read("topic_alias_maximum", out.topic_alias_maximum);
+  reader.read("max_queued_messages", out.max_queued_messages);
+  reader.read("max_queued_bytes", out.max_queued_bytes);
+  reader.read("max_session_expiry", out.max_session_expiry_s);
+  reader.report_unknown_keys();
+}
+
 void read_log(const json& value, log& out, error_list& errors) {
   object_reader reader(value, "/log", errors);
   reader.read("level", out.level);
@@ -195,6 +225,7 @@ void read_config(const json& document, broker_config& config, error_list& errors
   if (const json* value = reader.find("log")) read_log(*value, config.log, errors);
   if (const json* value = reader.find("queues")) read_queues(*value, config.queues, errors);
   if (const json* value = reader.find("auth")) read_auth(*value, config.auth, errors);
+  if (const json* value = reader.find("mqtt")) read_mqtt(*value, config.mqtt, errors);
   reader.report_unknown_keys();
 }
 

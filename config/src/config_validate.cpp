@@ -84,7 +84,7 @@ std::string listener_path(std::size_t index, std::string_view key) {
 // `seen` maps each canonical URL to the index of the first listener using it.
 void validate_listener(const listener& entry, std::size_t index,
                        std::map<std::string, std::size_t>& seen, std::vector<error>& errors) {
-  auto parsed = transport::parse_url(entry.url);
+  auto parsed = transport::parse_url(transport_url_of(entry.url));
   if (!parsed.value) return add(errors, listener_path(index, "url"), parsed.error);
   const transport::url& url = *parsed.value;
   if (url.kind == transport::scheme::tls) {
@@ -111,6 +111,10 @@ void validate_listener(const listener& entry, std::size_t index,
     add(errors, listener_path(index, "url"),
         std::string(transport::scheme_name(url.kind)) +
             ":// listeners are not available on this platform");
+  if (entry.protocol == listener_protocol::mqtt && url.kind == transport::scheme::named_pipe)
+    add(errors, listener_path(index, "protocol"),
+        "MQTT is served on tcp://, tls:// and unix:// listeners (mqtt://, mqtts://), not on "
+        "named pipes");
   if (url.kind == transport::scheme::unix_socket && entry.mode > max_socket_mode)
     add(errors, listener_path(index, "mode"),
         "mode " + octal(entry.mode) + " is out of range (permission bits, at most 0777)");
@@ -178,6 +182,16 @@ void validate_storage(const storage& store, std::vector<error>& errors) {
     add(errors, "/storage/dir", "must be an absolute path, got '" + store.dir + "'");
 }
 
+void validate_mqtt(const mqtt& settings, std::vector<error>& errors) {
+  check_range(errors, "/mqtt/max_inflight", settings.max_inflight, 1, 65535,
+              "MQTT's 16-bit packet identifiers");
+  check_range(errors, "/mqtt/receive_maximum", settings.receive_maximum, 1, 65535,
+              "MQTT 5 §3.2.2.3.3: 0 is a protocol error");
+  check_range(errors, "/mqtt/max_queued_messages", settings.max_queued_messages, 1, unbounded);
+  check_range(errors, "/mqtt/max_queued_bytes", settings.max_queued_bytes, 1024, unbounded,
+              "at least 1 KiB");
+}
+
 void validate_log(const log& logging, std::vector<error>& errors) {
   check_choice(errors, "/log/level", logging.level,
                {"trace", "debug", "info", "warn", "error", "critical", "off"});
@@ -211,6 +225,7 @@ std::vector<error> validate(const broker_config& config) {
   std::vector<error> errors;
   validate_listeners(config.listeners, errors);
   validate_limits(config.limits, errors);
+  validate_mqtt(config.mqtt, errors);
   validate_queues(config, errors);
   validate_storage(config.storage, errors);
   validate_auth(config, errors);

@@ -38,13 +38,35 @@ bool is_reserved(std::string_view key) {
          equal_lower(key.substr(0, reserved_prefix.size()), reserved_prefix);
 }
 
+bool is_key(std::string_view key, std::string_view reserved_key) {
+  return equal_lower(key, reserved_key);
+}
+
 std::string read_attributes(const map_view& headers, attributes& out) {
   out = {};
   bool seen_retain = false, seen_ttl = false, seen_priority = false, seen_delay = false,
-       seen_deliver_at = false;
+       seen_deliver_at = false, seen_content_type = false, seen_payload_format = false,
+       seen_correlation = false;
   for (auto entry : headers) {
     if (!is_reserved(entry.key)) continue;
-    if (equal_lower(entry.key, attribute::retain)) {
+    if (equal_lower(entry.key, attribute::qos)) {
+      if (out.qos != attributes::no_qos) return "header " + quoted(attribute::qos) + " is given twice";
+      if (entry.value.size() != 1 || entry.value[0] < '0' || entry.value[0] > '2')
+        return "header " + quoted(attribute::qos) + " must be 0, 1 or 2";
+      out.qos = static_cast<std::uint8_t>(entry.value[0] - '0');
+    } else if (equal_lower(entry.key, attribute::content_type) ||
+               equal_lower(entry.key, attribute::correlation)) {
+      bool& seen = equal_lower(entry.key, attribute::content_type) ? seen_content_type
+                                                                   : seen_correlation;
+      if (seen) return "header " + quoted(entry.key) + " is given twice";
+      seen = true;
+    } else if (equal_lower(entry.key, attribute::payload_format)) {
+      if (seen_payload_format)
+        return "header " + quoted(attribute::payload_format) + " is given twice";
+      seen_payload_format = true;
+      if (entry.value != "0" && entry.value != "1")
+        return "header " + quoted(attribute::payload_format) + " must be 0 or 1";
+    } else if (equal_lower(entry.key, attribute::retain)) {
       if (seen_retain) return "header " + quoted(attribute::retain) + " is given twice";
       seen_retain = true;
       if (!read_flag(entry.value, out.retain))
@@ -138,6 +160,9 @@ attributes attributes_of(const map_view& headers) {
       if (!read_count(entry.value, out.deliver_at_ms)) out.deliver_at_ms = 0;
     } else if (equal_lower(entry.key, attribute::retained)) {
       read_flag(entry.value, out.retained);
+    } else if (equal_lower(entry.key, attribute::qos)) {
+      if (entry.value.size() == 1 && entry.value[0] >= '0' && entry.value[0] <= '2')
+        out.qos = static_cast<std::uint8_t>(entry.value[0] - '0');
     }
   }
   return out;

@@ -37,6 +37,11 @@ class broker_fixture {
   const std::string& tcp_url() const { return tcp_url_; }
   const std::string& tls_url() const { return tls_url_; }  // when `adjust` added one
   std::vector<std::string> urls() const { return {unix_url_, tcp_url_}; }
+  // MQTT listeners `adjust` added (mqtt://127.0.0.1:0, mqtts://…, unix with protocol
+  // mqtt), as the transport's URLs: tcp://127.0.0.1:PORT, tls://…, unix://….
+  const std::string& mqtt_url() const { return mqtt_url_; }
+  const std::string& mqtts_url() const { return mqtts_url_; }
+  const std::string& mqtt_unix_url() const { return mqtt_unix_url_; }
   // Every log line so far.
   std::vector<std::string> log_lines() const;
   bool log_contains(const std::string& text) const;
@@ -51,6 +56,7 @@ class broker_fixture {
   std::unique_ptr<broker::server> server_;
   std::shared_ptr<void> sink_;
   std::string unix_url_, tcp_url_, tls_url_;
+  std::string mqtt_url_, mqtts_url_, mqtt_unix_url_;
   std::thread thread_;
 };
 

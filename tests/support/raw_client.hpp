@@ -27,6 +27,10 @@ class raw_client {
   raw_client& operator=(const raw_client&) = delete;
 
   void send(const std::vector<std::uint8_t>& bytes);
+  // Bytes as they come, for other protocols' readers: what one read got, empty on
+  // timeout or once the peer closed (then peer_closed()).
+  std::vector<std::uint8_t> receive(std::chrono::milliseconds limit);
+  bool peer_closed() const { return eof_; }
   // HELLO (anonymous) then waits for WELCOME; returns false if something else came.
   bool handshake();
   // The next frame, or nullopt on timeout or connection closed.

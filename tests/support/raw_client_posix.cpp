@@ -52,6 +52,20 @@ void raw_client::send(const std::vector<std::uint8_t>& bytes) {
   }
 }
 
+std::vector<std::uint8_t> raw_client::receive(std::chrono::milliseconds limit) {
+  if (eof_) return {};
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return {};
+  std::vector<std::uint8_t> data(64 * 1024);
+  auto n = ::recv(fd_, data.data(), data.size(), 0);
+  if (n <= 0) {
+    eof_ = true;
+    return {};
+  }
+  data.resize(static_cast<std::size_t>(n));
+  return data;
+}
+
 bool raw_client::handshake() {
   protocol::byte_buffer hello;
   protocol::encode_hello(hello, "anonymous", {});

@@ -3,14 +3,11 @@
 #include <charconv>
 #include <memory>
 
-#include <asio/post.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include "access/authenticator.hpp"
 #include "core/broker_core.hpp"
 #include "core/loggable.hpp"
+#include "frontends/login.hpp"
 #include "frontends/native/session.hpp"
 #include "frontends/native/wire_codes.hpp"
 #include "ipc/message/attributes.hpp"
@@ -107,21 +104,8 @@ void session::on_hello(const protocol::raw_frame& frame) {
 asio::awaitable<void> session::check_password() {
   auto job = std::move(*pending_auth_);
   pending_auth_.reset();
-  // The answer comes back from the checker's thread through a post onto this session's
-  // executor, which wakes this coroutine by cancelling `signal`.
-  auto signal = std::make_shared<asio::steady_timer>(stream_->get_executor(),
-                                                     asio::steady_timer::time_point::max());
-  auto outcome = std::make_shared<bool>(false);
-  password_checker::check(std::move(job.place), job.hash, job.password, [signal, outcome](bool ok) {
-    auto target = signal->get_executor();
-    asio::post(target, [signal, outcome, ok] {
-      *outcome = ok;
-      signal->cancel();
-    });
-  });
-  std::error_code ignored;
-  co_await signal->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  bool ok = *outcome;
+  bool ok = co_await check_password_off_thread(stream_->get_executor(), std::move(job.place),
+                                               std::move(job.hash), std::move(job.password));
   if (stopped_ || draining_) co_return;
   if (!ok) {
     core_.throttle().failed(job.user, peer_key(), now());
@@ -142,18 +126,7 @@ void session::auth_failed(const std::string& user, std::string_view reason, prot
   close_with_error(code, message);
 }
 
-std::string session::peer_key() const {
-  // Who the peer is for the login back-off: its address without the port (many
-  // connections from one host share it), else its uid or SID.
-  const auto& p = peer();
-  if (p.transport == transport::scheme::tcp || p.transport == transport::scheme::tls) {
-    auto colon = p.address.rfind(':');
-    return colon == std::string::npos ? p.address : p.address.substr(0, colon);
-  }
-  if (p.uid) return "uid " + std::to_string(*p.uid);
-  if (!p.sid.empty()) return "sid " + p.sid;
-  return p.address;
-}
+std::string session::peer_key() const { return login_peer_key(peer()); }
 
 std::chrono::steady_clock::time_point session::now() { return std::chrono::steady_clock::now(); }
 

@@ -11,9 +11,14 @@
 
 namespace ipc::config {
 
+// The protocol a listener speaks (docs/config.md): the native protocol, or MQTT 3.1.1/5
+// (docs/mqtt.md), chosen by the URL's scheme (mqtt://, mqtts://) or the "protocol" key.
+enum class listener_protocol : std::uint8_t { native, mqtt };
+
 // One listening address (SPEC §2 URL) with its per-transport options.
 struct listener {
-  std::string url;            // unix:///abs/path | tcp://host:port | tls://… | npipe://…
+  std::string url;  // unix:///abs/path | tcp://host:port | tls://… | npipe://… | mqtt(s)://…
+  listener_protocol protocol = listener_protocol::native;
   std::uint32_t mode = 0660;  // unix: permission bits of the socket file
   std::string group;          // unix: group owning the socket file ("" = process group)
   // npipe: accounts, groups or SIDs that may connect besides SYSTEM, Administrators and
@@ -24,6 +29,13 @@ struct listener {
   bool require_client_cert = false;
   bool operator==(const listener&) const = default;
 };
+
+// What a listener URL is to the transport: mqtt://HOST[:PORT] is tcp:// (port 1883 when
+// none is given), mqtts:// is tls:// (8883); any other URL is itself.
+std::string transport_url_of(std::string_view url);
+// The protocol a URL's scheme implies: mqtt for mqtt:// and mqtts://, else nullopt.
+std::optional<listener_protocol> protocol_of_scheme(std::string_view url);
+std::string_view protocol_name(listener_protocol protocol);
 
 // Hard limits. Each default says where its number comes from in docs/config.md.
 struct limits {
@@ -82,6 +94,28 @@ struct storage {
   std::uint32_t fsync_interval_ms = 10;
   std::uint64_t segment_bytes = 64ull * 1024 * 1024;  // a log segment is closed past this size
   bool operator==(const storage&) const = default;
+};
+
+// The MQTT front-end (docs/mqtt.md §7). Each default says where its number comes from.
+struct mqtt {
+  // QoS 1/2 messages sent to one client and not yet acknowledged; an MQTT 5 client's
+  // smaller Receive Maximum wins. Mosquitto's max_inflight_messages is 20; a window of
+  // 20 caps one subscriber at 20 messages per round trip, so a larger one is the default.
+  std::uint16_t max_inflight = 1024;
+  // QoS 1/2 publishes a client may have unacknowledged to the broker (MQTT 5 Receive
+  // Maximum in CONNACK; 65535 = the protocol's maximum, as Mosquitto's default).
+  std::uint16_t receive_maximum = 65535;
+  // Topic aliases a client may set (MQTT 5 Topic Alias Maximum in CONNACK; Mosquitto: 10).
+  std::uint16_t topic_alias_maximum = 1024;
+  // A persistent session's messages waiting for its client (offline, or beyond the
+  // in-flight window): Mosquitto's max_queued_messages default; bytes bound them too.
+  std::uint64_t max_queued_messages = 1000;
+  std::uint64_t max_queued_bytes = 64ull * 1024 * 1024;
+  // The longest a session outlives its connection, in seconds: RabbitMQ's
+  // mqtt.max_session_expiry_interval_seconds (one day); it caps 3.1.1 persistent
+  // sessions too, which would otherwise never end.
+  std::uint32_t max_session_expiry_s = 86400;
+  bool operator==(const mqtt&) const = default;
 };
 
 // What a user may do (docs/security.md §3): topic patterns for publish/subscribe, queue
@@ -151,6 +185,7 @@ struct broker_config {
   config::storage storage;
   config::auth auth;
   config::log log;
+  config::mqtt mqtt;
   bool operator==(const broker_config&) const = default;
 };
 

@@ -24,6 +24,11 @@ inline constexpr std::string_view ttl = "ipc-ttl";                // millisecond
 inline constexpr std::string_view priority = "ipc-priority";      // 0-255; a queue caps it
 inline constexpr std::string_view delay = "ipc-delay";            // ms before a queue shows it
 inline constexpr std::string_view deliver_at = "ipc-deliver-at";  // UNIX ms: the same, absolute
+// What an MQTT PUBLISH carries beside its topic (docs/mqtt.md §5); any client may set them.
+inline constexpr std::string_view qos = "ipc-qos";  // "0", "1", "2": the publisher's QoS
+inline constexpr std::string_view content_type = "ipc-content-type";      // MQTT 5 Content Type
+inline constexpr std::string_view payload_format = "ipc-payload-format";  // "1": UTF-8 text
+inline constexpr std::string_view correlation = "ipc-correlation";  // MQTT 5 Correlation Data
 inline constexpr std::string_view retained = "ipc-retained";      // delivered from the store
 // Set on a dead-lettered message (docs/protocol.md §4.12.4), replacing earlier ones.
 inline constexpr std::string_view death_prefix = "ipc-death-";
@@ -45,10 +50,14 @@ struct attributes {
   std::uint64_t delay_ms = 0;       // ipc-delay; 0: none
   std::uint64_t deliver_at_ms = 0;  // ipc-deliver-at (UNIX ms); 0: none
   bool retained = false;            // set by the broker on a delivery from the retained store
+  std::uint8_t qos = no_qos;        // ipc-qos: 0-2, or no_qos when not given
+  static constexpr std::uint8_t no_qos = 0xff;
 };
 
 // Whether `key` is reserved (starts with "ipc-", any case).
 bool is_reserved(std::string_view key);
+// Whether `key` is `reserved_key` (which is lower case), in any letter case.
+bool is_key(std::string_view key, std::string_view reserved_key);
 
 // Reads the reserved headers of a message a client sent: "" when every one is known,
 // settable by a client, given once and valid; otherwise a sentence saying which is not
