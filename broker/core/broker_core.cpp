@@ -153,6 +153,21 @@ refusal broker_core::subscribe(client_state& s, std::uint32_t sid, std::string_v
   return {};
 }
 
+refusal broker_core::bind_subscription(client_state& s, const std::string& queue_name,
+                                       std::string_view pattern, std::size_t held) {
+  if (!s.perms().may_subscribe(pattern))
+    return denied(s, "subscribe to '" + std::string(pattern) + "'");
+  auto problem = routing::check_pattern(pattern, name_limits_);
+  if (problem != routing::topic_error::none)
+    return {errc::invalid_pattern, "invalid pattern: " + std::string(routing::describe(problem))};
+  if (pattern.starts_with("$reply"))
+    return {errc::permission_denied, "reply addresses cannot be subscribed to"};
+  if (s.subscriptions_.size() + s.owner().consumer_count() + held >= limits_.max_subscriptions)
+    return {errc::limit_exceeded,
+            "too many subscriptions and consumers (limits.max_subscriptions)"};
+  return queues_->bind(queue_name, std::string(pattern));
+}
+
 refusal broker_core::subscription_room(const client_state& s) const {
   // One limit for subscriptions and consumers together (docs/security.md §4).
   if (s.subscriptions_.size() + s.owner().consumer_count() >= limits_.max_subscriptions)

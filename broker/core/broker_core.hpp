@@ -125,6 +125,15 @@ class broker_core {
   // After the front-end has acknowledged subscription `sid`: the retained messages its
   // pattern matches, marked retained (docs/protocol.md §4.2.1).
   void send_retained(client_state& s, std::uint32_t sid);
+  // The same for a subscription the front-end keeps itself (a binding made with
+  // bind_subscription), delivered as subscription `sid` of the client.
+  void send_retained(client_state& s, std::uint32_t sid, std::string_view pattern);
+  // A front-end's durable subscription (an MQTT persistent session, docs/mqtt.md §3.4): a
+  // binding of `pattern` into the front-end's queue `queue_name`, checked like
+  // subscribe() (permission, grammar, limits.max_subscriptions against the `held` ones
+  // the client has besides its core subscriptions).
+  refusal bind_subscription(client_state& s, const std::string& queue_name,
+                            std::string_view pattern, std::size_t held);
   // With `confirm` not 0, s.owner().confirmed(confirm, …) follows once every copy bound
   // into a durable queue is stored (at once when there is none).
   refusal publish(client_state& s, const message_in& m, std::uint32_t confirm);
@@ -178,6 +187,9 @@ class broker_core {
   void set_reloader(std::function<reload_report()> reloader) { reloader_ = std::move(reloader); }
 
   std::size_t pending_confirms() const { return pending_confirms_.size(); }
+  // The id of the latest message routed (after publish(): that message's, when it had
+  // recipients), for a front-end that must know its own messages (MQTT No Local).
+  std::uint64_t last_message_id() const { return last_message_id_; }
   // Called once a second: message rates for `status`.
   void sample_rates();
 

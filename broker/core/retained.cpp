@@ -75,7 +75,11 @@ void broker_core::send_retained(client_state& s, std::uint32_t sid) {
   if (retained_.count() == 0) return;
   auto found = s.subscriptions_.find(sid);
   if (found == s.subscriptions_.end()) return;
-  const std::string& pattern = found->second;
+  send_retained(s, sid, found->second);
+}
+
+void broker_core::send_retained(client_state& s, std::uint32_t sid, std::string_view pattern) {
+  if (retained_.count() == 0) return;
   retained_.for_each_match(pattern, queue_manager::now_ms(),
                            [&](const std::string& topic, const retained_store::entry& e) {
                              // A subscription to '#' that the user may make does not open topics

@@ -2,6 +2,8 @@
 // watchdog and graceful stop. Reload lives in server_reload.cpp.
 #include "server/server.hpp"
 
+#include <filesystem>
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
@@ -27,7 +29,9 @@ server::server(asio::io_context& io, const config::broker_config& config,
       logger_(logger),
       fs_(fs ? std::move(fs) : storage::system_file_system()),
       core_(config, logger),
-      mqtt_(std::make_shared<mqtt_registry>(config.mqtt)),
+      mqtt_(std::make_shared<mqtt_registry>(
+          core_, config.mqtt,
+          (std::filesystem::path(config.storage.dir) / "mqtt-sessions.json").string())),
       sample_timer_(io),
       delay_timer_(io),
       watchdog_timer_(io) {
@@ -112,6 +116,7 @@ bool server::open() {
     logger_->error("{}", storage_error);
     return false;
   }
+  mqtt_->load();  // persistent MQTT sessions, whose queues storage has just restored
   for (const auto& entry : config_.listeners) {
     std::string error;
     auto opened = open_listener(entry, config_.limits, error);
@@ -193,6 +198,7 @@ asio::awaitable<void> server::sample_loop() {
     core_.housekeeping();
     if (tick % 10 == 0) {
       core_.sample_rates();
+      mqtt_->expire(std::chrono::steady_clock::now());
       release_memory_after_flood();
     }
   }

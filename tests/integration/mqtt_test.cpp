@@ -13,12 +13,15 @@
 #include "ipc/credentials/password.hpp"
 #include "mqtt_test_client.hpp"
 #include "options.hpp"
+#include "queues/queue_manager.hpp"
+#include "server/server.hpp"
 #include "wait.hpp"
 
 using namespace ipc;
 using ipc::test::at;
 using ipc::test::broker_fixture;
 using ipc::test::collector;
+using ipc::test::mqtt_received;
 using ipc::test::mqtt_test_client;
 using mqtt::packet_type;
 using mqtt::reason;
@@ -472,5 +475,201 @@ TEST_SUITE("mqtt") {
     REQUIRE(m);
     CHECK(m->payload == "mine");
     CHECK(alice.publish("bob/in", "theirs", 1) == reason::not_authorized);
+  }
+}
+
+TEST_SUITE("mqtt sessions") {
+  mqtt::connect_packet persistent(std::string_view id, version v, bool clean = false) {
+    mqtt::connect_packet c;
+    c.client_id = id;
+    c.clean_start = clean;
+    c.keep_alive = 60;
+    if (v == version::v5) c.props.session_expiry_interval = 3600;
+    return c;
+  }
+
+  TEST_CASE("a persistent session keeps subscriptions and QoS 1 messages while its client is away") {
+    for (auto v : {version::v311, version::v5}) {
+      CAPTURE(static_cast<int>(v));
+      broker_fixture broker(with_mqtt);
+      {
+        mqtt_test_client c(broker.mqtt_url(), v);
+        auto ack = c.connect(persistent("keeper", v));
+        REQUIRE((ack && ack->code == 0));
+        CHECK_FALSE(ack->session_present);
+        REQUIRE(c.subscribe("jobs/#", 1) == 1);
+        REQUIRE(c.subscribe("news/#", 0) == 0);  // QoS 0: not kept while away
+        c.send(mqtt::disconnect_packet{});
+        REQUIRE(c.closed_by_peer());
+      }
+      mqtt_test_client pub(broker.mqtt_url(), version::v311);
+      REQUIRE(pub.connect("pub"));
+      for (int i = 0; i < 3; ++i)
+        REQUIRE(pub.publish("jobs/" + std::to_string(i), "job" + std::to_string(i), 1, false,
+                            static_cast<std::uint16_t>(i + 1)) == reason::success);
+      REQUIRE(pub.publish("news/x", "missed", 1, false, 9) == reason::success);
+
+      mqtt_test_client back(broker.mqtt_url(), v);
+      auto ack = back.connect(persistent("keeper", v));
+      REQUIRE((ack && ack->code == 0));
+      CHECK(ack->session_present);
+      for (int i = 0; i < 3; ++i) {
+        auto m = back.next_message();
+        REQUIRE(m);
+        CHECK(m->payload == "job" + std::to_string(i));
+        CHECK(m->qos == 1);
+      }
+      CHECK_FALSE(back.next_message(std::chrono::milliseconds(300)));
+      // The QoS 0 subscription came back with the session.
+      REQUIRE(pub.publish("news/y", "live", 0) == reason::success);
+      auto live = back.next_message();
+      REQUIRE(live);
+      CHECK(live->payload == "live");
+    }
+  }
+
+  TEST_CASE("unacknowledged deliveries are sent again with their packet identifier and DUP") {
+    broker_fixture broker(with_mqtt);
+    mqtt_test_client pub(broker.mqtt_url(), version::v311);
+    REQUIRE(pub.connect("pub"));
+    std::uint16_t first_id = 0, second_id = 0;
+    {
+      mqtt_test_client c(broker.mqtt_url(), version::v5);
+      REQUIRE(c.connect(persistent("redo", version::v5)));
+      REQUIRE(c.subscribe("r/#", 2) == 2);
+      REQUIRE(pub.publish("r/1", "once", 1, false, 1) == reason::success);
+      REQUIRE(pub.publish("r/2", "exactly once", 2, false, 2) == reason::success);
+      auto a = c.next_message(std::chrono::seconds(5), false);  // not acknowledged
+      auto b = c.next_message(std::chrono::seconds(5), false);
+      REQUIRE((a && b));
+      CHECK(a->qos == 1);
+      CHECK(b->qos == 2);
+      CHECK_FALSE(a->dup);
+      first_id = a->packet_id;
+      second_id = b->packet_id;
+      // The QoS 2 one gets as far as PUBREC: the broker answers PUBREL.
+      mqtt::ack_packet pubrec;
+      pubrec.type = packet_type::pubrec;
+      pubrec.packet_id = b->packet_id;
+      c.send(pubrec);
+      REQUIRE(c.next_of(packet_type::pubrel));
+    }  // the connection drops
+    mqtt_test_client back(broker.mqtt_url(), version::v5);
+    auto ack = back.connect(persistent("redo", version::v5));
+    REQUIRE((ack && ack->code == 0));
+    CHECK(ack->session_present);
+    // PUBREL again for the QoS 2 flow, and the QoS 1 message again with DUP.
+    std::optional<mqtt_received> pubrel;
+    std::optional<test::mqtt_message> again;
+    for (int i = 0; i < 2; ++i) {
+      auto packet = back.next();
+      REQUIRE(packet);
+      if (packet->type() == packet_type::pubrel) {
+        pubrel = packet;
+      } else {
+        REQUIRE(packet->type() == packet_type::publish);
+        mqtt::publish_packet p;
+        REQUIRE(mqtt::decode(packet->view(), version::v5, p) == reason::success);
+        again = test::mqtt_message{};
+        again->payload.assign(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
+        again->dup = p.dup;
+        again->packet_id = p.packet_id;
+      }
+    }
+    REQUIRE(pubrel);
+    mqtt::ack_packet released;
+    REQUIRE(mqtt::decode(pubrel->view(), version::v5, released) == reason::success);
+    CHECK(released.packet_id == second_id);
+    REQUIRE(again);
+    CHECK(again->payload == "once");
+    CHECK(again->dup);
+    CHECK(again->packet_id == first_id);
+    mqtt::ack_packet puback;
+    puback.packet_id = first_id;
+    back.send(puback);
+    mqtt::ack_packet pubcomp;
+    pubcomp.type = packet_type::pubcomp;
+    pubcomp.packet_id = second_id;
+    back.send(pubcomp);
+    CHECK_FALSE(back.next_message(std::chrono::milliseconds(300)));  // nothing more
+  }
+
+  TEST_CASE("clean start ends a session, a session expires, another user cannot take it") {
+    broker_fixture broker([](config::broker_config& c) {
+      with_mqtt(c);
+      c.auth.present = true;
+      for (std::string name : {"ann", "bob"}) {
+        config::user u;
+        u.name = name;
+        u.password = credentials::hash_password("pw-" + name);
+        c.auth.users.push_back(u);
+      }
+    });
+    auto as = [](std::string_view id, std::string_view user, const std::string& password,
+                 bool clean, std::uint32_t expiry) {
+      mqtt::connect_packet c;
+      c.client_id = id;
+      c.clean_start = clean;
+      c.user_name = user;
+      c.password = bytes_of(password);
+      c.props.session_expiry_interval = expiry;
+      return c;
+    };
+    std::string ann_pw = "pw-ann", bob_pw = "pw-bob";
+    auto connect = [&](mqtt::connect_packet c) {
+      mqtt_test_client client(broker.mqtt_url(), version::v5);
+      auto ack = client.connect(c);
+      REQUIRE((ack && ack->code == 0));
+      client.send(mqtt::disconnect_packet{});
+      CHECK(client.closed_by_peer());
+      return ack->session_present;
+    };
+    CHECK_FALSE(connect(as("s1", "ann", ann_pw, false, 3600)));
+    CHECK(connect(as("s1", "ann", ann_pw, false, 3600)));
+    CHECK_FALSE(connect(as("s1", "ann", ann_pw, true, 3600)));   // clean start: a new one
+    CHECK_FALSE(connect(as("s1", "bob", bob_pw, false, 3600)));  // not bob's: a new one
+    CHECK_FALSE(connect(as("s1", "ann", ann_pw, false, 3600)));  // bob's was ann's end
+
+    CHECK_FALSE(connect(as("brief", "ann", ann_pw, false, 1)));
+    // Expiry is checked once a second: the session and its queue are gone within three.
+    auto queue_exists = [&] {
+      bool exists = false;
+      broker.on_broker([&](broker::server& s) {
+        exists = s.core().queues().find("mqtt.brief") != nullptr;
+      });
+      return exists;
+    };
+    CHECK(queue_exists());
+    CHECK(test::wait_until([&] { return !queue_exists(); }, std::chrono::seconds(5)));
+    CHECK_FALSE(connect(as("brief", "ann", ann_pw, false, 1)));
+  }
+
+  TEST_CASE("persistent sessions and their messages survive a restart") {
+    test::temp_dir dir;
+    auto adjust = [path = dir.file("data")](config::broker_config& c) {
+      with_mqtt(c);
+      c.storage.dir = path;
+    };
+    std::string port;
+    {
+      broker_fixture broker(adjust);
+      mqtt_test_client c(broker.mqtt_url(), version::v311);
+      REQUIRE(c.connect(persistent("durable-one", version::v311)));
+      REQUIRE(c.subscribe("keep/#", 2) == 2);
+      c.send(mqtt::disconnect_packet{});
+      REQUIRE(c.closed_by_peer());
+      mqtt_test_client pub(broker.mqtt_url(), version::v311);
+      REQUIRE(pub.connect("pub"));
+      REQUIRE(pub.publish("keep/a", "kept across", 2, false, 5) == reason::success);
+    }
+    broker_fixture broker(adjust);
+    mqtt_test_client c(broker.mqtt_url(), version::v311);
+    auto ack = c.connect(persistent("durable-one", version::v311));
+    REQUIRE((ack && ack->code == 0));
+    CHECK(ack->session_present);
+    auto m = c.next_message();
+    REQUIRE(m);
+    CHECK(m->payload == "kept across");
+    CHECK(m->qos == 2);
   }
 }

@@ -79,6 +79,7 @@ void mqtt_connection::on_connect(const mqtt::raw_packet& packet) {
     return refuse_connect(reason::bad_authentication_method,
                           "extended authentication is not supported");
   keep_alive_s_ = c.keep_alive;
+  clean_start_ = c.clean_start;
   client_id_ = std::string(c.client_id);
   if (client_id_.empty()) {
     // MQTT 3.1.1 §3.1.3-8: an empty identifier needs a clean session.
@@ -186,10 +187,13 @@ void mqtt_connection::accept_user(const std::string& user, const std::string& ba
     older->taken_over();
   registry_->hold(client_id_, shared_from_this());
   holds_client_id_ = true;
+  bool present = false;
+  if (!open_session(user, clean_start_, present))
+    return refuse_connect(reason::server_unavailable, "the session could not be made");
 
   connected_ = true;
   mqtt::connack_packet ack;
-  ack.session_present = false;
+  ack.session_present = present;
   ack.code = 0;
   if (v5()) {
     const auto& settings = registry_->settings();
@@ -204,6 +208,7 @@ void mqtt_connection::accept_user(const std::string& user, const std::string& ba
   scratch_.clear();
   mqtt::encode(scratch_, version_, ack);
   queue_packet();
+  restore_session();
   deadline_.expires_after(std::chrono::milliseconds(std::uint64_t{keep_alive_s_} * 1500));
   if (keep_alive_s_ == 0) deadline_.expires_at(asio::steady_timer::time_point::max());
   core_.log().debug("connection {} ({}) MQTT {} client '{}' open as '{}'", id_, peer().address,
@@ -219,6 +224,9 @@ void mqtt_connection::on_disconnect(const mqtt::raw_packet& packet) {
       session_expiry_s_ == 0)  // MQTT 5 §3.14.2.2.2
     return protocol_error(reason::protocol_error,
                           "DISCONNECT may not set a session expiry when CONNECT set none");
+  if (d.props.session_expiry_interval && session_ != nullptr)
+    session_->expiry_s = std::min(*d.props.session_expiry_interval,
+                                  registry_->settings().max_session_expiry_s);
   // A normal disconnection drops the will; 0x04 asks for it (MQTT 5 §3.14.2.1).
   if (d.code != reason::disconnect_with_will) core_.goodbye(*state_);
   draining_ = true;  // nothing more is read; the writer closes when the output is out

@@ -102,6 +102,7 @@ void mqtt_connection::on_unexpected(std::exception_ptr error) {
 
 void mqtt_connection::on_loop_end() {
   if (--loops_running_ != 0 || state_ == nullptr) return;
+  leave_session();
   if (holds_client_id_) registry_->release(client_id_, this);
   auto* state = std::exchange(state_, nullptr);
   core_.detach(*state);
@@ -164,6 +165,7 @@ void mqtt_connection::close(errc code, std::string_view message) {
 
 void mqtt_connection::taken_over() {
   holds_client_id_ = false;  // the registry names the new holder
+  leave_session();           // the new connection takes it
   core_.log().info("connection {} ({}): client '{}' connected again elsewhere, closing", id_,
                    peer().address, loggable(client_id_));
   close_with(reason::session_taken_over, "another connection took this client identifier");
@@ -362,6 +364,7 @@ asio::awaitable<void> mqtt_connection::write_loop() {
     counters_.bytes_out += in_flight_.bytes;
     core_.counters().bytes_out += in_flight_.bytes;
     out_.release(in_flight_);
+    after_write();
   }
   out_.release(in_flight_);
   stop();

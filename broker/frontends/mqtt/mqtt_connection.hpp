@@ -25,15 +25,17 @@
 #include "access/login_throttle.hpp"
 #include "access/password_checker.hpp"
 #include "core/client.hpp"
+#include "core/refusal.hpp"
 #include "frontends/mqtt/mqtt_mapping.hpp"
+#include "frontends/mqtt/mqtt_registry.hpp"
 #include "frontends/output_queue.hpp"
+#include "queues/queue.hpp"
 #include "ipc/mqtt/codec.hpp"
 #include "ipc/transport/stream.hpp"
 
 namespace ipc::broker {
 
 class broker_core;
-class mqtt_registry;
 
 class mqtt_connection final : public client, public std::enable_shared_from_this<mqtt_connection> {
  public:
@@ -73,13 +75,28 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   void stop() override;
 
  private:
-  // A subscription of this connection's session, by topic filter.
-  struct subscription {
-    std::uint32_t sid = 0;  // the core's subscription id
-    std::uint8_t max_qos = 0;
-    bool no_local = false;
-    bool retain_as_published = false;
-    std::uint32_t identifier = 0;  // MQTT 5 Subscription Identifier; 0 = none
+  // A subscription of this connection's session, by topic filter: a core subscription,
+  // or (QoS 1 and 2 in a persistent session) a binding into the session's queue.
+  struct subscription : mqtt_subscription_options {
+    std::uint32_t sid = 0;  // the core's subscription id, or ours for a binding
+    bool bound = false;     // a binding into the session queue
+  };
+  // The session queue's consumer (a persistent session while connected).
+  class session_consumer final : public queue_consumer {
+   public:
+    explicit session_consumer(mqtt_connection& owner) : owner_(owner) {}
+    void deliver(queue& from, std::uint64_t delivery, const stored_message& message) override {
+      owner_.deliver_from_queue(from, delivery, message);
+    }
+    bool ready_for_more() const override { return owner_.ready_for_more(); }
+    void queue_deleted(queue& from) override { owner_.session_queue_deleted(from); }
+
+   private:
+    mqtt_connection& owner_;
+  };
+  struct queue_delivery {
+    std::uint64_t delivery = 0;    // the queue's id of the delivery
+    std::uint64_t message_id = 0;  // the message's id (its packet id is kept by it)
   };
   // A QoS 1/2 delivery waiting for room in the in-flight window.
   struct waiting_delivery {
@@ -131,8 +148,13 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   // One delivery: QoS 0 goes out now, QoS 1/2 when the window has room.
   void deliver(const mqtt_outbound& m, std::span<const std::uint8_t> body, std::uint8_t qos,
                bool retain, std::uint32_t subscription_id, std::uint64_t expires_at_ms);
-  void send_publish(const mqtt_outbound& m, std::uint8_t qos, bool retain,
-                    std::uint32_t subscription_id, std::uint64_t expires_at_ms);
+  // Encodes and queues one PUBLISH; returns its packet id (0 for QoS 0, or when it was
+  // dropped). `packet_id` and `dup`: a redelivery's own.
+  std::uint16_t send_publish(const mqtt_outbound& m, std::uint8_t qos, bool retain,
+                             std::uint32_t subscription_id, std::uint64_t expires_at_ms,
+                             std::uint16_t packet_id = 0, bool dup = false);
+  // The acknowledgement of packet `packet_id` settles the queue delivery it carried.
+  void settle_queue_delivery(std::uint16_t packet_id);
   std::uint16_t next_packet_id();
   void send_waiting();  // fills the window from waiting_
   void drop_waiting();  // forgets waiting_ (the connection ends)
@@ -140,6 +162,25 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   // mqtt_subscribe.cpp
   void on_subscribe(const mqtt::raw_packet& packet);
   void on_unsubscribe(const mqtt::raw_packet& packet);
+  // Adds or changes a subscription (core subscription or binding); a refusal says why.
+  refusal apply_subscription(std::string_view filter, const mqtt_subscription_options& options,
+                             bool& is_new);
+  void remove_subscription(std::map<std::string, subscription, std::less<>>::iterator found);
+  void save_subscriptions();  // into the persistent session's record
+
+  // mqtt_session.cpp: persistent sessions (docs/mqtt.md §3.4).
+  // Takes over or makes the session for this CONNECT; false when it cannot be made.
+  bool open_session(const std::string& user, bool clean_start, bool& present);
+  // After CONNACK: the session's subscriptions, consumer and unfinished flows come back.
+  void restore_session();
+  // The connection ends (or is taken over): unacknowledged deliveries go back to the
+  // queue, the flows' state to the record.
+  void leave_session();
+  void deliver_from_queue(queue& from, std::uint64_t delivery, const stored_message& message);
+  bool ready_for_more() const;
+  void session_queue_deleted(queue& from);
+  void after_write();
+  void settle_later(std::uint64_t delivery);  // acks a delivery once the queue is done
 
   broker_core& core_;
   std::shared_ptr<mqtt_registry> registry_;
@@ -186,6 +227,17 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   std::vector<std::string> inbound_aliases_;        // topic alias → topic (MQTT 5)
   std::unordered_map<std::string, std::uint16_t> outbound_aliases_;  // topic → alias
   bool publishing_ = false;  // inside core_.publish(): deliveries are our own (no-local)
+  bool clean_start_ = true;
+
+  // A persistent session (null for a clean one).
+  std::shared_ptr<mqtt_session_record> session_;
+  std::shared_ptr<queue> session_queue_;
+  session_consumer consumer_{*this};
+  std::unordered_map<std::uint16_t, queue_delivery> queue_deliveries_;  // by packet id
+  std::vector<std::uint64_t> settle_soon_;  // deliveries to ack after the queue's dispatch
+  std::deque<std::uint64_t> own_ids_;  // ids of this connection's latest publishes (no local)
+  std::unordered_set<std::uint64_t> own_id_set_;
+  mutable bool congested_ = false;  // the queue skipped us for lack of room
 
   mqtt::packet_reader reader_;
   output_queue out_;

@@ -69,6 +69,16 @@ void mqtt_connection::on_publish(const mqtt::raw_packet& packet) {
   publishing_ = true;
   auto refused = core_.publish(*state_, m, ref);
   publishing_ = false;
+  if (!refused && session_ != nullptr) {
+    // Its id, so that its copy in our own session queue is not delivered to No Local
+    // subscriptions; the latest 1024 are enough for what is in flight.
+    own_ids_.push_back(core_.last_message_id());
+    own_id_set_.insert(own_ids_.back());
+    if (own_ids_.size() > 1024) {
+      own_id_set_.erase(own_ids_.front());
+      own_ids_.pop_front();
+    }
+  }
   if (refused) {
     if (ref != 0) --confirms_pending_;
     if (p.qos == 2) inbound_qos2_.erase(p.packet_id);
@@ -138,6 +148,9 @@ void mqtt_connection::on_ack(const mqtt::raw_packet& packet) {
                       peer().address, mqtt::packet_type_name(a.type), a.packet_id);
     return;
   }
+  // The client has the message once it acknowledges or receives it: a queue delivery is
+  // settled then (for QoS 2 the rest of the flow is the session's, not the queue's).
+  if (a.type != packet_type::pubcomp) settle_queue_delivery(a.packet_id);
   if (a.type == packet_type::pubrec && static_cast<std::uint8_t>(a.code) < 0x80) {
     found->second = outbound_state::pubcomp;
     return send_ack(packet_type::pubrel, a.packet_id, reason::success);
@@ -162,8 +175,10 @@ void mqtt_connection::deliver_message(std::uint32_t sid, const outgoing_message&
 void mqtt_connection::deliver(const mqtt_outbound& m, std::span<const std::uint8_t> body,
                               std::uint8_t qos, bool retain, std::uint32_t subscription_id,
                               std::uint64_t expires_at_ms) {
-  if (qos == 0 || (outbound_.size() < window_ && waiting_.empty()))
-    return send_publish(m, qos, retain, subscription_id, expires_at_ms);
+  if (qos == 0 || (outbound_.size() < window_ && waiting_.empty())) {
+    send_publish(m, qos, retain, subscription_id, expires_at_ms);
+    return;
+  }
   // Past the in-flight window: held in order until acknowledgements make room, counted in
   // the connection's pending bytes (limits.max_pending_bytes, the slow-consumer rule).
   if (over_pending_limit(body.size())) {
@@ -180,15 +195,18 @@ void mqtt_connection::deliver(const mqtt_outbound& m, std::span<const std::uint8
   core_memory_->add(body.size());
 }
 
-void mqtt_connection::send_publish(const mqtt_outbound& m, std::uint8_t qos, bool retain,
-                                   std::uint32_t subscription_id, std::uint64_t expires_at_ms) {
+std::uint16_t mqtt_connection::send_publish(const mqtt_outbound& m, std::uint8_t qos, bool retain,
+                                            std::uint32_t subscription_id,
+                                            std::uint64_t expires_at_ms, std::uint16_t packet_id,
+                                            bool dup) {
   mqtt_delivery d;
   d.qos = qos;
   d.retain = retain;
+  d.dup = dup && qos != 0;
   d.subscription_id = subscription_id;
   if (expires_at_ms != 0) {
     auto now = steady_ms();
-    if (expires_at_ms <= now) return;  // expired while it waited
+    if (expires_at_ms <= now) return 0;  // expired while it waited
     d.expiry_s = static_cast<std::uint32_t>((expires_at_ms - now + 999) / 1000);
   }
   if (v5() && client_alias_max_ != 0) {
@@ -203,27 +221,31 @@ void mqtt_connection::send_publish(const mqtt_outbound& m, std::uint8_t qos, boo
       outbound_aliases_.emplace(m.record.topic, d.topic_alias);
     }
   }
-  if (qos != 0) d.packet_id = next_packet_id();
+  if (qos != 0) d.packet_id = packet_id != 0 ? packet_id : next_packet_id();
   scratch_.clear();
   encode_delivery(scratch_, version_, m, d);
   if (scratch_.size() > client_max_packet_) {
     // MQTT 5 §3.1.2.11.4: a packet over the client's maximum is discarded as if sent.
     ++counters_.dropped;
-    return;
+    return 0;
   }
   if (over_pending_limit(scratch_.size())) {
-    if (core_.limits().slow_consumer != "drop" || qos != 0) return on_slow_consumer();
+    if (core_.limits().slow_consumer != "drop" || qos != 0) {
+      on_slow_consumer();
+      return 0;
+    }
     if (counters_.dropped++ == 0)
       core_.log().warn("connection {} ({}): slow consumer, dropping messages", id_,
                        peer().address);
     ++core_.counters().slow_consumer_drops;
-    return;
+    return 0;
   }
   if (qos != 0) outbound_[d.packet_id] = qos == 1 ? outbound_state::puback : outbound_state::pubrec;
   out_.append(scratch_);
   ++counters_.messages_out;
   ++core_.counters().messages_out;
   wake_writer();
+  return d.packet_id;
 }
 
 std::uint16_t mqtt_connection::next_packet_id() {

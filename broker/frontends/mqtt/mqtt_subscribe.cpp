@@ -1,9 +1,11 @@
 // mqtt_connection's subscriptions (docs/mqtt.md §4.3): SUBSCRIBE with its options (maximum
 // QoS, no local, retain as published, retain handling, subscription identifier) onto the
-// core's subscriptions, the retained messages after SUBACK, and UNSUBSCRIBE.
+// core's subscriptions — or, for QoS 1 and 2 in a persistent session, bindings into the
+// session's queue — the retained messages after SUBACK, and UNSUBSCRIBE.
 #include "core/broker_core.hpp"
 #include "core/loggable.hpp"
 #include "frontends/mqtt/mqtt_connection.hpp"
+#include "queues/queue_manager.hpp"
 
 namespace ipc::broker {
 
@@ -14,6 +16,58 @@ namespace {
 constexpr std::string_view share_prefix = "$share/";
 }  // namespace
 
+refusal mqtt_connection::apply_subscription(std::string_view filter,
+                                            const mqtt_subscription_options& options,
+                                            bool& is_new) {
+  // QoS 0 subscriptions are always the core's (never stored: MQTT does not require QoS 0
+  // messages to be kept for an absent client); QoS 1 and 2 ones of a persistent session
+  // are bindings into its queue, so their messages wait while the client is away.
+  bool bind = session_ != nullptr && options.max_qos > 0;
+  auto existing = subscriptions_.find(filter);
+  is_new = existing == subscriptions_.end();
+  if (!is_new && existing->second.bound != bind) {
+    remove_subscription(existing);  // it moves between the core and the queue
+    existing = subscriptions_.end();
+  }
+  if (existing == subscriptions_.end()) {
+    std::uint32_t sid = ++last_sid_;
+    refusal refused;
+    if (bind) {
+      std::size_t held = 0;
+      for (const auto& [f, s] : subscriptions_) held += s.bound ? 1 : 0;
+      refused = core_.bind_subscription(*state_, session_->queue, filter, held);
+    } else {
+      refused = core_.subscribe(*state_, sid, filter);
+    }
+    if (refused) return refused;
+    existing = subscriptions_.emplace(std::string(filter), subscription{}).first;
+    existing->second.sid = sid;
+    existing->second.bound = bind;
+    filters_.emplace(sid, existing->first);
+  }
+  // A repeated filter replaces the options of the subscription (MQTT 5 §3.8.4-3).
+  static_cast<mqtt_subscription_options&>(existing->second) = options;
+  return {};
+}
+
+void mqtt_connection::remove_subscription(
+    std::map<std::string, subscription, std::less<>>::iterator found) {
+  if (found->second.bound)
+    (void)core_.queues().unbind(session_->queue, found->first);
+  else
+    (void)core_.unsubscribe(*state_, found->second.sid);
+  filters_.erase(found->second.sid);
+  subscriptions_.erase(found);
+}
+
+void mqtt_connection::save_subscriptions() {
+  if (session_ == nullptr) return;
+  session_->subscriptions.clear();
+  for (const auto& [filter, sub] : subscriptions_)
+    session_->subscriptions.emplace_back(filter, sub);
+  registry_->save();
+}
+
 void mqtt_connection::on_subscribe(const mqtt::raw_packet& packet) {
   mqtt::subscribe_packet s;
   if (auto r = mqtt::decode(packet, version_, s); r != reason::success)
@@ -23,7 +77,7 @@ void mqtt_connection::on_subscribe(const mqtt::raw_packet& packet) {
   mqtt::subscribe_ack_packet ack;
   ack.type = packet_type::suback;
   ack.packet_id = s.packet_id;
-  std::vector<std::uint32_t> retained_for;  // sids whose retained messages follow the SUBACK
+  std::vector<std::pair<std::uint32_t, std::string>> retained_for;  // after the SUBACK
   std::string problems;
   for (const auto& request : s.requests) {
     auto refuse = [&](reason code, std::string_view why) {
@@ -35,35 +89,28 @@ void mqtt_connection::on_subscribe(const mqtt::raw_packet& packet) {
       refuse(reason::shared_subscriptions_not_supported, "shared subscriptions are not offered");
       continue;
     }
-    auto existing = subscriptions_.find(request.filter);
-    bool is_new = existing == subscriptions_.end();
-    std::uint32_t sid = is_new ? ++last_sid_ : existing->second.sid;
-    if (is_new) {
-      if (auto refused = core_.subscribe(*state_, sid, request.filter)) {
-        --last_sid_;
-        refuse(reason_of(refused.code), refused.message);
-        continue;
-      }
-      existing = subscriptions_.emplace(std::string(request.filter), subscription{}).first;
-      filters_.emplace(sid, existing->first);
+    mqtt_subscription_options options;
+    options.max_qos = request.max_qos;
+    options.no_local = request.no_local;
+    options.retain_as_published = request.retain_as_published;
+    options.identifier = identifier;
+    bool is_new = false;
+    if (auto refused = apply_subscription(request.filter, options, is_new)) {
+      refuse(reason_of(refused.code), refused.message);
+      continue;
     }
-    // A repeated filter replaces the options of the subscription (MQTT 5 §3.8.4-3).
-    subscription& sub = existing->second;
-    sub.sid = sid;
-    sub.max_qos = request.max_qos;
-    sub.no_local = request.no_local;
-    sub.retain_as_published = request.retain_as_published;
-    sub.identifier = identifier;
     ack.codes.push_back(request.max_qos);
     // Retain Handling (MQTT 5 §3.8.3.1): 0 always, 1 only for a new subscription, 2 never.
     if (request.retain_handling == 0 || (request.retain_handling == 1 && is_new))
-      retained_for.push_back(sid);
+      retained_for.emplace_back(subscriptions_.find(request.filter)->second.sid,
+                                std::string(request.filter));
   }
   if (v5() && !problems.empty()) ack.props.reason_string = problems;
+  save_subscriptions();
   scratch_.clear();
   mqtt::encode(scratch_, version_, ack);
   queue_packet();
-  for (auto sid : retained_for) core_.send_retained(*state_, sid);
+  for (const auto& [sid, filter] : retained_for) core_.send_retained(*state_, sid, filter);
 }
 
 void mqtt_connection::on_unsubscribe(const mqtt::raw_packet& packet) {
@@ -79,12 +126,10 @@ void mqtt_connection::on_unsubscribe(const mqtt::raw_packet& packet) {
       ack.codes.push_back(static_cast<std::uint8_t>(reason::no_subscription_existed));
       continue;
     }
-    auto sid = found->second.sid;
-    (void)core_.unsubscribe(*state_, sid);
-    filters_.erase(sid);
-    subscriptions_.erase(found);
+    remove_subscription(found);
     ack.codes.push_back(static_cast<std::uint8_t>(reason::success));
   }
+  save_subscriptions();
   scratch_.clear();
   mqtt::encode(scratch_, version_, ack);
   queue_packet();
@@ -100,6 +145,7 @@ void mqtt_connection::subscription_ended(std::uint32_t sid, std::string_view pat
   if (filter == filters_.end()) return;
   subscriptions_.erase(filter->second);
   filters_.erase(filter);
+  save_subscriptions();
 }
 
 }  // namespace ipc::broker
