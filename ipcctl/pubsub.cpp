@@ -60,6 +60,7 @@ struct pub_args {
   std::uint64_t count = 1;
   bool retain = false;
   std::string ttl;
+  int qos = -1;  // -1: not given
   will_args will;
 };
 
@@ -67,6 +68,7 @@ int run_pub(const global_options& global, const pub_args& args) {
   ipc::headers hdrs;
   if (!parse_headers(args.headers, hdrs)) return exit_usage;
   if (!add_attributes(args.retain, args.ttl, hdrs)) return exit_usage;
+  if (args.qos >= 0) hdrs.emplace_back("ipc-qos", std::to_string(args.qos));
   std::string payload = read_payload(args.payload);
   std::error_code first_error;
   std::string first_message;
@@ -131,6 +133,8 @@ void register_pubsub(CLI::App& app, global_options& global, int& exit_status) {
   pub_cmd->add_flag("--retain", pub->retain,
                     "keep as the topic's retained message (an empty payload clears it)");
   pub_cmd->add_option("--ttl", pub->ttl, "expire the message after DURATION (500ms, 30s, 5m)");
+  pub_cmd->add_option("--qos", pub->qos, "the QoS MQTT subscribers get it at (at most theirs)")
+      ->check(CLI::Range(0, 2));
   pub->will.add_to(*pub_cmd);
   pub_cmd->callback([&global, &exit_status, pub] { exit_status = run_pub(global, *pub); });
 

@@ -68,6 +68,16 @@ transport::listen_options server::options_of(const config::listener& entry,
 }
 
 namespace {
+// A listener's address as its users write it: mqtt:// and mqtts:// for MQTT over TCP and
+// TLS, "unix://PATH (MQTT)" on a Unix socket.
+std::string display_url(const transport::url& bound, config::listener_protocol protocol) {
+  auto text = bound.to_string();
+  if (protocol != config::listener_protocol::mqtt) return text;
+  if (bound.kind == transport::scheme::tcp) return "mqtt" + text.substr(3);
+  if (bound.kind == transport::scheme::tls) return "mqtts" + text.substr(3);
+  return text + " (MQTT)";
+}
+
 // Whether an inherited socket is bound where a configured listener asks to be.
 bool same_address(const transport::url& bound, const transport::url& wanted) {
   if (wanted.kind == transport::scheme::unix_socket || wanted.kind == transport::scheme::named_pipe)
@@ -102,8 +112,7 @@ std::unique_ptr<server::listener> server::open_listener(const config::listener& 
     error = failure.message;
     return nullptr;
   }
-  logger_->info("listening on {}{}{}", acceptor->local_url().to_string(),
-                entry.protocol == config::listener_protocol::mqtt ? " (MQTT)" : "",
+  logger_->info("listening on {}{}", display_url(acceptor->local_url(), entry.protocol),
                 options.inherited_handle >= 0 ? " (socket from the service manager)" : "");
   return std::make_unique<listener>(
       listener{std::move(acceptor), *parsed.value, std::move(options), entry});
@@ -165,7 +174,7 @@ asio::awaitable<void> server::watchdog_loop() {
 }
 
 asio::awaitable<void> server::accept_loop(listener& l) {
-  std::string name = l.acceptor->local_url().to_string();
+  std::string name = display_url(l.acceptor->local_url(), l.configured.protocol);
   for (;;) {
     std::error_code ec;
     auto stream = co_await l.acceptor->accept(ec);

@@ -18,6 +18,7 @@
 #include "collector.hpp"
 #include "ipc/client.hpp"
 #include "options.hpp"
+#include "test_pki.hpp"
 #include "process.hpp"
 #include "raw_client.hpp"
 #include "temp_dir.hpp"
@@ -27,51 +28,10 @@ using namespace ipc;
 using ipc::test::at;
 using ipc::test::broker_fixture;
 using ipc::test::wait_until;
+using ipc::test::pki;
 using json = nlohmann::json;
 
 namespace {
-
-// The certificates of one test run.
-struct test_pki {
-  test_pki() {
-    std::ofstream(dir.file("server.ext"))
-        << "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
-    std::ofstream(dir.file("client.ext")) << "extendedKeyUsage=clientAuth\n";
-    make_ca("ca");
-    make_ca("other-ca");
-    make_leaf("server", "/CN=localhost", "ca");
-    make_leaf("client", "/CN=svc-a/O=ipcd tests", "ca");
-    make_leaf("rogue", "/CN=svc-a", "other-ca");
-    make_leaf("server-renewed", "/CN=localhost", "other-ca");
-  }
-  std::string file(const std::string& name) const { return dir.file(name); }
-
- private:
-  void run(std::vector<std::string> args) {
-    args.insert(args.begin(), "/usr/bin/openssl");
-    auto result = ipc::test::run_command(args);
-    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
-  }
-  void make_ca(const std::string& name) {
-    run({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", file(name + ".key"), "-out", file(name + ".pem"), "-days", "2", "-subj",
-         "/CN=ipcd test " + name});
-  }
-  void make_leaf(const std::string& name, const std::string& subject, const std::string& ca) {
-    run({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-         file(name + ".key"), "-out", file(name + ".csr"), "-subj", subject});
-    std::string ext = name.starts_with("server") ? "server.ext" : "client.ext";
-    run({"x509", "-req", "-in", file(name + ".csr"), "-CA", file(ca + ".pem"), "-CAkey",
-         file(ca + ".key"), "-CAcreateserial", "-out", file(name + ".pem"), "-days", "2",
-         "-extfile", file(ext)});
-  }
-  ipc::test::temp_dir dir;
-};
-
-const test_pki& pki() {
-  static test_pki instance;
-  return instance;
-}
 
 std::function<void(config::broker_config&)> with_tls(bool require_client_cert) {
   return [require_client_cert](config::broker_config& c) {

@@ -75,6 +75,11 @@ class ipcd_process {
   void kill9();
   std::string unix_url() const { return unix_url_; }
   std::string tcp_url() const { return tcp_url_; }
+  // An mqtt:// listener's bound address (mqtt://127.0.0.1:PORT), and its port alone.
+  std::string mqtt_url() const { return mqtt_url_; }
+  std::string mqtt_port() const { return mqtt_url_.substr(mqtt_url_.rfind(':') + 1); }
+  // The port of the listener logged as "listening on SCHEME://HOST:PORT" ("" if none).
+  std::string port_of(const std::string& scheme) const;
   std::string log() const;
   const temp_dir& dir() const { return dir_; }
   std::string config_path() const { return dir_.file("ipcd.json"); }
@@ -82,7 +87,7 @@ class ipcd_process {
  private:
   temp_dir dir_;
   std::unique_ptr<child_process> child_;
-  std::string unix_url_, tcp_url_;
+  std::string unix_url_, tcp_url_, mqtt_url_;
   bool debug_log_ = true;
 };
 

@@ -143,8 +143,16 @@ bool ipcd_process::start(std::chrono::milliseconds limit, const std::vector<std:
     std::string url = (*it)[1];
     if (url.starts_with("unix://")) unix_url_ = url;
     if (url.starts_with("tcp://")) tcp_url_ = url;
+    if (url.starts_with("mqtt://")) mqtt_url_ = url;
   }
   return child_->running();
+}
+
+std::string ipcd_process::port_of(const std::string& scheme) const {
+  std::regex listening("listening on " + scheme + "://[^\\s\"]*:([0-9]+)");
+  std::smatch found;
+  std::string text = log();
+  return std::regex_search(text, found, listening) ? found[1].str() : std::string();
 }
 
 std::optional<int> ipcd_process::stop(std::chrono::milliseconds limit) {
