@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <mutex>
+#include <set>
 
 #include "broker_fixture.hpp"
 #include "collector.hpp"
@@ -360,6 +361,56 @@ TEST_SUITE("mqtt") {
     // No local: our own publish on mine/ does not come back.
     CHECK(c.publish("mine/x", "self", 0) == reason::success);
     CHECK_FALSE(c.next_message(std::chrono::milliseconds(300)));
+  }
+
+  TEST_CASE("shared subscriptions: each message to one member in turn, 3.1.1 and 5 alike") {
+    broker_fixture broker(with_mqtt);
+    std::vector<std::unique_ptr<mqtt_test_client>> members;
+    for (auto v : {version::v311, version::v5, version::v5}) {
+      members.push_back(std::make_unique<mqtt_test_client>(broker.mqtt_url(), v));
+      REQUIRE(members.back()->connect("member-" + std::to_string(members.size())));
+      REQUIRE(members.back()->subscribe("$share/workers/jobs/#", 1) == 1);
+    }
+    mqtt_test_client watcher(broker.mqtt_url(), version::v311);  // a plain subscriber
+    REQUIRE(watcher.connect("watcher"));
+    REQUIRE(watcher.subscribe("jobs/#", 0) == 0);
+    mqtt_test_client pub(broker.mqtt_url(), version::v311);
+    REQUIRE(pub.connect("pub"));
+    for (int i = 0; i < 30; ++i)
+      REQUIRE(pub.publish("jobs/" + std::to_string(i), std::to_string(i), 1, false,
+                          static_cast<std::uint16_t>(i + 1)) == reason::success);
+    std::set<std::string> seen;
+    for (auto& member : members) {
+      int count = 0;
+      while (auto m = member->next_message(std::chrono::milliseconds(500))) {
+        CHECK(m->qos == 1);
+        CHECK(seen.insert(m->payload).second);  // nobody else had it
+        ++count;
+      }
+      CHECK(count == 10);  // in turn
+    }
+    CHECK(seen.size() == 30);
+    int watched = 0;
+    while (watcher.next_message(std::chrono::milliseconds(300))) ++watched;
+    CHECK(watched == 30);  // a plain subscription gets every one
+
+    // Members that leave with unacknowledged messages: the one left gets them.
+    for (std::string payload : {"a", "b", "c"})
+      REQUIRE(pub.publish("jobs/" + payload, payload, 1, false, 40) == reason::success);
+    std::vector<std::string> held;
+    for (auto& member : members) {
+      auto m = member->next_message(std::chrono::seconds(2), false);  // not acknowledged
+      REQUIRE(m);
+      held.push_back(m->payload);
+    }
+    members.erase(members.begin(), members.begin() + 2);
+    std::set<std::string> again;
+    for (int i = 0; i < 2; ++i) {
+      auto m = members.back()->next_message();
+      REQUIRE(m);
+      again.insert(m->payload);
+    }
+    CHECK(again == std::set<std::string>{held[0], held[1]});
   }
 
   TEST_CASE("bad input ends that connection with the right reason, others go on") {

@@ -201,7 +201,6 @@ void mqtt_connection::accept_user(const std::string& user, const std::string& ba
     if (settings.receive_maximum != 65535) p.receive_maximum = settings.receive_maximum;
     p.maximum_packet_size = max_packet_size() + 5;  // with the fixed header
     p.topic_alias_maximum = settings.topic_alias_maximum;
-    p.shared_subscription_available = 0;
     if (assigned_id_) p.assigned_client_identifier = client_id_;
     if (session_expiry_s_ != 0) p.session_expiry_interval = session_expiry_s_;
   }

@@ -80,6 +80,7 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   struct subscription : mqtt_subscription_options {
     std::uint32_t sid = 0;  // the core's subscription id, or ours for a binding
     bool bound = false;     // a binding into the session queue
+    bool shared = false;    // $share/GROUP/FILTER: a consumer of the group's queue
   };
   // The session queue's consumer (a persistent session while connected).
   class session_consumer final : public queue_consumer {
@@ -94,9 +95,28 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
    private:
     mqtt_connection& owner_;
   };
+  // A shared subscription's consumer of its group's queue (docs/mqtt.md §4.3.1).
+  class share_consumer final : public queue_consumer {
+   public:
+    share_consumer(mqtt_connection& owner, std::string filter, std::shared_ptr<queue> source)
+        : owner_(owner), filter_(std::move(filter)), source_(std::move(source)) {}
+    void deliver(queue& from, std::uint64_t delivery, const stored_message& message) override {
+      owner_.deliver_shared(*this, from, delivery, message);
+    }
+    bool ready_for_more() const override { return owner_.ready_for_more(); }
+    void queue_deleted(queue&) override { owner_.share_queue_deleted(*this); }
+    const std::string& filter() const { return filter_; }
+    const std::shared_ptr<queue>& source() const { return source_; }
+
+   private:
+    mqtt_connection& owner_;
+    std::string filter_;  // the whole $share/GROUP/FILTER
+    std::shared_ptr<queue> source_;
+  };
   struct queue_delivery {
     std::uint64_t delivery = 0;    // the queue's id of the delivery
     std::uint64_t message_id = 0;  // the message's id (its packet id is kept by it)
+    std::string share;             // the shared subscription's filter; "" = the session queue
   };
   // A QoS 1/2 delivery waiting for room in the in-flight window.
   struct waiting_delivery {
@@ -177,10 +197,25 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   // queue, the flows' state to the record.
   void leave_session();
   void deliver_from_queue(queue& from, std::uint64_t delivery, const stored_message& message);
+  // A delivery of a queue (`share` names a shared subscription, "" the session queue):
+  // sent at `max_qos` at most, settled at once when it needs no acknowledgement.
+  void deliver_queued(const std::string& share, std::uint64_t delivery,
+                      const stored_message& message, std::uint8_t max_qos,
+                      bool retain_as_published, std::uint32_t identifier, bool skip);
+  // The queue and consumer a delivery came through, or nulls when they are gone.
+  std::pair<queue*, queue_consumer*> source_of(const std::string& share);
   bool ready_for_more() const;
   void session_queue_deleted(queue& from);
   void after_write();
-  void settle_later(std::uint64_t delivery);  // acks a delivery once the queue is done
+  void settle_later(const std::string& share, std::uint64_t delivery);  // once the queue is done
+
+  // mqtt_shared.cpp: shared subscriptions (docs/mqtt.md §4.3.1).
+  refusal open_share(std::string_view filter, std::string_view group, std::string_view topics,
+                     std::size_t held);
+  void close_share(const std::string& filter);
+  void deliver_shared(share_consumer& consumer, queue& from, std::uint64_t delivery,
+                      const stored_message& message);
+  void share_queue_deleted(share_consumer& consumer);
 
   broker_core& core_;
   std::shared_ptr<mqtt_registry> registry_;
@@ -234,7 +269,8 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   std::shared_ptr<queue> session_queue_;
   session_consumer consumer_{*this};
   std::unordered_map<std::uint16_t, queue_delivery> queue_deliveries_;  // by packet id
-  std::vector<std::uint64_t> settle_soon_;  // deliveries to ack after the queue's dispatch
+  std::vector<std::pair<std::string, std::uint64_t>> settle_soon_;  // after the dispatch
+  std::map<std::string, std::unique_ptr<share_consumer>, std::less<>> shares_;  // by filter
   std::deque<std::uint64_t> own_ids_;  // ids of this connection's latest publishes (no local)
   std::unordered_set<std::uint64_t> own_id_set_;
   mutable bool congested_ = false;  // the queue skipped us for lack of room

@@ -22,19 +22,30 @@ refusal mqtt_connection::apply_subscription(std::string_view filter,
   // QoS 0 subscriptions are always the core's (never stored: MQTT does not require QoS 0
   // messages to be kept for an absent client); QoS 1 and 2 ones of a persistent session
   // are bindings into its queue, so their messages wait while the client is away.
-  bool bind = session_ != nullptr && options.max_qos > 0;
+  bool shared = filter.starts_with(share_prefix);
+  bool bind = !shared && session_ != nullptr && options.max_qos > 0;
   auto existing = subscriptions_.find(filter);
   is_new = existing == subscriptions_.end();
-  if (!is_new && existing->second.bound != bind) {
+  if (!is_new && !shared && existing->second.bound != bind) {
     remove_subscription(existing);  // it moves between the core and the queue
     existing = subscriptions_.end();
   }
   if (existing == subscriptions_.end()) {
     std::uint32_t sid = ++last_sid_;
     refusal refused;
-    if (bind) {
-      std::size_t held = 0;
-      for (const auto& [f, s] : subscriptions_) held += s.bound ? 1 : 0;
+    std::size_t held = 0;  // subscriptions the core does not count
+    for (const auto& [f, s] : subscriptions_) held += s.bound || s.shared ? 1 : 0;
+    if (shared) {
+      // $share/GROUP/FILTER (MQTT 5 §4.8.2): GROUP is one level without wildcards.
+      auto rest = filter.substr(share_prefix.size());
+      auto slash = rest.find('/');
+      auto group = rest.substr(0, slash == std::string_view::npos ? 0 : slash);
+      if (group.empty() || group.find_first_of("+#") != std::string_view::npos ||
+          slash + 1 >= rest.size())
+        return {errc::invalid_pattern,
+                "a shared subscription is $share/GROUP/FILTER, GROUP without wildcards"};
+      refused = open_share(filter, group, rest.substr(slash + 1), held);
+    } else if (bind) {
       refused = core_.bind_subscription(*state_, session_->queue, filter, held);
     } else {
       refused = core_.subscribe(*state_, sid, filter);
@@ -43,6 +54,7 @@ refusal mqtt_connection::apply_subscription(std::string_view filter,
     existing = subscriptions_.emplace(std::string(filter), subscription{}).first;
     existing->second.sid = sid;
     existing->second.bound = bind;
+    existing->second.shared = shared;
     filters_.emplace(sid, existing->first);
   }
   // A repeated filter replaces the options of the subscription (MQTT 5 §3.8.4-3).
@@ -52,7 +64,9 @@ refusal mqtt_connection::apply_subscription(std::string_view filter,
 
 void mqtt_connection::remove_subscription(
     std::map<std::string, subscription, std::less<>>::iterator found) {
-  if (found->second.bound)
+  if (found->second.shared)
+    close_share(found->first);
+  else if (found->second.bound)
     (void)core_.queues().unbind(session_->queue, found->first);
   else
     (void)core_.unsubscribe(*state_, found->second.sid);
@@ -85,10 +99,9 @@ void mqtt_connection::on_subscribe(const mqtt::raw_packet& packet) {
       if (!problems.empty()) problems += "; ";
       problems += std::string(request.filter) + ": " + std::string(why);
     };
-    if (request.filter.starts_with(share_prefix)) {
-      refuse(reason::shared_subscriptions_not_supported, "shared subscriptions are not offered");
-      continue;
-    }
+    if (request.filter.starts_with(share_prefix) && request.no_local && v5())
+      return protocol_error(reason::protocol_error,
+                            "No Local on a shared subscription (MQTT 5 §3.8.3.1)");
     mqtt_subscription_options options;
     options.max_qos = request.max_qos;
     options.no_local = request.no_local;
@@ -100,7 +113,9 @@ void mqtt_connection::on_subscribe(const mqtt::raw_packet& packet) {
       continue;
     }
     ack.codes.push_back(request.max_qos);
-    // Retain Handling (MQTT 5 §3.8.3.1): 0 always, 1 only for a new subscription, 2 never.
+    // Retain Handling (MQTT 5 §3.8.3.1): 0 always, 1 only for a new subscription, 2 never;
+    // never for a shared subscription (§4.8.2).
+    if (request.filter.starts_with(share_prefix)) continue;
     if (request.retain_handling == 0 || (request.retain_handling == 1 && is_new))
       retained_for.emplace_back(subscriptions_.find(request.filter)->second.sid,
                                 std::string(request.filter));
