@@ -55,14 +55,19 @@ void encode(byte_buffer& out, version v, const connack_packet& p) {
 }
 
 void encode(byte_buffer& out, version v, const publish_packet& p) {
-  byte_buffer body;
-  body.reserve(p.topic.size() + p.payload.size() + 16);
-  put_string(body, p.topic);
-  if (p.qos > 0) put_u16(body, p.packet_id);
-  props_if_v5(body, v, p.props);
-  body.insert(body.end(), p.payload.begin(), p.payload.end());
+  // The hot path of every delivery: written straight into `out`, with only the
+  // properties (MQTT 5) built aside, since their length goes before them.
+  byte_buffer props;
+  if (v == version::v5) wire::put_properties(props, p.props);
+  std::size_t remaining = 2 + p.topic.size() + (p.qos > 0 ? 2 : 0) + props.size() + p.payload.size();
   auto flags = static_cast<std::uint8_t>((p.dup ? 0x08 : 0) | p.qos << 1 | (p.retain ? 1 : 0));
-  wire::put_packet(out, type_byte(packet_type::publish, flags), body);
+  out.reserve(out.size() + 5 + remaining);
+  out.push_back(type_byte(packet_type::publish, flags));
+  put_varint(out, static_cast<std::uint32_t>(remaining));
+  put_string(out, p.topic);
+  if (p.qos > 0) put_u16(out, p.packet_id);
+  out.insert(out.end(), props.begin(), props.end());
+  out.insert(out.end(), p.payload.begin(), p.payload.end());
 }
 
 void encode(byte_buffer& out, version v, const ack_packet& p) {

@@ -126,15 +126,16 @@ TEST_SUITE("mqtt interop") {
     CHECK(wills.out() == "wills/doomed gone\n");
   }
 
-  TEST_CASE("mosquitto over mqtts:// with a user name and password") {
+  TEST_CASE("mosquitto over mqtts:// with a user name and password, or a client certificate") {
     const auto& pki = ipc::test::pki();
     std::string hash = ipc::credentials::hash_password("s3cret");
     ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock"},
         {"url":"mqtts://127.0.0.1:0","cert":")" + pki.file("server.pem") + R"(","key":")" +
-                            pki.file("server.key") + R"("}])",
+                            pki.file("server.key") + R"(","ca":")" + pki.file("ca.pem") + R"("}])",
                         R"("auth": {"users": [{"name": "alice", "password": ")" + hash +
-                            R"("}, {"name": "ops", "permissions": {"admin": true,
+                            R"("}, {"name": "svc"}, {"name": "ops", "permissions": {"admin": true,
                                  "subscribe": ["#"], "publish": ["#"]}}],
+                           "cert_users": {"CN=svc-a": "svc"},
                            "unix_users": {"0": "ops", ")" + std::to_string(::getuid()) +
                             R"(": "ops"}})");
     REQUIRE(broker.start());
@@ -155,6 +156,24 @@ TEST_SUITE("mqtt interop") {
     CHECK_MESSAGE(sent.exit_code == 0, sent.err);
     REQUIRE(finished(native));
     CHECK(native.out() == "over tls\n");
+
+    // A client certificate names the user (auth.cert_users); without one, and without a
+    // password, the client is anonymous, which this broker refuses.
+    child_process by_cert(ipcctl(broker, {"sub", "secure/#", "--count", "1"}));
+    REQUIRE(subscribed(broker, "ipcctl"));
+    std::vector<std::string> cert_base = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", port,
+                                          "--cafile", pki.file("ca.pem"), "-t", "secure/b",
+                                          "-q", "1", "-m"};
+    auto anonymous = cert_base;
+    anonymous.push_back("no certificate");
+    CHECK(run_command(anonymous).exit_code != 0);
+    auto with_cert = cert_base;
+    with_cert.insert(with_cert.end(), {"as svc", "--cert", pki.file("client.pem"), "--key",
+                                       pki.file("client.key")});
+    auto cert_sent = run_command(with_cert);
+    CHECK_MESSAGE(cert_sent.exit_code == 0, cert_sent.err);
+    REQUIRE(finished(by_cert));
+    CHECK(by_cert.out() == "as svc\n");
     CHECK(broker.log().find("authentication failed for user 'alice'") != std::string::npos);
     CHECK(broker.log().find("guess") == std::string::npos);  // no secret in the log
   }
