@@ -132,7 +132,7 @@ reason read_properties(byte_cursor& in, property_set allowed, properties& out) {
         break;
       case property_id::topic_alias:
         once &= set_once(out.topic_alias, p.u16());
-        if (*out.topic_alias == 0) return reason::protocol_error;
+        if (*out.topic_alias == 0) return reason::topic_alias_invalid;  // MQTT 5 §3.3.2.3.4
         break;
       case property_id::maximum_qos:
         once &= set_once(out.maximum_qos, p.u8());

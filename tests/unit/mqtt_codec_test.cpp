@@ -263,7 +263,7 @@ TEST_CASE("mqtt PUBLISH: QoS 3, DUP on QoS 0, packet id 0, bad strings, bad prop
         reason::success);  // alias
   // Properties: topic alias 0, an unknown id, one twice, one not allowed in PUBLISH.
   CHECK(result(publish_bytes(0x00, {0, 1, 't', 3, 0x23, 0, 0}), version::v5) ==
-        reason::protocol_error);
+        reason::topic_alias_invalid);
   CHECK(result(publish_bytes(0x00, {0, 1, 't', 2, 0x7F, 0}), version::v5) ==
         reason::malformed_packet);
   CHECK(result(publish_bytes(0x00, {0, 1, 't', 10, 0x02, 0, 0, 0, 1, 0x02, 0, 0, 0, 2}),

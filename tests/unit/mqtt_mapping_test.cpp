@@ -177,7 +177,7 @@ TEST_SUITE("mqtt mapping") {
     CHECK(all.find("/listeners/0/protocol: the URL's scheme already says \"mqtt\"") !=
           std::string::npos);
     CHECK(all.find("/listeners/1/url: duplicate listener") != std::string::npos);
-    CHECK(all.find("/listeners/2/protocol: expected \"native\" or \"mqtt\"") != std::string::npos);
+    CHECK(all.find("/listeners/2/protocol: expected \"native\", \"mqtt\" or \"http\"") != std::string::npos);
     CHECK(all.find("/mqtt/receive_maximum") != std::string::npos);
     CHECK(all.find("/mqtt/max_queued_bytes") != std::string::npos);
   }

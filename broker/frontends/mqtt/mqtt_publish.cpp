@@ -27,7 +27,8 @@ std::uint64_t steady_ms() { return queue_manager::now_ms(); }
 void mqtt_connection::on_publish(const mqtt::raw_packet& packet) {
   mqtt::publish_packet p;
   if (auto r = mqtt::decode(packet, version_, p); r != reason::success)
-    return protocol_error(r, "malformed PUBLISH");
+    return protocol_error(r, r == reason::topic_alias_invalid ? "topic alias 0 is out of range"
+                                                              : "malformed PUBLISH");
   // Topic aliases (MQTT 5 §3.3.2.3.4): 0 and past our maximum end the connection.
   if (p.props.topic_alias) {
     std::uint16_t alias = *p.props.topic_alias;
