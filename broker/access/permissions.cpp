@@ -81,6 +81,7 @@ permissions::permissions(const config::user& user)
       allow_(user.allow),
       deny_(user.deny) {
   if (user.deny.admin) admin_ = false;
+  monitor_ = (user.restricted ? user.allow.monitor : true) && !user.deny.monitor;
 }
 
 bool permissions::may_publish(std::string_view topic) const {

@@ -21,10 +21,13 @@ class permissions {
   bool may_send(std::string_view queue) const;
   bool may_consume(std::string_view queue) const;
   bool admin() const { return admin_; }
+  // May read the HTTP monitoring endpoint (docs/monitoring.md §4); admin may too.
+  bool monitor() const { return monitor_; }
 
  private:
   bool restricted_ = false;
   bool admin_ = true;
+  bool monitor_ = true;
   config::permission_set allow_, deny_;
 };
 

@@ -100,6 +100,14 @@ std::string broker_core::admin_topic_list() const {
   return json_text(list);
 }
 
+std::string broker_core::report(std::string_view command) const {
+  if (command == "status") return admin_status();
+  if (command == "conn.list") return admin_conn_list();
+  if (command == "queue.list") return json_text(queues_->list());
+  if (command == "topic.list") return admin_topic_list();
+  return "null";
+}
+
 std::string broker_core::admin(client_state& s, std::string_view command,
                                std::string_view args_json, errc& status) {
   status = errc::ok;

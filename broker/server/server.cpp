@@ -14,6 +14,8 @@
 
 #include <asio/ip/address.hpp>
 
+#include "frontends/http/http_connection.hpp"
+#include "frontends/http/http_service.hpp"
 #include "frontends/mqtt/mqtt_connection.hpp"
 #include "frontends/mqtt/mqtt_registry.hpp"
 #include "frontends/native/session.hpp"
@@ -32,6 +34,7 @@ server::server(asio::io_context& io, const config::broker_config& config,
       mqtt_(std::make_shared<mqtt_registry>(
           core_, config.mqtt,
           (std::filesystem::path(config.storage.dir) / "mqtt-sessions.json").string())),
+      http_(std::make_shared<http_service>(core_, config.http)),
       sample_timer_(io),
       delay_timer_(io),
       watchdog_timer_(io) {
@@ -68,14 +71,16 @@ transport::listen_options server::options_of(const config::listener& entry,
 }
 
 namespace {
-// A listener's address as its users write it: mqtt:// and mqtts:// for MQTT over TCP and
-// TLS, "unix://PATH (MQTT)" on a Unix socket.
+// A listener's address as its users write it: mqtt:// and mqtts://, http:// and https://
+// for MQTT and the monitoring endpoint over TCP and TLS, "unix://PATH (MQTT)" on a Unix
+// socket.
 std::string display_url(const transport::url& bound, config::listener_protocol protocol) {
   auto text = bound.to_string();
-  if (protocol != config::listener_protocol::mqtt) return text;
-  if (bound.kind == transport::scheme::tcp) return "mqtt" + text.substr(3);
-  if (bound.kind == transport::scheme::tls) return "mqtts" + text.substr(3);
-  return text + " (MQTT)";
+  if (protocol == config::listener_protocol::native) return text;
+  std::string scheme(config::protocol_name(protocol));
+  if (bound.kind == transport::scheme::tcp) return scheme + text.substr(3);
+  if (bound.kind == transport::scheme::tls) return scheme + "s" + text.substr(3);
+  return text + (protocol == config::listener_protocol::mqtt ? " (MQTT)" : " (HTTP)");
 }
 
 // Whether an inherited socket is bound where a configured listener asks to be.
@@ -192,6 +197,8 @@ asio::awaitable<void> server::accept_loop(listener& l) {
     auto id = core_.allocate_connection_id();
     if (l.configured.protocol == config::listener_protocol::mqtt)
       std::make_shared<mqtt_connection>(core_, mqtt_, std::move(stream), id, name)->start();
+    else if (l.configured.protocol == config::listener_protocol::http)
+      std::make_shared<http_connection>(http_, std::move(stream), id)->start();
     else
       std::make_shared<session>(core_, std::move(stream), id, name)->start();
   }

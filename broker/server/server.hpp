@@ -21,6 +21,7 @@ namespace ipc::broker {
 
 class service_notifier;
 class mqtt_registry;
+class http_service;
 
 class server {
  public:
@@ -94,6 +95,7 @@ class server {
   std::shared_ptr<storage::file_system> fs_;
   broker_core core_;
   std::shared_ptr<mqtt_registry> mqtt_;  // the MQTT front-end's client identifiers
+  std::shared_ptr<http_service> http_;   // the monitoring endpoint's routes and snapshot
   std::list<std::unique_ptr<listener>> listeners_;
   std::vector<std::unique_ptr<listener>> retired_;  // removed by reload: closed, kept
   std::vector<platform::inherited_socket> inherited_;

@@ -4,6 +4,7 @@
 #include <asio/detached.hpp>
 
 #include "ipc/routing/topic.hpp"
+#include "frontends/http/http_service.hpp"
 #include "frontends/mqtt/mqtt_registry.hpp"
 #include "server/server.hpp"
 #include "server/service_notifier.hpp"
@@ -58,6 +59,10 @@ reload_report server::reload() {
   apply_log(next, report);
   if (!(next.storage == config_.storage)) report.restart.push_back("storage");
   core_.reload(next, report);
+  if (!(next.http == config_.http)) {
+    http_->set_settings(next.http);
+    report.changes.push_back("http settings");
+  }
   if (!(next.mqtt == config_.mqtt)) {
     mqtt_->set_settings(next.mqtt);  // for connections made from now on
     report.changes.push_back("mqtt settings (for new connections)");

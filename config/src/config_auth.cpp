@@ -23,6 +23,7 @@ void read_permissions(const json& value, const std::string& path, permission_set
   read_strings(reader, "send", out.send);
   read_strings(reader, "consume", out.consume);
   reader.read("admin", out.admin);
+  reader.read("monitor", out.monitor);
   reader.report_unknown_keys();
 }
 

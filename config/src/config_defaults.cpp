@@ -56,6 +56,10 @@ broker_config default_config(const environment& env) {
   listener tcp;
   tcp.url = tcp_url;
   config.listeners.push_back(tcp);
+  listener monitoring;  // docs/monitoring.md: /metrics, /healthz, the dashboard
+  monitoring.url = "http://127.0.0.1:7880";
+  monitoring.protocol = listener_protocol::http;
+  config.listeners.push_back(monitoring);
   config.storage.dir = default_storage_dir(env);
   // A service has no console: its log goes to %ProgramData%\ipcd\logs as well.
   if (env.windows) config.log.file = windows_data_dir(env) + "\\logs\\ipcd.log";

@@ -68,21 +68,24 @@ bool is_tls_url(const std::string& url_text) {
   return parsed.value && parsed.value->kind == transport::scheme::tls;
 }
 
-// "protocol": "native" | "mqtt"; mqtt:// and mqtts:// imply mqtt.
+// "protocol": "native" | "mqtt" | "http"; mqtt(s):// imply mqtt, http(s):// imply http.
 void read_protocol(object_reader& reader, listener& entry) {
   auto implied = protocol_of_scheme(entry.url);
   if (implied) entry.protocol = *implied;
   std::string name;
   if (!reader.find("protocol")) return;
   reader.read("protocol", name);
-  if (name == "native" || name == "mqtt") {
-    auto chosen = name == "mqtt" ? listener_protocol::mqtt : listener_protocol::native;
+  if (name == "native" || name == "mqtt" || name == "http") {
+    auto chosen = name == "mqtt"   ? listener_protocol::mqtt
+                  : name == "http" ? listener_protocol::http
+                                   : listener_protocol::native;
     if (implied && *implied != chosen)
       reader.report_at("protocol", "the URL's scheme already says \"" +
                                        std::string(protocol_name(*implied)) + "\"");
     entry.protocol = chosen;
   } else if (!name.empty()) {
-    reader.report_at("protocol", "expected \"native\" or \"mqtt\", got \"" + name + "\"");
+    reader.report_at("protocol",
+                     "expected \"native\", \"mqtt\" or \"http\", got \"" + name + "\"");
   }
 }
 
@@ -205,6 +208,15 @@ void read_mqtt(const json& value, mqtt& out, error_list& errors) {
   reader.report_unknown_keys();
 }
 
+void read_http(const json& value, http& out, error_list& errors) {
+  object_reader reader(value, "/http", errors);
+  read_strings(reader, "public", out.public_paths);
+  reader.read("max_connections", out.max_connections);
+  reader.read("request_timeout_ms", out.request_timeout_ms);
+  reader.read("idle_timeout_ms", out.idle_timeout_ms);
+  reader.report_unknown_keys();
+}
+
 void read_log(const json& value, log& out, error_list& errors) {
   object_reader reader(value, "/log", errors);
   reader.read("level", out.level);
@@ -226,6 +238,7 @@ void read_config(const json& document, broker_config& config, error_list& errors
   if (const json* value = reader.find("queues")) read_queues(*value, config.queues, errors);
   if (const json* value = reader.find("auth")) read_auth(*value, config.auth, errors);
   if (const json* value = reader.find("mqtt")) read_mqtt(*value, config.mqtt, errors);
+  if (const json* value = reader.find("http")) read_http(*value, config.http, errors);
   reader.report_unknown_keys();
 }
 

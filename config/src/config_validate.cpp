@@ -111,10 +111,10 @@ void validate_listener(const listener& entry, std::size_t index,
     add(errors, listener_path(index, "url"),
         std::string(transport::scheme_name(url.kind)) +
             ":// listeners are not available on this platform");
-  if (entry.protocol == listener_protocol::mqtt && url.kind == transport::scheme::named_pipe)
+  if (entry.protocol != listener_protocol::native && url.kind == transport::scheme::named_pipe)
     add(errors, listener_path(index, "protocol"),
-        "MQTT is served on tcp://, tls:// and unix:// listeners (mqtt://, mqtts://), not on "
-        "named pipes");
+        std::string(protocol_name(entry.protocol)) +
+            " is served on tcp://, tls:// and unix:// listeners, not on named pipes");
   if (url.kind == transport::scheme::unix_socket && entry.mode > max_socket_mode)
     add(errors, listener_path(index, "mode"),
         "mode " + octal(entry.mode) + " is out of range (permission bits, at most 0777)");
@@ -192,6 +192,18 @@ void validate_mqtt(const mqtt& settings, std::vector<error>& errors) {
               "at least 1 KiB");
 }
 
+void validate_http(const http& settings, std::vector<error>& errors) {
+  check_range(errors, "/http/max_connections", settings.max_connections, 1, 65536);
+  check_range(errors, "/http/request_timeout_ms", settings.request_timeout_ms, 100, 600000,
+              "100 ms to 10 minutes");
+  check_range(errors, "/http/idle_timeout_ms", settings.idle_timeout_ms, 100, 3600000,
+              "100 ms to an hour");
+  for (std::size_t i = 0; i < settings.public_paths.size(); ++i)
+    if (!settings.public_paths[i].starts_with('/'))
+      add(errors, "/http/public/" + std::to_string(i),
+          "a path starts with '/', got '" + settings.public_paths[i] + "'");
+}
+
 void validate_log(const log& logging, std::vector<error>& errors) {
   check_choice(errors, "/log/level", logging.level,
                {"trace", "debug", "info", "warn", "error", "critical", "off"});
@@ -226,6 +238,7 @@ std::vector<error> validate(const broker_config& config) {
   validate_listeners(config.listeners, errors);
   validate_limits(config.limits, errors);
   validate_mqtt(config.mqtt, errors);
+  validate_http(config.http, errors);
   validate_queues(config, errors);
   validate_storage(config.storage, errors);
   validate_auth(config, errors);

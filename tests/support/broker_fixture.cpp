@@ -44,6 +44,8 @@ broker_fixture::broker_fixture(std::function<void(config::broker_config&)> adjus
     if (url.kind == transport::scheme::tcp) tcp_url_ = url.to_string();
     if (url.kind == transport::scheme::tls) tls_url_ = url.to_string();
   }
+  for (const auto& url : server_->bound_urls(config::listener_protocol::http))
+    if (url.kind == transport::scheme::tcp) http_url_ = url.to_string();
   for (const auto& url : server_->bound_urls(config::listener_protocol::mqtt)) {
     if (url.kind == transport::scheme::tcp) mqtt_url_ = url.to_string();
     if (url.kind == transport::scheme::tls) mqtts_url_ = url.to_string();

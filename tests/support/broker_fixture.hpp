@@ -42,6 +42,8 @@ class broker_fixture {
   const std::string& mqtt_url() const { return mqtt_url_; }
   const std::string& mqtts_url() const { return mqtts_url_; }
   const std::string& mqtt_unix_url() const { return mqtt_unix_url_; }
+  // An http:// listener `adjust` added, as the transport's tcp:// URL.
+  const std::string& http_url() const { return http_url_; }
   // Every log line so far.
   std::vector<std::string> log_lines() const;
   bool log_contains(const std::string& text) const;
@@ -56,7 +58,7 @@ class broker_fixture {
   std::unique_ptr<broker::server> server_;
   std::shared_ptr<void> sink_;
   std::string unix_url_, tcp_url_, tls_url_;
-  std::string mqtt_url_, mqtts_url_, mqtt_unix_url_;
+  std::string mqtt_url_, mqtts_url_, mqtt_unix_url_, http_url_;
   std::thread thread_;
 };
 

@@ -63,7 +63,7 @@ TEST_SUITE("config") {
     env.windows = true;
     env.program_data = "D:\\Data\\";
     auto config = default_config(env);
-    REQUIRE(config.listeners.size() == 2);
+    REQUIRE(config.listeners.size() == 3);
     CHECK(config.listeners[0].url == "npipe:////./pipe/ipcd");
     CHECK(config.listeners[1].url == "tcp://127.0.0.1:7878");
     CHECK(config.storage.dir == "D:\\Data\\ipcd\\data");
@@ -84,11 +84,13 @@ TEST_SUITE("config") {
 
   TEST_CASE("default config as root") {
     const broker_config config = default_config(root_env());
-    REQUIRE(config.listeners.size() == 2);
+    REQUIRE(config.listeners.size() == 3);
     CHECK(config.listeners[0].url == "unix:///run/ipcd/ipcd.sock");
     CHECK(config.listeners[0].mode == 0660);
     CHECK(config.listeners[0].group.empty());
     CHECK(config.listeners[1].url == "tcp://127.0.0.1:7878");
+    CHECK(config.listeners[2].url == "http://127.0.0.1:7880");  // docs/monitoring.md
+    CHECK(config.listeners[2].protocol == listener_protocol::http);
     CHECK(config.storage.dir == "/var/lib/ipcd");
     CHECK(config.storage.fsync == "batch");
     CHECK(config.log.level == "info");
@@ -110,7 +112,7 @@ TEST_SUITE("config") {
   TEST_CASE("an empty object is the default config") {
     const load_result result = parse_user("{}");
     CHECK_MESSAGE(result.ok(), dump(result.errors));
-    CHECK(result.config.listeners.size() == 2);
+    CHECK(result.config.listeners.size() == 3);
     CHECK(result.config.storage.dir == "/home/ada/.state/ipcd");
   }
 
@@ -255,11 +257,11 @@ TEST_SUITE("config") {
 
   TEST_CASE("listener urls: bad, missing, duplicate, not yet supported") {
     const auto errors = parse_user(R"({"listeners": [
-      {"url": "tcp://localhost"}, {"url": "http://x"}, {"url": "tcp://localhost:7878"},
+      {"url": "tcp://localhost"}, {"url": "amqp://x"}, {"url": "tcp://localhost:7878"},
       {"mode": "0600"}, {"url": "unix://relative"}, {"url": "tls://0.0.0.0:7879"},
       {"url": "npipe:////./pipe/ipcd"}]})")
                             .errors;
-    CHECK_MESSAGE(has_error(errors, "/listeners/1/url", "unknown URL scheme 'http'"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/1/url", "unknown URL scheme 'amqp'"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/listeners/2/url", "duplicate listener"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/listeners/2/url", "/listeners/0/url"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/listeners/3/url", "missing"), dump(errors));
@@ -394,7 +396,7 @@ TEST_SUITE("config") {
     config.limits.max_topic_levels = 0;
     config.log.format = "yaml";
     const auto errors = validate(config);
-    CHECK_MESSAGE(has_error(errors, "/listeners/2/url", "duplicate"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/3/url", "duplicate"), dump(errors));
     CHECK_MESSAGE(has_error(errors, "/limits/max_topic_levels", "between 1 and 1024"),
                   dump(errors));
     CHECK_MESSAGE(has_error(errors, "/log/format", "got 'yaml'"), dump(errors));

@@ -11,9 +11,10 @@
 
 namespace ipc::config {
 
-// The protocol a listener speaks (docs/config.md): the native protocol, or MQTT 3.1.1/5
-// (docs/mqtt.md), chosen by the URL's scheme (mqtt://, mqtts://) or the "protocol" key.
-enum class listener_protocol : std::uint8_t { native, mqtt };
+// The protocol a listener speaks (docs/config.md): the native protocol, MQTT 3.1.1/5
+// (docs/mqtt.md) or the HTTP monitoring endpoint (docs/monitoring.md), chosen by the URL's
+// scheme (mqtt://, mqtts://, http://, https://) or the "protocol" key.
+enum class listener_protocol : std::uint8_t { native, mqtt, http };
 
 // One listening address (SPEC §2 URL) with its per-transport options.
 struct listener {
@@ -31,9 +32,11 @@ struct listener {
 };
 
 // What a listener URL is to the transport: mqtt://HOST[:PORT] is tcp:// (port 1883 when
-// none is given), mqtts:// is tls:// (8883); any other URL is itself.
+// none is given), mqtts:// is tls:// (8883), http:// is tcp:// (7880), https:// is tls://
+// (7881); any other URL is itself.
 std::string transport_url_of(std::string_view url);
-// The protocol a URL's scheme implies: mqtt for mqtt:// and mqtts://, else nullopt.
+// The protocol a URL's scheme implies (mqtt for mqtt:// and mqtts://, http for http:// and
+// https://), else nullopt.
 std::optional<listener_protocol> protocol_of_scheme(std::string_view url);
 std::string_view protocol_name(listener_protocol protocol);
 
@@ -118,11 +121,22 @@ struct mqtt {
   bool operator==(const mqtt&) const = default;
 };
 
+// The HTTP monitoring endpoint (docs/monitoring.md §6).
+struct http {
+  // Paths anyone may read when there is an auth section (health probes need no secret).
+  std::vector<std::string> public_paths = {"/healthz"};
+  std::uint32_t max_connections = 64;       // a few browsers and scrapers; more get 503
+  std::uint32_t request_timeout_ms = 10000;  // a request head must arrive within this
+  std::uint32_t idle_timeout_ms = 60000;     // a kept-alive connection idle this long closes
+  bool operator==(const http&) const = default;
+};
+
 // What a user may do (docs/security.md §3): topic patterns for publish/subscribe, queue
 // patterns ("jobs", "jobs.*", "*") for send/consume, and the admin verbs.
 struct permission_set {
   std::vector<std::string> publish, subscribe, send, consume;
   bool admin = false;
+  bool monitor = false;  // read the HTTP monitoring endpoint (admin may too)
   bool operator==(const permission_set&) const = default;
 };
 
@@ -186,6 +200,7 @@ struct broker_config {
   config::auth auth;
   config::log log;
   config::mqtt mqtt;
+  config::http http;
   bool operator==(const broker_config&) const = default;
 };
 
@@ -218,7 +233,7 @@ bool tls_available();
 std::string default_unix_url(const environment& env);
 
 // The embedded default config (SPEC §5): the default Unix socket, TCP on
-// 127.0.0.1:7878, storage under /var/lib/ipcd (root) or $XDG_STATE_HOME/ipcd.
+// 127.0.0.1:7878, the monitoring endpoint on http://127.0.0.1:7880, storage under /var/lib/ipcd (root) or $XDG_STATE_HOME/ipcd.
 broker_config default_config(const environment& env);
 
 struct load_result {

@@ -1,0 +1,249 @@
+// The HTTP monitoring endpoint through real sockets (docs/monitoring.md): /healthz,
+// /metrics checked by promtool and parsed by Python's prometheus_client, the JSON API
+// against the admin commands, the dashboard page, access with an auth section (Basic,
+// Bearer, the monitor permission), and bad input: unknown paths and methods, oversized
+// heads, malformed requests, a slow head, too many connections.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "broker_fixture.hpp"
+#include "ipc/client.hpp"
+#include "ipc/credentials/password.hpp"
+#include "options.hpp"
+#include "process.hpp"
+#include "raw_client.hpp"
+#include "wait.hpp"
+
+using namespace ipc;
+using ipc::test::at;
+using ipc::test::broker_fixture;
+using ipc::test::raw_client;
+using ipc::test::run_command;
+using json = nlohmann::json;
+
+namespace {
+
+void with_http(config::broker_config& c) {
+  config::listener l;
+  l.url = "http://127.0.0.1:0";
+  l.protocol = config::listener_protocol::http;
+  c.listeners.push_back(l);
+}
+
+struct http_answer {
+  int status = 0;
+  std::string head, body;
+  bool closed = false;  // the server closed the connection after it
+  std::string header(const std::string& name) const {
+    auto at = head.find("\r\n" + name + ": ");
+    if (at == std::string::npos) return {};
+    at += name.size() + 4;
+    return head.substr(at, head.find("\r\n", at) - at);
+  }
+};
+
+// Reads one response from `c` (HEAD: no body however long Content-Length says).
+http_answer read_answer(raw_client& c, std::string& buffer, bool head = false) {
+  http_answer a;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto end = buffer.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      a.head = buffer.substr(0, end + 2);
+      std::size_t length = head ? 0 : std::stoul("0" + a.header("Content-Length"));
+      if (buffer.size() >= end + 4 + length) {
+        a.body = buffer.substr(end + 4, length);
+        buffer.erase(0, end + 4 + length);
+        a.status = std::stoi(a.head.substr(9, 3));
+        return a;
+      }
+    }
+    auto more = c.receive(std::chrono::milliseconds(100));
+    if (more.empty() && c.peer_closed()) {
+      a.closed = true;
+      return a;
+    }
+    buffer.append(more.begin(), more.end());
+  }
+  return a;
+}
+
+http_answer get(const std::string& url, const std::string& path,
+                const std::string& extra_headers = {}, const std::string& method = "GET") {
+  raw_client c(url);
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\n" + extra_headers +
+                        "Connection: close\r\n\r\n";
+  c.send({request.begin(), request.end()});
+  std::string buffer;
+  return read_answer(c, buffer, method == "HEAD");
+}
+
+std::string basic(const std::string& user, const std::string& password) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string in = user + ":" + password, out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out += alphabet[n >> 18 & 63];
+    out += alphabet[n >> 12 & 63];
+    out += i + 1 < in.size() ? alphabet[n >> 6 & 63] : '=';
+    out += i + 2 < in.size() ? alphabet[n & 63] : '=';
+  }
+  return "Authorization: Basic " + out + "\r\n";
+}
+
+}  // namespace
+
+TEST_SUITE("http") {
+  TEST_CASE("/healthz, /metrics for promtool and prometheus_client, the JSON API, the page") {
+    broker_fixture broker(with_http);
+    Client native(at(broker.unix_url()));
+    REQUIRE(!native.connect());
+    std::error_code ec;
+    native.admin("queue.create", R"({"name":"jobs"})", ec);
+    REQUIRE(!ec);
+    REQUIRE(!native.send("jobs", "one"));
+
+    auto health = get(broker.http_url(), "/healthz");
+    CHECK(health.status == 200);
+    CHECK(health.body == "ok\n");
+
+    auto metrics = get(broker.http_url(), "/metrics");
+    REQUIRE(metrics.status == 200);
+    CHECK(metrics.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+    auto checked = run_command({"/usr/bin/promtool", "check", "metrics"}, metrics.body);
+    CHECK_MESSAGE(checked.exit_code == 0, (checked.out + checked.err));
+    auto parsed = run_command({"/usr/bin/python3", "-c", R"(
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+samples = {}
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+print(samples[("ipcd_queue_ready_messages", (("queue", "jobs"),))])
+print(int(sum(v for (n, l), v in samples.items() if n == "ipcd_connections")))
+print(samples[("ipcd_build_info", (("version", ")" IPCD_VERSION R"("),))])
+)"},
+                              metrics.body);
+    REQUIRE_MESSAGE(parsed.exit_code == 0, parsed.err);
+    CHECK(parsed.out == "1.0\n1\n1.0\n");
+
+    auto status = get(broker.http_url(), "/api/status");
+    REQUIRE(status.status == 200);
+    CHECK(status.header("Content-Type") == "application/json");
+    auto from_http = json::parse(status.body);
+    auto from_admin = json::parse(native.admin("status", "{}", ec));
+    for (const auto& [key, value] : from_admin.items()) CHECK_MESSAGE(from_http.contains(key), key);
+    auto queues = json::parse(get(broker.http_url(), "/api/queues").body);
+    REQUIRE(queues.size() == 1);
+    CHECK(queues[0]["name"] == "jobs");
+    CHECK(json::parse(get(broker.http_url(), "/api/connections").body).size() == 1);
+    CHECK(json::parse(get(broker.http_url(), "/api/topics").body).is_array());
+
+    auto page = get(broker.http_url(), "/");
+    CHECK(page.status == 200);
+    CHECK(page.header("Content-Type") == "text/html; charset=utf-8");
+    CHECK(page.body.find("<canvas id=\"rates\"") != std::string::npos);
+    CHECK(page.body.find("http://") == std::string::npos);  // nothing loaded from elsewhere
+    CHECK(page.body.find("https://") == std::string::npos);
+    auto head = get(broker.http_url(), "/healthz", {}, "HEAD");
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(head.header("Content-Length") == "3");
+  }
+
+  TEST_CASE("bad requests get their status and end that connection, others go on") {
+    broker_fixture broker([](config::broker_config& c) {
+      with_http(c);
+      c.http.request_timeout_ms = 300;
+      c.http.max_connections = 4;
+    });
+    CHECK(get(broker.http_url(), "/nope").status == 404);
+    auto post = get(broker.http_url(), "/metrics", {}, "POST");
+    CHECK(post.status == 405);
+    CHECK(post.header("Allow") == "GET, HEAD");
+    CHECK(get(broker.http_url(), "/" + std::string(9000, 'a')).status == 414);
+    CHECK(get(broker.http_url(), "/metrics", "X-Big: " + std::string(20000, 'b') + "\r\n").status ==
+          431);
+    {
+      raw_client c(broker.http_url());
+      std::string garbage = "GET /metrics HTTP/9.9\r\n\r\n";
+      c.send({garbage.begin(), garbage.end()});
+      std::string buffer;
+      auto a = read_answer(c, buffer);
+      CHECK(a.status == 505);
+      CHECK(c.closed_by_peer());
+    }
+    {
+      // Two requests in one write: two answers, in order, on the kept connection.
+      raw_client c(broker.http_url());
+      std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+      c.send({two.begin(), two.end()});
+      std::string buffer;
+      CHECK(read_answer(c, buffer).status == 200);
+      CHECK(read_answer(c, buffer).status == 404);
+    }
+    {
+      // A head that never ends: closed after http.request_timeout_ms.
+      raw_client slow(broker.http_url());
+      std::string part = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+      slow.send({part.begin(), part.end()});
+      CHECK(slow.closed_by_peer(std::chrono::seconds(3)));
+    }
+    {
+      // Past http.max_connections: 503, while those open go on.
+      std::vector<std::unique_ptr<raw_client>> held;
+      for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<raw_client>(broker.http_url()));
+      auto refused = get(broker.http_url(), "/healthz");
+      CHECK(refused.status == 503);
+      std::string ok = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+      held[0]->send({ok.begin(), ok.end()});
+      std::string buffer;
+      CHECK(read_answer(*held[0], buffer).status == 200);
+    }
+    // Once those close, their places are free again.
+    CHECK(ipc::test::wait_until([&] { return get(broker.http_url(), "/healthz").status == 200; }));
+  }
+
+  TEST_CASE("with an auth section: Basic or Bearer, the admin or monitor permission") {
+    std::string token = credentials::generate_token();
+    broker_fixture broker([&](config::broker_config& c) {
+      with_http(c);
+      c.auth.present = true;
+      auto user = [&](std::string name, bool admin, bool monitor) {
+        config::user u;
+        u.name = name;
+        u.password = credentials::hash_password("pw-" + name);
+        u.restricted = true;
+        u.allow.admin = admin;
+        u.allow.monitor = monitor;
+        c.auth.users.push_back(u);
+      };
+      user("ops", true, false);
+      user("watcher", false, true);
+      user("plain", false, false);
+      c.auth.tokens.push_back({credentials::hash_token(token), "watcher"});
+    });
+    auto open = get(broker.http_url(), "/healthz");
+    CHECK(open.status == 200);  // public by default
+    auto none = get(broker.http_url(), "/api/status");
+    CHECK(none.status == 401);
+    CHECK(none.header("WWW-Authenticate") == "Basic realm=\"ipcd\", charset=\"UTF-8\"");
+    CHECK(get(broker.http_url(), "/metrics").status == 401);
+    CHECK(get(broker.http_url(), "/api/status", basic("ops", "not-the-pw-42")).status == 401);
+    CHECK(get(broker.http_url(), "/api/status", basic("plain", "pw-plain")).status == 403);
+    CHECK(get(broker.http_url(), "/api/status", basic("ops", "pw-ops")).status == 200);
+    CHECK(get(broker.http_url(), "/metrics", basic("watcher", "pw-watcher")).status == 200);
+    CHECK(get(broker.http_url(), "/metrics", "Authorization: Bearer " + token + "\r\n").status ==
+          200);
+    CHECK(get(broker.http_url(), "/metrics", "Authorization: Bearer nope\r\n").status == 401);
+    CHECK(broker.log_contains("authentication failed for user 'ops'"));
+    for (const auto& line : broker.log_lines()) {
+      CHECK(line.find("not-the-pw-42") == std::string::npos);  // no secret in the log
+      CHECK(line.find(token) == std::string::npos);
+    }
+  }
+}
