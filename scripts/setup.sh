@@ -12,9 +12,12 @@ case "$preset" in
   release) ;;
   # The Windows cross build: mingw-w64 (posix threads) and Wine to run its tests.
   windows-cross) packages+=(g++-mingw-w64-x86-64-posix wine64) ;;
-  # The tests also verify the systemd units (systemd-analyze), and talk MQTT to the broker
-  # with clients written elsewhere: mosquitto_pub/sub, Python paho-mqtt, MQTT.js.
-  *) packages+=(systemd mosquitto-clients python3-paho-mqtt node-mqtt) ;;
+  # The tests also verify the systemd units (systemd-analyze), talk MQTT to the broker with
+  # clients written elsewhere (mosquitto_pub/sub, Python paho-mqtt, MQTT.js), check its
+  # metrics with promtool and Python's prometheus_client, and open its dashboard in
+  # headless Chromium.
+  *) packages+=(systemd mosquitto-clients python3-paho-mqtt node-mqtt prometheus
+                python3-prometheus-client chromium) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do

@@ -146,6 +146,8 @@ class broker_core {
   bool publisher_must_wait(std::string_view topic) const;
   // Broker events on $SYS topics, encoded only when someone listens.
   void publish_system(std::string_view topic, std::string_view json);
+  // The periodic statistics on $SYS/broker/... (docs/monitoring.md §7; sys_stats.cpp).
+  void publish_statistics();
 
   // Queues. send() confirms like publish(), with the message id as the value.
   refusal send(client_state& s, std::string_view queue_name, const message_in& m,

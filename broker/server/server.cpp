@@ -215,6 +215,8 @@ asio::awaitable<void> server::sample_loop() {
     if (tick % 10 == 0) {
       core_.sample_rates();
       mqtt_->expire(std::chrono::steady_clock::now());
+      auto interval = config_.sys_interval_s;
+      if (interval != 0 && (tick / 10) % interval == 0) core_.publish_statistics();
       release_memory_after_flood();
     }
   }

@@ -239,6 +239,8 @@ std::vector<error> validate(const broker_config& config) {
   validate_limits(config.limits, errors);
   validate_mqtt(config.mqtt, errors);
   validate_http(config.http, errors);
+  if (config.sys_interval_s != 0)
+    check_range(errors, "/sys_interval", config.sys_interval_s, 1, 86400, "0 (off), or 1 s to a day");
   validate_queues(config, errors);
   validate_storage(config.storage, errors);
   validate_auth(config, errors);

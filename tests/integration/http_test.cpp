@@ -5,6 +5,11 @@
 // heads, malformed requests, a slow head, too many connections.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <regex>
+
 #include <nlohmann/json.hpp>
 
 #include "broker_fixture.hpp"
@@ -245,5 +250,49 @@ print(samples[("ipcd_build_info", (("version", ")" IPCD_VERSION R"("),))])
       CHECK(line.find("not-the-pw-42") == std::string::npos);  // no secret in the log
       CHECK(line.find(token) == std::string::npos);
     }
+  }
+}
+
+TEST_SUITE("monitoring") {
+  TEST_CASE("$SYS/broker statistics every sys_interval, to native and MQTT subscribers") {
+    broker_fixture broker([](config::broker_config& c) { c.sys_interval_s = 1; });
+    Client native(at(broker.unix_url()));
+    REQUIRE(!native.connect());
+    std::mutex mutex;
+    std::map<std::string, std::string> got;
+    std::error_code ec;
+    auto s = native.subscribe("$SYS/broker/#", [&](const message& m) {
+      std::lock_guard lock(mutex);
+      got[std::string(m.topic())] = std::string(m.payload());
+    }, ec);
+    REQUIRE(!ec);
+    REQUIRE(ipc::test::wait_until([&] {
+      std::lock_guard lock(mutex);
+      return got.size() >= 14;
+    }, std::chrono::seconds(5)));
+    std::lock_guard lock(mutex);
+    CHECK(got["$SYS/broker/connections"] == "1");
+    CHECK(got["$SYS/broker/version"] == "\"" IPCD_VERSION "\"");
+    CHECK(got.contains("$SYS/broker/load/messages/received"));
+    CHECK_FALSE(got.contains("$SYS/connections/open"));  // not under $SYS/broker/
+  }
+
+  TEST_CASE("the Grafana dashboard asks only for metrics the broker exports") {
+    broker_fixture broker(with_http);
+    auto metrics = get(broker.http_url(), "/metrics").body;
+    std::ifstream in(IPCD_GRAFANA_DASHBOARD);
+    auto dashboard = json::parse(in);
+    std::regex name("(ipcd|process)_[a-z_]+");
+    int checked = 0;
+    for (const auto& panel : dashboard["panels"])
+      for (const auto& target : panel["targets"]) {
+        auto expr = target["expr"].get<std::string>();
+        for (std::sregex_iterator it(expr.begin(), expr.end(), name), end; it != end; ++it) {
+          auto metric = it->str();
+          CHECK_MESSAGE(metrics.find("# TYPE " + metric + " ") != std::string::npos, metric);
+          ++checked;
+        }
+      }
+    CHECK(checked > 20);
   }
 }

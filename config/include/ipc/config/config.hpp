@@ -201,6 +201,9 @@ struct broker_config {
   config::log log;
   config::mqtt mqtt;
   config::http http;
+  // Seconds between the periodic $SYS/broker/... statistics (docs/monitoring.md §7), as
+  // Mosquitto's sys_interval (its default is 10); 0 = none.
+  std::uint32_t sys_interval_s = 10;
   bool operator==(const broker_config&) const = default;
 };
 
