@@ -205,6 +205,7 @@ void read_mqtt(const json& value, mqtt& out, error_list& errors) {
   reader.read("max_queued_messages", out.max_queued_messages);
   reader.read("max_queued_bytes", out.max_queued_bytes);
   reader.read("max_session_expiry", out.max_session_expiry_s);
+  reader.read("max_keepalive", out.max_keepalive_s);
   reader.report_unknown_keys();
 }
 

@@ -188,6 +188,7 @@ void validate_mqtt(const mqtt& settings, std::vector<error>& errors) {
   check_range(errors, "/mqtt/receive_maximum", settings.receive_maximum, 1, 65535,
               "MQTT 5 §3.2.2.3.3: 0 is a protocol error");
   check_range(errors, "/mqtt/max_queued_messages", settings.max_queued_messages, 1, unbounded);
+  check_range(errors, "/mqtt/max_keepalive", settings.max_keepalive_s, 1, 65535);
   check_range(errors, "/mqtt/max_queued_bytes", settings.max_queued_bytes, 1024, unbounded,
               "at least 1 KiB");
 }

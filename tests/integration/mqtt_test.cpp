@@ -413,6 +413,73 @@ TEST_SUITE("mqtt") {
     CHECK(again == std::set<std::string>{held[0], held[1]});
   }
 
+  TEST_CASE("MQTT publishes feed queues bound to their topics, and $ topics keep the $ rule") {
+    broker_fixture broker(with_mqtt);
+    Client native(at(broker.unix_url()));
+    REQUIRE(!native.connect());
+    std::error_code ec;
+    native.admin("queue.create", R"({"name":"orders","bind":["orders/#"]})", ec);
+    REQUIRE(!ec);
+    mqtt_test_client mq(broker.mqtt_url(), version::v5);
+    REQUIRE(mq.connect("binder"));
+    REQUIRE(mq.subscribe("#", 0) == 0);           // does not match $SYS/...
+    REQUIRE(mq.subscribe("$SYS/connections/#", 0) == 0);
+    CHECK(mq.publish("orders/1", "one order", 0) == reason::success);
+    auto own = mq.next_message();  // its own publish, through '#'
+    REQUIRE(own);
+    CHECK(own->topic == "orders/1");
+    std::mutex mutex;
+    std::vector<std::string> consumed;
+    auto consumer = native.consume("orders", {}, [&](const message& m) {
+      std::lock_guard lock(mutex);
+      consumed.emplace_back(m.payload());
+      (void)native.ack(m.delivery_tag());
+    }, ec);
+    REQUIRE(!ec);
+    REQUIRE(ipc::test::wait_until([&] {
+      std::lock_guard lock(mutex);
+      return consumed.size() == 1;
+    }));
+    CHECK(consumed[0] == "one order");
+    // A connection opening is a $SYS event: only the explicit $SYS subscription sees it.
+    mqtt_test_client other(broker.mqtt_url(), version::v311);
+    REQUIRE(other.connect("other"));
+    auto event = mq.next_message();
+    REQUIRE(event);
+    CHECK(event->topic == "$SYS/connections/open");
+    CHECK_FALSE(mq.next_message(std::chrono::milliseconds(300)));  // not twice
+  }
+
+  TEST_CASE("mqtt.max_keepalive: MQTT 5 is given a Server Keep Alive, 3.1.1 is refused") {
+    broker_fixture broker([](config::broker_config& c) {
+      with_mqtt(c);
+      c.mqtt.max_keepalive_s = 30;
+    });
+    mqtt_test_client v5(broker.mqtt_url(), version::v5);
+    mqtt::connect_packet c;
+    c.client_id = "ka5";
+    c.clean_start = true;
+    c.keep_alive = 0;  // none: the broker sets one
+    v5.send(c);
+    auto packet = v5.next_of(packet_type::connack);
+    REQUIRE(packet);
+    mqtt::connack_packet ack;
+    REQUIRE(mqtt::decode(packet->view(), version::v5, ack) == reason::success);
+    CHECK(ack.code == 0);
+    CHECK(ack.props.server_keep_alive == std::uint16_t{30});
+    mqtt_test_client v3(broker.mqtt_url(), version::v311);
+    c.client_id = "ka3";
+    c.keep_alive = 600;
+    auto refused = v3.connect(c);
+    REQUIRE(refused);
+    CHECK(refused->code == 3);
+    c.keep_alive = 20;
+    mqtt_test_client ok(broker.mqtt_url(), version::v311);
+    auto accepted = ok.connect(c);
+    REQUIRE(accepted);
+    CHECK(accepted->code == 0);
+  }
+
   TEST_CASE("bad input ends that connection with the right reason, others go on") {
     broker_fixture broker(with_mqtt);
     mqtt_test_client bystander(broker.mqtt_url(), version::v311);

@@ -80,6 +80,16 @@ void mqtt_connection::on_connect(const mqtt::raw_packet& packet) {
                           "extended authentication is not supported");
   keep_alive_s_ = c.keep_alive;
   clean_start_ = c.clean_start;
+  const auto max_keepalive = registry_->settings().max_keepalive_s;
+  bool capped = max_keepalive < 65535 && (keep_alive_s_ == 0 || keep_alive_s_ > max_keepalive);
+  if (capped && !v5())  // 3.1.1 cannot be told another keep alive (MQTT 5 §3.2.2.3.14 can)
+    return refuse_connect(reason::server_unavailable,
+                          "keep alive over mqtt.max_keepalive (" +
+                              std::to_string(max_keepalive) + " s)");
+  if (capped) {
+    keep_alive_s_ = max_keepalive;
+    server_keep_alive_ = true;
+  }
   client_id_ = std::string(c.client_id);
   if (client_id_.empty()) {
     // MQTT 3.1.1 §3.1.3-8: an empty identifier needs a clean session.
@@ -203,6 +213,7 @@ void mqtt_connection::accept_user(const std::string& user, const std::string& ba
     p.topic_alias_maximum = settings.topic_alias_maximum;
     if (assigned_id_) p.assigned_client_identifier = client_id_;
     if (session_expiry_s_ != 0) p.session_expiry_interval = session_expiry_s_;
+    if (server_keep_alive_) p.server_keep_alive = keep_alive_s_;
   }
   scratch_.clear();
   mqtt::encode(scratch_, version_, ack);

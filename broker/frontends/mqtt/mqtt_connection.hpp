@@ -230,6 +230,7 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   bool connect_seen_ = false;    // a CONNECT came (a second one is a protocol error)
   bool holds_client_id_ = false;  // the registry has us under client_id_
   std::uint16_t keep_alive_s_ = 0;
+  bool server_keep_alive_ = false;  // keep_alive_s_ is the broker's (mqtt.max_keepalive)
   struct pending_password {
     std::string user, hash, password, failure;
     std::string basis;

@@ -118,6 +118,10 @@ struct mqtt {
   // mqtt.max_session_expiry_interval_seconds (one day); it caps 3.1.1 persistent
   // sessions too, which would otherwise never end.
   std::uint32_t max_session_expiry_s = 86400;
+  // The longest Keep Alive a client may ask, in seconds (Mosquitto's max_keepalive; 65535,
+  // the protocol's maximum, leaves it to the clients). An MQTT 5 client asking more, or 0,
+  // is given this as Server Keep Alive; an MQTT 3.1.1 client asking more is refused.
+  std::uint16_t max_keepalive_s = 65535;
   bool operator==(const mqtt&) const = default;
 };
 
