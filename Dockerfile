@@ -33,15 +33,17 @@ RUN groupadd --system --gid 10001 ipcd \
  && install -d -o ipcd -g ipcd -m 0700 /etc/ipcd/generated
 COPY --from=build /opt/ipcd/bin/ /opt/ipcd/bin/
 COPY packaging/docker/entrypoint.sh /opt/ipcd/bin/docker-entrypoint
+COPY packaging/docker/healthcheck.sh /opt/ipcd/bin/docker-healthcheck
 COPY packaging/docker/ipcd.json /etc/ipcd/ipcd.json
 ENV PATH=/opt/ipcd/bin:$PATH
 # /run/ipcd: the Unix socket, to share with other containers; /var/lib/ipcd: durable queues.
 VOLUME ["/run/ipcd", "/var/lib/ipcd"]
-EXPOSE 7878
+# The native protocol, and the monitoring endpoint (/metrics, /healthz, the dashboard).
+EXPOSE 7878 7880
 USER ipcd
-# Over the socket, as the user ipcd (auth.unix_users maps it to an admin user).
+# GET /healthz on the monitoring endpoint (open without credentials: http.public).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["ipcctl", "--url", "unix:///run/ipcd/ipcd.sock", "--timeout", "3s", "status"]
+  CMD ["docker-healthcheck"]
 # A graceful stop: stop accepting, tell clients, flush, exit 0. Give it time with
 # `docker stop -t` / --stop-timeout when durable queues hold much unsynced data.
 STOPSIGNAL SIGTERM

@@ -56,6 +56,7 @@ struct broker_counters {
   std::uint64_t auth_lockouts = 0;       // logins refused unchecked while their back-off runs
   std::uint64_t handshake_failures = 0;  // TLS handshakes failed or refused (transport)
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
+  std::uint64_t no_responders = 0;  // requests refused at once: nobody could answer
   std::uint64_t wills_published = 0;
 };
 

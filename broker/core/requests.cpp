@@ -137,8 +137,10 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
                         std::to_string(id) + "/" + credentials::random_hex(8);
   if (to_queue) {
     auto destination = queues_->find(target);
-    if (!destination || destination->consumer_count() == 0)
+    if (!destination || destination->consumer_count() == 0) {
+      ++counters_.no_responders;
       return {errc::no_responders, "no consumer on queue '" + std::string(target) + "'"};
+    }
     std::uint64_t message_id = 0;
     if (auto full = enqueue(target, false, address, m.headers, m.payload, attributes, message_id))
       return full;
@@ -146,7 +148,10 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
     const auto& routes = trie_.match(target);
     bool anyone = false;
     for (const auto& route : routes) anyone = anyone || route.target->has_responders();
-    if (!anyone) return {errc::no_responders, "no subscriber for '" + std::string(target) + "'"};
+    if (!anyone) {
+      ++counters_.no_responders;
+      return {errc::no_responders, "no subscriber for '" + std::string(target) + "'"};
+    }
     ++counters_.messages_in;
     fan_out(routes, target, address, &m.headers, m.payload, now_ns(),
             attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms,

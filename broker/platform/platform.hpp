@@ -14,6 +14,7 @@ namespace ipc::broker::platform {
 
 std::uint64_t process_id();
 std::uint64_t resident_memory_bytes();  // 0 when unknown
+double cpu_seconds();                   // user and system CPU time used so far
 // The memory this process may use: physical memory, or less when a control group (a
 // container's memory limit) sets a lower bound. 0 when unknown.
 std::uint64_t available_memory_bytes();

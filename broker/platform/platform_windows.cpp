@@ -20,6 +20,15 @@ std::uint64_t resident_memory_bytes() {
   return counters.WorkingSetSize;
 }
 
+double cpu_seconds() {
+  FILETIME created, exited, kernel, user;
+  if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user)) return 0;
+  auto seconds = [](const FILETIME& t) {  // 100 ns units
+    return ((std::uint64_t{t.dwHighDateTime} << 32) | t.dwLowDateTime) / 1e7;
+  };
+  return seconds(kernel) + seconds(user);
+}
+
 std::uint64_t available_memory_bytes() {
   MEMORYSTATUSEX status{};
   status.dwLength = sizeof status;

@@ -118,10 +118,12 @@ void validate_listener(const listener& entry, std::size_t index,
   if (url.kind == transport::scheme::unix_socket && entry.mode > max_socket_mode)
     add(errors, listener_path(index, "mode"),
         "mode " + octal(entry.mode) + " is out of range (permission bits, at most 0777)");
-  // tcp:// and tls:// on the same host and port cannot both bind.
-  std::string key = url.kind == transport::scheme::tls || url.kind == transport::scheme::tcp
-                        ? "tcp-or-tls://" + url.host + ":" + std::to_string(url.port)
-                        : url.to_string();
+  // tcp:// and tls:// (and mqtt://, http://, …) on the same host and port cannot both
+  // bind; port 0 picks a free port each time, so those never collide.
+  bool ip = url.kind == transport::scheme::tls || url.kind == transport::scheme::tcp;
+  if (ip && url.port == 0) return;
+  std::string key = ip ? "tcp-or-tls://" + url.host + ":" + std::to_string(url.port)
+                       : url.to_string();
   auto [first, inserted] = seen.emplace(key, index);
   if (!inserted)
     add(errors, listener_path(index, "url"),

@@ -89,6 +89,7 @@ class durable_log::writer {
       }
       outcomes.clear();
       std::uint64_t written = 0, syncs = 0;
+      timings_ = {};
       bool messages = false;
       for (auto& c : batch) {
         if (c.remove) {
@@ -167,9 +168,11 @@ class durable_log::writer {
 
   std::error_code sync(std::uint64_t& syncs) {
     if (!file_) return {};
+    auto began = clock::now();
     auto ec = file_->sync();
     ++syncs;
     last_sync_ = clock::now();
+    timings_.add(std::chrono::duration<double>(last_sync_ - began).count());
     unsynced_ = false;
     if (ec) {
       file_.reset();  // its pages may be gone: the next write reopens
@@ -195,9 +198,9 @@ class durable_log::writer {
   void report(std::vector<std::pair<std::uint64_t, std::error_code>> outcomes,
               std::uint64_t written, std::uint64_t syncs) {
     auto* owner = &owner_;
-    owner_.post_(
-        [owner, alive = owner_.alive_, outcomes = std::move(outcomes), written, syncs]() mutable {
-          if (*alive) owner->on_written(std::move(outcomes), written, syncs);
+    owner_.post_([owner, alive = owner_.alive_, outcomes = std::move(outcomes), written, syncs,
+                  synced = timings_]() mutable {
+          if (*alive) owner->on_written(std::move(outcomes), synced, written, syncs);
         });
   }
 
@@ -213,6 +216,7 @@ class durable_log::writer {
   std::uint32_t file_segment_ = 0;
   bool unsynced_ = false;
   std::error_code batch_sync_error_;  // a sync inside the current batch failed
+  sync_histogram timings_;            // the syncs of the current batch
   std::uint64_t failures_ = 0;        // failed writes and syncs since start
   clock::time_point last_sync_ = clock::now();
   std::thread thread_;
@@ -446,9 +450,11 @@ void durable_log::flush() {
 }
 
 void durable_log::on_written(std::vector<std::pair<std::uint64_t, std::error_code>> outcomes,
-                             std::uint64_t written, std::uint64_t syncs) {
+                             const sync_histogram& synced, std::uint64_t written,
+                             std::uint64_t syncs) {
   stats_.written_bytes += written;
   stats_.syncs += syncs;
+  stats_.sync_seconds.merge(synced);
   for (auto& [lsn, ec] : outcomes) {
     if (ec) ++stats_.write_errors;
     stats_.failing = static_cast<bool>(ec);

@@ -20,7 +20,7 @@ fail() { echo "FAIL: $*"; cat "$work/log" 2>/dev/null || true; exit 1; }
 
 mkdir -p "$work/run" "$work/generated"
 sed -e "s|/run/ipcd|$work/run|g" -e "s|/var/lib/ipcd|$work/data|g" \
-    -e "s|tcp://0.0.0.0:7878|tcp://127.0.0.1:0|" \
+    -e "s|tcp://0.0.0.0:7878|tcp://127.0.0.1:0|" -e "s|http://0.0.0.0:7880|http://127.0.0.1:0|" \
     -e "s|\"ipcd\": \"local-admin\"|\"$(id -un)\": \"local-admin\"|" \
     "$source/packaging/docker/ipcd.json" > "$work/ipcd.json"
 "$ipcd" -c "$work/ipcd.json" --check >/dev/null || fail "the image's config does not check"
@@ -34,6 +34,11 @@ start() {  # start [VAR=VALUE...]: the entry point as the image runs it, until r
   pid=$!
   grep -q -m1 " ready" < <(timeout 10 tail -n +1 -f "$work/log") || fail "no ready line"
   port=$(grep -o 'listening on tcp://127.0.0.1:[0-9]*' "$work/log" | grep -o '[0-9]*$')
+  http_port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/log" | grep -o '[0-9]*$')
+}
+health() {  # the image's HEALTHCHECK against the running broker: its exit code
+  IPCD_HEALTH_PORT="$http_port" "$source/packaging/docker/healthcheck.sh" 2>/dev/null &&
+    echo 0 || echo $?
 }
 stop() { kill -TERM "$pid"; wait "$pid" || true; pid=""; }
 status() {  # status URL [ipcctl options...]: ipcctl's exit code
@@ -48,7 +53,10 @@ grep -q "no IPCD_TOKEN or IPCD_TOKEN_FILE" "$work/log" || fail "no word about th
 [ "$(status "$unix_url")" = 0 ] || fail "the local account is refused on the socket"
 [ "$(status "tcp://127.0.0.1:$port")" = 2 ] || fail "anonymous TCP is let in"
 [ "$(status "tcp://127.0.0.1:$port" --token guessed-token-123456)" = 2 ] || fail "a guess is let in"
+# The HEALTHCHECK: /healthz is open while the rest of the endpoint needs credentials.
+[ "$(health)" = 0 ] || fail "the healthcheck fails on a healthy broker"
 stop
+[ "$(health)" = 1 ] || fail "the healthcheck passes with no broker"
 
 # 2. IPCD_TOKEN: that token, and only it, over TCP; the config holds its hash only.
 token=tok-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')

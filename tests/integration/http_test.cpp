@@ -108,9 +108,18 @@ TEST_SUITE("http") {
     Client native(at(broker.unix_url()));
     REQUIRE(!native.connect());
     std::error_code ec;
-    native.admin("queue.create", R"({"name":"jobs"})", ec);
+    native.admin("queue.create", R"({"name":"jobs","durable":true})", ec);
     REQUIRE(!ec);
-    REQUIRE(!native.send("jobs", "one"));
+    REQUIRE(!native.send("jobs", "one"));  // confirmed: stored and synced
+    request_options quick;
+    quick.timeout = std::chrono::milliseconds(100);
+    (void)native.request("nobody/home", "?", quick, ec);  // a no-responders
+    // The snapshot is at most a second old: wait until it holds the send.
+    REQUIRE(ipc::test::wait_until([&] {
+      auto text = get(broker.http_url(), "/metrics").body;
+      return text.find("ipcd_no_responders_total 1") != std::string::npos &&
+             text.find("ipcd_storage_sync_seconds_count 0") == std::string::npos;
+    }));
 
     auto health = get(broker.http_url(), "/healthz");
     CHECK(health.status == 200);
@@ -131,10 +140,12 @@ for family in text_string_to_metric_families(sys.stdin.read()):
 print(samples[("ipcd_queue_ready_messages", (("queue", "jobs"),))])
 print(int(sum(v for (n, l), v in samples.items() if n == "ipcd_connections")))
 print(samples[("ipcd_build_info", (("version", ")" IPCD_VERSION R"("),))])
+print(samples[("ipcd_storage_sync_seconds_count", ())] >= 1)
+print(samples[("process_cpu_seconds_total", ())] > 0)
 )"},
                               metrics.body);
     REQUIRE_MESSAGE(parsed.exit_code == 0, parsed.err);
-    CHECK(parsed.out == "1.0\n1\n1.0\n");
+    CHECK(parsed.out == "1.0\n1\n1.0\nTrue\nTrue\n");
 
     auto status = get(broker.http_url(), "/api/status");
     REQUIRE(status.status == 200);

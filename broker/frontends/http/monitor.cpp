@@ -2,6 +2,7 @@
 #include "frontends/http/monitor.hpp"
 
 #include <map>
+#include <vector>
 
 #include "core/broker_core.hpp"
 #include "ipc/http/prometheus.hpp"
@@ -52,6 +53,8 @@ constexpr simple_metric status_metrics[] = {
     {"ipcd_replies_total", "counter", "replies", "First replies delivered to requesters."},
     {"ipcd_request_timeouts_total", "counter", "request_timeouts",
      "Requests that ended without a reply."},
+    {"ipcd_no_responders_total", "counter", "no_responders",
+     "Requests refused at once because nobody could answer."},
     {"ipcd_retained_messages", "gauge", "retained", "Retained messages held."},
     {"ipcd_retained_bytes", "gauge", "retained_bytes", "Bytes of the retained messages' records."},
     {"ipcd_wills_published_total", "counter", "wills_published", "Last wills published."},
@@ -63,6 +66,8 @@ constexpr simple_metric status_metrics[] = {
     {"ipcd_memory_alarms_total", "counter", "memory_alarms", "Times the memory alarm went on."},
     {"ipcd_queues", "gauge", "queues", "Queues in the broker."},
     {"process_resident_memory_bytes", "gauge", "memory_bytes", "Resident memory size in bytes."},
+    {"process_cpu_seconds_total", "counter", "cpu_seconds",
+     "Total user and system CPU time spent in seconds."},
 };
 
 constexpr simple_metric storage_metrics[] = {
@@ -157,6 +162,13 @@ const std::string& monitor::metrics() {
   for (const auto& m : storage_metrics) {
     out.family(m.name, m.type, m.help);
     out.sample(m.name, number(storage, m.key));
+  }
+  if (storage.contains("sync_seconds")) {
+    const auto& h = storage["sync_seconds"];
+    auto bounds = h.value("bounds", std::vector<double>());
+    auto counts = h.value("counts", std::vector<std::uint64_t>());
+    out.family("ipcd_storage_sync_seconds", "histogram", "How long fsync of the durable log takes.");
+    out.histogram("ipcd_storage_sync_seconds", {}, bounds, counts, h.value("sum", 0.0));
   }
   for (const auto& m : per_queue) {
     out.family(m.name, m.type, m.help);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <functional>
 #include <map>
 #include <memory>
@@ -48,10 +49,30 @@ struct recovery_report {
   std::chrono::milliseconds took{0};
 };
 
+// How long fsync calls take (docs/monitoring.md §3): counts per bucket of seconds, the
+// last bucket past the largest bound, and their sum.
+struct sync_histogram {
+  static constexpr double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                      0.05,   0.1,   0.25,   0.5,   1.0};
+  std::uint64_t counts[std::size(bounds) + 1] = {};
+  double sum_seconds = 0;
+  void add(double seconds) {
+    std::size_t i = 0;
+    while (i < std::size(bounds) && seconds > bounds[i]) ++i;
+    ++counts[i];
+    sum_seconds += seconds;
+  }
+  void merge(const sync_histogram& other) {
+    for (std::size_t i = 0; i < std::size(counts); ++i) counts[i] += other.counts[i];
+    sum_seconds += other.sum_seconds;
+  }
+};
+
 struct log_stats {
   std::uint64_t appended_bytes = 0;  // records handed to the log
   std::uint64_t written_bytes = 0;   // confirmed written by the writer
   std::uint64_t syncs = 0;
+  sync_histogram sync_seconds;
   std::uint64_t write_errors = 0;
   std::uint64_t segments_deleted = 0;
   std::size_t segments = 0;  // segment files in use
@@ -104,6 +125,7 @@ class durable_log {
   void schedule_flush();
   void delete_settled_head();
   void on_written(std::vector<std::pair<std::uint64_t, std::error_code>> outcomes,
+                  const sync_histogram& synced,
                   std::uint64_t written, std::uint64_t syncs);
 
   std::shared_ptr<file_system> fs_;
