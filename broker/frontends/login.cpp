@@ -25,7 +25,8 @@ asio::awaitable<bool> check_password_off_thread(asio::any_io_executor executor,
                                                 std::string password) {
   // The answer comes back from the checker's thread through a post onto `executor`,
   // which wakes this coroutine by cancelling `signal`.
-  auto signal = std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+  auto signal =
+      std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
   auto outcome = std::make_shared<bool>(false);
   password_checker::check(std::move(place), std::move(hash), std::move(password),
                           [signal, outcome](bool ok) {

@@ -3,9 +3,9 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 
-#include "ipc/routing/topic.hpp"
 #include "frontends/http/http_service.hpp"
 #include "frontends/mqtt/mqtt_registry.hpp"
+#include "ipc/routing/topic.hpp"
 #include "server/server.hpp"
 #include "server/service_notifier.hpp"
 

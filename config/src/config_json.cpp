@@ -84,8 +84,7 @@ void read_protocol(object_reader& reader, listener& entry) {
                                        std::string(protocol_name(*implied)) + "\"");
     entry.protocol = chosen;
   } else if (!name.empty()) {
-    reader.report_at("protocol",
-                     "expected \"native\", \"mqtt\" or \"http\", got \"" + name + "\"");
+    reader.report_at("protocol", "expected \"native\", \"mqtt\" or \"http\", got \"" + name + "\"");
   }
 }
 

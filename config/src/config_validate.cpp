@@ -122,8 +122,8 @@ void validate_listener(const listener& entry, std::size_t index,
   // bind; port 0 picks a free port each time, so those never collide.
   bool ip = url.kind == transport::scheme::tls || url.kind == transport::scheme::tcp;
   if (ip && url.port == 0) return;
-  std::string key = ip ? "tcp-or-tls://" + url.host + ":" + std::to_string(url.port)
-                       : url.to_string();
+  std::string key =
+      ip ? "tcp-or-tls://" + url.host + ":" + std::to_string(url.port) : url.to_string();
   auto [first, inserted] = seen.emplace(key, index);
   if (!inserted)
     add(errors, listener_path(index, "url"),
@@ -243,7 +243,8 @@ std::vector<error> validate(const broker_config& config) {
   validate_mqtt(config.mqtt, errors);
   validate_http(config.http, errors);
   if (config.sys_interval_s != 0)
-    check_range(errors, "/sys_interval", config.sys_interval_s, 1, 86400, "0 (off), or 1 s to a day");
+    check_range(errors, "/sys_interval", config.sys_interval_s, 1, 86400,
+                "0 (off), or 1 s to a day");
   validate_queues(config, errors);
   validate_storage(config.storage, errors);
   validate_auth(config, errors);

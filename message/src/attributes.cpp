@@ -50,14 +50,15 @@ std::string read_attributes(const map_view& headers, attributes& out) {
   for (auto entry : headers) {
     if (!is_reserved(entry.key)) continue;
     if (equal_lower(entry.key, attribute::qos)) {
-      if (out.qos != attributes::no_qos) return "header " + quoted(attribute::qos) + " is given twice";
+      if (out.qos != attributes::no_qos)
+        return "header " + quoted(attribute::qos) + " is given twice";
       if (entry.value.size() != 1 || entry.value[0] < '0' || entry.value[0] > '2')
         return "header " + quoted(attribute::qos) + " must be 0, 1 or 2";
       out.qos = static_cast<std::uint8_t>(entry.value[0] - '0');
     } else if (equal_lower(entry.key, attribute::content_type) ||
                equal_lower(entry.key, attribute::correlation)) {
-      bool& seen = equal_lower(entry.key, attribute::content_type) ? seen_content_type
-                                                                   : seen_correlation;
+      bool& seen =
+          equal_lower(entry.key, attribute::content_type) ? seen_content_type : seen_correlation;
       if (seen) return "header " + quoted(entry.key) + " is given twice";
       seen = true;
     } else if (equal_lower(entry.key, attribute::payload_format)) {

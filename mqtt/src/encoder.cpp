@@ -59,7 +59,8 @@ void encode(byte_buffer& out, version v, const publish_packet& p) {
   // properties (MQTT 5) built aside, since their length goes before them.
   byte_buffer props;
   if (v == version::v5) wire::put_properties(props, p.props);
-  std::size_t remaining = 2 + p.topic.size() + (p.qos > 0 ? 2 : 0) + props.size() + p.payload.size();
+  std::size_t remaining =
+      2 + p.topic.size() + (p.qos > 0 ? 2 : 0) + props.size() + p.payload.size();
   auto flags = static_cast<std::uint8_t>((p.dup ? 0x08 : 0) | p.qos << 1 | (p.retain ? 1 : 0));
   out.reserve(out.size() + 5 + remaining);
   out.push_back(type_byte(packet_type::publish, flags));

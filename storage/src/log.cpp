@@ -200,8 +200,8 @@ class durable_log::writer {
     auto* owner = &owner_;
     owner_.post_([owner, alive = owner_.alive_, outcomes = std::move(outcomes), written, syncs,
                   synced = timings_]() mutable {
-          if (*alive) owner->on_written(std::move(outcomes), synced, written, syncs);
-        });
+      if (*alive) owner->on_written(std::move(outcomes), synced, written, syncs);
+    });
   }
 
   durable_log& owner_;

@@ -1,9 +1,12 @@
 // libFuzzer target: the HTTP request head parser (http/) on arbitrary bytes fed in two
 // halves, pipelined requests included. Whatever it accepts must be a well-formed head
-// within the limits; it must stop at the limits. Run by scripts/fuzz.sh.
+// within the limits; it must stop at the limits. Each accepted head's Authorization value
+// goes through parse_authorization, whose Basic credentials must re-encode to what came.
+// Run by scripts/fuzz.sh.
 #include <cstdlib>
 #include <string_view>
 
+#include "ipc/http/authorization.hpp"
 #include "ipc/http/request_parser.hpp"
 
 using namespace ipc::http;
@@ -31,6 +34,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (r.path.find('\0') != std::string::npos || r.headers.size() > l.max_headers)
           std::abort();
         if (r.minor_version == 1 && !r.header("host")) std::abort();
+        if (auto value = r.header("authorization")) {
+          auto given = parse_authorization(*value);
+          // Basic: the decoded "user:password" is shorter than its base64, and the user
+          // holds no colon (the first one separates them).
+          if (given && given->scheme == credentials::kind::basic &&
+              (given->user.find(':') != std::string::npos ||
+               given->user.size() + given->password.size() + 1 > value->size()))
+            std::abort();
+        }
         parser.reset();
       }
     }

@@ -25,11 +25,18 @@ namespace {
 
 // Chromium as the machine allows it: headless, as root without its sandbox, with nothing
 // that reaches for the network, in a profile of its own.
-std::vector<std::string> chromium(const ipc::test::temp_dir& profile, std::vector<std::string> more) {
-  std::vector<std::string> argv = {"/usr/bin/chromium", "--headless", "--no-sandbox",
-                                   "--disable-gpu", "--disable-quic", "--no-first-run",
-                                   "--disable-background-networking", "--disable-component-update",
-                                   "--disable-sync", "--user-data-dir=" + profile.file("profile"),
+std::vector<std::string> chromium(const ipc::test::temp_dir& profile,
+                                  std::vector<std::string> more) {
+  std::vector<std::string> argv = {"/usr/bin/chromium",
+                                   "--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--disable-quic",
+                                   "--no-first-run",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--disable-sync",
+                                   "--user-data-dir=" + profile.file("profile"),
                                    "--window-size=1280,900"};
   argv.insert(argv.end(), more.begin(), more.end());
   return argv;
@@ -69,8 +76,8 @@ TEST_CASE("the dashboard shows live rates and queues in headless Chromium") {
   // --virtual-time-budget lets the page's timers run (its refresh every two seconds)
   // before the DOM is printed; the requests are real.
   ipc::test::temp_dir profile;
-  auto dom = run_command(chromium(profile, {"--virtual-time-budget=9000", "--dump-dom", page}),
-                         {}, std::chrono::seconds(90));
+  auto dom = run_command(chromium(profile, {"--virtual-time-budget=9000", "--dump-dom", page}), {},
+                         std::chrono::seconds(90));
   REQUIRE_MESSAGE(dom.exit_code == 0, dom.err);
   std::smatch found;
   REQUIRE(std::regex_search(dom.out, found, std::regex("data-points=\"([0-9]+)\"")));
@@ -84,9 +91,9 @@ TEST_CASE("the dashboard shows live rates and queues in headless Chromium") {
   std::filesystem::create_directories(IPCD_TEST_ARTIFACTS);
   std::string shot = std::string(IPCD_TEST_ARTIFACTS) + "/dashboard.png";
   std::filesystem::remove(shot);
-  auto screenshot = run_command(
-      chromium(profile, {"--virtual-time-budget=5000", "--screenshot=" + shot, page}), {},
-      std::chrono::seconds(90));
+  auto screenshot =
+      run_command(chromium(profile, {"--virtual-time-budget=5000", "--screenshot=" + shot, page}),
+                  {}, std::chrono::seconds(90));
   CHECK_MESSAGE(screenshot.exit_code == 0, screenshot.err);
   CHECK(std::filesystem::exists(shot));
   CHECK(std::filesystem::file_size(shot) > 10000);

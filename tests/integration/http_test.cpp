@@ -196,7 +196,8 @@ print(samples[("process_cpu_seconds_total", ())] > 0)
     {
       // Two requests in one write: two answers, in order, on the kept connection.
       raw_client c(broker.http_url());
-      std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+      std::string two =
+          "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
       c.send({two.begin(), two.end()});
       std::string buffer;
       CHECK(read_answer(c, buffer).status == 200);
@@ -272,15 +273,20 @@ TEST_SUITE("monitoring") {
     std::mutex mutex;
     std::map<std::string, std::string> got;
     std::error_code ec;
-    auto s = native.subscribe("$SYS/broker/#", [&](const message& m) {
-      std::lock_guard lock(mutex);
-      got[std::string(m.topic())] = std::string(m.payload());
-    }, ec);
+    auto s = native.subscribe(
+        "$SYS/broker/#",
+        [&](const message& m) {
+          std::lock_guard lock(mutex);
+          got[std::string(m.topic())] = std::string(m.payload());
+        },
+        ec);
     REQUIRE(!ec);
-    REQUIRE(ipc::test::wait_until([&] {
-      std::lock_guard lock(mutex);
-      return got.size() >= 14;
-    }, std::chrono::seconds(5)));
+    REQUIRE(ipc::test::wait_until(
+        [&] {
+          std::lock_guard lock(mutex);
+          return got.size() >= 14;
+        },
+        std::chrono::seconds(5)));
     std::lock_guard lock(mutex);
     CHECK(got["$SYS/broker/connections"] == "1");
     CHECK(got["$SYS/broker/version"] == "\"" IPCD_VERSION "\"");

@@ -87,8 +87,8 @@ TEST_SUITE("mqtt interop") {
 
     for (std::string v : {"mqttv311", "mqttv5"}) {
       CAPTURE(v);
-      child_process sub({"/usr/bin/mosquitto_sub", "-p", port, "-V", v, "-q", "2", "-i",
-                         "sub-" + v, "-t", "back/#", "-C", "3", "-F", "%t %q %p"});
+      child_process sub({"/usr/bin/mosquitto_sub", "-p", port, "-V", v, "-q", "2", "-i", "sub-" + v,
+                         "-t", "back/#", "-C", "3", "-F", "%t %q %p"});
       REQUIRE(subscribed(broker, "sub-" + v));
       for (std::string q : {"0", "1", "2"}) {
         auto sent = run_command(ipcctl(broker, {"pub", "back/" + q, "native" + q, "--qos", q}));
@@ -104,15 +104,15 @@ TEST_SUITE("mqtt interop") {
     ipcd_process broker(mqtt_listeners);
     REQUIRE(broker.start());
     const auto port = broker.mqtt_port();
-    auto kept = run_command({"/usr/bin/mosquitto_pub", "-p", port, "-t", "state/door", "-m",
-                             "open", "-r", "-q", "1"});
+    auto kept = run_command(
+        {"/usr/bin/mosquitto_pub", "-p", port, "-t", "state/door", "-m", "open", "-r", "-q", "1"});
     REQUIRE_MESSAGE(kept.exit_code == 0, kept.err);
     auto read = run_command(ipcctl(broker, {"sub", "state/#", "--count", "1"}));
     CHECK(read.out == "open\n");
     auto native_kept = run_command(ipcctl(broker, {"pub", "state/window", "shut", "--retain"}));
     REQUIRE(native_kept.exit_code == 0);
-    auto mqtt_read = run_command({"/usr/bin/mosquitto_sub", "-p", port, "-t", "state/window",
-                                  "-C", "1", "-F", "%t %p %r", "-V", "mqttv5"});
+    auto mqtt_read = run_command({"/usr/bin/mosquitto_sub", "-p", port, "-t", "state/window", "-C",
+                                  "1", "-F", "%t %p %r", "-V", "mqttv5"});
     CHECK(mqtt_read.out == "state/window shut 1\n");
 
     // A will, published when mosquitto_sub dies without DISCONNECT.
@@ -130,22 +130,34 @@ TEST_SUITE("mqtt interop") {
     const auto& pki = ipc::test::pki();
     std::string hash = ipc::credentials::hash_password("s3cret");
     ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock"},
-        {"url":"mqtts://127.0.0.1:0","cert":")" + pki.file("server.pem") + R"(","key":")" +
-                            pki.file("server.key") + R"(","ca":")" + pki.file("ca.pem") + R"("}])",
+        {"url":"mqtts://127.0.0.1:0","cert":")" +
+                            pki.file("server.pem") + R"(","key":")" + pki.file("server.key") +
+                            R"(","ca":")" + pki.file("ca.pem") + R"("}])",
                         R"("auth": {"users": [{"name": "alice", "password": ")" + hash +
                             R"("}, {"name": "svc"}, {"name": "ops", "permissions": {"admin": true,
                                  "subscribe": ["#"], "publish": ["#"]}}],
                            "cert_users": {"CN=svc-a": "svc"},
-                           "unix_users": {"0": "ops", ")" + std::to_string(::getuid()) +
-                            R"(": "ops"}})");
+                           "unix_users": {"0": "ops", ")" +
+                            std::to_string(::getuid()) + R"(": "ops"}})");
     REQUIRE(broker.start());
     const auto port = broker.port_of("mqtts");
     REQUIRE(!port.empty());
     child_process native(ipcctl(broker, {"sub", "secure/#", "--count", "1"}));
     REQUIRE(subscribed(broker, "ipcctl"));
-    std::vector<std::string> base = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", port,
-                                     "--cafile", pki.file("ca.pem"), "-u", "alice", "-t",
-                                     "secure/a", "-q", "1", "-m"};
+    std::vector<std::string> base = {"/usr/bin/mosquitto_pub",
+                                     "-h",
+                                     "127.0.0.1",
+                                     "-p",
+                                     port,
+                                     "--cafile",
+                                     pki.file("ca.pem"),
+                                     "-u",
+                                     "alice",
+                                     "-t",
+                                     "secure/a",
+                                     "-q",
+                                     "1",
+                                     "-m"};
     auto wrong = base;
     wrong.insert(wrong.end(), {"nope", "-P", "guess"});
     auto refused = run_command(wrong);
@@ -161,15 +173,15 @@ TEST_SUITE("mqtt interop") {
     // password, the client is anonymous, which this broker refuses.
     child_process by_cert(ipcctl(broker, {"sub", "secure/#", "--count", "1"}));
     REQUIRE(subscribed(broker, "ipcctl"));
-    std::vector<std::string> cert_base = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", port,
-                                          "--cafile", pki.file("ca.pem"), "-t", "secure/b",
-                                          "-q", "1", "-m"};
+    std::vector<std::string> cert_base = {
+        "/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", port, "--cafile",
+        pki.file("ca.pem"),       "-t", "secure/b",  "-q", "1",  "-m"};
     auto anonymous = cert_base;
     anonymous.push_back("no certificate");
     CHECK(run_command(anonymous).exit_code != 0);
     auto with_cert = cert_base;
-    with_cert.insert(with_cert.end(), {"as svc", "--cert", pki.file("client.pem"), "--key",
-                                       pki.file("client.key")});
+    with_cert.insert(with_cert.end(),
+                     {"as svc", "--cert", pki.file("client.pem"), "--key", pki.file("client.key")});
     auto cert_sent = run_command(with_cert);
     CHECK_MESSAGE(cert_sent.exit_code == 0, cert_sent.err);
     REQUIRE(finished(by_cert));

@@ -44,7 +44,8 @@ std::span<const std::uint8_t> bytes_of(std::string_view s) {
 }  // namespace
 
 TEST_SUITE("mqtt") {
-  TEST_CASE("3.1.1 and 5 clients exchange messages at QoS 0, 1 and 2, downgraded per subscription") {
+  TEST_CASE(
+      "3.1.1 and 5 clients exchange messages at QoS 0, 1 and 2, downgraded per subscription") {
     broker_fixture broker(with_mqtt);
     for (auto v : {version::v311, version::v5}) {
       CAPTURE(static_cast<int>(v));
@@ -78,10 +79,13 @@ TEST_SUITE("mqtt") {
     std::mutex mutex;
     std::vector<std::pair<std::string, ipc::headers>> got;
     std::error_code ec;
-    auto s = native.subscribe("cross/#", [&](const message& m) {
-      std::lock_guard lock(mutex);
-      got.emplace_back(std::string(m.payload()), m.headers());
-    }, ec);
+    auto s = native.subscribe(
+        "cross/#",
+        [&](const message& m) {
+          std::lock_guard lock(mutex);
+          got.emplace_back(std::string(m.payload()), m.headers());
+        },
+        ec);
     REQUIRE(!ec);
     REQUIRE(!native.flush());
 
@@ -105,15 +109,18 @@ TEST_SUITE("mqtt") {
     {
       std::lock_guard lock(mutex);
       CHECK(got[0].first == "from mqtt");
-      ipc::headers expected = {{"colour", "blue"},          {"colour", "green"},
-                               {"ipc-qos", "1"},            {"ipc-ttl", "60000"},
+      ipc::headers expected = {{"colour", "blue"},
+                               {"colour", "green"},
+                               {"ipc-qos", "1"},
+                               {"ipc-ttl", "60000"},
                                {"ipc-content-type", "text/plain"}};
       CHECK(got[0].second == expected);
     }
 
     // Native to MQTT: headers become user properties; ipc-qos asks for QoS 1.
-    REQUIRE(!native.publish("back/b", "from native", {{"trace", "42"}, {"ipc-qos", "1"},
-                                                      {"ipc-content-type", "application/json"}}));
+    REQUIRE(!native.publish(
+        "back/b", "from native",
+        {{"trace", "42"}, {"ipc-qos", "1"}, {"ipc-content-type", "application/json"}}));
     auto m = mq.next_message();
     REQUIRE(m);
     CHECK(m->topic == "back/b");
@@ -155,9 +162,12 @@ TEST_SUITE("mqtt") {
     CHECK(reply.payload == "noon");
 
     // MQTT request (response topic + correlation data) to a native server.
-    auto served = native.serve("svc/echo", [](const message& m) {
-      return std::optional<std::string>("echo " + std::string(m.payload()));
-    }, false, ec);
+    auto served = native.serve(
+        "svc/echo",
+        [](const message& m) {
+          return std::optional<std::string>("echo " + std::string(m.payload()));
+        },
+        false, ec);
     REQUIRE(!ec);
     REQUIRE(!native.flush());
     mqtt_test_client requester(broker.mqtt_url(), version::v5);
@@ -422,7 +432,7 @@ TEST_SUITE("mqtt") {
     REQUIRE(!ec);
     mqtt_test_client mq(broker.mqtt_url(), version::v5);
     REQUIRE(mq.connect("binder"));
-    REQUIRE(mq.subscribe("#", 0) == 0);           // does not match $SYS/...
+    REQUIRE(mq.subscribe("#", 0) == 0);  // does not match $SYS/...
     REQUIRE(mq.subscribe("$SYS/connections/#", 0) == 0);
     CHECK(mq.publish("orders/1", "one order", 0) == reason::success);
     auto own = mq.next_message();  // its own publish, through '#'
@@ -430,11 +440,14 @@ TEST_SUITE("mqtt") {
     CHECK(own->topic == "orders/1");
     std::mutex mutex;
     std::vector<std::string> consumed;
-    auto consumer = native.consume("orders", {}, [&](const message& m) {
-      std::lock_guard lock(mutex);
-      consumed.emplace_back(m.payload());
-      (void)native.ack(m.delivery_tag());
-    }, ec);
+    auto consumer = native.consume(
+        "orders", {},
+        [&](const message& m) {
+          std::lock_guard lock(mutex);
+          consumed.emplace_back(m.payload());
+          (void)native.ack(m.delivery_tag());
+        },
+        ec);
     REQUIRE(!ec);
     REQUIRE(ipc::test::wait_until([&] {
       std::lock_guard lock(mutex);
@@ -528,8 +541,8 @@ TEST_SUITE("mqtt") {
     }
     SUBCASE("an unsupported protocol level") {
       mqtt_test_client c(broker.mqtt_url(), version::v311);
-      c.send_bytes({0x10, 0x0D, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x09, 0x02, 0x00, 0x3C, 0x00,
-                    0x01, 'x'});
+      c.send_bytes(
+          {0x10, 0x0D, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x09, 0x02, 0x00, 0x3C, 0x00, 0x01, 'x'});
       auto ack = c.next_of(packet_type::connack);
       REQUIRE(ack);
       CHECK(ack->body == std::vector<std::uint8_t>{0x00, 0x01});  // unacceptable version
@@ -606,7 +619,8 @@ TEST_SUITE("mqtt sessions") {
     return c;
   }
 
-  TEST_CASE("a persistent session keeps subscriptions and QoS 1 messages while its client is away") {
+  TEST_CASE(
+      "a persistent session keeps subscriptions and QoS 1 messages while its client is away") {
     for (auto v : {version::v311, version::v5}) {
       CAPTURE(static_cast<int>(v));
       broker_fixture broker(with_mqtt);
@@ -752,9 +766,8 @@ TEST_SUITE("mqtt sessions") {
     // Expiry is checked once a second: the session and its queue are gone within three.
     auto queue_exists = [&] {
       bool exists = false;
-      broker.on_broker([&](broker::server& s) {
-        exists = s.core().queues().find("mqtt.brief") != nullptr;
-      });
+      broker.on_broker(
+          [&](broker::server& s) { exists = s.core().queues().find("mqtt.brief") != nullptr; });
       return exists;
     };
     CHECK(queue_exists());

@@ -18,17 +18,17 @@
 #include "collector.hpp"
 #include "ipc/client.hpp"
 #include "options.hpp"
-#include "test_pki.hpp"
 #include "process.hpp"
 #include "raw_client.hpp"
 #include "temp_dir.hpp"
+#include "test_pki.hpp"
 #include "wait.hpp"
 
 using namespace ipc;
 using ipc::test::at;
 using ipc::test::broker_fixture;
-using ipc::test::wait_until;
 using ipc::test::pki;
+using ipc::test::wait_until;
 using json = nlohmann::json;
 
 namespace {

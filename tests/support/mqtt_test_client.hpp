@@ -66,12 +66,13 @@ class mqtt_test_client {
                                        std::chrono::milliseconds limit = std::chrono::seconds(5));
   // The next PUBLISH, decoded; QoS 1 and 2 ones are acknowledged (PUBACK, PUBREC then
   // PUBCOMP after the broker's PUBREL) unless `ack` is false.
-  std::optional<mqtt_message> next_message(std::chrono::milliseconds limit = std::chrono::seconds(5),
-                                           bool ack = true);
+  std::optional<mqtt_message> next_message(
+      std::chrono::milliseconds limit = std::chrono::seconds(5), bool ack = true);
   // True when the broker closed the connection within `limit` (packets before it skipped).
   bool closed_by_peer(std::chrono::milliseconds limit = std::chrono::seconds(5));
   // The DISCONNECT the broker sent before closing (MQTT 5), or nullopt.
-  std::optional<mqtt::reason> disconnect_reason(std::chrono::milliseconds limit = std::chrono::seconds(5));
+  std::optional<mqtt::reason> disconnect_reason(
+      std::chrono::milliseconds limit = std::chrono::seconds(5));
 
  private:
   raw_client socket_;

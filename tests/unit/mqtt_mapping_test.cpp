@@ -77,7 +77,8 @@ TEST_SUITE("mqtt mapping") {
     message_record::map_view view(headers, static_cast<std::uint16_t>(pairs.size()));
     message_record::byte_buffer record;
     std::string payload = "body";
-    message_record::encode_record(record, 42, 7, "a/b", "replies/x", {{}, &view}, bytes_of(payload));
+    message_record::encode_record(record, 42, 7, "a/b", "replies/x", {{}, &view},
+                                  bytes_of(payload));
     broker::mqtt_outbound m;
     REQUIRE(broker::read_outbound(record, m));
     CHECK(m.record.topic == "a/b");
@@ -86,8 +87,8 @@ TEST_SUITE("mqtt mapping") {
     CHECK(m.content_type == "text/plain");
     CHECK(m.payload_format == 1);
     REQUIRE(m.correlation);
-    CHECK(std::string(reinterpret_cast<const char*>(m.correlation->data()), m.correlation->size()) ==
-          "c-1");
+    CHECK(std::string(reinterpret_cast<const char*>(m.correlation->data()),
+                      m.correlation->size()) == "c-1");
     REQUIRE(m.user_properties.size() == 1);  // ipc- keys are not user properties
     CHECK(m.user_properties[0] == mqtt::string_pair{"k", "v"});
 
@@ -177,7 +178,8 @@ TEST_SUITE("mqtt mapping") {
     CHECK(all.find("/listeners/0/protocol: the URL's scheme already says \"mqtt\"") !=
           std::string::npos);
     CHECK(all.find("/listeners/1/url: duplicate listener") != std::string::npos);
-    CHECK(all.find("/listeners/2/protocol: expected \"native\", \"mqtt\" or \"http\"") != std::string::npos);
+    CHECK(all.find("/listeners/2/protocol: expected \"native\", \"mqtt\" or \"http\"") !=
+          std::string::npos);
     CHECK(all.find("/mqtt/receive_maximum") != std::string::npos);
     CHECK(all.find("/mqtt/max_queued_bytes") != std::string::npos);
   }

@@ -54,8 +54,10 @@ void http_connection::start() {
   counted_ = true;
   auto self = shared_from_this();
   deadline_.expires_after(std::chrono::milliseconds(service_->settings().request_timeout_ms));
-  asio::co_spawn(stream_->get_executor(), [self] { return self->serve(); }, asio::detached);
-  asio::co_spawn(stream_->get_executor(), [self] { return self->watchdog(); }, asio::detached);
+  asio::co_spawn(
+      stream_->get_executor(), [self] { return self->serve(); }, asio::detached);
+  asio::co_spawn(
+      stream_->get_executor(), [self] { return self->watchdog(); }, asio::detached);
 }
 
 void http_connection::stop() {
@@ -122,8 +124,8 @@ asio::awaitable<void> http_connection::serve() {
         auto refusal = std::move(allowed.refusal);
         if (allowed.job) {
           auto& job = *allowed.job;
-          bool ok = co_await check_password_off_thread(stream_->get_executor(), std::move(job.place),
-                                                       job.hash, job.password);
+          bool ok = co_await check_password_off_thread(
+              stream_->get_executor(), std::move(job.place), job.hash, job.password);
           if (stopped_) co_return;
           refusal = password_checked(job, ok).refusal;
         }

@@ -153,7 +153,8 @@ const std::string& monitor::metrics() {
   out.family("ipcd_connections", "gauge", "Open connections by transport, listener and protocol.");
   for (const auto& [key, count] : open)
     out.sample("ipcd_connections",
-               {{"transport", std::get<0>(key)}, {"listener", std::get<1>(key)},
+               {{"transport", std::get<0>(key)},
+                {"listener", std::get<1>(key)},
                 {"protocol", std::get<2>(key)}},
                count);
   out.family("ipcd_pending_output_bytes", "gauge", "Output queued to clients, not yet written.");
@@ -167,7 +168,8 @@ const std::string& monitor::metrics() {
     const auto& h = storage["sync_seconds"];
     auto bounds = h.value("bounds", std::vector<double>());
     auto counts = h.value("counts", std::vector<std::uint64_t>());
-    out.family("ipcd_storage_sync_seconds", "histogram", "How long fsync of the durable log takes.");
+    out.family("ipcd_storage_sync_seconds", "histogram",
+               "How long fsync of the durable log takes.");
     out.histogram("ipcd_storage_sync_seconds", {}, bounds, counts, h.value("sum", 0.0));
   }
   for (const auto& m : per_queue) {

@@ -54,9 +54,8 @@ will_message will_of(const mqtt::will_spec& w) {
     message_record::put_map(will.headers, {{}, &view});
   }
   if (w.props.will_delay_interval)
-    will.delay_ms = static_cast<std::uint32_t>(
-        std::min<std::uint64_t>(std::uint64_t{*w.props.will_delay_interval} * 1000,
-                                max_will_delay_ms));
+    will.delay_ms = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+        std::uint64_t{*w.props.will_delay_interval} * 1000, max_will_delay_ms));
   return will;
 }
 }  // namespace
@@ -83,9 +82,8 @@ void mqtt_connection::on_connect(const mqtt::raw_packet& packet) {
   const auto max_keepalive = registry_->settings().max_keepalive_s;
   bool capped = max_keepalive < 65535 && (keep_alive_s_ == 0 || keep_alive_s_ > max_keepalive);
   if (capped && !v5())  // 3.1.1 cannot be told another keep alive (MQTT 5 §3.2.2.3.14 can)
-    return refuse_connect(reason::server_unavailable,
-                          "keep alive over mqtt.max_keepalive (" +
-                              std::to_string(max_keepalive) + " s)");
+    return refuse_connect(reason::server_unavailable, "keep alive over mqtt.max_keepalive (" +
+                                                          std::to_string(max_keepalive) + " s)");
   if (capped) {
     keep_alive_s_ = max_keepalive;
     server_keep_alive_ = true;
@@ -127,9 +125,10 @@ void mqtt_connection::on_connect(const mqtt::raw_packet& packet) {
     if (wait > std::chrono::steady_clock::duration::zero() ||
         !core_.throttle().begin(decision.user, key)) {
       ++core_.counters().auth_lockouts;
-      core_.log().warn("connection {} ({}): login for user '{}' refused unchecked: too many "
-                       "failed or concurrent logins",
-                       id_, peer().address, loggable(decision.user));
+      core_.log().warn(
+          "connection {} ({}): login for user '{}' refused unchecked: too many "
+          "failed or concurrent logins",
+          id_, peer().address, loggable(decision.user));
       return refuse_connect(v5() ? reason::banned : reason::server_unavailable,
                             "too many failed logins: try again later");
     }
@@ -179,9 +178,9 @@ void mqtt_connection::accept_user(const std::string& user, const std::string& ba
   if (auto refused = core_.admit(*state_, user, basis)) {
     core_.log().warn("connection {} ({}) as '{}' refused: {}", id_, peer().address, user,
                      refused.message);
-    return refuse_connect(refused.code == errc::auth_failed ? reason::not_authorized
-                                                            : reason::quota_exceeded,
-                          refused.message);
+    return refuse_connect(
+        refused.code == errc::auth_failed ? reason::not_authorized : reason::quota_exceeded,
+        refused.message);
   }
   if (will_) {
     if (auto refused = core_.set_will(*state_, std::move(*will_))) {
@@ -193,8 +192,7 @@ void mqtt_connection::accept_user(const std::string& user, const std::string& ba
     will_.reset();
   }
   // One connection per client identifier (MQTT 5 §3.1.4-3): the older one is closed.
-  if (auto older = registry_->holder(client_id_); older && older.get() != this)
-    older->taken_over();
+  if (auto older = registry_->holder(client_id_); older && older.get() != this) older->taken_over();
   registry_->hold(client_id_, shared_from_this());
   holds_client_id_ = true;
   bool present = false;
@@ -235,8 +233,8 @@ void mqtt_connection::on_disconnect(const mqtt::raw_packet& packet) {
     return protocol_error(reason::protocol_error,
                           "DISCONNECT may not set a session expiry when CONNECT set none");
   if (d.props.session_expiry_interval && session_ != nullptr)
-    session_->expiry_s = std::min(*d.props.session_expiry_interval,
-                                  registry_->settings().max_session_expiry_s);
+    session_->expiry_s =
+        std::min(*d.props.session_expiry_interval, registry_->settings().max_session_expiry_s);
   // A normal disconnection drops the will; 0x04 asks for it (MQTT 5 §3.14.2.1).
   if (d.code != reason::disconnect_with_will) core_.goodbye(*state_);
   draining_ = true;  // nothing more is read; the writer closes when the output is out

@@ -125,7 +125,7 @@ void mqtt_connection::memory_alarm(bool on) {
 
 void mqtt_connection::close_with(reason code, std::string_view message) {
   if (stopped_ || draining_) return;
-  draining_ = true;  // the read loop ends; the writer closes once this is out
+  draining_ = true;                   // the read loop ends; the writer closes once this is out
   if (!connect_seen_) return stop();  // nothing can be said before the client's version is known
   if (!connected_) {
     mqtt::connack_packet refused;
@@ -187,8 +187,8 @@ asio::awaitable<void> mqtt_connection::watchdog() {
       co_return;
     }
     if (!connected_) {
-      core_.log().info("connection {} ({}): no CONNECT within {} ms, closing", id_,
-                       peer().address, connect_timeout.count());
+      core_.log().info("connection {} ({}): no CONNECT within {} ms, closing", id_, peer().address,
+                       connect_timeout.count());
       stop();
       co_return;
     }
@@ -201,8 +201,8 @@ asio::awaitable<void> mqtt_connection::watchdog() {
       deadline_.expires_at((reading_paused_ ? now : last_heard_) + limit);
       continue;
     }
-    core_.log().info("connection {} ({}): nothing heard for {} s (keep alive {} s), closing",
-                     id_, peer().address, limit.count() / 1000.0, keep_alive_s_);
+    core_.log().info("connection {} ({}): nothing heard for {} s (keep alive {} s), closing", id_,
+                     peer().address, limit.count() / 1000.0, keep_alive_s_);
     close_with(reason::keep_alive_timeout, "keep alive timeout");
   }
 }
@@ -324,8 +324,7 @@ void mqtt_connection::on_slow_consumer() {
                    peer().address, pending_bytes());
   out_.clear();
   drop_waiting();
-  close_with(reason::quota_exceeded,
-             "slow consumer: pending output over limits.max_pending_bytes");
+  close_with(reason::quota_exceeded, "slow consumer: pending output over limits.max_pending_bytes");
 }
 
 void mqtt_connection::wake_writer() {

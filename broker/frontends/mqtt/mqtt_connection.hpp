@@ -29,9 +29,9 @@
 #include "frontends/mqtt/mqtt_mapping.hpp"
 #include "frontends/mqtt/mqtt_registry.hpp"
 #include "frontends/output_queue.hpp"
-#include "queues/queue.hpp"
 #include "ipc/mqtt/codec.hpp"
 #include "ipc/transport/stream.hpp"
+#include "queues/queue.hpp"
 
 namespace ipc::broker {
 
@@ -40,7 +40,8 @@ class broker_core;
 class mqtt_connection final : public client, public std::enable_shared_from_this<mqtt_connection> {
  public:
   mqtt_connection(broker_core& core, std::shared_ptr<mqtt_registry> registry,
-                  std::unique_ptr<transport::stream> stream, std::uint64_t id, std::string listener);
+                  std::unique_ptr<transport::stream> stream, std::uint64_t id,
+                  std::string listener);
   ~mqtt_connection();
 
   // Attaches to the core and starts the loops; refused past the connection limit (the
@@ -200,8 +201,8 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   // A delivery of a queue (`share` names a shared subscription, "" the session queue):
   // sent at `max_qos` at most, settled at once when it needs no acknowledgement.
   void deliver_queued(const std::string& share, std::uint64_t delivery,
-                      const stored_message& message, std::uint8_t max_qos,
-                      bool retain_as_published, std::uint32_t identifier, bool skip);
+                      const stored_message& message, std::uint8_t max_qos, bool retain_as_published,
+                      std::uint32_t identifier, bool skip);
   // The queue and consumer a delivery came through, or nulls when they are gone.
   std::pair<queue*, queue_consumer*> source_of(const std::string& share);
   bool ready_for_more() const;
@@ -226,8 +227,8 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   std::string client_id_;
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
   mqtt::version version_ = mqtt::version::v311;
-  bool connected_ = false;       // CONNACK (success) queued
-  bool connect_seen_ = false;    // a CONNECT came (a second one is a protocol error)
+  bool connected_ = false;        // CONNACK (success) queued
+  bool connect_seen_ = false;     // a CONNECT came (a second one is a protocol error)
   bool holds_client_id_ = false;  // the registry has us under client_id_
   std::uint16_t keep_alive_s_ = 0;
   bool server_keep_alive_ = false;  // keep_alive_s_ is the broker's (mqtt.max_keepalive)
@@ -270,7 +271,7 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   std::shared_ptr<queue> session_queue_;
   session_consumer consumer_{*this};
   std::unordered_map<std::uint16_t, queue_delivery> queue_deliveries_;  // by packet id
-  std::vector<std::pair<std::string, std::uint64_t>> settle_soon_;  // after the dispatch
+  std::vector<std::pair<std::string, std::uint64_t>> settle_soon_;      // after the dispatch
   std::map<std::string, std::unique_ptr<share_consumer>, std::less<>> shares_;  // by filter
   std::deque<std::uint64_t> own_ids_;  // ids of this connection's latest publishes (no local)
   std::unordered_set<std::uint64_t> own_id_set_;
@@ -278,7 +279,8 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
 
   mqtt::packet_reader reader_;
   output_queue out_;
-  std::shared_ptr<memory_gauge> core_memory_;  // counts waiting_ (a connection may outlive the core)
+  std::shared_ptr<memory_gauge>
+      core_memory_;  // counts waiting_ (a connection may outlive the core)
   output_queue::batch in_flight_;
   mqtt::byte_buffer scratch_;  // control packets are encoded here first
   mqtt_headers headers_;

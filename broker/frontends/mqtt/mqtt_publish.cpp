@@ -57,8 +57,8 @@ void mqtt_connection::on_publish(const mqtt::raw_packet& packet) {
     return protocol_error(reason::receive_maximum_exceeded,
                           "more unacknowledged QoS 1 and 2 publishes than Receive Maximum");
   ++counters_.messages_in;
-  if (!headers_.build(p)) return answer_publish(p.qos, p.packet_id, reason::quota_exceeded,
-                                                "too many user properties");
+  if (!headers_.build(p))
+    return answer_publish(p.qos, p.packet_id, reason::quota_exceeded, "too many user properties");
   message_in m;
   m.topic = p.topic;
   m.reply_to = p.props.response_topic.value_or(std::string_view{});
@@ -145,8 +145,8 @@ void mqtt_connection::on_ack(const mqtt::raw_packet& packet) {
     if (a.type == packet_type::pubrec)  // MQTT 5 §4.3.3: answer an unknown PUBREC
       send_ack(packet_type::pubrel, a.packet_id,
                v5() ? reason::packet_identifier_not_found : reason::success);
-    core_.log().debug("connection {} ({}): {} for packet id {} not in flight", id_,
-                      peer().address, mqtt::packet_type_name(a.type), a.packet_id);
+    core_.log().debug("connection {} ({}): {} for packet id {} not in flight", id_, peer().address,
+                      mqtt::packet_type_name(a.type), a.packet_id);
     return;
   }
   // The client has the message once it acknowledges or receives it: a queue delivery is
@@ -185,8 +185,7 @@ void mqtt_connection::deliver(const mqtt_outbound& m, std::span<const std::uint8
   if (over_pending_limit(body.size())) {
     if (core_.limits().slow_consumer != "drop") return on_slow_consumer();
     if (counters_.dropped++ == 0)
-      core_.log().warn("connection {} ({}): slow consumer, dropping messages", id_,
-                       peer().address);
+      core_.log().warn("connection {} ({}): slow consumer, dropping messages", id_, peer().address);
     ++core_.counters().slow_consumer_drops;
     return;
   }
@@ -236,8 +235,7 @@ std::uint16_t mqtt_connection::send_publish(const mqtt_outbound& m, std::uint8_t
       return 0;
     }
     if (counters_.dropped++ == 0)
-      core_.log().warn("connection {} ({}): slow consumer, dropping messages", id_,
-                       peer().address);
+      core_.log().warn("connection {} ({}): slow consumer, dropping messages", id_, peer().address);
     ++core_.counters().slow_consumer_drops;
     return 0;
   }

@@ -53,8 +53,8 @@ std::string mqtt_registry::queue_name_of(const std::string& client_id) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string name = "mqtt.";
   for (unsigned char c : client_id) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-';
+    bool plain =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
     if (plain) {
       name += static_cast<char>(c);
     } else {
@@ -98,7 +98,7 @@ std::shared_ptr<mqtt_session_record> mqtt_registry::create(const std::string& cl
   options.durable = core_.queues().store() != nullptr;
   options.max_length = settings_.max_queued_messages;
   options.max_bytes = settings_.max_queued_bytes;
-  options.overflow = "drop-oldest";  // the newest messages wait for the client
+  options.overflow = "drop-oldest";            // the newest messages wait for the client
   (void)core_.queues().remove(record->queue);  // a leftover without a record
   bool created = false;
   if (auto refused = core_.queues().create(record->queue, options, created)) {
@@ -190,8 +190,8 @@ void mqtt_registry::load() {
     }
     core_.log().info("MQTT: {} persistent session(s) restored", sessions_.size());
   } catch (const std::exception& e) {
-    core_.log().error("MQTT sessions in {} unreadable ({}); starting without them",
-                      state_file_, e.what());
+    core_.log().error("MQTT sessions in {} unreadable ({}); starting without them", state_file_,
+                      e.what());
     sessions_.clear();
   }
 }

@@ -74,9 +74,8 @@ class mqtt_registry {
   // discard() ends one (its queue deleted); save() writes every record to the state file.
   std::shared_ptr<mqtt_session_record> resume(const std::string& client_id,
                                               const std::string& user);
-  std::shared_ptr<mqtt_session_record> create(const std::string& client_id,
-                                              const std::string& user, std::uint32_t expiry_s,
-                                              std::string& error);
+  std::shared_ptr<mqtt_session_record> create(const std::string& client_id, const std::string& user,
+                                              std::uint32_t expiry_s, std::string& error);
   void discard(const std::string& client_id);
   void save();
   // Reads the state file (at start, after storage is open): sessions whose queue is gone

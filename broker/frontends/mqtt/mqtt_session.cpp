@@ -8,10 +8,10 @@
 #include "core/broker_core.hpp"
 #include "core/loggable.hpp"
 #include "frontends/mqtt/mqtt_connection.hpp"
+#include "ipc/message/record.hpp"
 #include "ipc/routing/topic.hpp"
 #include "queues/queue_manager.hpp"
 #include "queues/stored_message.hpp"
-#include "ipc/message/record.hpp"
 
 namespace ipc::broker {
 

@@ -11,8 +11,8 @@ namespace ipc::broker {
 
 refusal mqtt_connection::open_share(std::string_view filter, std::string_view group,
                                     std::string_view topics, std::size_t held) {
-  std::string name = mqtt_registry::queue_name_of("share/" + std::string(group) + "/" +
-                                                  std::string(topics));
+  std::string name =
+      mqtt_registry::queue_name_of("share/" + std::string(group) + "/" + std::string(topics));
   auto source = core_.queues().find(name);
   if (!source) {
     config::queue_options options;
@@ -52,15 +52,15 @@ void mqtt_connection::deliver_shared(share_consumer& consumer, queue&, std::uint
   auto sub = subscriptions_.find(consumer.filter());
   bool known = sub != subscriptions_.end();
   deliver_queued(consumer.filter(), delivery, message, known ? sub->second.max_qos : 0,
-                 known && sub->second.retain_as_published,
-                 known ? sub->second.identifier : 0, !known);
+                 known && sub->second.retain_as_published, known ? sub->second.identifier : 0,
+                 !known);
 }
 
 void mqtt_connection::share_queue_deleted(share_consumer& consumer) {
   // An administrator deleted the group's queue: the subscription is gone.
   std::string filter = consumer.filter();
-  core_.log().info("connection {} ({}): shared subscription '{}' ended: its queue was deleted",
-                   id_, peer().address, loggable(filter));
+  core_.log().info("connection {} ({}): shared subscription '{}' ended: its queue was deleted", id_,
+                   peer().address, loggable(filter));
   std::erase_if(queue_deliveries_, [&](const auto& entry) { return entry.second.share == filter; });
   shares_.erase(filter);
   if (auto sub = subscriptions_.find(filter); sub != subscriptions_.end()) {

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <memory>
 
-
 #include "access/authenticator.hpp"
 #include "core/broker_core.hpp"
 #include "core/loggable.hpp"

@@ -129,7 +129,7 @@ struct mqtt {
 struct http {
   // Paths anyone may read when there is an auth section (health probes need no secret).
   std::vector<std::string> public_paths = {"/healthz"};
-  std::uint32_t max_connections = 64;       // a few browsers and scrapers; more get 503
+  std::uint32_t max_connections = 64;        // a few browsers and scrapers; more get 503
   std::uint32_t request_timeout_ms = 10000;  // a request head must arrive within this
   std::uint32_t idle_timeout_ms = 60000;     // a kept-alive connection idle this long closes
   bool operator==(const http&) const = default;
@@ -240,7 +240,8 @@ bool tls_available();
 std::string default_unix_url(const environment& env);
 
 // The embedded default config (SPEC §5): the default Unix socket, TCP on
-// 127.0.0.1:7878, the monitoring endpoint on http://127.0.0.1:7880, storage under /var/lib/ipcd (root) or $XDG_STATE_HOME/ipcd.
+// 127.0.0.1:7878, the monitoring endpoint on http://127.0.0.1:7880, storage under /var/lib/ipcd
+// (root) or $XDG_STATE_HOME/ipcd.
 broker_config default_config(const environment& env);
 
 struct load_result {

@@ -32,8 +32,7 @@ class prometheus_text {
   // A histogram's samples from per-bucket (not cumulative) counts over `bounds` (upper
   // bounds, ascending, without +Inf; `counts` has one more entry, the overflow).
   void histogram(std::string_view name, std::initializer_list<label> labels,
-                 std::span<const double> bounds, std::span<const std::uint64_t> counts,
-                 double sum);
+                 std::span<const double> bounds, std::span<const std::uint64_t> counts, double sum);
 
   const std::string& text() const { return text_; }
 

@@ -8,8 +8,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -125,8 +125,7 @@ class durable_log {
   void schedule_flush();
   void delete_settled_head();
   void on_written(std::vector<std::pair<std::uint64_t, std::error_code>> outcomes,
-                  const sync_histogram& synced,
-                  std::uint64_t written, std::uint64_t syncs);
+                  const sync_histogram& synced, std::uint64_t written, std::uint64_t syncs);
 
   std::shared_ptr<file_system> fs_;
   log_options options_;
