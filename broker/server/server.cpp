@@ -131,6 +131,15 @@ bool server::open() {
     return false;
   }
   mqtt_->load();  // persistent MQTT sessions, whose queues storage has just restored
+  // The monitoring endpoint shows when each TLS listener's certificate expires.
+  http_->data().set_certificates([this] {
+    monitor::certificate_list list;
+    for (const auto& l : listeners_)
+      if (auto expires = l->acceptor->certificate_expires_at(); expires != 0)
+        list.emplace_back(display_url(l->acceptor->local_url(), l->configured.protocol), expires);
+    return list;
+  });
+
   for (const auto& entry : config_.listeners) {
     std::string error;
     auto opened = open_listener(entry, config_.limits, error);

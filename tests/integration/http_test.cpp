@@ -18,6 +18,8 @@
 #include "options.hpp"
 #include "process.hpp"
 #include "raw_client.hpp"
+#include "server/server.hpp"
+#include "test_pki.hpp"
 #include "wait.hpp"
 
 using namespace ipc;
@@ -311,5 +313,50 @@ TEST_SUITE("monitoring") {
         }
       }
     CHECK(checked > 20);
+  }
+}
+
+TEST_SUITE("monitoring") {
+  TEST_CASE("https:// serves the endpoint, and TLS certificates' expiry is a metric") {
+    const auto& pki = ipc::test::pki();
+    broker_fixture broker([&](config::broker_config& c) {
+      with_http(c);
+      config::listener https;
+      https.url = "https://127.0.0.1:0";
+      https.protocol = config::listener_protocol::http;
+      https.cert = pki.file("server.pem");
+      https.key = pki.file("server.key");
+      c.listeners.push_back(https);
+    });
+    std::string port;
+    broker.on_broker([&](broker::server& s) {
+      for (const auto& url : s.bound_urls(config::listener_protocol::http))
+        if (url.kind == transport::scheme::tls) port = std::to_string(url.port);
+    });
+    REQUIRE(!port.empty());
+    // Python's http.client over TLS, verifying the broker against the test CA.
+    auto fetched = run_command({"/usr/bin/python3", "-c", R"(
+import http.client, ssl, sys
+context = ssl.create_default_context(cafile=sys.argv[2])
+c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=context)
+c.request("GET", "/metrics")
+r = c.getresponse()
+print(r.status)
+sys.stdout.write(r.read().decode())
+)",
+                                port, pki.file("ca.pem")});
+    REQUIRE_MESSAGE(fetched.exit_code == 0, fetched.err);
+    CHECK(fetched.out.starts_with("200\n"));
+    std::smatch found;
+    REQUIRE(std::regex_search(
+        fetched.out, found,
+        std::regex("ipcd_tls_certificate_expiry_timestamp_seconds\\{listener=\"https://127\\.0\\.0\\.1:" +
+                   port + "\"\\} ([0-9]+)")));
+    auto expires = std::stoll(found[1]);
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    CHECK(expires > now);                  // the test certificates last two days
+    CHECK(expires < now + 3 * 24 * 3600);
   }
 }

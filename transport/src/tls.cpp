@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include <chrono>
+#include <ctime>
 #include <deque>
 
 #include <asio/co_spawn.hpp>
@@ -222,6 +223,14 @@ class tls_acceptor final : public acceptor {
   }
 
   url local_url() const override { return local_; }
+
+  std::int64_t certificate_expires_at() const override {
+    X509* certificate = SSL_CTX_get0_certificate(state_->context->native_handle());
+    if (certificate == nullptr) return 0;
+    std::tm expiry{};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &expiry) != 1) return 0;
+    return static_cast<std::int64_t>(timegm(&expiry));
+  }
 
   // New handshakes use the reloaded certificate; connections made before keep theirs.
   std::function<void()> prepare_update(const listen_options& options,

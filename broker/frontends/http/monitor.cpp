@@ -172,6 +172,13 @@ const std::string& monitor::metrics() {
                "How long fsync of the durable log takes.");
     out.histogram("ipcd_storage_sync_seconds", {}, bounds, counts, h.value("sum", 0.0));
   }
+  if (certificates_) {
+    out.family("ipcd_tls_certificate_expiry_timestamp_seconds", "gauge",
+               "When the certificate a TLS listener presents expires (UNIX time).");
+    for (const auto& [listener, expires] : certificates_())
+      out.sample("ipcd_tls_certificate_expiry_timestamp_seconds", {{"listener", listener}},
+                 static_cast<double>(expires));
+  }
   for (const auto& m : per_queue) {
     out.family(m.name, m.type, m.help);
     for (const auto& q : s.queues) {

@@ -6,7 +6,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +36,11 @@ class monitor {
   std::string unhealthy_reason();
   // The broker is stopping (from the server): unhealthy from now on.
   void set_stopping() { stopping_ = true; }
+  // The TLS listeners and when their certificates expire (UNIX seconds), from the server.
+  using certificate_list = std::vector<std::pair<std::string, std::int64_t>>;
+  void set_certificates(std::function<certificate_list()> source) {
+    certificates_ = std::move(source);
+  }
 
  private:
   broker_core& core_;
@@ -39,6 +48,7 @@ class monitor {
   std::string metrics_;
   bool metrics_fresh_ = false;
   bool stopping_ = false;
+  std::function<certificate_list()> certificates_;
 };
 
 }  // namespace ipc::broker

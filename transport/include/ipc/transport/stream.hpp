@@ -75,6 +75,9 @@ class acceptor {
   virtual void close() = 0;
   // The bound address (with the real port when 0 was asked for).
   virtual url local_url() const = 0;
+  // When the certificate a TLS listener presents expires, in seconds since the UNIX
+  // epoch (its notAfter); 0 for other listeners.
+  virtual std::int64_t certificate_expires_at() const { return 0; }
   // A config reload: checks and loads what `options` need (TLS certificate and key, a
   // socket's group) and returns what applies them, or an empty function with `error`
   // set. Nothing changes until the returned function is called.
