@@ -42,6 +42,7 @@ std::string broker_core::admin_status() const {
       {"replies", counters_.replies},
       {"request_timeouts", counters_.request_timeouts},
       {"no_responders", counters_.no_responders},
+      {"connections_closed", counters_.closed},
       {"messages_in", counters_.messages_in},
       {"messages_out", counters_.messages_out},
       {"bytes_in", counters_.bytes_in},

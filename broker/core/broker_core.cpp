@@ -99,6 +99,11 @@ void broker_core::detach(client_state& s) {
   if (found == clients_.end() || found->second.get() != &s) return;
   auto entry = std::move(found->second);  // s stays valid to the end of this function
   clients_.erase(found);
+  auto why = s.owner().close_reason();
+  if (auto it = counters_.closed.find(why); it != counters_.closed.end())
+    ++it->second;
+  else
+    counters_.closed.emplace(std::string(why), 1);
   if (s.authenticated()) {
     if (auto it = user_connections_.find(s.user_);
         it != user_connections_.end() && --it->second == 0)

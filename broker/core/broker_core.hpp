@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,6 +58,7 @@ struct broker_counters {
   std::uint64_t handshake_failures = 0;  // TLS handshakes failed or refused (transport)
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
   std::uint64_t no_responders = 0;  // requests refused at once: nobody could answer
+  std::map<std::string, std::uint64_t, std::less<>> closed;  // connections ended, by reason
   std::uint64_t wills_published = 0;
 };
 

@@ -67,6 +67,10 @@ class client : public routing::route_target {
   virtual void close(errc code, std::string_view message) = 0;
   // Ends the connection at once, dropping what is queued (the end of a stop).
   virtual void stop() = 0;
+  // Why the connection ended, for the count by reason (docs/monitoring.md §3): "client"
+  // (it closed), "protocol_error", "auth", "slow_consumer", "keepalive", "admin",
+  // "shutdown", "takeover", "internal". Asked once, at detach.
+  virtual std::string_view close_reason() const = 0;
 
  protected:
   ~client() = default;

@@ -350,13 +350,43 @@ sys.stdout.write(r.read().decode())
     std::smatch found;
     REQUIRE(std::regex_search(
         fetched.out, found,
-        std::regex("ipcd_tls_certificate_expiry_timestamp_seconds\\{listener=\"https://127\\.0\\.0\\.1:" +
-                   port + "\"\\} ([0-9]+)")));
+        std::regex(
+            "ipcd_tls_certificate_expiry_timestamp_seconds\\{listener=\"https://127\\.0\\.0\\.1:" +
+            port + "\"\\} ([0-9]+)")));
     auto expires = std::stoll(found[1]);
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    CHECK(expires > now);                  // the test certificates last two days
+    CHECK(expires > now);  // the test certificates last two days
     CHECK(expires < now + 3 * 24 * 3600);
+  }
+}
+
+TEST_SUITE("monitoring") {
+  TEST_CASE("connections closed are counted by reason") {
+    broker_fixture broker(with_http);
+    Client admin(at(broker.unix_url()));
+    REQUIRE(!admin.connect());
+    {
+      Client leaving(at(broker.unix_url()));
+      REQUIRE(!leaving.connect());
+      leaving.close();
+    }
+    auto options = at(broker.unix_url());
+    options.auto_reconnect = false;
+    Client doomed(options);
+    REQUIRE(!doomed.connect());
+    std::error_code ec;
+    admin.admin("conn.kill", R"({"id":)" + std::to_string(doomed.connection_id()) + "}", ec);
+    REQUIRE(!ec);
+    json closed;
+    REQUIRE(ipc::test::wait_until([&] {
+      closed = json::parse(admin.admin("status", "{}", ec))["connections_closed"];
+      return closed.value("client", 0) >= 1 && closed.value("admin", 0) == 1;
+    }));
+    CHECK(ipc::test::wait_until([&] {
+      auto text = get(broker.http_url(), "/metrics").body;
+      return text.find("ipcd_connections_closed_total{reason=\"admin\"} 1") != std::string::npos;
+    }));
   }
 }

@@ -157,6 +157,10 @@ const std::string& monitor::metrics() {
                 {"listener", std::get<1>(key)},
                 {"protocol", std::get<2>(key)}},
                count);
+  out.family("ipcd_connections_closed_total", "counter", "Connections ended, by reason.");
+  if (s.status.contains("connections_closed"))
+    for (const auto& [why, count] : s.status["connections_closed"].items())
+      out.sample("ipcd_connections_closed_total", {{"reason", why}}, count.get<double>());
   out.family("ipcd_pending_output_bytes", "gauge", "Output queued to clients, not yet written.");
   out.sample("ipcd_pending_output_bytes", pending);
   const json& storage = s.status.contains("storage") ? s.status["storage"] : json::object();

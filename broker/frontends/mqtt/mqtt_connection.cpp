@@ -97,6 +97,7 @@ void mqtt_connection::on_unexpected(std::exception_ptr error) {
     core_.log().error("connection {} ({}): internal error; closing", id_, peer().address);
   }
   ++core_.counters().internal_errors;
+  if (!stopped_ && !draining_) close_reason_ = "internal";
   stop();
 }
 
@@ -123,8 +124,27 @@ void mqtt_connection::memory_alarm(bool on) {
   resume_.cancel();
 }
 
+namespace {
+const char* close_reason_of(reason code) {
+  switch (code) {
+    case reason::not_authorized:
+    case reason::bad_user_name_or_password:
+    case reason::bad_authentication_method:
+    case reason::banned: return "auth";
+    case reason::quota_exceeded: return "limit";
+    case reason::keep_alive_timeout: return "keepalive";
+    case reason::administrative_action: return "admin";
+    case reason::server_shutting_down: return "shutdown";
+    case reason::session_taken_over: return "takeover";
+    case reason::implementation_specific_error: return "internal";
+    default: return "protocol_error";
+  }
+}
+}  // namespace
+
 void mqtt_connection::close_with(reason code, std::string_view message) {
   if (stopped_ || draining_) return;
+  close_reason_ = close_reason_of(code);
   draining_ = true;                   // the read loop ends; the writer closes once this is out
   if (!connect_seen_) return stop();  // nothing can be said before the client's version is known
   if (!connected_) {
@@ -325,6 +345,7 @@ void mqtt_connection::on_slow_consumer() {
   out_.clear();
   drop_waiting();
   close_with(reason::quota_exceeded, "slow consumer: pending output over limits.max_pending_bytes");
+  close_reason_ = "slow_consumer";
 }
 
 void mqtt_connection::wake_writer() {

@@ -74,6 +74,7 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   void memory_alarm(bool on) override;
   void close(errc code, std::string_view message) override;
   void stop() override;
+  std::string_view close_reason() const override { return close_reason_; }
 
  private:
   // A subscription of this connection's session, by topic filter: a core subscription,
@@ -292,7 +293,8 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   bool writer_waiting_ = false;
   bool reading_paused_ = false;
   bool stopped_ = false;
-  bool draining_ = false;  // no more reading; close once the output is written
+  bool draining_ = false;                // no more reading; close once the output is written
+  const char* close_reason_ = "client";  // client::close_reason
   int loops_running_ = 0;
   client_counters counters_;
 };

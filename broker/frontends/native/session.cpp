@@ -76,6 +76,7 @@ void session::on_unexpected(std::exception_ptr error) {
     core_.log().error("connection {} ({}): internal error; closing", id_, peer().address);
   }
   ++core_.counters().internal_errors;
+  if (!stopped_ && !draining_) close_reason_ = "internal";
   stop();
 }
 
@@ -103,8 +104,26 @@ void session::memory_alarm(bool on) {
   resume_.cancel();
 }
 
+namespace {
+// The close reason a fatal error stands for (client::close_reason).
+const char* reason_of_error(protocol::errc code) {
+  using protocol::errc;
+  switch (code) {
+    case errc::auth_failed: return "auth";
+    case errc::slow_consumer: return "slow_consumer";
+    case errc::keepalive_timeout: return "keepalive";
+    case errc::connection_killed: return "admin";
+    case errc::shutting_down: return "shutdown";
+    case errc::internal_error: return "internal";
+    case errc::limit_exceeded: return "limit";
+    default: return "protocol_error";
+  }
+}
+}  // namespace
+
 void session::close_with_error(protocol::errc code, std::string_view message) {
   if (stopped_ || draining_) return;
+  close_reason_ = reason_of_error(code);
   draining_ = true;  // the read loop ends; the writer closes after the error is out
   send_error(code, 0, message, true);
   fsm_.close();

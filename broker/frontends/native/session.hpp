@@ -73,6 +73,7 @@ class session final : public client,
   void close(errc code, std::string_view message) override;
   // Closes at once, dropping queued output. Idempotent.
   void stop() override;
+  std::string_view close_reason() const override { return close_reason_; }
 
   // consumer_owner (consumer_registry.hpp).
   void deliver_from_queue(registered_consumer& consumer, std::uint64_t delivery,
@@ -158,7 +159,8 @@ class session final : public client,
   bool writer_waiting_ = false;
   bool reading_paused_ = false;  // a publish met the memory alarm: read on once it clears
   bool stopped_ = false;
-  bool draining_ = false;  // no more reading; close once the queue is written
+  bool draining_ = false;                // no more reading; close once the queue is written
+  const char* close_reason_ = "client";  // the first fatal error's kind, else "client"
   int loops_running_ = 0;
   client_counters counters_;
   consumer_registry consumers_;
