@@ -142,7 +142,7 @@ refusal broker_core::denied(client_state& s, const std::string& what) {
   return {errc::permission_denied, "permission denied: " + what};
 }
 
-refusal broker_core::subscribe(client_state& s, std::uint32_t sid, std::string_view pattern) {
+refusal broker_core::may_subscribe(client_state& s, std::string_view pattern) {
   if (!s.perms().may_subscribe(pattern))
     return denied(s, "subscribe to '" + std::string(pattern) + "'");
   auto problem = routing::check_pattern(pattern, name_limits_);
@@ -150,6 +150,11 @@ refusal broker_core::subscribe(client_state& s, std::uint32_t sid, std::string_v
     return {errc::invalid_pattern, "invalid pattern: " + std::string(routing::describe(problem))};
   if (pattern.starts_with("$reply"))
     return {errc::permission_denied, "reply addresses cannot be subscribed to"};
+  return {};
+}
+
+refusal broker_core::subscribe(client_state& s, std::uint32_t sid, std::string_view pattern) {
+  if (auto refused = may_subscribe(s, pattern)) return refused;
   if (s.subscriptions_.contains(sid))
     return {errc::duplicate_id, "subscription id " + std::to_string(sid) + " is in use"};
   if (auto refused = subscription_room(s)) return refused;
@@ -160,13 +165,7 @@ refusal broker_core::subscribe(client_state& s, std::uint32_t sid, std::string_v
 
 refusal broker_core::bind_subscription(client_state& s, const std::string& queue_name,
                                        std::string_view pattern, std::size_t held) {
-  if (!s.perms().may_subscribe(pattern))
-    return denied(s, "subscribe to '" + std::string(pattern) + "'");
-  auto problem = routing::check_pattern(pattern, name_limits_);
-  if (problem != routing::topic_error::none)
-    return {errc::invalid_pattern, "invalid pattern: " + std::string(routing::describe(problem))};
-  if (pattern.starts_with("$reply"))
-    return {errc::permission_denied, "reply addresses cannot be subscribed to"};
+  if (auto refused = may_subscribe(s, pattern)) return refused;
   if (s.subscriptions_.size() + s.owner().consumer_count() + held >= limits_.max_subscriptions)
     return {errc::limit_exceeded,
             "too many subscriptions and consumers (limits.max_subscriptions)"};

@@ -203,6 +203,9 @@ class broker_core {
 
  private:
   refusal denied(client_state& s, const std::string& what);
+  // The checks every subscription passes (subscribe, bind_subscription): permission,
+  // grammar, no reply addresses.
+  refusal may_subscribe(client_state& s, std::string_view pattern);
   // Room for one more subscription or consumer (they share limits.max_subscriptions).
   refusal subscription_room(const client_state& s) const;
   // Encodes the record once and hands it to every route; returns its message id.
