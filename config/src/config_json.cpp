@@ -239,6 +239,7 @@ void read_config(const json& document, broker_config& config, error_list& errors
   if (const json* value = reader.find("auth")) read_auth(*value, config.auth, errors);
   if (const json* value = reader.find("mqtt")) read_mqtt(*value, config.mqtt, errors);
   if (const json* value = reader.find("http")) read_http(*value, config.http, errors);
+  if (const json* value = reader.find("uplinks")) read_uplinks(*value, config.uplinks, errors);
   reader.read("sys_interval", config.sys_interval_s);
   reader.report_unknown_keys();
 }

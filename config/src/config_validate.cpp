@@ -225,6 +225,7 @@ void validate_log(const log& logging, std::vector<error>& errors) {
 }  // namespace
 
 void validate_auth(const broker_config& config, std::vector<error>& errors);
+void validate_uplinks(const broker_config& config, std::vector<error>& errors);
 
 void validate_queues(const broker_config& config, std::vector<error>& errors) {
   const auto& declared = config.queues.declared;
@@ -248,6 +249,7 @@ std::vector<error> validate(const broker_config& config) {
   validate_queues(config, errors);
   validate_storage(config.storage, errors);
   validate_auth(config, errors);
+  validate_uplinks(config, errors);
   validate_log(config.log, errors);
   return errors;
 }

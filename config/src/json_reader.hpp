@@ -184,5 +184,6 @@ inline void read_strings(object_reader& reader, std::string_view key,
 // Section readers that live in their own files.
 void read_queues(const json& value, queues& out, error_list& errors);
 void read_auth(const json& value, auth& out, error_list& errors);
+void read_uplinks(const json& value, std::vector<uplink>& out, error_list& errors);
 
 }  // namespace ipc::config::detail

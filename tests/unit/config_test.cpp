@@ -319,6 +319,61 @@ TEST_SUITE("config") {
     CHECK(parse_user(R"({"log": {"stderr": false, "file": "/var/log/ipcd/ipcd.log"}})").ok());
   }
 
+  TEST_CASE("uplinks: rules as strings or objects, and every bad value named") {
+    auto good = parse_user(R"({"uplinks": [{"name": "hub",
+      "servers": ["nats://hub-1.example.net:4222", "tls://hub-2.example.net", "nats://[::1]"],
+      "export": ["sensors/#", {"pattern": "orders/+", "durable": true, "prefix": "edge.a"}],
+      "import": ["commands/#", {"pattern": "jobs", "queue": "jobs", "group": "workers"}],
+      "user": "edge", "password": "secret", "max_spool_bytes": 1048576}]})");
+    REQUIRE_MESSAGE(good.ok(), dump(good.errors));
+    const auto& u = good.config.uplinks.at(0);
+    CHECK(u.name == "hub");
+    REQUIRE(u.exports.size() == 2);
+    CHECK(u.exports[1].durable);
+    CHECK(u.exports[1].prefix == "edge.a");
+    REQUIRE(u.imports.size() == 2);
+    CHECK(u.imports[1].queue == "jobs");
+    CHECK(u.imports[1].group == "workers");
+    CHECK(uplink_transport_url("nats://hub-1:4222") == "tcp://hub-1:4222");
+    CHECK(uplink_transport_url("tls://hub-2") == "tls://hub-2:4222");
+    CHECK(uplink_transport_url("nats://[::1]") == "tcp://[::1]:4222");
+
+    auto errors = parse_user(R"({"uplinks": [{"name": "bad name", "servers": [],
+      "export": ["a/#/b", {"pattern": "x", "prefix": "a..b", "extra": 1}],
+      "import": [{"pattern": "j", "queue": "no spaces", "group": "a.b"}, 5],
+      "user": "u", "token": "t", "spool_overflow": "never", "max_inflight": 0,
+      "reconnect_wait_ms": 5, "creds": "/x"},
+      {"name": "hub", "servers": ["http://h", "nats://u:p@h", "nats://h:0"], "import": ["a"]},
+      {"name": "hub", "servers": ["nats://h"]}]})")
+                      .errors;
+    for (auto [path, part] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"/uplinks/0/name", "a name of 1 to 200"},
+             {"/uplinks/0/servers", "at least one server"},
+             {"/uplinks/0/export/0", "whole last level"},
+             {"/uplinks/0/export/1/prefix", "invalid subject prefix 'a..b'"},
+             {"/uplinks/0/export/1/extra", "unknown key 'extra'"},
+             {"/uplinks/0/import/0/queue", "invalid queue name"},
+             {"/uplinks/0/import/0/group", "invalid queue group 'a.b'"},
+             {"/uplinks/0/import/1", "expected an object, got number 5"},
+             {"/uplinks/0/password", "go together"},
+             {"/uplinks/0/token", "not both"},
+             {"/uplinks/0/spool_overflow", "got \"never\""},
+             {"/uplinks/0/max_inflight", "from 1 to 65535"},
+             {"/uplinks/0/reconnect_wait_ms", "at least 10"},
+             {"/uplinks/0/creds", "not supported yet"},
+             {"/uplinks/1/servers/0", "expected nats://"},
+             {"/uplinks/1/servers/1", "not in the URL"},
+             {"/uplinks/1/servers/2", "port other than 0"},
+             {"/uplinks/2", "an export or an import rule"},
+             {"/uplinks/2/name", "named twice"}})
+      CHECK_MESSAGE(has_error(errors, path, part), path, "\n", dump(errors));
+    CHECK(has_error(parse_user(R"({"uplinks": {}})").errors, "/uplinks", "expected an array"));
+    CHECK(has_error(parse_user(R"({"uplinks": [{"name": "a", "servers": ["nats://h"],
+                                               "import": [{"group": "g"}]}]})")
+                        .errors,
+                    "/uplinks/0/import/0", "needs a topic pattern"));
+  }
+
   TEST_CASE("limit bounds") {
     auto errors = parse_user(R"({"limits": {"max_payload": 0, "max_connections": 0,
       "max_subscriptions": 0, "max_topic_length": 65536, "max_topic_levels": 0,

@@ -194,6 +194,61 @@ struct log {
   bool operator==(const log&) const = default;
 };
 
+// An uplink to a NATS cluster (docs/uplinks.md): the servers to connect to, what local
+// topics go up (export), what subjects come down (import). Reloadable: a changed uplink
+// reconnects, an unchanged one is left alone.
+struct uplink_export {
+  std::string pattern;   // local topic pattern
+  std::string prefix;    // subject prefix; "" takes the uplink's
+  bool durable = false;  // spooled in the durable log while the uplink is down
+  bool operator==(const uplink_export&) const = default;
+};
+
+struct uplink_import {
+  std::string pattern;  // topic pattern, mapped to subjects (docs/uplinks.md §3)
+  std::string prefix;   // subject prefix; "" takes the uplink's
+  std::string queue;    // send into this local queue instead of publishing to the topic
+  std::string group;    // NATS queue group: hosts share the subject's messages
+  bool operator==(const uplink_import&) const = default;
+};
+
+struct uplink {
+  std::string name;
+  std::vector<std::string> servers;  // nats://HOST[:PORT] or tls://HOST[:PORT] (4222)
+  std::vector<uplink_export> exports;
+  std::vector<uplink_import> imports;
+  std::string prefix;  // the subject prefix of every rule without its own
+  // Credentials for the NATS servers: user and password, or a token.
+  std::string user, password, token;
+  // tls:// servers: CA to verify them (the system's when empty), a client certificate.
+  std::string tls_ca, tls_cert, tls_key;
+  // The local user whose permissions bound what the uplink may subscribe to (export) and
+  // publish or send (import); "" = everything.
+  std::string local_user;
+  // Durable exports waiting for the uplink (docs/uplinks.md §4): bounded like a queue;
+  // past it "drop-oldest" (counted) or "reject" (local publishes are refused).
+  std::uint64_t max_spool_bytes = 256ull * 1024 * 1024;
+  std::string spool_overflow = "drop-oldest";
+  // Spooled messages sent and not yet confirmed by the server (a PING/PONG round trip).
+  std::uint32_t max_inflight = 4096;
+  // Reconnect back-off: from reconnect_wait_ms doubling to max_reconnect_wait_ms, with
+  // up to 25 % random jitter; the NATS clients' default wait is 2 s.
+  std::uint32_t reconnect_wait_ms = 250;
+  std::uint32_t max_reconnect_wait_ms = 8000;
+  std::uint32_t connect_timeout_ms = 2000;  // the NATS clients' default
+  // A server that answers no PING for ping_interval_ms × max_pings_out is gone. The
+  // NATS clients ping every 2 minutes; an uplink wants to notice a dead server sooner.
+  std::uint32_t ping_interval_ms = 10000;
+  std::uint32_t max_pings_out = 2;
+  // Durable messages remembered per origin to drop duplicates a crash resends.
+  std::uint32_t dedupe_window = 100000;
+  bool operator==(const uplink&) const = default;
+};
+
+// What an uplink server URL is to the transport: nats://HOST[:PORT] is tcp://, tls:// is
+// itself; the port is 4222 (NATS' client port) when none is given.
+std::string uplink_transport_url(std::string_view url);
+
 // Member types are qualified: a member named like its unqualified type would change
 // the name's meaning inside the class, which GCC rejects.
 struct broker_config {
@@ -205,6 +260,7 @@ struct broker_config {
   config::log log;
   config::mqtt mqtt;
   config::http http;
+  std::vector<uplink> uplinks;
   // Seconds between the periodic $SYS/broker/... statistics (docs/monitoring.md §7), as
   // Mosquitto's sys_interval (its default is 10); 0 = none.
   std::uint32_t sys_interval_s = 10;
