@@ -30,7 +30,7 @@ std::string broker_core::admin_status() const {
   std::size_t subscriptions = 0;
   for (const auto& [id, s] : clients_) subscriptions += s->subscription_count();
   auto uptime = std::chrono::steady_clock::now() - started_;
-  return json_text(json{
+  json status{
       {"version", IPCD_VERSION},
       {"pid", platform::process_id()},
       {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()},
@@ -67,7 +67,11 @@ std::string broker_core::admin_status() const {
       {"wills_pending", pending_wills_.size()},
       {"retained_bytes", retained_.bytes()},
       {"storage", queues_->store() ? queues_->store()->describe() : json(nullptr)},
-  });
+  };
+  for (const auto& [command, extra] : extra_reports_)
+    if (!extra.status_key.empty())
+      status[extra.status_key] = json::parse(extra.produce(), nullptr, false);
+  return json_text(status);
 }
 
 std::string broker_core::admin_conn_list() const {
@@ -103,7 +107,14 @@ std::string broker_core::admin_topic_list() const {
   return json_text(list);
 }
 
+void broker_core::add_report(std::string command, std::function<std::string()> produce,
+                             std::string status_key) {
+  extra_reports_[std::move(command)] = {std::move(produce), std::move(status_key)};
+}
+
 std::string broker_core::report(std::string_view command) const {
+  if (auto extra = extra_reports_.find(command); extra != extra_reports_.end())
+    return extra->second.produce();
   if (command == "status") return admin_status();
   if (command == "conn.list") return admin_conn_list();
   if (command == "queue.list") return json_text(queues_->list());
@@ -145,6 +156,8 @@ std::string broker_core::admin(client_state& s, std::string_view command,
   if (command == "reload") return admin_reload(s, status);
   if (auto extra = extra_admin_.find(std::string(command)); extra != extra_admin_.end())
     return extra->second(args_json, status);
+  if (auto extra = extra_reports_.find(command); extra != extra_reports_.end())
+    return extra->second.produce();
   return error_body(status, errc::unknown_command,
                     "unknown admin command '" + std::string(command) + "'");
 }

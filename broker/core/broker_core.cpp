@@ -84,6 +84,15 @@ refusal broker_core::admit(client_state& s, const std::string& user, const std::
   return {};
 }
 
+void broker_core::admit_internal(client_state& s, const std::string& name,
+                                 const std::string& as_user) {
+  s.user_ = name;
+  s.basis_ = "internal";
+  s.internal_ = true;
+  s.as_user_ = as_user;
+  s.perms_ = auth_->permissions_of(as_user);
+}
+
 void broker_core::announce_open(client_state& s) {
   s.announced_ = true;
   publish_system(
@@ -104,7 +113,7 @@ void broker_core::detach(client_state& s) {
     ++it->second;
   else
     counters_.closed.emplace(std::string(why), 1);
-  if (s.authenticated()) {
+  if (s.authenticated() && !s.internal_) {
     if (auto it = user_connections_.find(s.user_);
         it != user_connections_.end() && --it->second == 0)
       user_connections_.erase(it);

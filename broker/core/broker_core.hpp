@@ -110,6 +110,10 @@ class broker_core {
   // Accepts `s` as `user`, vouched for by `basis`: refused when a reload withdrew the
   // basis meanwhile, or past the user's connection limit. Then `s` has its permissions.
   refusal admit(client_state& s, const std::string& user, const std::string& basis);
+  // Accepts a client the broker itself runs (an uplink, docs/uplinks.md), shown as
+  // `name`, with the permissions of the configured user `as_user` ("" = everything). It
+  // counts against no user's connection limit; a reload re-reads `as_user`'s permissions.
+  void admit_internal(client_state& s, const std::string& name, const std::string& as_user);
   // Announces an admitted connection on $SYS/connections/open, once its front-end has
   // answered the handshake.
   void announce_open(client_state& s);
@@ -166,6 +170,9 @@ class broker_core {
   // back through s.owner().replied(), a timeout through request_failed().
   refusal request(client_state& s, std::uint32_t id, request_target kind, std::string_view target,
                   std::uint32_t timeout_ms, const message_in& m);
+  // Ends the open request whose reply address is `address` without a reply (an uplink
+  // heard that nobody beyond the machine answers: no_responders); unknown ones are ignored.
+  void fail_request(std::string_view address, errc code, std::string_view message);
   // Times out requests past their deadline and expires queue messages; periodic.
   void housekeeping();
   // Delayed messages (docs/protocol.md §4.12.10): `wake(due_ms)` is called with the due
@@ -185,6 +192,11 @@ class broker_core {
   void add_admin_command(std::string name, admin_handler handler) {
     extra_admin_[std::move(name)] = std::move(handler);
   }
+  // A front-end's read-only report (uplink.list): an admin command, a report() for the
+  // monitoring endpoint and, with `status_key`, a member of `status`. `produce` returns
+  // JSON text.
+  void add_report(std::string command, std::function<std::string()> produce,
+                  std::string status_key = {});
 
   // Reload (docs/operations.md §3): applies the reloadable parts of `next` (limits, auth
   // with its effect on open connections, queues) and notes what needs a restart.
@@ -313,6 +325,11 @@ class broker_core {
   broker_counters last_sample_;
   std::function<reload_report()> reloader_;
   std::unordered_map<std::string, admin_handler> extra_admin_;
+  struct extra_report {
+    std::function<std::string()> produce;
+    std::string status_key;
+  };
+  std::map<std::string, extra_report, std::less<>> extra_reports_;
   log_limiter limiters_[4];  // by noisy_event
   double rate_in_ = 0, rate_out_ = 0;
 };

@@ -98,6 +98,8 @@ class client_state {
   std::unordered_map<std::uint32_t, std::string> requests_;       // request id → reply address
   std::unique_ptr<will_message> will_;  // published if the connection ends without a goodbye
   bool announced_ = false;              // $SYS/connections/open went out: its close event follows
+  bool internal_ = false;               // admit_internal(): run by the broker itself
+  std::string as_user_;                 // an internal client's permissions are this user's
 };
 
 }  // namespace ipc::broker

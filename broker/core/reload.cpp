@@ -50,12 +50,15 @@ void broker_core::reauthorize(client_state& s) {
   // Not yet authenticated (a password still being checked): admit() checks it then.
   if (!s.authenticated()) return;
   const auto& address = s.owner().peer().address;
-  if (!auth_->still_valid(s.user_, s.basis_)) {
+  if (s.internal_) {
+    s.perms_ = auth_->permissions_of(s.as_user_);
+  } else if (!auth_->still_valid(s.user_, s.basis_)) {
     logger_->warn("connection {} ({}) as '{}': credentials withdrawn by reload, closing", s.id(),
                   address, s.user_);
     return s.owner().close(errc::auth_failed, "credentials withdrawn by a config reload");
+  } else {
+    s.perms_ = auth_->permissions_of(s.user_);
   }
-  s.perms_ = auth_->permissions_of(s.user_);
   std::vector<std::pair<std::uint32_t, std::string>> ended;
   for (const auto& [sid, pattern] : s.subscriptions_)
     if (!s.perms_->may_subscribe(pattern)) ended.emplace_back(sid, pattern);

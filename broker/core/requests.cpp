@@ -146,14 +146,32 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
       return full;
   } else {
     const auto& routes = trie_.match(target);
-    bool anyone = false;
-    for (const auto& route : routes) anyone = anyone || route.target->has_responders();
-    if (!anyone) {
+    // Local responders first (docs/uplinks.md §5): a remote route (an uplink) takes the
+    // request only when no local one can answer, and never the uplink that asked.
+    bool local = false, remote = false, skipped = false;
+    for (const auto& route : routes) {
+      bool is_remote = route.target->remote();
+      if (is_remote && route.target == &s.owner()) {
+        skipped = true;
+        continue;
+      }
+      if (!route.target->has_responders()) continue;
+      (is_remote ? remote : local) = true;
+    }
+    if (!local && !remote) {
       ++counters_.no_responders;
       return {errc::no_responders, "no subscriber for '" + std::string(target) + "'"};
     }
+    const std::vector<routing::route>* chosen = &routes;
+    std::vector<routing::route> filtered;
+    if (skipped || (local && remote)) {
+      for (const auto& route : routes)
+        if (!route.target->remote() || (!local && route.target != &s.owner()))
+          filtered.push_back(route);
+      chosen = &filtered;
+    }
     ++counters_.messages_in;
-    fan_out(routes, target, address, &m.headers, m.payload, now_ns(),
+    fan_out(*chosen, target, address, &m.headers, m.payload, now_ns(),
             attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms,
             attributes.priority);
   }
@@ -180,6 +198,18 @@ void broker_core::reply(const message_in& m) {
   encode_record(scratch_body_, ++last_message_id_, now_ns(), m.topic, {}, &m.headers, m.payload);
   requester->owner().replied(pending.id, scratch_body_);
   ++counters_.replies;
+}
+
+void broker_core::fail_request(std::string_view address, errc code, std::string_view message) {
+  auto found = requests_.find(std::string(address));
+  if (found == requests_.end()) return;
+  auto pending = found->second;
+  requests_.erase(found);
+  if (code == errc::no_responders) ++counters_.no_responders;
+  auto* requester = find(pending.client_id);
+  if (requester == nullptr) return;
+  requester->requests_.erase(pending.id);
+  requester->owner().request_failed(pending.id, code, message);
 }
 
 void broker_core::drop_requests(client_state& s) {

@@ -15,6 +15,9 @@ class route_target {
   // Whether a request routed here can be answered (a subscriber can; a queue binding
   // only while the queue has consumers).
   virtual bool has_responders() const { return true; }
+  // Whether this is a way off the machine (an uplink's export, docs/uplinks.md §5): a
+  // request goes there only when nothing local can answer it.
+  virtual bool remote() const { return false; }
 
  protected:
   ~route_target() = default;

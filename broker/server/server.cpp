@@ -18,6 +18,7 @@
 #include "frontends/http/http_service.hpp"
 #include "frontends/mqtt/mqtt_connection.hpp"
 #include "frontends/mqtt/mqtt_registry.hpp"
+#include "frontends/uplink/uplink_set.hpp"
 #include "frontends/native/session.hpp"
 #include "ipc/protocol/encoder.hpp"
 #include "server/service_notifier.hpp"
@@ -35,6 +36,7 @@ server::server(asio::io_context& io, const config::broker_config& config,
           core_, config.mqtt,
           (std::filesystem::path(config.storage.dir) / "mqtt-sessions.json").string())),
       http_(std::make_shared<http_service>(core_, config.http)),
+      uplinks_(std::make_unique<uplink_set>(core_, io.get_executor(), logger)),
       sample_timer_(io),
       delay_timer_(io),
       watchdog_timer_(io) {
@@ -131,6 +133,11 @@ bool server::open() {
     return false;
   }
   mqtt_->load();  // persistent MQTT sessions, whose queues storage has just restored
+  uplinks_->load_instance_id(config_.storage.dir);
+  if (std::string error; !uplinks_->start(config_.uplinks, error)) {
+    logger_->error("{}", error);
+    return false;
+  }
   // The monitoring endpoint shows when each TLS listener's certificate expires.
   http_->data().set_certificates([this] {
     monitor::certificate_list list;

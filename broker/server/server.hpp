@@ -22,6 +22,7 @@ namespace ipc::broker {
 class service_notifier;
 class mqtt_registry;
 class http_service;
+class uplink_set;
 
 class server {
  public:
@@ -96,6 +97,7 @@ class server {
   broker_core core_;
   std::shared_ptr<mqtt_registry> mqtt_;  // the MQTT front-end's client identifiers
   std::shared_ptr<http_service> http_;   // the monitoring endpoint's routes and snapshot
+  std::unique_ptr<uplink_set> uplinks_;  // NATS uplinks (docs/uplinks.md)
   std::list<std::unique_ptr<listener>> listeners_;
   std::vector<std::unique_ptr<listener>> retired_;  // removed by reload: closed, kept
   std::vector<platform::inherited_socket> inherited_;

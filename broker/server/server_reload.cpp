@@ -5,6 +5,7 @@
 
 #include "frontends/http/http_service.hpp"
 #include "frontends/mqtt/mqtt_registry.hpp"
+#include "frontends/uplink/uplink_set.hpp"
 #include "ipc/routing/topic.hpp"
 #include "server/server.hpp"
 #include "server/service_notifier.hpp"
@@ -67,6 +68,7 @@ reload_report server::reload() {
     mqtt_->set_settings(next.mqtt);  // for connections made from now on
     report.changes.push_back("mqtt settings (for new connections)");
   }
+  if (!(next.uplinks == config_.uplinks)) uplinks_->reload(next.uplinks, report);
   auto storage = config_.storage;
   auto log = config_.log;
   config_ = next;

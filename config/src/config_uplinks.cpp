@@ -1,6 +1,7 @@
 // The `uplinks` section (docs/config.md §9, docs/uplinks.md §2): NATS servers, export and
 // import rules (a pattern string or an object with more options), credentials, TLS, the
 // spool's bound and the reconnect timing; reading and validation.
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -211,6 +212,10 @@ void validate_uplinks(const broker_config& config, std::vector<error>& errors) {
     const auto& u = config.uplinks[i];
     auto path = "/uplinks/" + std::to_string(i);
     validate_uplink(u, path, !config.storage.dir.empty(), errors);
+    if (!u.local_user.empty() && config.auth.present &&
+        std::none_of(config.auth.users.begin(), config.auth.users.end(),
+                     [&](const user& known) { return known.name == u.local_user; }))
+      errors.push_back({path + "/local_user", "no user '" + u.local_user + "' in auth.users"});
     if (!u.name.empty() && !names.insert(u.name).second)
       errors.push_back({path + "/name", "uplink '" + u.name + "' is named twice"});
   }

@@ -46,7 +46,7 @@ std::string read_attributes(const map_view& headers, attributes& out) {
   out = {};
   bool seen_retain = false, seen_ttl = false, seen_priority = false, seen_delay = false,
        seen_deliver_at = false, seen_content_type = false, seen_payload_format = false,
-       seen_correlation = false;
+       seen_correlation = false, seen_uplink = false;
   for (auto entry : headers) {
     if (!is_reserved(entry.key)) continue;
     if (equal_lower(entry.key, attribute::qos)) {
@@ -61,6 +61,9 @@ std::string read_attributes(const map_view& headers, attributes& out) {
           equal_lower(entry.key, attribute::content_type) ? seen_content_type : seen_correlation;
       if (seen) return "header " + quoted(entry.key) + " is given twice";
       seen = true;
+    } else if (equal_lower(entry.key, attribute::uplink)) {
+      if (seen_uplink) return "header " + quoted(attribute::uplink) + " is given twice";
+      seen_uplink = true;
     } else if (equal_lower(entry.key, attribute::payload_format)) {
       if (seen_payload_format)
         return "header " + quoted(attribute::payload_format) + " is given twice";

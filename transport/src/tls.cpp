@@ -264,9 +264,12 @@ std::unique_ptr<acceptor> listen_tls(const asio::any_io_executor& executor, cons
   return std::make_unique<tls_acceptor>(std::move(state), std::move(local));
 }
 
-asio::awaitable<std::unique_ptr<stream>> connect_tls(const url& where,
-                                                     const connect_options& options,
-                                                     std::error_code& ec) {
+namespace {
+
+// A client context verifying servers against `options.tls_ca` (the system's store when
+// empty), with the client certificate when one is given; nullptr with `ec` on failure.
+std::shared_ptr<asio::ssl::context> client_context(const connect_options& options,
+                                                   std::error_code& ec) {
   auto ctx = make_context(asio::ssl::context::tls_client);
   if (options.tls_ca.empty())
     ctx->set_default_verify_paths(ec);
@@ -275,31 +278,106 @@ asio::awaitable<std::unique_ptr<stream>> connect_tls(const url& where,
   if (!ec && !options.tls_cert.empty()) ctx->use_certificate_chain_file(options.tls_cert, ec);
   if (!ec && !options.tls_key.empty())
     ctx->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
-  if (ec) co_return nullptr;
+  if (ec) return nullptr;
   ctx->set_verify_mode(asio::ssl::verify_peer);
+  return ctx;
+}
 
+// The client handshake on `socket`, checking that the certificate names `host`.
+asio::awaitable<void> client_handshake(ssl_socket& socket, const std::string& host,
+                                       std::error_code& ec) {
+  SSL* ssl = socket.native_handle();
+  std::error_code not_ip;
+  (void)asio::ip::make_address(host, not_ip);
+  if (not_ip) {
+    // A name: sent as SNI (SSL_set_tlsext_host_name is a macro with an old-style cast),
+    // and the certificate must carry it.
+    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(host.c_str()));
+    SSL_set1_host(ssl, host.c_str());
+  } else {
+    // An address: the certificate must carry it as an IP subjectAltName.
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+  }
+  co_await socket.async_handshake(asio::ssl::stream_base::client,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+}
+
+class upgradable_tcp_stream final : public upgradable_stream {
+ public:
+  upgradable_tcp_stream(tcp::socket socket, url where, connect_options options, peer_info peer)
+      : plain_(std::move(socket)),
+        where_(std::move(where)),
+        options_(std::move(options)),
+        peer_(std::move(peer)) {}
+
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer,
+                                         std::error_code& ec) override {
+    if (tls_)
+      co_return co_await tls_->async_read_some(buffer,
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    co_return co_await plain_.async_read_some(buffer,
+                                              asio::redirect_error(asio::use_awaitable, ec));
+  }
+  asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,
+                                     std::error_code& ec) override {
+    if (tls_)
+      co_return co_await asio::async_write(*tls_, buffers,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+    co_return co_await asio::async_write(plain_, buffers,
+                                         asio::redirect_error(asio::use_awaitable, ec));
+  }
+  asio::awaitable<void> start_tls(std::error_code& ec) override {
+    context_ = client_context(options_, ec);
+    if (ec) co_return;
+    tls_ = std::make_unique<ssl_socket>(std::move(plain_), *context_);
+    co_await client_handshake(*tls_, where_.host, ec);
+    if (!ec) peer_.transport = scheme::tls;
+  }
+  void close() override {
+    std::error_code ignored;
+    auto& socket = tls_ ? tls_->lowest_layer() : plain_;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  }
+  const peer_info& peer() const override { return peer_; }
+  asio::any_io_executor get_executor() override {
+    return tls_ ? tls_->get_executor() : plain_.get_executor();
+  }
+
+ private:
+  tcp::socket plain_;  // moved into tls_ by start_tls()
+  std::shared_ptr<asio::ssl::context> context_;
+  std::unique_ptr<ssl_socket> tls_;
+  url where_;
+  connect_options options_;
+  peer_info peer_;
+};
+
+}  // namespace
+
+asio::awaitable<std::unique_ptr<stream>> connect_tls(const url& where,
+                                                     const connect_options& options,
+                                                     std::error_code& ec) {
+  auto ctx = client_context(options, ec);
+  if (ec) co_return nullptr;
   tcp::socket raw = co_await connect_tcp_socket(where, ec);
   if (ec) co_return nullptr;
   peer_info peer = tcp_peer(raw);
   peer.transport = scheme::tls;
   auto socket = std::make_unique<ssl_socket>(std::move(raw), *ctx);
-  SSL* ssl = socket->native_handle();
-  std::error_code not_ip;
-  (void)asio::ip::make_address(where.host, not_ip);
-  if (not_ip) {
-    // A name: sent as SNI (SSL_set_tlsext_host_name is a macro with an old-style cast),
-    // and the certificate must carry it.
-    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(where.host.c_str()));
-    SSL_set1_host(ssl, where.host.c_str());
-  } else {
-    // An address: the certificate must carry it as an IP subjectAltName.
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), where.host.c_str());
-  }
-  co_await socket->async_handshake(asio::ssl::stream_base::client,
-                                   asio::redirect_error(asio::use_awaitable, ec));
+  co_await client_handshake(*socket, where.host, ec);
   if (ec) co_return nullptr;
   co_return std::make_unique<tls_stream>(std::move(ctx), std::move(socket), std::move(peer));
+}
+
+asio::awaitable<std::unique_ptr<upgradable_stream>> connect_upgradable(
+    const url& where, const connect_options& options, std::error_code& ec) {
+  tcp::socket raw = co_await connect_tcp_socket(where, ec);
+  if (ec) co_return nullptr;
+  peer_info peer = tcp_peer(raw);
+  co_return std::make_unique<upgradable_tcp_stream>(std::move(raw), where, options,
+                                                    std::move(peer));
 }
 
 }  // namespace ipc::transport

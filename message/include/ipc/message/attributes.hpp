@@ -29,6 +29,8 @@ inline constexpr std::string_view qos = "ipc-qos";  // "0", "1", "2": the publis
 inline constexpr std::string_view content_type = "ipc-content-type";      // MQTT 5 Content Type
 inline constexpr std::string_view payload_format = "ipc-payload-format";  // "1": UTF-8 text
 inline constexpr std::string_view correlation = "ipc-correlation";        // MQTT 5 Correlation Data
+// The uplink a message came in by (docs/uplinks.md §4): never sent back up that uplink.
+inline constexpr std::string_view uplink = "ipc-uplink";
 inline constexpr std::string_view retained = "ipc-retained";  // delivered from the store
 // Set on a dead-lettered message (docs/protocol.md §4.12.4), replacing earlier ones.
 inline constexpr std::string_view death_prefix = "ipc-death-";

@@ -96,4 +96,16 @@ asio::awaitable<std::unique_ptr<stream>> connect(const url& where, std::error_co
 asio::awaitable<std::unique_ptr<stream>> connect(const url& where, const connect_options& options,
                                                  std::error_code& ec);
 
+// A TCP connection whose protocol turns to TLS after a plaintext greeting (a NATS server
+// sends its INFO before TLS starts): reads and writes are plain until start_tls(), which
+// verifies the server as connect() does for tls:// (CA, host name or address).
+class upgradable_stream : public stream {
+ public:
+  virtual asio::awaitable<void> start_tls(std::error_code& ec) = 0;
+};
+// Connects over TCP to the host and port of `where` (tcp:// or tls://); `options` are
+// for start_tls(). In a build without TLS, start_tls() fails with protocol_not_supported.
+asio::awaitable<std::unique_ptr<upgradable_stream>> connect_upgradable(
+    const url& where, const connect_options& options, std::error_code& ec);
+
 }  // namespace ipc::transport
