@@ -75,6 +75,14 @@ int run_status(const global_options& global) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& [key, value] : answer.items()) {
+    if (key == "uplinks" && value.is_array()) {  // one line: names and states
+      std::string shown;
+      for (const auto& u : value)
+        shown += (shown.empty() ? "" : ", ") + u["name"].get<std::string>() + " " +
+                 u["state"].get<std::string>();
+      rows.push_back({key, shown.empty() ? "-" : shown});
+      continue;
+    }
     bool bytes = key == "memory_bytes" || key == "memory_held_bytes" || key == "max_memory";
     std::string shown = bytes ? human_bytes(value.get<std::uint64_t>()) : cell(value);
     rows.push_back({key, shown});

@@ -104,5 +104,6 @@ void register_queues(CLI::App& app, global_options& global, int& exit_status);
 void register_queue_admin(CLI::App& app, global_options& global, int& exit_status);
 void register_passwd(CLI::App& app, global_options& global, int& exit_status);
 void register_config_admin(CLI::App& app, global_options& global, int& exit_status);
+void register_uplinks(CLI::App& app, global_options& global, int& exit_status);
 
 }  // namespace ipcctl

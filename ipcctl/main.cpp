@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   ipcctl::register_bench(app, global, exit_status);
   ipcctl::register_passwd(app, global, exit_status);
   ipcctl::register_config_admin(app, global, exit_status);
+  ipcctl::register_uplinks(app, global, exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

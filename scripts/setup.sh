@@ -15,9 +15,9 @@ case "$preset" in
   # The tests also verify the systemd units (systemd-analyze), talk MQTT to the broker with
   # clients written elsewhere (mosquitto_pub/sub, Python paho-mqtt, MQTT.js), check its
   # metrics with promtool and Python's prometheus_client, and open its dashboard in
-  # headless Chromium.
+  # headless Chromium; the uplinks run against a real nats-server cluster.
   *) packages+=(systemd mosquitto-clients python3-paho-mqtt node-mqtt prometheus
-                python3-prometheus-client chromium) ;;
+                python3-prometheus-client chromium nats-server) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do

@@ -190,9 +190,62 @@ const std::string& monitor::metrics() {
       out.sample(m.name, {{"queue", q.value("name", std::string())}}, number(from, m.key));
     }
   }
+  uplink_metrics(s.status, out);
   metrics_ = out.text();
   metrics_fresh_ = true;
   return metrics_;
+}
+
+void monitor::uplink_metrics(const json& status, http::prometheus_text& out) {
+  // NATS uplinks (docs/uplinks.md §7), from status "uplinks".
+  if (!status.contains("uplinks") || !status["uplinks"].is_array()) return;
+  const json& uplinks = status["uplinks"];
+  auto each = [&](std::string_view name, std::string_view type, std::string_view help,
+                  auto value) {
+    out.family(name, type, help);
+    for (const auto& u : uplinks) value(u.value("name", std::string()), u);
+  };
+  each("ipcd_uplink_connected", "gauge", "1 while the uplink is connected to a NATS server.",
+       [&](const std::string& n, const json& u) {
+         out.sample("ipcd_uplink_connected", {{"uplink", n}}, u.value("state", "") == "connected");
+       });
+  each("ipcd_uplink_messages_total", "counter", "Messages through the uplink, by direction.",
+       [&](const std::string& n, const json& u) {
+         out.sample("ipcd_uplink_messages_total", {{"uplink", n}, {"direction", "out"}},
+                    number(u, "messages_out"));
+         out.sample("ipcd_uplink_messages_total", {{"uplink", n}, {"direction", "in"}},
+                    number(u, "messages_in"));
+       });
+  each("ipcd_uplink_bytes_total", "counter", "Bytes on the uplink's connection, by direction.",
+       [&](const std::string& n, const json& u) {
+         out.sample("ipcd_uplink_bytes_total", {{"uplink", n}, {"direction", "out"}},
+                    number(u, "bytes_out"));
+         out.sample("ipcd_uplink_bytes_total", {{"uplink", n}, {"direction", "in"}},
+                    number(u, "bytes_in"));
+       });
+  each("ipcd_uplink_reconnects_total", "counter", "Connections made after the first.",
+       [&](const std::string& n, const json& u) {
+         out.sample("ipcd_uplink_reconnects_total", {{"uplink", n}}, number(u, "reconnects"));
+       });
+  each("ipcd_uplink_dropped_total", "counter", "Messages the uplink did not pass, by reason.",
+       [&](const std::string& n, const json& u) {
+         for (auto [reason, key] : {std::pair{"link_down", "dropped_down"},
+                                    {"too_large", "dropped_too_large"}, {"slow", "dropped_slow"},
+                                    {"duplicate", "duplicates"}, {"echo", "echoes"},
+                                    {"refused", "refused"}})
+           out.sample("ipcd_uplink_dropped_total", {{"uplink", n}, {"reason", reason}},
+                      number(u, key));
+       });
+  each("ipcd_uplink_spool_messages", "gauge", "Durable exports waiting in the spool.",
+       [&](const std::string& n, const json& u) {
+         if (u.contains("spool") && u["spool"].is_object())
+           out.sample("ipcd_uplink_spool_messages", {{"uplink", n}}, number(u["spool"], "messages"));
+       });
+  each("ipcd_uplink_spool_bytes", "gauge", "Bytes of durable exports waiting in the spool.",
+       [&](const std::string& n, const json& u) {
+         if (u.contains("spool") && u["spool"].is_object())
+           out.sample("ipcd_uplink_spool_bytes", {{"uplink", n}}, number(u["spool"], "bytes"));
+       });
 }
 
 std::string monitor::unhealthy_reason() {

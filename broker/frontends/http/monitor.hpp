@@ -14,6 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace ipc::http {
+class prometheus_text;
+}
+
 namespace ipc::broker {
 
 class broker_core;
@@ -43,6 +47,9 @@ class monitor {
   }
 
  private:
+  // The ipcd_uplink_* families from status "uplinks".
+  void uplink_metrics(const nlohmann::json& status, http::prometheus_text& out);
+
   broker_core& core_;
   monitor_snapshot snapshot_;
   std::string metrics_;

@@ -1,0 +1,372 @@
+// NATS uplinks (docs/uplinks.md) against a real 3-node nats-server cluster on loopback,
+// with two or three real ipcd processes standing in for hosts (their own sockets and
+// storage): pub/sub across hosts without echoes, request/reply both ways with no
+// responders kept, a NATS queue group sharing work between hosts, a node killed while
+// traffic flows, durable exports across a whole-cluster outage and a kill -9 of the
+// broker, TLS to the cluster, and the status, list and metrics that show it all.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "nats_cluster.hpp"
+#include "process.hpp"
+#include "test_pki.hpp"
+#include "wait.hpp"
+
+using ipc::test::child_process;
+using ipc::test::ipcctl_binary;
+using ipc::test::ipcd_process;
+using ipc::test::nats_cluster;
+using ipc::test::run_command;
+using ipc::test::wait_until;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string local_only = R"([{"url":"unix://{dir}/ipcd.sock"}])";
+
+// The uplinks section: one uplink "hub" to `servers` with `rules` (JSON members), quick to
+// notice a lost server and to come back.
+std::string uplink_config(const std::vector<std::string>& servers, const std::string& rules) {
+  json list = servers;
+  return R"("uplinks": [{"name": "hub", "servers": )" + list.dump() + ", " + rules +
+         R"(, "reconnect_wait_ms": 50, "max_reconnect_wait_ms": 400, "ping_interval_ms": 500,
+             "connect_timeout_ms": 1000}])";
+}
+
+std::vector<std::string> ipcctl(const ipcd_process& broker, std::vector<std::string> args) {
+  args.insert(args.begin(), {ipcctl_binary(), "--url", broker.unix_url()});
+  return args;
+}
+
+json uplink_list(const ipcd_process& broker) {
+  auto listed = run_command(ipcctl(broker, {"--json", "uplink", "list"}));
+  if (listed.exit_code != 0) return json::array();
+  return json::parse(listed.out, nullptr, false);
+}
+
+bool connected(const ipcd_process& broker) {
+  return wait_until([&] {
+    auto list = uplink_list(broker);
+    return list.is_array() && !list.empty() && list[0]["state"] == "connected";
+  });
+}
+
+// Waits until a connection named `client` holds at least one subscription or consumer.
+bool subscribed(const ipcd_process& broker, const std::string& client = "ipcctl") {
+  return wait_until([&] {
+    auto listed = run_command(ipcctl(broker, {"--json", "conn", "list"}));
+    if (listed.exit_code != 0) return false;
+    for (const auto& c : json::parse(listed.out))
+      if (c["client"] == client && c["subscriptions"].get<int>() > 0) return true;
+    return false;
+  });
+}
+
+// Waits until queue `name` has a consumer.
+bool consuming(const ipcd_process& broker, const std::string& name) {
+  return wait_until([&] {
+    auto listed = run_command(ipcctl(broker, {"--json", "queue", "list"}));
+    if (listed.exit_code != 0) return false;
+    for (const auto& q : json::parse(listed.out))
+      if (q["name"] == name && q["consumers"].get<int>() > 0) return true;
+    return false;
+  });
+}
+
+// Publishes probes to `topic` on `from` until a subscriber on `to` has one: the rules are
+// subscribed in the cluster and interest has spread over its routes.
+bool flowing(const ipcd_process& from, const ipcd_process& to, const std::string& topic) {
+  child_process probe(ipcctl(to, {"sub", topic, "--count", "1"}));
+  if (!subscribed(to)) return false;
+  return wait_until(
+      [&] {
+        (void)run_command(ipcctl(from, {"pub", topic, "probe"}));
+        return probe.wait(std::chrono::milliseconds(100)).has_value();
+      },
+      std::chrono::seconds(15));
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool finished(child_process& child, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  auto code = child.wait(limit);
+  return code && *code == 0;
+}
+
+}  // namespace
+
+TEST_SUITE("uplinks") {
+  TEST_CASE("pub/sub across hosts through a NATS cluster, both ways, without echoes") {
+    nats_cluster cluster;
+    REQUIRE(cluster.start());
+    // Symmetric rules on both hosts: what each exports, the other imports, and back.
+    auto rules = R"("export": ["sensors/#"], "import": ["sensors/#"])";
+    ipcd_process a(local_only, uplink_config({cluster.url(0)}, rules));
+    ipcd_process b(local_only, uplink_config({cluster.url(1)}, rules));
+    REQUIRE(a.start());
+    REQUIRE(b.start());
+    REQUIRE(connected(a));
+    REQUIRE(connected(b));
+    REQUIRE(flowing(a, b, "sensors/probe"));
+    REQUIRE(flowing(b, a, "sensors/probe"));
+
+    child_process on_a(ipcctl(a, {"sub", "sensors/#", "-v", "--count", "4"}));
+    child_process on_b(ipcctl(b, {"sub", "sensors/#", "-v", "--count", "4"}));
+    REQUIRE(subscribed(a));
+    REQUIRE(subscribed(b));
+    // Topics that need the mapping's escapes, both ways.
+    for (auto [topic, payload] : {std::pair{"sensors/a.b", "a1"}, {"sensors//x y", "a2"}})
+      REQUIRE(run_command(ipcctl(a, {"pub", topic, payload})).exit_code == 0);
+    for (auto [topic, payload] : {std::pair{"sensors/50%", "b1"}, {"sensors/b/*", "b2"}})
+      REQUIRE(run_command(ipcctl(b, {"pub", topic, payload})).exit_code == 0);
+    REQUIRE(finished(on_a));
+    REQUIRE(finished(on_b));
+    // Each host saw each message once: its own and the other's, none came back twice.
+    std::multiset<std::string> expected{"sensors/a.b a1", "sensors//x y a2", "sensors/50% b1",
+                                        "sensors/b/* b2"};
+    auto seen_a = lines(on_a.out()), seen_b = lines(on_b.out());
+    CHECK(std::multiset<std::string>(seen_a.begin(), seen_a.end()) == expected);
+    CHECK(std::multiset<std::string>(seen_b.begin(), seen_b.end()) == expected);
+    // The counters agree: nothing echoed back, nothing dropped.
+    auto listed = uplink_list(a);
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0]["state"] == "connected");
+    CHECK(listed[0]["cluster"] == "ipcd-tests");
+    CHECK(listed[0]["messages_out"].get<int>() >= 2);
+    CHECK(listed[0]["messages_in"].get<int>() >= 2);
+    CHECK(listed[0]["dropped_down"] == 0);
+    // The cluster told the uplink of its other nodes.
+    CHECK(listed[0]["servers"].size() >= 3);
+  }
+
+  TEST_CASE("request/reply across hosts: local responders first, no responders kept") {
+    nats_cluster cluster;
+    REQUIRE(cluster.start());
+    auto rules = R"("export": ["svc/#", "ask/#"], "import": ["svc/#"])";
+    ipcd_process a(local_only, uplink_config({cluster.url(0)}, rules));
+    ipcd_process b(local_only, uplink_config({cluster.url(2)}, rules));
+    REQUIRE(a.start());
+    REQUIRE(b.start());
+    REQUIRE(connected(a));
+    REQUIRE(connected(b));
+    REQUIRE(flowing(a, b, "svc/probe"));
+    // A responder on B answers a request made on A, through the cluster.
+    child_process replier(ipcctl(b, {"reply", "svc/echo", "--echo", "--count", "1"}));
+    REQUIRE(subscribed(b));
+    auto answered = run_command(ipcctl(a, {"--timeout", "5s", "req", "svc/echo", "ping"}));
+    CHECK_MESSAGE(answered.exit_code == 0, answered.err);
+    CHECK(answered.out == "ping\n");
+    REQUIRE(finished(replier));
+    // A responder on A itself wins: the request never leaves the host.
+    child_process local(ipcctl(a, {"reply", "svc/time", "--exec", "echo local", "--count", "1"}));
+    child_process remote(ipcctl(b, {"reply", "svc/time", "--exec", "echo remote", "--count", "1"}));
+    REQUIRE(subscribed(a));
+    REQUIRE(subscribed(b));
+    auto local_answer = run_command(ipcctl(a, {"--timeout", "5s", "req", "svc/time", "x"}));
+    CHECK(local_answer.out.starts_with("local\n"));
+    CHECK(finished(local));
+    CHECK_FALSE(remote.wait(std::chrono::milliseconds(300)).has_value());
+    remote.signal(SIGTERM);
+    // Nobody in the cluster subscribes to ask/...: NATS answers "no responders" and the
+    // requester hears it at once (exit code 3), not after its timeout.
+    auto started = std::chrono::steady_clock::now();
+    auto nobody = run_command(ipcctl(a, {"--timeout", "20s", "req", "ask/anyone", "?"}));
+    CHECK(nobody.exit_code == 3);
+    CHECK_MESSAGE(nobody.err.find("no responders") != std::string::npos, nobody.err);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    // A topic no rule exports has no responders at once, as before.
+    CHECK(run_command(ipcctl(a, {"req", "local/none", "?"})).exit_code == 3);
+    auto listed = uplink_list(a);
+    CHECK(listed[0]["requests_out"].get<int>() >= 2);
+    CHECK(uplink_list(b)[0]["requests_in"].get<int>() >= 1);
+  }
+
+  TEST_CASE("a NATS queue group shares one stream of work between hosts' local queues") {
+    nats_cluster cluster;
+    REQUIRE(cluster.start());
+    ipcd_process producer(local_only,
+                          uplink_config({cluster.url(0)}, R"("export": ["jobs/#"])"));
+    auto worker_rules = R"("import": [{"pattern": "jobs/#", "queue": "jobs", "group": "workers"}])";
+    ipcd_process w1(local_only, uplink_config({cluster.url(1)}, worker_rules));
+    ipcd_process w2(local_only, uplink_config({cluster.url(2)}, worker_rules));
+    for (auto* broker : {&producer, &w1, &w2}) {
+      REQUIRE(broker->start());
+      REQUIRE(connected(*broker));
+    }
+    child_process r1(ipcctl(w1, {"--timeout", "20s", "recv", "jobs"}));
+    child_process r2(ipcctl(w2, {"--timeout", "20s", "recv", "jobs"}));
+    REQUIRE(consuming(w1, "jobs"));
+    REQUIRE(consuming(w2, "jobs"));
+    // Until both workers' group subscriptions have reached node 1, the first jobs may all
+    // go to one: wait for a job to reach each host.
+    int sent = 0;
+    REQUIRE(wait_until(
+        [&] {
+          ++sent;
+          (void)run_command(ipcctl(producer, {"pub", "jobs/warmup", "w" + std::to_string(sent)}));
+          return lines(r1.out()).size() > 0 && lines(r2.out()).size() > 0;
+        },
+        std::chrono::seconds(15)));
+    REQUIRE(run_command(ipcctl(producer, {"pub", "jobs/build", "job", "--count", "200"})).exit_code ==
+            0);
+    REQUIRE(wait_until(
+        [&] { return lines(r1.out()).size() + lines(r2.out()).size() == 200u + sent; },
+        std::chrono::seconds(15)));
+    auto one = lines(r1.out()).size(), two = lines(r2.out()).size();
+    CHECK(one + two == 200u + sent);  // each job once, on one host
+    CHECK(one > 20);                  // and both hosts did a share (NATS picks at random)
+    CHECK(two > 20);
+  }
+
+  TEST_CASE("a NATS node killed: the uplink moves to the nodes the cluster announced") {
+    nats_cluster cluster;
+    REQUIRE(cluster.start());
+    auto rules = R"("export": ["sensors/#"], "import": ["sensors/#"])";
+    // A knows only node 1; it learns nodes 2 and 3 from the cluster's INFO.
+    ipcd_process a(local_only, uplink_config({cluster.url(0)}, rules));
+    ipcd_process b(local_only, uplink_config({cluster.url(1)}, rules));
+    REQUIRE(a.start());
+    REQUIRE(b.start());
+    REQUIRE(connected(a));
+    REQUIRE(connected(b));
+    REQUIRE(flowing(a, b, "sensors/probe"));
+    cluster.stop_node(0);
+    REQUIRE(wait_until([&] {
+      auto list = uplink_list(a);
+      return list[0]["state"] == "connected" && list[0]["reconnects"].get<int>() >= 1 &&
+             list[0]["server"] != cluster.url(0);
+    }));
+    REQUIRE(flowing(a, b, "sensors/probe"));
+    child_process on_b(ipcctl(b, {"sub", "sensors/#", "--count", "50"}));
+    REQUIRE(subscribed(b));
+    REQUIRE(run_command(ipcctl(a, {"pub", "sensors/after", "x", "--count", "50"})).exit_code == 0);
+    CHECK(finished(on_b));
+    CHECK(a.log().find("the cluster announced") != std::string::npos);
+  }
+
+  TEST_CASE("durable exports: a whole-cluster outage and a kill -9, every message once") {
+    nats_cluster cluster;
+    REQUIRE(cluster.start());
+    ipcd_process edge(local_only,
+                      uplink_config({cluster.url(0), cluster.url(1)},
+                                    R"("export": [{"pattern": "orders/#", "durable": true}])"));
+    ipcd_process hub(local_only,
+                     uplink_config({cluster.url(2)}, R"("import": [{"pattern": "orders/#",
+                                                                     "queue": "orders"}])") +
+                         R"(, "queues": {"orders": {"durable": true}})");
+    REQUIRE(edge.start());
+    REQUIRE(hub.start());
+    REQUIRE(connected(edge));
+    REQUIRE(connected(hub));
+    // Before: the path works (the hub's queue gets the first order).
+    REQUIRE(wait_until(
+        [&] {
+          (void)run_command(ipcctl(edge, {"pub", "orders/first", "0"}));
+          auto listed = run_command(ipcctl(hub, {"--json", "queue", "list"}));
+          return listed.out.find("\"orders\"") != std::string::npos &&
+                 json::parse(listed.out)[0]["ready"].get<int>() > 0;
+        },
+        std::chrono::seconds(15)));
+    for (std::size_t i = 0; i < cluster.size(); ++i) cluster.stop_node(i);
+    REQUIRE(wait_until([&] { return uplink_list(edge)[0]["state"] != "connected"; }));
+    // Confirmed publishes while the cluster is gone: spooled in the durable log.
+    REQUIRE(run_command(ipcctl(edge, {"pub", "orders/new", "o", "--count", "100"})).exit_code == 0);
+    CHECK(uplink_list(edge)[0]["spool"]["messages"].get<int>() >= 100);
+    edge.kill9();  // and the broker itself crashes
+    REQUIRE(cluster.start());
+    REQUIRE(edge.start());
+    REQUIRE(connected(edge));
+    REQUIRE(connected(hub));
+    child_process drain(ipcctl(hub, {"--timeout", "30s", "recv", "orders", "--count", "1"}));
+    REQUIRE(wait_until([&] {
+      auto listed = uplink_list(edge);
+      return listed[0]["spool"]["messages"] == 0;
+    }, std::chrono::seconds(20)));
+    REQUIRE(finished(drain));
+    // Everything spooled reached the hub once: the warm-up orders plus the 100.
+    auto queues = json::parse(run_command(ipcctl(hub, {"--json", "queue", "list"})).out);
+    auto waiting = queues[0]["ready"].get<int>() + 1;  // + the one `drain` took
+    auto listed_hub = uplink_list(hub)[0];
+    CHECK(waiting >= 100);
+    CHECK(waiting == listed_hub["messages_in"].get<int>());
+    // Duplicates (a resend after the crash) are dropped and counted, never delivered.
+    CHECK(listed_hub["duplicates"].get<int>() >= 0);
+    child_process all(ipcctl(hub, {"--timeout", "20s", "recv", "orders", "--count",
+                                   std::to_string(waiting - 1)}));
+    REQUIRE(finished(all));
+    auto got = lines(all.out());
+    CHECK(std::count(got.begin(), got.end(), "o") == 100);
+  }
+
+  TEST_CASE("an uplink over TLS to the cluster, verified against its CA") {
+    const auto& pki = ipc::test::pki();
+    nats_cluster cluster(1, {pki.file("server.pem"), pki.file("server.key")});
+    REQUIRE(cluster.start());
+    auto rules = R"("export": ["t/#"], "import": ["t/#"], "ca": ")" + pki.file("ca.pem") + "\"";
+    ipcd_process a(local_only, uplink_config({cluster.url(0)}, rules));
+    ipcd_process b(local_only, uplink_config({cluster.url(0)}, rules));
+    REQUIRE(a.start());
+    REQUIRE(b.start());
+    REQUIRE(connected(a));
+    REQUIRE(connected(b));
+    REQUIRE(flowing(a, b, "t/x"));
+    // A CA that did not sign the server's certificate: refused, and said why.
+    auto wrong = R"("export": ["t/#"], "ca": ")" + pki.file("other-ca.pem") + "\"";
+    ipcd_process c(local_only, uplink_config({cluster.url(0)}, wrong));
+    REQUIRE(c.start());
+    CHECK(wait_until([&] {
+      auto list = uplink_list(c);
+      return list[0]["state"] != "connected" &&
+             list[0]["last_error"].get<std::string>().find("TLS") != std::string::npos;
+    }));
+  }
+
+  TEST_CASE("uplink status, list and metrics; a reload adds and changes uplinks") {
+    nats_cluster cluster(1);
+    REQUIRE(cluster.start());
+    std::string listeners = R"([{"url":"unix://{dir}/ipcd.sock"},{"url":"http://127.0.0.1:0"}])";
+    ipcd_process a(listeners, uplink_config({cluster.url(0)}, R"("export": ["m/#"])"));
+    REQUIRE(a.start());
+    REQUIRE(connected(a));
+    auto table = run_command(ipcctl(a, {"uplink", "list"}));
+    CHECK(table.exit_code == 0);
+    CHECK(table.out.find("hub") != std::string::npos);
+    CHECK(table.out.find("connected") != std::string::npos);
+    auto status = json::parse(run_command(ipcctl(a, {"--json", "status"})).out);
+    CHECK(status["uplinks"][0]["name"] == "hub");
+    auto metrics = run_command(
+        {"/usr/bin/python3", "-c",
+         "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",
+         "http://127.0.0.1:" + a.port_of("http") + "/metrics"});
+    auto checked = run_command({"/usr/bin/promtool", "check", "metrics"}, metrics.out);
+    CHECK_MESSAGE(checked.exit_code == 0, checked.out, checked.err);
+    CHECK(metrics.out.find("ipcd_uplink_connected{uplink=\"hub\"} 1") != std::string::npos);
+    CHECK(metrics.out.find("ipcd_uplink_messages_total{uplink=\"hub\",direction=\"out\"}") !=
+          std::string::npos);
+    // Reload with a second uplink and a changed first one.
+    a.write_config(listeners, R"("uplinks": [
+        {"name": "hub", "servers": [")" + cluster.url(0) + R"("], "export": ["m/#", "n/#"]},
+        {"name": "second", "servers": [")" + cluster.url(0) + R"("], "import": ["z/#"]}])");
+    auto reloaded = run_command(ipcctl(a, {"reload"}));
+    CHECK_MESSAGE(reloaded.exit_code == 0, reloaded.err);
+    CHECK(wait_until([&] {
+      auto list = uplink_list(a);
+      return list.size() == 2 && list[0]["state"] == "connected" &&
+             list[1]["state"] == "connected";
+    }));
+  }
+}
