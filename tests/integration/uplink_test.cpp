@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <fstream>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -310,6 +311,50 @@ TEST_SUITE("uplinks") {
     REQUIRE(finished(all));
     auto got = lines(all.out());
     CHECK(std::count(got.begin(), got.end(), "o") == 100);
+  }
+
+  TEST_CASE("a resent durable message (the same Ipc-Msg-Id) is delivered once, its echo never") {
+    nats_cluster cluster(1);
+    REQUIRE(cluster.start());
+    ipcd_process hub(local_only, uplink_config({cluster.url(0)}, R"("import": ["d/#"])"));
+    REQUIRE(hub.start());
+    REQUIRE(connected(hub));
+    child_process on_hub(ipcctl(hub, {"sub", "d/#", "-v", "--count", "3"}));
+    REQUIRE(subscribed(hub));
+    // What a broker that crashed after sending and before its PONG sends again: the same
+    // message with the same Ipc-Msg-Id, from a bare NATS connection; then one that claims
+    // to come from the hub's own broker (an echo), then a new one.
+    std::string script = R"(
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.recv(4096)
+def hpub(subject, headers, payload):
+    block = "NATS/1.0\r\n" + "".join(k + ": " + v + "\r\n" for k, v in headers) + "\r\n"
+    return "HPUB %s %d %d\r\n%s%s\r\n" % (subject, len(block), len(block) + len(payload), block, payload)
+out = 'CONNECT {"verbose":false,"headers":true}\r\n'
+out += hpub("d.once", [("Ipc-Msg-Id", "edge-7-1"), ("Ipc-Origin", "edge")], "first")
+out += hpub("d.once", [("Ipc-Msg-Id", "edge-7-1"), ("Ipc-Origin", "edge")], "again")
+out += hpub("d.echo", [("Ipc-Origin", sys.argv[2])], "echo")
+out += hpub("d.next", [("Ipc-Msg-Id", "edge-8-1"), ("Ipc-Origin", "edge"), ("X-Note", "n")], "second")
+out += "PUB d.plain 5\r\nplain\r\nPING\r\n"
+s.sendall(out.encode())
+data = b""
+while b"PONG" not in data:
+    data += s.recv(4096)
+)";
+    std::ifstream id_file(hub.dir().file("data/instance-id"));
+    std::string instance;
+    id_file >> instance;
+    REQUIRE(instance.size() == 16);
+    auto sent = run_command({"/usr/bin/python3", "-c", script, std::to_string(cluster.port(0)),
+                             instance});
+    REQUIRE_MESSAGE(sent.exit_code == 0, sent.err);
+    REQUIRE(finished(on_hub));
+    CHECK(lines(on_hub.out()) == std::vector<std::string>{"d/once first", "d/next second", "d/plain plain"});
+    auto listed = uplink_list(hub)[0];
+    CHECK(listed["duplicates"] == 1);
+    CHECK(listed["echoes"] == 1);
+    CHECK(listed["messages_in"] == 3);
   }
 
   TEST_CASE("an uplink over TLS to the cluster, verified against its CA") {
