@@ -380,7 +380,7 @@ while b"PONG" not in data:
     }));
   }
 
-  TEST_CASE("uplink status, list and metrics; a reload adds and changes uplinks") {
+  TEST_CASE("uplink status, list and metrics, and a reload that adds and changes uplinks") {
     nats_cluster cluster(1);
     REQUIRE(cluster.start());
     std::string listeners = R"([{"url":"unix://{dir}/ipcd.sock"},{"url":"http://127.0.0.1:0"}])";

@@ -2,6 +2,7 @@
 // plumbing, link events, and the report for `ipcctl uplink list`.
 #include "frontends/uplink/uplink.hpp"
 
+#include <asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include "core/broker_core.hpp"
@@ -89,10 +90,15 @@ void uplink::close(errc code, std::string_view message) {
     close_reason_ = code == errc::connection_killed ? "admin" : "internal";
     core_.log().warn("uplink {}: ended by the broker: {}", settings_.name, loggable(message));
   }
-  shut_down();
+  stop();
 }
 
-void uplink::stop() { shut_down(); }
+void uplink::stop() {
+  // Called while the core walks its clients: the link stops now, the detach comes just
+  // after (as a connection's loops end after its stop()).
+  if (link_) link_->stop();
+  asio::post(executor_, [self = shared_from_this()] { self->shut_down(); });
+}
 
 void uplink::subscription_ended(std::uint32_t sid, std::string_view pattern,
                                 std::string_view message) {

@@ -111,7 +111,13 @@ void uplink::send_spooled(queue& from, std::uint64_t delivery, const stored_mess
   std::string message_id = instance_id_ + "-" + std::to_string(record.message_id) + "-" +
                            std::to_string(record.timestamp_ns);
   if (rule == nullptr || !publish(record, rule->prefix, message_id)) {
-    (void)from.ack(consumer_, delivery);  // it can never go: not kept forever
+    // It can never go (too large, or no rule names it any more): settled just after, as
+    // a consumer may not call its queue back while being delivered to.
+    asio::post(executor_, [self = weak_from_this(), delivery, name = from.name()] {
+      auto me = self.lock();
+      if (me && me->spool_ && me->consuming_ && me->spool_->name() == name)
+        (void)me->spool_->ack(me->consumer_, delivery);
+    });
     return;
   }
   in_flight_.push_back({++sent_seq_, delivery});
