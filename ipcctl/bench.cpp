@@ -28,6 +28,7 @@ struct bench_args {
   std::size_t subs = 1;
   std::uint64_t window = 20000;  // messages the publisher may be ahead of the slowest subscriber
   std::string topic = "bench/pubsub";
+  std::string sub_url;  // subscribers connect here ("" = --url): across two brokers
 };
 
 struct subscriber_state {
@@ -63,6 +64,8 @@ asio::awaitable<void> publish_all(ipc::async_client& client, const bench_args& a
 int run_pubsub(const global_options& global, const bench_args& args) {
   auto options = global.client_options();
   options.auto_reconnect = false;
+  auto sub_options = options;
+  if (!args.sub_url.empty()) sub_options.url = args.sub_url;
   asio::io_context sub_io(1), pub_io(1);
   auto sub_work = asio::make_work_guard(sub_io);
   std::thread sub_thread([&] { sub_io.run(); });
@@ -73,7 +76,7 @@ int run_pubsub(const global_options& global, const bench_args& args) {
   std::atomic<std::size_t> finished{0};
   for (std::size_t i = 0; i < args.subs; ++i) {
     auto state = std::make_unique<subscriber_state>();
-    state->client = std::make_unique<ipc::async_client>(sub_io.get_executor(), options);
+    state->client = std::make_unique<ipc::async_client>(sub_io.get_executor(), sub_options);
     subs.push_back(std::move(state));
   }
   std::error_code ec;
@@ -168,6 +171,7 @@ int run_pubsub(const global_options& global, const bench_args& args) {
   double rate = static_cast<double>(delivered) / elapsed;
   nlohmann::json report{{"bench", "pubsub"},
                         {"url", options.url},
+                        {"sub_url", sub_options.url},
                         {"msgs", args.msgs},
                         {"size", args.size},
                         {"subs", args.subs},
@@ -201,6 +205,8 @@ void register_bench(CLI::App& app, global_options& global, int& exit_status) {
   pubsub->add_option("--window", args->window, "max messages in flight to the slowest subscriber")
       ->check(CLI::PositiveNumber);
   pubsub->add_option("--topic", args->topic, "topic to use");
+  pubsub->add_option("--sub-url", args->sub_url,
+                     "subscribers connect to this broker (publisher: --url), e.g. across an uplink");
   pubsub->callback([&global, &exit_status, args] { exit_status = run_pubsub(global, *args); });
   register_queue_benches(bench, global, exit_status);
   register_delay_bench(bench, global, exit_status);

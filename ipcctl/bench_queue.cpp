@@ -316,6 +316,7 @@ struct reqrep_args {
   std::size_t size = 128;
   bool queue = false;
   std::string target = "bench.reqrep";
+  std::string reply_url;  // the replier connects here ("" = --url): across two brokers
 };
 
 int run_reqrep(const global_options& global, const reqrep_args& args) {
@@ -324,7 +325,9 @@ int run_reqrep(const global_options& global, const reqrep_args& args) {
   asio::io_context server_io(1), client_io(1);
   auto work = asio::make_work_guard(server_io);
   std::thread server_thread([&] { server_io.run(); });
-  ipc::async_client server(server_io.get_executor(), options);
+  auto server_options = options;
+  if (!args.reply_url.empty()) server_options.url = args.reply_url;
+  ipc::async_client server(server_io.get_executor(), server_options);
   std::error_code failure;
   ipc::subscription serving;
   try {
@@ -377,6 +380,7 @@ int run_reqrep(const global_options& global, const reqrep_args& args) {
   std::sort(micros.begin(), micros.end());
   nlohmann::json report{{"bench", "reqrep"},
                         {"url", options.url},
+                        {"reply_url", server_options.url},
                         {"msgs", args.msgs},
                         {"size", args.size},
                         {"queue", args.queue},
@@ -432,6 +436,8 @@ void register_queue_benches(CLI::App* bench, global_options& global, int& exit_s
   reqrep->add_option("--size", r->size, "payload bytes");
   reqrep->add_flag("--queue", r->queue, "requests go through a queue instead of a topic");
   reqrep->add_option("--target", r->target, "topic or queue to use");
+  reqrep->add_option("--reply-url", r->reply_url,
+                     "the replier connects to this broker (requester: --url), e.g. across an uplink");
   reqrep->callback([&global, &exit_status, r] { exit_status = run_reqrep(global, *r); });
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ipc/config/config.hpp"
+#include "ipc/credentials/nkey.hpp"
 #include "ipc/nats/subjects.hpp"
 #include "ipc/routing/topic.hpp"
 #include "ipc/transport/url.hpp"
@@ -72,6 +73,7 @@ void read_uplink(const json& value, const std::string& path, uplink& out, error_
   reader.read("user", out.user);
   reader.read("password", out.password);
   reader.read("token", out.token);
+  reader.read("nkey", out.nkey);
   reader.read("ca", out.tls_ca);
   reader.read("cert", out.tls_cert);
   reader.read("key", out.tls_key);
@@ -85,7 +87,7 @@ void read_uplink(const json& value, const std::string& path, uplink& out, error_
   reader.read("ping_interval_ms", out.ping_interval_ms);
   reader.read("max_pings_out", out.max_pings_out);
   reader.read("dedupe_window", out.dedupe_window);
-  reader.planned({"creds", "nkey"});
+  reader.planned({"creds"});
   reader.report_unknown_keys();
 }
 
@@ -149,6 +151,13 @@ void validate_uplink(const uplink& u, const std::string& path, bool has_storage,
     errors.push_back({path + "/password", "user and password go together"});
   if (!u.token.empty() && !u.user.empty())
     errors.push_back({path + "/token", "give a token or a user and password, not both"});
+  if (!u.nkey.empty()) {
+    if (!u.user.empty() || !u.token.empty())
+      errors.push_back({path + "/nkey", "give an NKey, a token or a user and password, not two"});
+    std::string problem;
+    if (!credentials::read_user_seed_file(u.nkey, problem))
+      errors.push_back({path + "/nkey", problem});
+  }
   if (u.tls_cert.empty() != u.tls_key.empty())
     errors.push_back({path + "/key", "a client certificate needs both cert and key"});
   if (u.spool_overflow != "drop-oldest" && u.spool_overflow != "reject")

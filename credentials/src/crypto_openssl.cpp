@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <memory>
 #include <stdexcept>
 
 #include "crypto.hpp"
@@ -33,6 +34,43 @@ std::array<std::uint8_t, 32> sha256(std::string_view data) {
 
 bool equal_constant_time(const std::uint8_t* a, const std::uint8_t* b, std::size_t size) {
   return CRYPTO_memcmp(a, b, size) == 0;
+}
+
+namespace {
+struct pkey_deleter {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+std::unique_ptr<EVP_PKEY, pkey_deleter> ed25519_key(const std::array<std::uint8_t, 32>& seed) {
+  std::unique_ptr<EVP_PKEY, pkey_deleter> key(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size()));
+  if (!key) throw std::runtime_error("OpenSSL: cannot make an Ed25519 key");
+  return key;
+}
+}  // namespace
+
+std::array<std::uint8_t, 32> ed25519_public_key(const std::array<std::uint8_t, 32>& seed) {
+  auto key = ed25519_key(seed);
+  std::array<std::uint8_t, 32> out{};
+  std::size_t size = out.size();
+  if (EVP_PKEY_get_raw_public_key(key.get(), out.data(), &size) != 1 || size != out.size())
+    throw std::runtime_error("OpenSSL: cannot read an Ed25519 public key");
+  return out;
+}
+
+std::array<std::uint8_t, 64> ed25519_sign(const std::array<std::uint8_t, 32>& seed,
+                                          std::string_view message) {
+  auto key = ed25519_key(seed);
+  std::array<std::uint8_t, 64> out{};
+  std::size_t size = out.size();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx != nullptr && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key.get()) == 1 &&
+            EVP_DigestSign(ctx, out.data(), &size,
+                           reinterpret_cast<const unsigned char*>(message.data()),
+                           message.size()) == 1 &&
+            size == out.size();
+  EVP_MD_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("OpenSSL: Ed25519 signing failed");
+  return out;
 }
 
 }  // namespace ipc::credentials::crypto

@@ -71,4 +71,12 @@ bool equal_constant_time(const std::uint8_t* a, const std::uint8_t* b, std::size
   return difference == 0;
 }
 
+// CNG has no Ed25519 on the Windows versions the build targets: NKeys are refused there.
+std::array<std::uint8_t, 32> ed25519_public_key(const std::array<std::uint8_t, 32>&) {
+  throw std::runtime_error("NKeys (Ed25519) are not available in the Windows build");
+}
+std::array<std::uint8_t, 64> ed25519_sign(const std::array<std::uint8_t, 32>&, std::string_view) {
+  throw std::runtime_error("NKeys (Ed25519) are not available in the Windows build");
+}
+
 }  // namespace ipc::credentials::crypto

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ipc/credentials/nkey.hpp"
 #include "nats_cluster.hpp"
 #include "process.hpp"
 #include "test_pki.hpp"
@@ -405,6 +406,40 @@ while b"PONG" not in data:
       return list[0]["state"] != "connected" &&
              list[0]["last_error"].get<std::string>().find("TLS") != std::string::npos;
     }));
+  }
+
+  TEST_CASE("an uplink that logs in with an NKey; a wrong key is refused and said so") {
+    // nats-server with one NKey user: only a client holding that user's seed gets in.
+    std::string error;
+    auto seed = ipc::credentials::new_user_seed();
+    auto key = ipc::credentials::read_user_seed(seed, error);
+    REQUIRE_MESSAGE(key, error);
+    ipc::test::temp_dir dir;
+    std::ofstream(dir.file("user.nk")) << seed << "\n";
+    std::ofstream(dir.file("other.nk")) << ipc::credentials::new_user_seed() << "\n";
+    auto port = ipc::test::unused_port();
+    std::ofstream(dir.file("nats.conf"))
+        << "listen: 127.0.0.1:" << port << "\n"
+        << "authorization { users = [ { nkey: " << key->public_key << " } ] }\n";
+    child_process server({ipc::test::nats_server_binary(), "-c", dir.file("nats.conf")});
+    REQUIRE(wait_until([&] { return server.err().find("Server is ready") != std::string::npos; }));
+    auto url = "nats://127.0.0.1:" + std::to_string(port);
+    auto rules = R"("export": ["k/#"], "import": ["k/#"], "nkey": ")";
+    ipcd_process a(local_only, uplink_config({url}, rules + dir.file("user.nk") + "\""));
+    ipcd_process b(local_only, uplink_config({url}, rules + dir.file("user.nk") + "\""));
+    REQUIRE(a.start());
+    REQUIRE(b.start());
+    REQUIRE(connected(a));
+    REQUIRE(connected(b));
+    REQUIRE(flowing(a, b, "k/x"));
+    ipcd_process wrong(local_only, uplink_config({url}, rules + dir.file("other.nk") + "\""));
+    REQUIRE(wrong.start());
+    CHECK(wait_until([&] {
+      auto list = uplink_list(wrong);
+      return list[0]["last_error"].get<std::string>().find("Authorization Violation") !=
+             std::string::npos;
+    }));
+    CHECK(uplink_list(wrong)[0]["state"] != "connected");
   }
 
   TEST_CASE("uplink status, list and metrics, and a reload that adds and changes uplinks") {

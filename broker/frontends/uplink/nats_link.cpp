@@ -265,6 +265,10 @@ std::string nats_link::connect_json(bool tls) const {
     options["pass"] = settings_.password;
   }
   if (!settings_.token.empty()) options["auth_token"] = settings_.token;
+  if (!settings_.nkey_public.empty() && settings_.sign) {
+    options["nkey"] = settings_.nkey_public;
+    options["sig"] = settings_.sign(info_.nonce);
+  }
   return options.dump();
 }
 
@@ -275,6 +279,7 @@ void nats_link::handle_info(std::string_view text, bool tls) {
   info_.server_name = info.value("server_name", "");
   info_.version = info.value("version", "");
   info_.cluster = info.value("cluster", "");
+  info_.nonce = info.value("nonce", "");
   info_.headers = info.value("headers", false);
   if (auto size = info.find("max_payload"); size != info.end() && size->is_number_unsigned())
     info_.max_payload = size->get<std::uint64_t>();

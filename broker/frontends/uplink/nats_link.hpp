@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -30,6 +31,9 @@ struct nats_link_settings {
   std::vector<std::string> servers;  // as configured: nats://… or tls://…
   transport::connect_options tls;
   std::string user, password, token;
+  // NKey login: the user's public key, and what signs the server's nonce with its seed.
+  std::string nkey_public;
+  std::function<std::string(std::string_view nonce)> sign;
   std::chrono::milliseconds reconnect_wait{250}, max_reconnect_wait{8000};
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds ping_interval{10000};
@@ -39,6 +43,7 @@ struct nats_link_settings {
 // What the server said of itself in its latest INFO.
 struct nats_server_info {
   std::string server_id, server_name, version, cluster;
+  std::string nonce;  // to sign for an NKey login
   std::uint64_t max_payload = 1024 * 1024;
   bool headers = false;
 };

@@ -7,6 +7,7 @@
 
 #include "core/broker_core.hpp"
 #include "core/loggable.hpp"
+#include "ipc/credentials/nkey.hpp"
 #include "ipc/credentials/password.hpp"
 #include "queues/queue_manager.hpp"
 
@@ -23,6 +24,13 @@ nats_link_settings link_settings(const config::uplink& u) {
   s.user = u.user;
   s.password = u.password;
   s.token = u.token;
+  if (!u.nkey.empty()) {
+    std::string error;
+    if (auto key = credentials::read_user_seed_file(u.nkey, error)) {
+      s.nkey_public = key->public_key;
+      s.sign = [key = *key](std::string_view nonce) { return credentials::sign_nonce(key, nonce); };
+    }
+  }
   s.reconnect_wait = std::chrono::milliseconds(u.reconnect_wait_ms);
   s.max_reconnect_wait = std::chrono::milliseconds(u.max_reconnect_wait_ms);
   s.connect_timeout = std::chrono::milliseconds(u.connect_timeout_ms);
@@ -67,6 +75,10 @@ bool uplink::start(std::string& error) {
     }
   }
   if (!prepare_spool(error)) {
+    shut_down();
+    return false;
+  }
+  if (!settings_.nkey.empty() && !credentials::read_user_seed_file(settings_.nkey, error)) {
     shut_down();
     return false;
   }

@@ -218,8 +218,9 @@ struct uplink {
   std::vector<uplink_export> exports;
   std::vector<uplink_import> imports;
   std::string prefix;  // the subject prefix of every rule without its own
-  // Credentials for the NATS servers: user and password, or a token.
-  std::string user, password, token;
+  // Credentials for the NATS servers: user and password, a token, or an NKey: the path
+  // of a file holding the user's seed ("SU…"), whose key signs the server's nonce.
+  std::string user, password, token, nkey;
   // tls:// servers: CA to verify them (the system's when empty), a client certificate.
   std::string tls_ca, tls_cert, tls_key;
   // The local user whose permissions bound what the uplink may subscribe to (export) and
