@@ -106,6 +106,7 @@ std::optional<std::string> subject_to_topic(std::string_view subject, std::strin
     out += '/';
     start = dot + 1;
   }
+  if (out.empty()) return std::nullopt;  // "%00" alone: no topic is empty
   return out;
 }
 

@@ -21,6 +21,7 @@ void read_ops(std::string_view input) {
   server_reader reader({256, 1024});
   std::size_t half = input.size() / 2;
   for (auto piece : {input.substr(0, half), input.substr(half)}) {
+    if (piece.empty()) continue;
     auto room = reader.prepare(piece.size());
     if (room.size() < piece.size()) std::abort();
     std::memcpy(room.data(), piece.data(), piece.size());

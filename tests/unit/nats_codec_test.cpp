@@ -216,6 +216,7 @@ TEST_CASE("nats subjects: topics map to subjects and back") {
   CHECK_FALSE(subject_to_topic("a.%23"));
   CHECK_FALSE(subject_to_topic("a.x%00"));
   CHECK_FALSE(subject_to_topic(""));
+  CHECK_FALSE(subject_to_topic("%00"));  // the empty topic, which no topic is
 }
 
 TEST_CASE("nats subjects: patterns, with '#' covering its parent level") {
