@@ -31,6 +31,9 @@ class queue_consumer {
   virtual bool ready_for_more() const = 0;
   // The queue was deleted under it.
   virtual void queue_deleted(queue& from) = 0;
+  // Whether it takes messages off the machine (an uplink's spool, docs/uplinks.md §5):
+  // a queue whose consumers all are answers requests only when nothing local can.
+  virtual bool remote() const { return false; }
 
  protected:
   ~queue_consumer() = default;
@@ -136,6 +139,11 @@ class queue {
   std::size_t scheduled_count() const { return scheduled_.size(); }
   std::size_t unacked_count() const { return unacked_.size(); }
   std::size_t consumer_count() const { return consumers_.size(); }
+  bool remote_consumers_only() const {
+    for (const auto& c : consumers_)
+      if (!c.target->remote()) return false;
+    return !consumers_.empty();
+  }
   std::uint64_t bytes() const { return bytes_; }
   const queue_stats& stats() const { return stats_; }
 

@@ -36,6 +36,7 @@ class queue_manager::binding final : public routing::route_target {
     manager_.enqueue(*target_, std::move(stored));  // a full queue drops its copy
   }
   bool has_responders() const override { return target_->consumer_count() > 0; }
+  bool remote() const override { return target_->remote_consumers_only(); }
 
   const std::string& pattern() const { return pattern_; }
   queue& target() { return *target_; }

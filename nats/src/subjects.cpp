@@ -48,7 +48,8 @@ bool append_token(std::string& out, std::string_view token) {
       c = static_cast<char>(hex_value(token[i + 1]) * 16 + hex_value(token[i + 2]));
       i += 2;
     }
-    if (c == '\0' || c == '+' || c == '#') return false;
+    // The encoder never writes %2F: a decoded '/' would add a level the rule did not name.
+    if (c == '\0' || c == '+' || c == '#' || c == '/') return false;
     out += c;
   }
   return true;

@@ -175,7 +175,8 @@ TEST_SUITE("uplinks") {
   TEST_CASE("request/reply across hosts: local responders first, no responders kept") {
     nats_cluster cluster;
     REQUIRE(cluster.start());
-    auto rules = R"("export": ["svc/#", "ask/#"], "import": ["svc/#"])";
+    auto rules = R"("export": ["svc/#", "ask/#", {"pattern": "dsvc/#", "durable": true}],
+                    "import": ["svc/#", "dsvc/#"])";
     ipcd_process a(local_only, uplink_config({cluster.url(0)}, rules));
     ipcd_process b(local_only, uplink_config({cluster.url(2)}, rules));
     REQUIRE(a.start());
@@ -200,6 +201,22 @@ TEST_SUITE("uplinks") {
     CHECK(finished(local));
     CHECK_FALSE(remote.wait(std::chrono::milliseconds(300)).has_value());
     remote.signal(SIGTERM);
+    // The same through a durable export (the spool queue is a remote way too).
+    child_process local_d(ipcctl(a, {"reply", "dsvc/time", "--exec", "echo local", "--count", "1"}));
+    child_process remote_d(ipcctl(b, {"reply", "dsvc/time", "--exec", "echo remote", "--count", "1"}));
+    REQUIRE(wait_until([&] {
+      auto topics = run_command(ipcctl(a, {"--json", "topic", "list"})).out;
+      return topics.find("dsvc/time") != std::string::npos;
+    }));
+    REQUIRE(wait_until([&] {
+      auto topics = run_command(ipcctl(b, {"--json", "topic", "list"})).out;
+      return topics.find("dsvc/time") != std::string::npos;
+    }));
+    auto local_durable = run_command(ipcctl(a, {"--timeout", "5s", "req", "dsvc/time", "x"}));
+    CHECK(local_durable.out.starts_with("local\n"));
+    CHECK(finished(local_d));
+    CHECK_FALSE(remote_d.wait(std::chrono::milliseconds(300)).has_value());
+    remote_d.signal(SIGTERM);
     // Nobody in the cluster subscribes to ask/...: NATS answers "no responders" and the
     // requester hears it at once (exit code 3), not after its timeout.
     auto started = std::chrono::steady_clock::now();
@@ -408,7 +425,7 @@ while b"PONG" not in data:
     }));
   }
 
-  TEST_CASE("an uplink that logs in with an NKey; a wrong key is refused and said so") {
+  TEST_CASE("an uplink that logs in with an NKey, and a wrong key refused and said so") {
     // nats-server with one NKey user: only a client holding that user's seed gets in.
     std::string error;
     auto seed = ipc::credentials::new_user_seed();
@@ -455,6 +472,16 @@ while b"PONG" not in data:
     CHECK(table.out.find("connected") != std::string::npos);
     auto status = json::parse(run_command(ipcctl(a, {"--json", "status"})).out);
     CHECK(status["uplinks"][0]["name"] == "hub");
+    // The uplink is a connection; killing it makes it connect again, it does not end it.
+    std::string uplink_id;
+    for (const auto& c : json::parse(run_command(ipcctl(a, {"--json", "conn", "list"})).out))
+      if (c["protocol"] == "nats-uplink") uplink_id = c["id"].dump();
+    REQUIRE(!uplink_id.empty());
+    CHECK(run_command(ipcctl(a, {"conn", "kill", uplink_id})).exit_code == 0);
+    CHECK(wait_until([&] {
+      auto list = uplink_list(a);
+      return list[0]["reconnects"].get<int>() >= 1 && list[0]["state"] == "connected";
+    }));
     auto metrics = run_command(
         {"/usr/bin/python3", "-c",
          "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",

@@ -19,7 +19,7 @@ TEST_CASE("nkeys: a user seed gives the public key and signature other implement
         "kagPGrixaWS5yuHqw9nTQrda1Q376fK3fRCGtYdF4_w2aSk-4O7Ca0JM0qvzm69HH6MoMps2yF6Q0Qs830JZCA");
 }
 
-TEST_CASE("nkeys: new seeds read back; damaged ones and other kinds are refused") {
+TEST_CASE("nkeys: new seeds read back, damaged ones and other kinds are refused") {
   auto seed = new_user_seed();
   CHECK(seed.size() == 58);
   CHECK(seed.starts_with("SU"));

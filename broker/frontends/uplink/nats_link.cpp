@@ -22,6 +22,9 @@ using json = nlohmann::json;
 constexpr std::size_t read_chunk = 64 * 1024;
 // What the uplink says of itself in CONNECT.
 constexpr std::string_view client_version = "0.1.0";
+// What a server's control line may be: an INFO listing a large cluster's connect_urls, or
+// a MSG relaying a client's maximal PUB line, is longer than a client's 4 KiB.
+constexpr nats::reader_limits server_limits{64 * 1024, 64ull * 1024 * 1024 + 64 * 1024};
 }  // namespace
 
 nats_link::nats_link(asio::any_io_executor executor, nats_link_settings settings,
@@ -42,7 +45,24 @@ nats_link::nats_link(asio::any_io_executor executor, nats_link_settings settings
 void nats_link::start() {
   if (started_) return;
   started_ = true;
-  asio::co_spawn(executor_, [self = shared_from_this()] { return self->run(); }, asio::detached);
+  // An exception is a bug: logged, and the link is left stopped rather than half up.
+  asio::co_spawn(executor_, [self = shared_from_this()] { return self->run(); },
+                 [self = shared_from_this()](std::exception_ptr error) {
+                   if (!error) return;
+                   try {
+                     std::rethrow_exception(error);
+                   } catch (const std::exception& e) {
+                     self->logger_->error("uplink {}: internal error: {}; the uplink stops",
+                                          self->settings_.name, loggable(e.what()));
+                   } catch (...) {
+                     self->logger_->error("uplink {}: internal error; the uplink stops",
+                                          self->settings_.name);
+                   }
+                   bool was_up = self->up_ && !self->stopped_;
+                   self->last_error_ = "internal error";
+                   self->stop();
+                   if (was_up) self->events_.link_down("internal error");
+                 });
 }
 
 void nats_link::stop() {
@@ -169,7 +189,7 @@ asio::awaitable<std::shared_ptr<transport::upgradable_stream>> nats_link::open(
     co_return nullptr;
   }
   stream_ = stream;  // stop() closes it while greeting
-  reader_ = nats::server_reader();
+  reader_ = nats::server_reader(server_limits);
   timer.expires_after(settings_.connect_timeout);
   auto greeted = co_await (greet(*stream, url, why) || timer.async_wait(asio::use_awaitable));
   stream_.reset();
@@ -273,6 +293,16 @@ std::string nats_link::connect_json(bool tls) const {
 }
 
 void nats_link::handle_info(std::string_view text, bool tls) {
+  // A field of an unexpected type is ignored, never thrown past the link.
+  try {
+    read_info(text, tls);
+  } catch (const json::exception& e) {
+    logger_->warn("uplink {}: the server's INFO has a field of an unexpected type: {}",
+                  settings_.name, loggable(e.what()));
+  }
+}
+
+void nats_link::read_info(std::string_view text, bool tls) {
   auto info = json::parse(text, nullptr, false);
   if (!info.is_object()) return;
   info_.server_id = info.value("server_id", "");
@@ -281,8 +311,10 @@ void nats_link::handle_info(std::string_view text, bool tls) {
   info_.cluster = info.value("cluster", "");
   info_.nonce = info.value("nonce", "");
   info_.headers = info.value("headers", false);
+  // nats-server's max_payload is at most 64 MiB: a larger announcement is not believed.
+  constexpr std::uint64_t payload_ceiling = 64ull * 1024 * 1024;
   if (auto size = info.find("max_payload"); size != info.end() && size->is_number_unsigned())
-    info_.max_payload = size->get<std::uint64_t>();
+    info_.max_payload = std::min(size->get<std::uint64_t>(), payload_ceiling);
   reader_.set_max_payload(std::max<std::uint64_t>(info_.max_payload, 1024 * 1024) + 64 * 1024);
   // The cluster's other servers: added to the pool, in the configured scheme.
   auto urls = info.find("connect_urls");
@@ -361,6 +393,7 @@ asio::awaitable<void> nats_link::write_loop(std::shared_ptr<transport::upgradabl
       break;
     }
     bytes_out_ += batch.size();
+    if (!stopped_ && generation == generation_) events_.link_wrote();
   }
 }
 

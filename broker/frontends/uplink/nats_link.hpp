@@ -59,6 +59,8 @@ class nats_link_events {
   virtual void link_message(const nats::server_op& op) = 0;
   // A PONG: everything written before the PING sent with `mark` reached the server.
   virtual void link_flushed(std::uint64_t mark) = 0;
+  // A write finished: there is room in the output again.
+  virtual void link_wrote() = 0;
 
  protected:
   ~nats_link_events() = default;
@@ -72,6 +74,10 @@ class nats_link : public std::enable_shared_from_this<nats_link> {
   void start();
   // Ends the connection and every loop; no event follows. Safe to call twice.
   void stop();
+  // Ends the current connection only: link_down() follows, then the next server.
+  void drop() {
+    if (stream_) stream_->close();
+  }
 
   bool up() const { return up_; }
   // Appends operations (nats/client_ops.hpp) for the writer; call wake() after.
@@ -111,6 +117,7 @@ class nats_link : public std::enable_shared_from_this<nats_link> {
   asio::awaitable<void> ping_loop(std::shared_ptr<transport::upgradable_stream> stream,
                                   std::uint64_t generation);
   void handle_info(std::string_view json, bool tls);
+  void read_info(std::string_view json, bool tls);
   std::string connect_json(bool tls) const;
   std::chrono::milliseconds backoff(std::uint64_t round);
 

@@ -98,8 +98,16 @@ void uplink::shut_down() {
 }
 
 void uplink::close(errc code, std::string_view message) {
+  if (code == errc::connection_killed && link_) {
+    // `ipcctl conn kill` on an uplink: its NATS connection starts again (the uplink is
+    // the config's; only a reload or a stop ends it).
+    core_.log().info("uplink {}: connection dropped by an administrator; reconnecting",
+                     settings_.name);
+    link_->drop();
+    return;
+  }
   if (code != errc::shutting_down) {
-    close_reason_ = code == errc::connection_killed ? "admin" : "internal";
+    close_reason_ = "internal";
     core_.log().warn("uplink {}: ended by the broker: {}", settings_.name, loggable(message));
   }
   stop();

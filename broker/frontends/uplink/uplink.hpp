@@ -90,6 +90,7 @@ class uplink final : public client,
   void link_down(std::string_view why) override;
   void link_message(const nats::server_op& op) override;
   void link_flushed(std::uint64_t mark) override;
+  void link_wrote() override;
 
  private:
   // The spool queue's consumer while the link is up.
@@ -101,6 +102,7 @@ class uplink final : public client,
     }
     bool ready_for_more() const override { return owner_.link_ready(); }
     void queue_deleted(queue&) override { owner_.spool_deleted(); }
+    bool remote() const override { return true; }
 
    private:
     uplink& owner_;
@@ -159,6 +161,8 @@ class uplink final : public client,
   bool consuming_ = false;
   std::deque<in_flight> in_flight_;
   std::uint64_t sent_seq_ = 0, flushed_seq_ = 0;
+  std::uint64_t last_exported_id_ = 0;  // overlapping rules deliver one message twice
+  mutable bool spool_waiting_ = false;          // the spool stopped for output room: wake it after a write
   bool flush_posted_ = false;
   std::string inbox_prefix_;  // "_INBOX.<random>.": replies to our requests
   std::uint64_t next_token_ = 0;

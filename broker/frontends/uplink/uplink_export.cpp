@@ -22,6 +22,9 @@ constexpr std::string_view reply_prefix = "$reply/";
 // (its requester times out in the core as it would anyway).
 constexpr std::size_t max_requests_out = 65536;
 constexpr std::uint64_t request_lifetime_ms = 600'000;  // the core's longest request
+// Subject and reply subject of one PUB together: nats-server's control line is 4 KiB
+// (max_control_line), with room left for the operation, sizes and spaces.
+constexpr std::size_t max_subjects_bytes = 4000;
 }  // namespace
 
 const config::uplink_export* uplink::durable_rule_for(std::string_view topic) const {
@@ -34,9 +37,15 @@ bool uplink::prepare_spool(std::string& error) {
   std::vector<std::string> patterns;
   for (const auto& rule : settings_.exports)
     if (rule.durable) patterns.push_back(rule.pattern);
-  if (patterns.empty()) return true;
   auto name = spool_name(settings_.name);
   auto& queues = core_.queues();
+  if (patterns.empty()) {
+    // No durable rule (any more): the spool keeps what it holds but takes nothing new.
+    if (auto existing = queues.find(name))
+      for (const auto& old : std::vector<std::string>(existing->options().bind))
+        (void)queues.unbind(name, old);
+    return true;
+  }
   config::queue_options options;
   options.durable = queues.store() != nullptr;
   options.max_bytes = settings_.max_spool_bytes;
@@ -99,7 +108,16 @@ void uplink::spool_deleted() {
 
 bool uplink::link_ready() const {
   // Half the output bound, as for local consumers: room for what is on its way.
-  return link_ && link_->up() && link_->pending_bytes() < core_.limits().max_pending_bytes / 2;
+  bool ready = link_ && link_->up() && link_->pending_bytes() < core_.limits().max_pending_bytes / 2;
+  if (!ready) spool_waiting_ = true;
+  return ready;
+}
+
+void uplink::link_wrote() {
+  if (!spool_waiting_ || !spool_ || !consuming_ || !link_ready()) return;
+  spool_waiting_ = false;
+  core_.queues().schedule(*spool_);
+  core_.queues().dispatch_pending();
 }
 
 void uplink::send_spooled(queue& from, std::uint64_t delivery, const stored_message& message) {
@@ -115,8 +133,11 @@ void uplink::send_spooled(queue& from, std::uint64_t delivery, const stored_mess
     // a consumer may not call its queue back while being delivered to.
     asio::post(executor_, [self = weak_from_this(), delivery, name = from.name()] {
       auto me = self.lock();
-      if (me && me->spool_ && me->consuming_ && me->spool_->name() == name)
+      if (me && me->spool_ && me->consuming_ && me->spool_->name() == name) {
         (void)me->spool_->ack(me->consumer_, delivery);
+        me->core_.queues().schedule(*me->spool_);
+        me->core_.queues().dispatch_pending();
+      }
     });
     return;
   }
@@ -148,6 +169,9 @@ void uplink::deliver_message(std::uint32_t sid, const outgoing_message& message)
     ++counters_.dropped_slow;
     return;
   }
+  // Overlapping rules route a message here more than once: it goes up once.
+  if (message.message_id != 0 && message.message_id == last_exported_id_) return;
+  last_exported_id_ = message.message_id;
   message_record::fields record;
   if (!message_record::decode_record(message.body, record)) return;
   (void)publish(record, rule.prefix, {});
@@ -189,6 +213,11 @@ bool uplink::publish(const message_record::fields& record, std::string_view pref
     ++counters_.dropped_too_large;
     core_.log().debug("uplink {}: message to '{}' over the server's max_payload, dropped",
                       settings_.name, loggable(record.topic));
+    return false;
+  }
+  auto reply_to_long = subject.size() + record.reply_to.size() * 3 > max_subjects_bytes;
+  if (subject.size() > max_subjects_bytes || reply_to_long) {
+    ++counters_.dropped_too_large;  // nats-server would close the connection for it
     return false;
   }
   auto reply = reply_subject(record.reply_to, prefix);

@@ -12,6 +12,7 @@
 #include "ipc/message/attributes.hpp"
 #include "ipc/nats/client_ops.hpp"
 #include "ipc/nats/subjects.hpp"
+#include "ipc/routing/topic.hpp"
 #include "queues/queue_manager.hpp"
 
 namespace ipc::broker {
@@ -105,14 +106,15 @@ void uplink::import_message(const config::uplink_import& rule, const nats::serve
       if (same_name(name, "Ipc-Msg-Id")) message_id = value;
     }
   }
-  if (!message_id.empty() && seen_before(message_id)) {
+  // Keyed by subscription too: overlapping rules each get their copy once.
+  if (!message_id.empty() && seen_before(std::to_string(op.sid) + " " + std::string(message_id))) {
     ++counters_.duplicates;
     return;
   }
   auto topic = nats::subject_to_topic(
       op.subject, rule.prefix.empty() ? std::string_view(settings_.prefix) : rule.prefix);
-  if (!topic) {
-    ++counters_.refused;
+  if (!topic || !routing::topic_matches(rule.pattern, *topic)) {
+    ++counters_.refused;  // not a topic, or not one the rule names
     return;
   }
   // The headers in the record's map encoding, with ipc-uplink naming this uplink.
@@ -224,6 +226,10 @@ void uplink::answer_request(std::uint32_t, std::string_view reply_subject,
   headers.add("Ipc-Origin", instance_id_);
   auto payload = std::string_view(reinterpret_cast<const char*>(record.payload.data()),
                                   record.payload.size());
+  if (headers.finish().size() + payload.size() > link_->server().max_payload) {
+    ++counters_.dropped_too_large;  // the server would close the connection for it
+    return;
+  }
   nats::encode_pub(link_->out(), reply_subject, "",
                    link_->server().headers ? headers.finish() : "", payload);
   link_->wake();

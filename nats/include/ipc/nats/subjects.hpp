@@ -18,7 +18,7 @@ namespace ipc::nats {
 std::string topic_to_subject(std::string_view topic, std::string_view prefix = {});
 // The topic of a subject received, with `prefix` removed: nullopt when the subject does
 // not start with the prefix's tokens, is not a valid NATS subject (empty tokens, white
-// space) or decodes to a level with a NUL, '+' or '#'.
+// space), decodes to a level with a NUL, '+', '#' or '/' (%2F), or to the empty topic.
 std::optional<std::string> subject_to_topic(std::string_view subject, std::string_view prefix = {});
 
 // The subject patterns that match what an ipcd `pattern` matches: "a/+/c" → "a.*.c"; a
