@@ -205,8 +205,9 @@ void register_bench(CLI::App& app, global_options& global, int& exit_status) {
   pubsub->add_option("--window", args->window, "max messages in flight to the slowest subscriber")
       ->check(CLI::PositiveNumber);
   pubsub->add_option("--topic", args->topic, "topic to use");
-  pubsub->add_option("--sub-url", args->sub_url,
-                     "subscribers connect to this broker (publisher: --url), e.g. across an uplink");
+  pubsub->add_option(
+      "--sub-url", args->sub_url,
+      "subscribers connect to this broker (publisher: --url), e.g. across an uplink");
   pubsub->callback([&global, &exit_status, args] { exit_status = run_pubsub(global, *args); });
   register_queue_benches(bench, global, exit_status);
   register_delay_bench(bench, global, exit_status);

@@ -436,8 +436,9 @@ void register_queue_benches(CLI::App* bench, global_options& global, int& exit_s
   reqrep->add_option("--size", r->size, "payload bytes");
   reqrep->add_flag("--queue", r->queue, "requests go through a queue instead of a topic");
   reqrep->add_option("--target", r->target, "topic or queue to use");
-  reqrep->add_option("--reply-url", r->reply_url,
-                     "the replier connects to this broker (requester: --url), e.g. across an uplink");
+  reqrep->add_option(
+      "--reply-url", r->reply_url,
+      "the replier connects to this broker (requester: --url), e.g. across an uplink");
   reqrep->callback([&global, &exit_status, r] { exit_status = run_reqrep(global, *r); });
 }
 

@@ -46,8 +46,9 @@ int run_uplink_list(const global_options& global) {
 
 void register_uplinks(CLI::App& app, global_options& global, int& exit_status) {
   auto* uplink = app.add_subcommand("uplink", "NATS uplinks")->require_subcommand(1);
-  uplink->add_subcommand("list", "each uplink's state, server, traffic and spool")
-      ->callback([&] { exit_status = run_uplink_list(global); });
+  uplink->add_subcommand("list", "each uplink's state, server, traffic and spool")->callback([&] {
+    exit_status = run_uplink_list(global);
+  });
 }
 
 }  // namespace ipcctl

@@ -18,8 +18,8 @@
 #include "frontends/http/http_service.hpp"
 #include "frontends/mqtt/mqtt_connection.hpp"
 #include "frontends/mqtt/mqtt_registry.hpp"
-#include "frontends/uplink/uplink_set.hpp"
 #include "frontends/native/session.hpp"
+#include "frontends/uplink/uplink_set.hpp"
 #include "ipc/protocol/encoder.hpp"
 #include "server/service_notifier.hpp"
 

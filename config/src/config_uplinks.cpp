@@ -96,8 +96,8 @@ void check_pattern(std::vector<error>& errors, const std::string& path,
   if (pattern.empty()) return errors.push_back({path, "a rule needs a topic pattern"});
   auto problem = routing::check_pattern(pattern, routing::name_limits{65535, 65535});
   if (problem != routing::topic_error::none)
-    errors.push_back({path, "invalid topic pattern '" + pattern + "': " +
-                                std::string(routing::describe(problem))});
+    errors.push_back({path, "invalid topic pattern '" + pattern +
+                                "': " + std::string(routing::describe(problem))});
 }
 
 void check_prefix(std::vector<error>& errors, const std::string& path, const std::string& prefix) {
@@ -108,8 +108,8 @@ void check_prefix(std::vector<error>& errors, const std::string& path, const std
 
 void check_server(std::vector<error>& errors, const std::string& path, const std::string& server) {
   if (!server.starts_with("nats://") && !server.starts_with("tls://"))
-    return errors.push_back({path, "expected nats://HOST[:PORT] or tls://HOST[:PORT], got \"" +
-                                       server + "\""});
+    return errors.push_back(
+        {path, "expected nats://HOST[:PORT] or tls://HOST[:PORT], got \"" + server + "\""});
   if (server.find('@') != std::string::npos)
     return errors.push_back({path, "credentials go in user/password or token, not in the URL"});
   auto parsed = transport::parse_url(uplink_transport_url(server));
@@ -168,8 +168,8 @@ void validate_uplink(const uplink& u, const std::string& path, bool has_storage,
   if (u.max_inflight == 0 || u.max_inflight > 65535)
     errors.push_back({path + "/max_inflight", "must be from 1 to 65535"});
   if (u.reconnect_wait_ms < 10 || u.max_reconnect_wait_ms < u.reconnect_wait_ms)
-    errors.push_back({path + "/reconnect_wait_ms",
-                      "must be at least 10 and at most max_reconnect_wait_ms"});
+    errors.push_back(
+        {path + "/reconnect_wait_ms", "must be at least 10 and at most max_reconnect_wait_ms"});
   if (u.connect_timeout_ms < 100)
     errors.push_back({path + "/connect_timeout_ms", "must be at least 100"});
   if (u.ping_interval_ms < 100)

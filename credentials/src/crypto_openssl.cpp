@@ -63,11 +63,11 @@ std::array<std::uint8_t, 64> ed25519_sign(const std::array<std::uint8_t, 32>& se
   std::array<std::uint8_t, 64> out{};
   std::size_t size = out.size();
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx != nullptr && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key.get()) == 1 &&
-            EVP_DigestSign(ctx, out.data(), &size,
-                           reinterpret_cast<const unsigned char*>(message.data()),
-                           message.size()) == 1 &&
-            size == out.size();
+  bool ok =
+      ctx != nullptr && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key.get()) == 1 &&
+      EVP_DigestSign(ctx, out.data(), &size, reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) == 1 &&
+      size == out.size();
   EVP_MD_CTX_free(ctx);
   if (!ok) throw std::runtime_error("OpenSSL: Ed25519 signing failed");
   return out;

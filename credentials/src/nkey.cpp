@@ -107,8 +107,8 @@ std::optional<nkey_user> read_user_seed(std::string_view text, std::string& erro
   while (!text.empty() && (text.front() == ' ' || text.front() == '\n' || text.front() == '\r' ||
                            text.front() == '\t'))
     text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' ||
-                           text.back() == '\t'))
+  while (!text.empty() &&
+         (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' || text.back() == '\t'))
     text.remove_suffix(1);
   std::vector<std::uint8_t> raw;
   if (text.size() != 58 || !unbase32(text, raw) || raw.size() != 36) {

@@ -50,7 +50,8 @@ std::optional<parsed_headers> parse_header_block(std::string_view block) {
       ++digits;
     if (digits != 3 || (status_line.size() > 3 && status_line[3] != ' ' && status_line[3] != '\t'))
       return std::nullopt;
-    out.status = (status_line[0] - '0') * 100 + (status_line[1] - '0') * 10 + (status_line[2] - '0');
+    out.status =
+        (status_line[0] - '0') * 100 + (status_line[1] - '0') * 10 + (status_line[2] - '0');
     out.description = trim(status_line.substr(3));
   }
   std::size_t at = first_end + 2;

@@ -100,8 +100,7 @@ read_status server_reader::next(server_op& out) {
   return parse_line(line, newline + 1, out);
 }
 
-read_status server_reader::parse_line(std::string_view line, std::size_t line_end,
-                                      server_op& out) {
+read_status server_reader::parse_line(std::string_view line, std::size_t line_end, server_op& out) {
   std::size_t name_end = 0;
   while (name_end < line.size() && !is_space(line[name_end])) ++name_end;
   auto name = line.substr(0, name_end);

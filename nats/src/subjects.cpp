@@ -161,8 +161,7 @@ bool valid_subject(std::string_view subject, bool wildcards) {
 }
 
 bool valid_queue_group(std::string_view group) {
-  return !group.empty() && group.find('.') == std::string_view::npos &&
-         valid_subject(group, false);
+  return !group.empty() && group.find('.') == std::string_view::npos && valid_subject(group, false);
 }
 
 }  // namespace ipc::nats

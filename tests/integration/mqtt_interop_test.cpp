@@ -10,15 +10,20 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/credentials/password.hpp"
+#include "ipcctl_driver.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 #include "test_pki.hpp"
 #include "wait.hpp"
 
 using ipc::test::child_process;
+using ipc::test::finished;
+using ipc::test::ipcctl;
 using ipc::test::ipcctl_binary;
 using ipc::test::ipcd_process;
+using ipc::test::lines;
 using ipc::test::run_command;
+using ipc::test::subscribed;
 using ipc::test::wait_until;
 using json = nlohmann::json;
 
@@ -26,41 +31,6 @@ namespace {
 
 const std::string mqtt_listeners = R"([{"url":"unix://{dir}/ipcd.sock"},
                                        {"url":"mqtt://127.0.0.1:0"}])";
-
-std::vector<std::string> ipcctl(const ipcd_process& broker, std::vector<std::string> args) {
-  args.insert(args.begin(), {ipcctl_binary(), "--url", broker.unix_url()});
-  return args;
-}
-
-// Waits until a connection of `client` (its client name: an MQTT client identifier, or
-// "ipcctl") holds at least one subscription.
-bool subscribed(const ipcd_process& broker, const std::string& client) {
-  return wait_until([&] {
-    auto listed = run_command(ipcctl(broker, {"--json", "conn", "list"}));
-    if (listed.exit_code != 0) return false;
-    for (const auto& c : json::parse(listed.out))
-      if (c["client"] == client && c["subscriptions"].get<int>() > 0) return true;
-    return false;
-  });
-}
-
-// Output lines of a finished command or child, without the empty last one.
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-bool finished(child_process& child) {
-  auto code = child.wait(std::chrono::seconds(20));
-  return code && *code == 0;
-}
 
 }  // namespace
 

@@ -13,16 +13,21 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/credentials/nkey.hpp"
+#include "ipcctl_driver.hpp"
 #include "nats_cluster.hpp"
 #include "process.hpp"
 #include "test_pki.hpp"
 #include "wait.hpp"
 
 using ipc::test::child_process;
+using ipc::test::finished;
+using ipc::test::ipcctl;
 using ipc::test::ipcctl_binary;
 using ipc::test::ipcd_process;
+using ipc::test::lines;
 using ipc::test::nats_cluster;
 using ipc::test::run_command;
+using ipc::test::subscribed;
 using ipc::test::wait_until;
 using json = nlohmann::json;
 
@@ -39,11 +44,6 @@ std::string uplink_config(const std::vector<std::string>& servers, const std::st
              "connect_timeout_ms": 1000}])";
 }
 
-std::vector<std::string> ipcctl(const ipcd_process& broker, std::vector<std::string> args) {
-  args.insert(args.begin(), {ipcctl_binary(), "--url", broker.unix_url()});
-  return args;
-}
-
 json uplink_list(const ipcd_process& broker) {
   auto listed = run_command(ipcctl(broker, {"--json", "uplink", "list"}));
   if (listed.exit_code != 0) return json::array();
@@ -54,17 +54,6 @@ bool connected(const ipcd_process& broker) {
   return wait_until([&] {
     auto list = uplink_list(broker);
     return list.is_array() && !list.empty() && list[0]["state"] == "connected";
-  });
-}
-
-// Waits until a connection named `client` holds at least one subscription or consumer.
-bool subscribed(const ipcd_process& broker, const std::string& client = "ipcctl") {
-  return wait_until([&] {
-    auto listed = run_command(ipcctl(broker, {"--json", "conn", "list"}));
-    if (listed.exit_code != 0) return false;
-    for (const auto& c : json::parse(listed.out))
-      if (c["client"] == client && c["subscriptions"].get<int>() > 0) return true;
-    return false;
   });
 }
 
@@ -107,23 +96,6 @@ while b"PONG" not in data:
     data += s.recv(4096)
 )";
   return run_command({"/usr/bin/python3", "-c", script, std::to_string(port), subject, payload});
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-bool finished(child_process& child, std::chrono::seconds limit = std::chrono::seconds(20)) {
-  auto code = child.wait(limit);
-  return code && *code == 0;
 }
 
 }  // namespace
@@ -202,8 +174,10 @@ TEST_SUITE("uplinks") {
     CHECK_FALSE(remote.wait(std::chrono::milliseconds(300)).has_value());
     remote.signal(SIGTERM);
     // The same through a durable export (the spool queue is a remote way too).
-    child_process local_d(ipcctl(a, {"reply", "dsvc/time", "--exec", "echo local", "--count", "1"}));
-    child_process remote_d(ipcctl(b, {"reply", "dsvc/time", "--exec", "echo remote", "--count", "1"}));
+    child_process local_d(
+        ipcctl(a, {"reply", "dsvc/time", "--exec", "echo local", "--count", "1"}));
+    child_process remote_d(
+        ipcctl(b, {"reply", "dsvc/time", "--exec", "echo remote", "--count", "1"}));
     REQUIRE(wait_until([&] {
       auto topics = run_command(ipcctl(a, {"--json", "topic", "list"})).out;
       return topics.find("dsvc/time") != std::string::npos;
@@ -234,8 +208,7 @@ TEST_SUITE("uplinks") {
   TEST_CASE("a NATS queue group shares one stream of work between hosts' local queues") {
     nats_cluster cluster;
     REQUIRE(cluster.start());
-    ipcd_process producer(local_only,
-                          uplink_config({cluster.url(0)}, R"("export": ["jobs/#"])"));
+    ipcd_process producer(local_only, uplink_config({cluster.url(0)}, R"("export": ["jobs/#"])"));
     auto worker_rules = R"("import": [{"pattern": "jobs/#", "queue": "jobs", "group": "workers"}])";
     ipcd_process w1(local_only, uplink_config({cluster.url(1)}, worker_rules));
     ipcd_process w2(local_only, uplink_config({cluster.url(2)}, worker_rules));
@@ -257,11 +230,12 @@ TEST_SUITE("uplinks") {
           return lines(r1.out()).size() > 0 && lines(r2.out()).size() > 0;
         },
         std::chrono::seconds(15)));
-    REQUIRE(run_command(ipcctl(producer, {"pub", "jobs/build", "job", "--count", "200"})).exit_code ==
-            0);
-    REQUIRE(wait_until(
-        [&] { return lines(r1.out()).size() + lines(r2.out()).size() == 200u + sent; },
-        std::chrono::seconds(15)));
+    REQUIRE(
+        run_command(ipcctl(producer, {"pub", "jobs/build", "job", "--count", "200"})).exit_code ==
+        0);
+    REQUIRE(
+        wait_until([&] { return lines(r1.out()).size() + lines(r2.out()).size() == 200u + sent; },
+                   std::chrono::seconds(15)));
     auto one = lines(r1.out()).size(), two = lines(r2.out()).size();
     CHECK(one + two == 200u + sent);  // each job once, on one host
     CHECK(one > 20);                  // and both hosts did a share (NATS picks at random)
@@ -350,8 +324,8 @@ TEST_SUITE("uplinks") {
       auto queues = json::parse(run_command(ipcctl(hub, {"--json", "queue", "list"})).out);
       return queues[0]["ready"].get<int>() == expected;
     }));
-    child_process all(ipcctl(hub, {"--timeout", "20s", "recv", "orders", "--count",
-                                   std::to_string(expected)}));
+    child_process all(
+        ipcctl(hub, {"--timeout", "20s", "recv", "orders", "--count", std::to_string(expected)}));
     REQUIRE(finished(all));
     auto got = lines(all.out());
     CHECK(std::count(got.begin(), got.end(), "o") == 100);
@@ -391,11 +365,12 @@ while b"PONG" not in data:
     std::string instance;
     id_file >> instance;
     REQUIRE(instance.size() == 16);
-    auto sent = run_command({"/usr/bin/python3", "-c", script, std::to_string(cluster.port(0)),
-                             instance});
+    auto sent =
+        run_command({"/usr/bin/python3", "-c", script, std::to_string(cluster.port(0)), instance});
     REQUIRE_MESSAGE(sent.exit_code == 0, sent.err);
     REQUIRE(finished(on_hub));
-    CHECK(lines(on_hub.out()) == std::vector<std::string>{"d/once first", "d/next second", "d/plain plain"});
+    CHECK(lines(on_hub.out()) ==
+          std::vector<std::string>{"d/once first", "d/next second", "d/plain plain"});
     auto listed = uplink_list(hub)[0];
     CHECK(listed["duplicates"] == 1);
     CHECK(listed["echoes"] == 1);
@@ -482,10 +457,11 @@ while b"PONG" not in data:
       auto list = uplink_list(a);
       return list[0]["reconnects"].get<int>() >= 1 && list[0]["state"] == "connected";
     }));
-    auto metrics = run_command(
-        {"/usr/bin/python3", "-c",
-         "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",
-         "http://127.0.0.1:" + a.port_of("http") + "/metrics"});
+    auto metrics =
+        run_command({"/usr/bin/python3", "-c",
+                     "import sys, urllib.request; "
+                     "sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                     "http://127.0.0.1:" + a.port_of("http") + "/metrics"});
     auto checked = run_command({"/usr/bin/promtool", "check", "metrics"}, metrics.out);
     CHECK_MESSAGE(checked.exit_code == 0, checked.out, checked.err);
     CHECK(metrics.out.find("ipcd_uplink_connected{uplink=\"hub\"} 1") != std::string::npos);
@@ -493,14 +469,15 @@ while b"PONG" not in data:
           std::string::npos);
     // Reload with a second uplink and a changed first one.
     a.write_config(listeners, R"("uplinks": [
-        {"name": "hub", "servers": [")" + cluster.url(0) + R"("], "export": ["m/#", "n/#"]},
-        {"name": "second", "servers": [")" + cluster.url(0) + R"("], "import": ["z/#"]}])");
+        {"name": "hub", "servers": [")" +
+                                  cluster.url(0) + R"("], "export": ["m/#", "n/#"]},
+        {"name": "second", "servers": [")" +
+                                  cluster.url(0) + R"("], "import": ["z/#"]}])");
     auto reloaded = run_command(ipcctl(a, {"reload"}));
     CHECK_MESSAGE(reloaded.exit_code == 0, reloaded.err);
     CHECK(wait_until([&] {
       auto list = uplink_list(a);
-      return list.size() == 2 && list[0]["state"] == "connected" &&
-             list[1]["state"] == "connected";
+      return list.size() == 2 && list[0]["state"] == "connected" && list[1]["state"] == "connected";
     }));
   }
 }

@@ -65,17 +65,24 @@ bool nats_cluster::start_node(std::size_t i) {
     routes += (routes.empty() ? "" : ",") + std::string("nats://127.0.0.1:") +
               std::to_string(other.cluster_port);
   // Advertised on loopback only: the servers tell clients 127.0.0.1:PORT in connect_urls.
-  std::vector<std::string> argv{nats_server_binary(), "-n", "node" + std::to_string(i + 1),
-                                "-a", "127.0.0.1", "-p", std::to_string(n.client_port),
-                                "--cluster_name", "ipcd-tests",
-                                "--cluster", "nats://127.0.0.1:" + std::to_string(n.cluster_port),
-                                "--routes", routes};
+  std::vector<std::string> argv{nats_server_binary(),
+                                "-n",
+                                "node" + std::to_string(i + 1),
+                                "-a",
+                                "127.0.0.1",
+                                "-p",
+                                std::to_string(n.client_port),
+                                "--cluster_name",
+                                "ipcd-tests",
+                                "--cluster",
+                                "nats://127.0.0.1:" + std::to_string(n.cluster_port),
+                                "--routes",
+                                routes};
   if (!tls_.cert.empty())
     argv.insert(argv.end(), {"--tls", "--tlscert", tls_.cert, "--tlskey", tls_.key});
   n.process = std::make_unique<child_process>(argv);
-  bool listening = wait_until([&] {
-    return log(i).find("Server is ready") != std::string::npos || !n.process->running();
-  });
+  bool listening = wait_until(
+      [&] { return log(i).find("Server is ready") != std::string::npos || !n.process->running(); });
   return listening && n.process->running() && (nodes_.size() == 1 || wait_routes(i));
 }
 

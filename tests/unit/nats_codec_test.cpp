@@ -24,8 +24,8 @@ std::string describe(const server_op& op) {
     case op_kind::ok: return "OK";
     case op_kind::msg:
       return "MSG " + std::string(op.subject) + " " + std::to_string(op.sid) + " [" +
-             std::string(op.reply) + "] h=" + std::to_string(op.headers.size()) + " p=" +
-             std::string(op.payload);
+             std::string(op.reply) + "] h=" + std::to_string(op.headers.size()) +
+             " p=" + std::string(op.payload);
   }
   return "?";
 }
@@ -78,17 +78,16 @@ TEST_CASE("nats reader: every operation at every split point and byte by byte") 
       "HMSG a.d 4 r.1 12 12\r\nNATS/1.0\r\n\r\n\r\n"
       "-ERR 'Authorization Violation'\r\n"
       "msg x 9 3\nabc\r\n";  // a bare LF ends a control line
-  std::vector<std::string> expected{
-      "INFO {\"server_id\":\"N1\",\"max_payload\":1048576}",
-      "PING",
-      "PONG",
-      "OK",
-      "MSG a.b 1 [] h=0 p=hello",
-      "MSG a.b 2 [_INBOX.x] h=0 p=",
-      "MSG a.c 3 [] h=24 p=world",
-      "MSG a.d 4 [r.1] h=12 p=",
-      "ERR Authorization Violation",
-      "MSG x 9 [] h=0 p=abc"};
+  std::vector<std::string> expected{"INFO {\"server_id\":\"N1\",\"max_payload\":1048576}",
+                                    "PING",
+                                    "PONG",
+                                    "OK",
+                                    "MSG a.b 1 [] h=0 p=hello",
+                                    "MSG a.b 2 [_INBOX.x] h=0 p=",
+                                    "MSG a.c 3 [] h=24 p=world",
+                                    "MSG a.d 4 [r.1] h=12 p=",
+                                    "ERR Authorization Violation",
+                                    "MSG x 9 [] h=0 p=abc"};
   CHECK(read_whole(input) == expected);
   for (std::size_t split = 1; split < input.size(); ++split) {
     CAPTURE(split);
@@ -100,8 +99,8 @@ TEST_CASE("nats reader: every operation at every split point and byte by byte") 
 
 TEST_CASE("nats reader: a large message grows the buffer and is read whole") {
   std::string payload(300000, 'x');
-  std::string input = "MSG big 1 " + std::to_string(payload.size()) + "\r\n" + payload +
-                      "\r\nPING\r\n";
+  std::string input =
+      "MSG big 1 " + std::to_string(payload.size()) + "\r\n" + payload + "\r\nPING\r\n";
   auto ops = read_all(input, 100, 65536);
   REQUIRE(ops.size() == 2);
   CHECK(ops[0] == "MSG big 1 [] h=0 p=" + payload);

@@ -12,7 +12,8 @@ using namespace ipc::credentials;
 
 TEST_CASE("nkeys: a user seed gives the public key and signature other implementations give") {
   std::string error;
-  auto key = read_user_seed("  SUAMLK2ZNL35WSMW37E7UD4VZ7ELPKW7DHC3BWBSD2GCZ7IUQQXZIORRBU\n", error);
+  auto key =
+      read_user_seed("  SUAMLK2ZNL35WSMW37E7UD4VZ7ELPKW7DHC3BWBSD2GCZ7IUQQXZIORRBU\n", error);
   REQUIRE_MESSAGE(key, error);
   CHECK(key->public_key == "UCK5N7N66OBOINFXAYC2ACJQYFSOD4VYNU6APEJTAVFZB2SVHLKGEW7L");
   CHECK(sign_nonce(*key, "iBFByN3zQjAT7dQ") ==

@@ -200,8 +200,7 @@ void monitor::uplink_metrics(const json& status, http::prometheus_text& out) {
   // NATS uplinks (docs/uplinks.md §7), from status "uplinks".
   if (!status.contains("uplinks") || !status["uplinks"].is_array()) return;
   const json& uplinks = status["uplinks"];
-  auto each = [&](std::string_view name, std::string_view type, std::string_view help,
-                  auto value) {
+  auto each = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
     out.family(name, type, help);
     for (const auto& u : uplinks) value(u.value("name", std::string()), u);
   };
@@ -230,17 +229,20 @@ void monitor::uplink_metrics(const json& status, http::prometheus_text& out) {
   each("ipcd_uplink_dropped_total", "counter", "Messages the uplink did not pass, by reason.",
        [&](const std::string& n, const json& u) {
          for (auto [reason, key] : {std::pair{"link_down", "dropped_down"},
-                                    {"too_large", "dropped_too_large"}, {"slow", "dropped_slow"},
-                                    {"duplicate", "duplicates"}, {"echo", "echoes"},
+                                    {"too_large", "dropped_too_large"},
+                                    {"slow", "dropped_slow"},
+                                    {"duplicate", "duplicates"},
+                                    {"echo", "echoes"},
                                     {"refused", "refused"}})
            out.sample("ipcd_uplink_dropped_total", {{"uplink", n}, {"reason", reason}},
                       number(u, key));
        });
-  each("ipcd_uplink_spool_messages", "gauge", "Durable exports waiting in the spool.",
-       [&](const std::string& n, const json& u) {
-         if (u.contains("spool") && u["spool"].is_object())
-           out.sample("ipcd_uplink_spool_messages", {{"uplink", n}}, number(u["spool"], "messages"));
-       });
+  each(
+      "ipcd_uplink_spool_messages", "gauge", "Durable exports waiting in the spool.",
+      [&](const std::string& n, const json& u) {
+        if (u.contains("spool") && u["spool"].is_object())
+          out.sample("ipcd_uplink_spool_messages", {{"uplink", n}}, number(u["spool"], "messages"));
+      });
   each("ipcd_uplink_spool_bytes", "gauge", "Bytes of durable exports waiting in the spool.",
        [&](const std::string& n, const json& u) {
          if (u.contains("spool") && u["spool"].is_object())

@@ -46,23 +46,23 @@ void nats_link::start() {
   if (started_) return;
   started_ = true;
   // An exception is a bug: logged, and the link is left stopped rather than half up.
-  asio::co_spawn(executor_, [self = shared_from_this()] { return self->run(); },
-                 [self = shared_from_this()](std::exception_ptr error) {
-                   if (!error) return;
-                   try {
-                     std::rethrow_exception(error);
-                   } catch (const std::exception& e) {
-                     self->logger_->error("uplink {}: internal error: {}; the uplink stops",
-                                          self->settings_.name, loggable(e.what()));
-                   } catch (...) {
-                     self->logger_->error("uplink {}: internal error; the uplink stops",
-                                          self->settings_.name);
-                   }
-                   bool was_up = self->up_ && !self->stopped_;
-                   self->last_error_ = "internal error";
-                   self->stop();
-                   if (was_up) self->events_.link_down("internal error");
-                 });
+  asio::co_spawn(
+      executor_, [self = shared_from_this()] { return self->run(); },
+      [self = shared_from_this()](std::exception_ptr error) {
+        if (!error) return;
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          self->logger_->error("uplink {}: internal error: {}; the uplink stops",
+                               self->settings_.name, loggable(e.what()));
+        } catch (...) {
+          self->logger_->error("uplink {}: internal error; the uplink stops", self->settings_.name);
+        }
+        bool was_up = self->up_ && !self->stopped_;
+        self->last_error_ = "internal error";
+        self->stop();
+        if (was_up) self->events_.link_down("internal error");
+      });
 }
 
 void nats_link::stop() {
@@ -109,7 +109,8 @@ std::chrono::milliseconds nats_link::backoff(std::uint64_t round) {
     wait *= 2;
   wait = std::min<long long>(wait, settings_.max_reconnect_wait.count());
   std::uniform_real_distribution<double> jitter(0.75, 1.25);
-  return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(wait) * jitter(random_)));
+  return std::chrono::milliseconds(
+      static_cast<long long>(static_cast<double>(wait) * jitter(random_)));
 }
 
 asio::awaitable<void> nats_link::run() {
@@ -222,8 +223,8 @@ asio::awaitable<bool> nats_link::read_op(transport::stream& stream, nats::server
   }
 }
 
-asio::awaitable<bool> nats_link::greet(transport::upgradable_stream& stream,
-                                       const std::string& url, std::string& why) {
+asio::awaitable<bool> nats_link::greet(transport::upgradable_stream& stream, const std::string& url,
+                                       std::string& why) {
   // The server speaks first: INFO, in plain text even when TLS follows.
   nats::server_op op;
   if (!co_await read_op(stream, op, why)) co_return false;
@@ -270,15 +271,11 @@ asio::awaitable<bool> nats_link::greet(transport::upgradable_stream& stream,
 }
 
 std::string nats_link::connect_json(bool tls) const {
-  json options{{"verbose", false},
-               {"pedantic", false},
-               {"tls_required", tls},
-               {"name", "ipcd uplink " + settings_.name},
-               {"lang", "cpp-ipcd"},
-               {"version", client_version},
+  json options{{"verbose", false},    {"pedantic", false},
+               {"tls_required", tls}, {"name", "ipcd uplink " + settings_.name},
+               {"lang", "cpp-ipcd"},  {"version", client_version},
                {"protocol", 1},  // cluster-aware: INFO updates with connect_urls
-               {"headers", true},
-               {"no_responders", true},
+               {"headers", true},     {"no_responders", true},
                {"echo", false}};  // our own publishes never come back to us
   if (!settings_.user.empty()) {
     options["user"] = settings_.user;
@@ -407,8 +404,8 @@ asio::awaitable<void> nats_link::ping_loop(std::shared_ptr<transport::upgradable
     if (stopped_ || generation != generation_) break;
     auto silent = std::chrono::steady_clock::now() - last_heard_;
     if (silent >= settings_.ping_interval * settings_.max_pings_out) {
-      last_error_ = "stale connection: no answer to " + std::to_string(settings_.max_pings_out) +
-                    " PINGs";
+      last_error_ =
+          "stale connection: no answer to " + std::to_string(settings_.max_pings_out) + " PINGs";
       stream->close();
       break;
     }

@@ -100,13 +100,13 @@ class nats_link : public std::enable_shared_from_this<nats_link> {
 
  private:
   struct server_entry {
-    std::string url;           // as configured or announced (nats://host:port)
-    bool discovered = false;   // from INFO connect_urls
+    std::string url;          // as configured or announced (nats://host:port)
+    bool discovered = false;  // from INFO connect_urls
   };
   asio::awaitable<void> run();
   // Connects to `url` and greets the server; the stream, or nullptr with why.
   asio::awaitable<std::shared_ptr<transport::upgradable_stream>> open(const std::string& url,
-                                                                     std::string& why);
+                                                                      std::string& why);
   asio::awaitable<bool> greet(transport::upgradable_stream& stream, const std::string& url,
                               std::string& why);
   // Reads until the next operation; false at the end of the stream or an error.
@@ -131,7 +131,7 @@ class nats_link : public std::enable_shared_from_this<nats_link> {
   nats_server_info info_;
   std::shared_ptr<transport::upgradable_stream> stream_;
   std::string out_;
-  std::size_t writing_bytes_ = 0;  // the batch being written
+  std::size_t writing_bytes_ = 0;    // the batch being written
   std::deque<std::uint64_t> pings_;  // marks of the PINGs awaiting their PONG
   asio::steady_timer wake_, pause_, ping_timer_;
   std::chrono::steady_clock::time_point last_heard_;

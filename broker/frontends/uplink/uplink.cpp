@@ -167,11 +167,11 @@ json uplink::describe() const {
              {"rejected", spool_->stats().rejected_full},
              {"overflow", settings_.spool_overflow}};
   const auto& server = link_ ? link_->server() : nats_server_info{};
-  auto since = link_ && link_->up()
-                   ? std::chrono::duration_cast<std::chrono::seconds>(
-                         link_->up_since().time_since_epoch())
-                         .count()
-                   : 0;
+  auto since =
+      link_ && link_->up()
+          ? std::chrono::duration_cast<std::chrono::seconds>(link_->up_since().time_since_epoch())
+                .count()
+          : 0;
   return {{"name", settings_.name},
           {"state", link_ ? std::string(link_->state()) : std::string("stopped")},
           {"server", link_ ? link_->current_url() : std::string()},

@@ -30,14 +30,14 @@ namespace ipc::broker {
 class broker_core;
 
 struct uplink_counters {
-  std::uint64_t exported = 0, imported = 0;            // messages each way
+  std::uint64_t exported = 0, imported = 0;              // messages each way
   std::uint64_t exported_bytes = 0, imported_bytes = 0;  // payload bytes each way
-  std::uint64_t dropped_down = 0;      // non-durable exports while the link was down
+  std::uint64_t dropped_down = 0;       // non-durable exports while the link was down
   std::uint64_t dropped_too_large = 0;  // over the server's max_payload
-  std::uint64_t dropped_slow = 0;      // non-durable exports past the output bound
-  std::uint64_t duplicates = 0;        // durable messages seen before (dedupe window)
-  std::uint64_t echoes = 0;            // our own messages come back, dropped
-  std::uint64_t refused = 0;           // imports the core refused (topic, permission, …)
+  std::uint64_t dropped_slow = 0;       // non-durable exports past the output bound
+  std::uint64_t duplicates = 0;         // durable messages seen before (dedupe window)
+  std::uint64_t echoes = 0;             // our own messages come back, dropped
+  std::uint64_t refused = 0;            // imports the core refused (topic, permission, …)
   std::uint64_t requests_out = 0, requests_in = 0;  // requests sent to / taken from NATS
 };
 
@@ -162,7 +162,7 @@ class uplink final : public client,
   std::deque<in_flight> in_flight_;
   std::uint64_t sent_seq_ = 0, flushed_seq_ = 0;
   std::uint64_t last_exported_id_ = 0;  // overlapping rules deliver one message twice
-  mutable bool spool_waiting_ = false;          // the spool stopped for output room: wake it after a write
+  mutable bool spool_waiting_ = false;  // the spool stopped for output room: wake it after a write
   bool flush_posted_ = false;
   std::string inbox_prefix_;  // "_INBOX.<random>.": replies to our requests
   std::uint64_t next_token_ = 0;

@@ -108,7 +108,8 @@ void uplink::spool_deleted() {
 
 bool uplink::link_ready() const {
   // Half the output bound, as for local consumers: room for what is on its way.
-  bool ready = link_ && link_->up() && link_->pending_bytes() < core_.limits().max_pending_bytes / 2;
+  bool ready =
+      link_ && link_->up() && link_->pending_bytes() < core_.limits().max_pending_bytes / 2;
   if (!ready) spool_waiting_ = true;
   return ready;
 }
@@ -207,8 +208,8 @@ bool uplink::publish(const message_record::fields& record, std::string_view pref
     headers.add("Nats-Msg-Id", message_id);  // JetStream streams drop duplicates by it
   }
   const auto& block = headers.finish();
-  auto payload = std::string_view(reinterpret_cast<const char*>(record.payload.data()),
-                                  record.payload.size());
+  auto payload =
+      std::string_view(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
   if (block.size() + payload.size() > link_->server().max_payload) {
     ++counters_.dropped_too_large;
     core_.log().debug("uplink {}: message to '{}' over the server's max_payload, dropped",

@@ -22,8 +22,7 @@ constexpr std::uint64_t inbox_sid = 1;
 constexpr std::uint64_t first_rule_sid = 2;
 
 bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
            return lower(x) == lower(y);
          });
@@ -34,8 +33,8 @@ bool same_name(std::string_view a, std::string_view b) {
 // dead-letter ones) and an ipc-uplink from the far side are dropped.
 bool kept_on_import(std::string_view key, bool to_queue) {
   namespace a = message_record::attribute;
-  for (auto allowed : {a::retain, a::ttl, a::priority, a::qos, a::content_type, a::payload_format,
-                       a::correlation})
+  for (auto allowed :
+       {a::retain, a::ttl, a::priority, a::qos, a::content_type, a::payload_format, a::correlation})
     if (same_name(key, allowed)) return !(to_queue && allowed == a::retain);
   return to_queue && (same_name(key, a::delay) || same_name(key, a::deliver_at));
 }
@@ -224,14 +223,14 @@ void uplink::answer_request(std::uint32_t, std::string_view reply_subject,
   nats::header_block headers;
   for (const auto& entry : record.headers) (void)headers.add(entry.key, entry.value);
   headers.add("Ipc-Origin", instance_id_);
-  auto payload = std::string_view(reinterpret_cast<const char*>(record.payload.data()),
-                                  record.payload.size());
+  auto payload =
+      std::string_view(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
   if (headers.finish().size() + payload.size() > link_->server().max_payload) {
     ++counters_.dropped_too_large;  // the server would close the connection for it
     return;
   }
-  nats::encode_pub(link_->out(), reply_subject, "",
-                   link_->server().headers ? headers.finish() : "", payload);
+  nats::encode_pub(link_->out(), reply_subject, "", link_->server().headers ? headers.finish() : "",
+                   payload);
   link_->wake();
 }
 

@@ -16,7 +16,8 @@ uplink_set::uplink_set(broker_core& core, asio::any_io_executor executor,
                        std::shared_ptr<spdlog::logger> logger)
     : core_(core), executor_(std::move(executor)), logger_(std::move(logger)) {
   instance_id_ = credentials::random_hex(8);
-  core_.add_report("uplink.list", [this] { return list(); }, "uplinks");
+  core_.add_report(
+      "uplink.list", [this] { return list(); }, "uplinks");
 }
 
 uplink_set::~uplink_set() { stop(); }
@@ -37,7 +38,8 @@ void uplink_set::load_instance_id(const std::string& storage_dir) {
   std::filesystem::create_directories(storage_dir, ec);
   std::ofstream out(path, std::ios::trunc);
   out << instance_id_ << "\n";
-  if (!out) logger_->warn("cannot write {}: the uplinks' instance id lasts this run only", path.string());
+  if (!out)
+    logger_->warn("cannot write {}: the uplinks' instance id lasts this run only", path.string());
 }
 
 bool uplink_set::start_one(const config::uplink& settings, std::string& error) {
