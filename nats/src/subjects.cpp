@@ -77,14 +77,18 @@ void for_each_level(std::string_view topic, Visit visit) {
 
 }  // namespace
 
-std::string topic_to_subject(std::string_view topic, std::string_view prefix) {
-  std::string out;
-  out.reserve(prefix.size() + topic.size() + 8);
+void append_subject(std::string& out, std::string_view topic, std::string_view prefix) {
   append_prefix(out, prefix);
   for_each_level(topic, [&](std::string_view level, bool last) {
     append_level(out, level);
     if (!last) out += '.';
   });
+}
+
+std::string topic_to_subject(std::string_view topic, std::string_view prefix) {
+  std::string out;
+  out.reserve(prefix.size() + topic.size() + 8);
+  append_subject(out, topic, prefix);
   return out;
 }
 

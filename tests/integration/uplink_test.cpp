@@ -57,6 +57,9 @@ bool connected(const ipcd_process& broker) {
   });
 }
 
+// Starts `broker` and waits until its uplink is connected.
+bool up(ipcd_process& broker) { return broker.start() && connected(broker); }
+
 // Waits until queue `name` has a consumer.
 bool consuming(const ipcd_process& broker, const std::string& name) {
   return wait_until([&] {
@@ -108,10 +111,8 @@ TEST_SUITE("uplinks") {
     auto rules = R"("export": ["sensors/#"], "import": ["sensors/#"])";
     ipcd_process a(local_only, uplink_config({cluster.url(0)}, rules));
     ipcd_process b(local_only, uplink_config({cluster.url(1)}, rules));
-    REQUIRE(a.start());
-    REQUIRE(b.start());
-    REQUIRE(connected(a));
-    REQUIRE(connected(b));
+    REQUIRE(up(a));
+    REQUIRE(up(b));
     REQUIRE(flowing(a, b, "sensors/probe"));
     REQUIRE(flowing(b, a, "sensors/probe"));
 
@@ -151,10 +152,8 @@ TEST_SUITE("uplinks") {
                     "import": ["svc/#", "dsvc/#"])";
     ipcd_process a(local_only, uplink_config({cluster.url(0)}, rules));
     ipcd_process b(local_only, uplink_config({cluster.url(2)}, rules));
-    REQUIRE(a.start());
-    REQUIRE(b.start());
-    REQUIRE(connected(a));
-    REQUIRE(connected(b));
+    REQUIRE(up(a));
+    REQUIRE(up(b));
     REQUIRE(flowing(a, b, "svc/probe"));
     // A responder on B answers a request made on A, through the cluster.
     child_process replier(ipcctl(b, {"reply", "svc/echo", "--echo", "--count", "1"}));
@@ -213,8 +212,7 @@ TEST_SUITE("uplinks") {
     ipcd_process w1(local_only, uplink_config({cluster.url(1)}, worker_rules));
     ipcd_process w2(local_only, uplink_config({cluster.url(2)}, worker_rules));
     for (auto* broker : {&producer, &w1, &w2}) {
-      REQUIRE(broker->start());
-      REQUIRE(connected(*broker));
+      REQUIRE(up(*broker));
     }
     child_process r1(ipcctl(w1, {"--timeout", "20s", "recv", "jobs"}));
     child_process r2(ipcctl(w2, {"--timeout", "20s", "recv", "jobs"}));
@@ -249,10 +247,8 @@ TEST_SUITE("uplinks") {
     // A knows only node 1; it learns nodes 2 and 3 from the cluster's INFO.
     ipcd_process a(local_only, uplink_config({cluster.url(0)}, rules));
     ipcd_process b(local_only, uplink_config({cluster.url(1)}, rules));
-    REQUIRE(a.start());
-    REQUIRE(b.start());
-    REQUIRE(connected(a));
-    REQUIRE(connected(b));
+    REQUIRE(up(a));
+    REQUIRE(up(b));
     REQUIRE(flowing(a, b, "sensors/probe"));
     cluster.stop_node(0);
     REQUIRE(wait_until([&] {
@@ -278,10 +274,8 @@ TEST_SUITE("uplinks") {
                      uplink_config({cluster.url(2)}, R"("import": [{"pattern": "orders/#",
                                                                      "queue": "orders"}])") +
                          R"(, "queues": {"orders": {"durable": true}})");
-    REQUIRE(edge.start());
-    REQUIRE(hub.start());
-    REQUIRE(connected(edge));
-    REQUIRE(connected(hub));
+    REQUIRE(up(edge));
+    REQUIRE(up(hub));
     // Before: the path works (the hub's queue gets the first order).
     REQUIRE(wait_until(
         [&] {
@@ -312,8 +306,7 @@ TEST_SUITE("uplinks") {
         },
         std::chrono::seconds(20)));
     const int before_edge = hub_in();
-    REQUIRE(edge.start());
-    REQUIRE(connected(edge));
+    REQUIRE(up(edge));
     REQUIRE(wait_until([&] { return uplink_list(edge)[0]["spool"]["messages"] == 0; },
                        std::chrono::seconds(20)));
     // Everything spooled reached the hub once: 100 more, no fewer, no more.
@@ -336,8 +329,7 @@ TEST_SUITE("uplinks") {
     nats_cluster cluster(1);
     REQUIRE(cluster.start());
     ipcd_process hub(local_only, uplink_config({cluster.url(0)}, R"("import": ["d/#"])"));
-    REQUIRE(hub.start());
-    REQUIRE(connected(hub));
+    REQUIRE(up(hub));
     child_process on_hub(ipcctl(hub, {"sub", "d/#", "-v", "--count", "3"}));
     REQUIRE(subscribed(hub));
     // What a broker that crashed after sending and before its PONG sends again: the same
@@ -384,10 +376,8 @@ while b"PONG" not in data:
     auto rules = R"("export": ["t/#"], "import": ["t/#"], "ca": ")" + pki.file("ca.pem") + "\"";
     ipcd_process a(local_only, uplink_config({cluster.url(0)}, rules));
     ipcd_process b(local_only, uplink_config({cluster.url(0)}, rules));
-    REQUIRE(a.start());
-    REQUIRE(b.start());
-    REQUIRE(connected(a));
-    REQUIRE(connected(b));
+    REQUIRE(up(a));
+    REQUIRE(up(b));
     REQUIRE(flowing(a, b, "t/x"));
     // A CA that did not sign the server's certificate: refused, and said why.
     auto wrong = R"("export": ["t/#"], "ca": ")" + pki.file("other-ca.pem") + "\"";
@@ -419,10 +409,8 @@ while b"PONG" not in data:
     auto rules = R"("export": ["k/#"], "import": ["k/#"], "nkey": ")";
     ipcd_process a(local_only, uplink_config({url}, rules + dir.file("user.nk") + "\""));
     ipcd_process b(local_only, uplink_config({url}, rules + dir.file("user.nk") + "\""));
-    REQUIRE(a.start());
-    REQUIRE(b.start());
-    REQUIRE(connected(a));
-    REQUIRE(connected(b));
+    REQUIRE(up(a));
+    REQUIRE(up(b));
     REQUIRE(flowing(a, b, "k/x"));
     ipcd_process wrong(local_only, uplink_config({url}, rules + dir.file("other.nk") + "\""));
     REQUIRE(wrong.start());
@@ -439,8 +427,7 @@ while b"PONG" not in data:
     REQUIRE(cluster.start());
     std::string listeners = R"([{"url":"unix://{dir}/ipcd.sock"},{"url":"http://127.0.0.1:0"}])";
     ipcd_process a(listeners, uplink_config({cluster.url(0)}, R"("export": ["m/#"])"));
-    REQUIRE(a.start());
-    REQUIRE(connected(a));
+    REQUIRE(up(a));
     auto table = run_command(ipcctl(a, {"uplink", "list"}));
     CHECK(table.exit_code == 0);
     CHECK(table.out.find("hub") != std::string::npos);

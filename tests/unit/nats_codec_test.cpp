@@ -150,6 +150,13 @@ TEST_CASE("nats encoders: the client operations as the protocol spells them") {
   CHECK_FALSE(h.add("", "x"));
   CHECK_FALSE(h.add("X", "line\r\nbreak"));
   encode_pub(out, "a.c", "r", h.finish(), "xyz");
+  h.reset();  // the same block again, for the next message
+  CHECK(h.empty());
+  CHECK(h.add("X", "1"));
+  CHECK(h.finish() == "NATS/1.0\r\nX: 1\r\n\r\n");
+  std::string appended = "pre ";
+  append_subject(appended, "a.b/c", "p");
+  CHECK(appended == "pre p.a%2Eb.c");
   encode_sub(out, "a.>", "", 7);
   encode_sub(out, "jobs", "workers", 8);
   encode_unsub(out, 7);

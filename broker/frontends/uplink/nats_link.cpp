@@ -37,7 +37,7 @@ nats_link::nats_link(asio::any_io_executor executor, nats_link_settings settings
       pause_(executor_),
       ping_timer_(executor_),
       random_(std::random_device{}()) {
-  for (const auto& url : settings_.servers) pool_.push_back({url, false});
+  pool_ = settings_.servers;
   // As the NATS clients do: servers in random order, so hosts spread over the cluster.
   std::shuffle(pool_.begin(), pool_.end(), random_);
 }
@@ -89,11 +89,7 @@ void nats_link::ping(std::uint64_t mark) {
   wake();
 }
 
-std::vector<std::string> nats_link::known_servers() const {
-  std::vector<std::string> urls;
-  for (const auto& entry : pool_) urls.push_back(entry.url);
-  return urls;
-}
+std::vector<std::string> nats_link::known_servers() const { return pool_; }
 
 std::string_view nats_link::state() const {
   if (stopped_) return "stopped";
@@ -117,7 +113,7 @@ asio::awaitable<void> nats_link::run() {
   auto self = shared_from_this();  // the loops outlive no link
   std::uint64_t failures = 0;
   while (!stopped_) {
-    const std::string url = pool_[next_ % pool_.size()].url;
+    const std::string url = pool_[next_ % pool_.size()];
     ++next_;
     std::string why;
     auto stream = co_await open(url, why);
@@ -320,10 +316,8 @@ void nats_link::read_info(std::string_view text, bool tls) {
     if (!entry.is_string()) continue;
     std::string url = (tls ? "tls://" : "nats://") + entry.get<std::string>();
     if (!transport::parse_url(config::uplink_transport_url(url)).value) continue;
-    bool known = std::any_of(pool_.begin(), pool_.end(),
-                             [&](const server_entry& e) { return e.url == url; });
-    if (!known) {
-      pool_.push_back({url, true});
+    if (std::find(pool_.begin(), pool_.end(), url) == pool_.end()) {
+      pool_.push_back(url);
       logger_->info("uplink {}: the cluster announced {}", settings_.name, url);
     }
   }

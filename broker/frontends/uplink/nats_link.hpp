@@ -99,10 +99,6 @@ class nats_link : public std::enable_shared_from_this<nats_link> {
   std::chrono::system_clock::time_point up_since() const { return up_since_; }
 
  private:
-  struct server_entry {
-    std::string url;          // as configured or announced (nats://host:port)
-    bool discovered = false;  // from INFO connect_urls
-  };
   asio::awaitable<void> run();
   // Connects to `url` and greets the server; the stream, or nullptr with why.
   asio::awaitable<std::shared_ptr<transport::upgradable_stream>> open(const std::string& url,
@@ -125,7 +121,7 @@ class nats_link : public std::enable_shared_from_this<nats_link> {
   nats_link_settings settings_;
   nats_link_events& events_;
   std::shared_ptr<spdlog::logger> logger_;
-  std::vector<server_entry> pool_;
+  std::vector<std::string> pool_;  // configured (shuffled), then announced: nats://host:port
   std::size_t next_ = 0;
   nats::server_reader reader_;
   nats_server_info info_;

@@ -23,6 +23,7 @@
 #include "frontends/uplink/nats_link.hpp"
 #include "ipc/config/config.hpp"
 #include "ipc/message/record.hpp"
+#include "ipc/nats/client_ops.hpp"
 #include "queues/queue.hpp"
 
 namespace ipc::broker {
@@ -127,6 +128,10 @@ class uplink final : public client,
   bool publish(const message_record::fields& record, std::string_view prefix,
                std::string_view message_id);
   std::string reply_subject(std::string_view reply_to, std::string_view prefix);
+  // The NATS header block of a record going up: its headers, Ipc-Origin and, for a
+  // spooled message, its ids; built in headers_, whose buffer every message reuses.
+  const std::string& nats_headers(const message_record::fields& record,
+                                  std::string_view message_id);
   void request_flush();
   const config::uplink_export* durable_rule_for(std::string_view topic) const;
 
@@ -135,8 +140,7 @@ class uplink final : public client,
   void import_message(const config::uplink_import& rule, const nats::server_op& op);
   void take_reply(const nats::server_op& op);
   bool seen_before(std::string_view message_id);
-  void answer_request(std::uint32_t request, std::string_view reply_subject,
-                      std::span<const std::uint8_t> record);
+  void answer_request(std::string_view reply_subject, std::span<const std::uint8_t> record);
   void expire_requests();
 
   broker_core& core_;
@@ -161,7 +165,10 @@ class uplink final : public client,
   bool consuming_ = false;
   std::deque<in_flight> in_flight_;
   std::uint64_t sent_seq_ = 0, flushed_seq_ = 0;
-  std::uint64_t last_exported_id_ = 0;  // overlapping rules deliver one message twice
+  std::uint64_t last_exported_id_ = 0;
+  std::string subject_;         // the subject being written (reused)
+  nats::header_block headers_;  // the header block being written (reused)  // overlapping rules
+                                // deliver one message twice
   mutable bool spool_waiting_ = false;  // the spool stopped for output room: wake it after a write
   bool flush_posted_ = false;
   std::string inbox_prefix_;  // "_INBOX.<random>.": replies to our requests

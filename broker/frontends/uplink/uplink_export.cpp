@@ -199,15 +199,10 @@ bool uplink::publish(const message_record::fields& record, std::string_view pref
   std::string_view own;
   if (record.headers.find(message_record::attribute::uplink, own) && own == settings_.name)
     return true;  // it came from this uplink: never back up it (docs/uplinks.md §4)
-  auto subject = nats::topic_to_subject(record.topic, prefix.empty() ? settings_.prefix : prefix);
-  nats::header_block headers;
-  for (const auto& entry : record.headers) (void)headers.add(entry.key, entry.value);
-  headers.add("Ipc-Origin", instance_id_);
-  if (!message_id.empty()) {
-    headers.add("Ipc-Msg-Id", message_id);
-    headers.add("Nats-Msg-Id", message_id);  // JetStream streams drop duplicates by it
-  }
-  const auto& block = headers.finish();
+  subject_.clear();
+  nats::append_subject(subject_, record.topic, prefix.empty() ? settings_.prefix : prefix);
+  const auto& subject = subject_;
+  const auto& block = nats_headers(record, message_id);
   auto payload =
       std::string_view(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
   if (block.size() + payload.size() > link_->server().max_payload) {
@@ -229,6 +224,18 @@ bool uplink::publish(const message_record::fields& record, std::string_view pref
   ++client_counters_.messages_out;
   client_counters_.bytes_out += payload.size();
   return true;
+}
+
+const std::string& uplink::nats_headers(const message_record::fields& record,
+                                        std::string_view message_id) {
+  headers_.reset();
+  for (const auto& entry : record.headers) (void)headers_.add(entry.key, entry.value);
+  headers_.add("Ipc-Origin", instance_id_);
+  if (!message_id.empty()) {
+    headers_.add("Ipc-Msg-Id", message_id);
+    headers_.add("Nats-Msg-Id", message_id);  // JetStream streams drop duplicates by it
+  }
+  return headers_.finish();
 }
 
 void uplink::expire_requests() {

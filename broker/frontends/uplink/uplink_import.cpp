@@ -213,24 +213,20 @@ void uplink::replied(std::uint32_t request, std::span<const std::uint8_t> record
   if (found == requests_in_.end()) return;
   auto subject = std::move(found->second);
   requests_in_.erase(found);
-  answer_request(request, subject, record);
+  answer_request(subject, record);
 }
 
-void uplink::answer_request(std::uint32_t, std::string_view reply_subject,
-                            std::span<const std::uint8_t> bytes) {
+void uplink::answer_request(std::string_view reply_subject, std::span<const std::uint8_t> bytes) {
   message_record::fields record;
   if (!link_ || !link_->up() || !message_record::decode_record(bytes, record)) return;
-  nats::header_block headers;
-  for (const auto& entry : record.headers) (void)headers.add(entry.key, entry.value);
-  headers.add("Ipc-Origin", instance_id_);
+  const auto& block = nats_headers(record, {});
   auto payload =
       std::string_view(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
-  if (headers.finish().size() + payload.size() > link_->server().max_payload) {
+  if (block.size() + payload.size() > link_->server().max_payload) {
     ++counters_.dropped_too_large;  // the server would close the connection for it
     return;
   }
-  nats::encode_pub(link_->out(), reply_subject, "", link_->server().headers ? headers.finish() : "",
-                   payload);
+  nats::encode_pub(link_->out(), reply_subject, "", link_->server().headers ? block : "", payload);
   link_->wake();
 }
 

@@ -33,7 +33,13 @@ void encode_pong(std::string& out);
 // then "\r\n".
 class header_block {
  public:
-  header_block() { text_ = "NATS/1.0\r\n"; }
+  header_block() { reset(); }
+  // Empty again, keeping the buffer (one block reused for every message).
+  void reset() {
+    text_.assign("NATS/1.0\r\n");
+    count_ = 0;
+    finished_ = false;
+  }
   // False (and nothing added) when the name is empty or holds ':', a space or a control
   // character, or the value holds CR or LF: such a header cannot be carried.
   bool add(std::string_view name, std::string_view value);

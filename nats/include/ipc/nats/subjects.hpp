@@ -14,8 +14,10 @@
 
 namespace ipc::nats {
 
-// The subject of a topic (no wildcards in `topic`), with `prefix` ("" for none).
+// The subject of a topic (no wildcards in `topic`), with `prefix` ("" for none); the
+// second form appends it to `out` (a buffer kept across messages).
 std::string topic_to_subject(std::string_view topic, std::string_view prefix = {});
+void append_subject(std::string& out, std::string_view topic, std::string_view prefix = {});
 // The topic of a subject received, with `prefix` removed: nullopt when the subject does
 // not start with the prefix's tokens, is not a valid NATS subject (empty tokens, white
 // space), decodes to a level with a NUL, '+', '#' or '/' (%2F), or to the empty topic.
