@@ -59,6 +59,7 @@ transport::listen_options server::options_of(const config::listener& entry,
   options.tls_key = entry.key;
   options.tls_ca = entry.ca;
   options.require_client_cert = entry.require_client_cert;
+  options.shm = {entry.shm, entry.shm_ring_bytes, entry.shm_spin_us};
   options.tls_handshake_ms = limits.auth_timeout_ms;
   // A failed TLS handshake is counted and logged (rate-limited: a peer can cause them at
   // will), never a connection of its own.

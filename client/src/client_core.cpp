@@ -54,9 +54,10 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
   {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(executor_, options_.connect_timeout);
-    transport::connect_options tls{options_.tls_ca, options_.tls_cert, options_.tls_key};
-    auto outcome =
-        co_await (transport::connect(url_, tls, ec) || timer.async_wait(asio::use_awaitable));
+    transport::connect_options connection{options_.tls_ca, options_.tls_cert, options_.tls_key,
+                                          {ask_shared_memory(), 0, options_.shm_spin_us}};
+    auto outcome = co_await (transport::connect(url_, connection, ec) ||
+                             timer.async_wait(asio::use_awaitable));
     if (outcome.index() == 1)
       ec = make_error_code(errc::timeout);
     else
@@ -88,7 +89,7 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
 asio::awaitable<std::error_code> client_core::handshake(
     transport::stream& stream, std::unique_ptr<protocol::frame_reader>& reader) {
   // The rules are connect_fsm's; this only reads and writes.
-  connect_fsm fsm(options_);
+  connect_fsm fsm(options_, ask_shared_memory());
   protocol::byte_buffer hello;
   fsm.hello(hello);
   std::error_code ec;
@@ -107,10 +108,26 @@ asio::awaitable<std::error_code> client_core::handshake(
     last_error_message_ = fsm.message();
     co_return fsm.error();
   }
+  if (fsm.shared_memory()) {
+    if (auto failed = stream.accept_shared_memory()) {
+      last_error_message_ = "the broker's switch to shared memory failed: " + failed.message();
+      co_return failed;
+    }
+  } else if (url_.kind == transport::scheme::shm) {
+    last_error_message_ =
+        "the broker did not switch to shared memory: its listener at " +
+        transport::local_url_of(url_).to_string() + " does not allow it (listener option \"shm\")";
+    co_return make_error_code(errc::not_implemented);
+  }
   connection_id_ = fsm.connection_id();
   max_payload_ = fsm.max_payload();
   reader = fsm.take_reader();
   co_return std::error_code{};
+}
+
+bool client_core::ask_shared_memory() const {
+  return url_.kind == transport::scheme::shm ||
+         (url_.kind == transport::scheme::unix_socket && options_.shared_memory);
 }
 
 asio::awaitable<void> client_core::read_loop([[maybe_unused]] self_ptr self,  // keeps us alive

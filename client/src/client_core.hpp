@@ -90,6 +90,8 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::vector<std::pair<std::string_view, std::string_view>> header_pairs(const headers& hdrs,
                                                                           std::error_code& ec);
   void wake_writer();
+  // The HELLO asks for shared memory: shm://, or unix:// unless the options say no.
+  bool ask_shared_memory() const;
 
   asio::any_io_executor executor_;
   client_options options_;

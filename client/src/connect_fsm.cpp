@@ -14,8 +14,9 @@ namespace {
 constexpr std::uint32_t frame_margin = 16 * 1024 * 1024;
 }  // namespace
 
-connect_fsm::connect_fsm(const client_options& options)
+connect_fsm::connect_fsm(const client_options& options, bool ask_shared_memory)
     : options_(options),
+      ask_shared_memory_(ask_shared_memory),
       // A client has few connections and may receive floods: it always reads 64 KiB at a
       // time (the broker's connections start small instead, docs/architecture.md §3).
       reader_(std::make_unique<protocol::frame_reader>(protocol::max_handshake_frame, 64 * 1024,
@@ -24,6 +25,7 @@ connect_fsm::connect_fsm(const client_options& options)
 void connect_fsm::hello(protocol::byte_buffer& out) const {
   std::vector<std::pair<std::string_view, std::string_view>> props{
       {"client_name", options_.client_name}};
+  if (ask_shared_memory_) props.emplace_back("shm", "1");
   std::string_view mechanism = "anonymous";
   if (!options_.token.empty()) {
     mechanism = "token";
@@ -79,6 +81,8 @@ connect_fsm::state connect_fsm::commit(std::size_t n) {
     return fail(make_error_code(protocol::errc::malformed_frame));
   connection_id_ = welcome.connection_id;
   max_payload_ = welcome.max_payload;
+  std::string_view shm;
+  shared_memory_ = ask_shared_memory_ && welcome.properties.find("shm", shm) && shm == "1";
   std::uint64_t limit = std::uint64_t{welcome.max_payload} + frame_margin;
   reader_->set_max_frame(static_cast<std::uint32_t>(std::min<std::uint64_t>(limit, UINT32_MAX)));
   return state_ = state::ready;

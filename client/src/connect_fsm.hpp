@@ -21,7 +21,8 @@ class connect_fsm {
  public:
   enum class state { awaiting_welcome, ready, failed };
 
-  explicit connect_fsm(const client_options& options);
+  // `ask_shared_memory`: the HELLO asks for the switch to shared memory.
+  explicit connect_fsm(const client_options& options, bool ask_shared_memory = false);
 
   // The HELLO that opens the handshake: mechanism "token", "password" or "anonymous"
   // after the options' credentials, with the client name.
@@ -35,6 +36,8 @@ class connect_fsm {
   // its frame limit raised to the connection's (max_payload plus a margin).
   std::uint64_t connection_id() const { return connection_id_; }
   std::uint32_t max_payload() const { return max_payload_; }
+  // The broker switches to shared memory right after the WELCOME (we asked, it agreed).
+  bool shared_memory() const { return shared_memory_; }
   std::unique_ptr<protocol::frame_reader> take_reader() { return std::move(reader_); }
   // Once failed: why (the broker's code, or malformed_frame / frame_too_large), and the
   // broker's message when it sent one.
@@ -45,6 +48,8 @@ class connect_fsm {
   state fail(std::error_code error, std::string message = {});
 
   const client_options& options_;
+  bool ask_shared_memory_;
+  bool shared_memory_ = false;
   std::unique_ptr<protocol::frame_reader> reader_;
   state state_ = state::awaiting_welcome;
   std::uint64_t connection_id_ = 0;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/config/config.hpp"
+#include "ipc/transport/shm_ring.hpp"
 #include "ipc/transport/url.hpp"
 #include "json_reader.hpp"
 
@@ -88,6 +89,22 @@ void read_protocol(object_reader& reader, listener& entry) {
   }
 }
 
+// "shm", "shm_ring_bytes", "shm_spin_us": the switch to shared memory (native only).
+void read_shm(object_reader& reader, listener& entry) {
+  reader.read("shm", entry.shm);
+  reader.read("shm_ring_bytes", entry.shm_ring_bytes);
+  reader.read("shm_spin_us", entry.shm_spin_us);
+  if (reader.find("shm_ring_bytes") && !transport::shm::valid_ring_bytes(entry.shm_ring_bytes))
+    reader.report_at("shm_ring_bytes", "must be a power of two from 4096 to 67108864, got " +
+                                           std::to_string(entry.shm_ring_bytes));
+  if (entry.shm_spin_us > max_shm_spin_us)
+    reader.report_at("shm_spin_us", "must be at most " + std::to_string(max_shm_spin_us) +
+                                        " (µs), got " + std::to_string(entry.shm_spin_us));
+  if (entry.protocol != listener_protocol::native)
+    for (std::string_view key : {"shm", "shm_ring_bytes", "shm_spin_us"})
+      if (reader.find(key)) reader.report_at(key, "applies only to native-protocol listeners");
+}
+
 listener read_listener(const json& value, std::string path, error_list& errors) {
   listener entry;
   object_reader reader(value, std::move(path), errors);
@@ -109,8 +126,9 @@ listener read_listener(const json& value, std::string path, error_list& errors) 
   if (is_unix_url(entry.url)) {  // an unparsable url is reported by validate()
     read_mode(reader, entry.mode);
     reader.read("group", entry.group);
+    read_shm(reader, entry);
   } else {
-    for (std::string_view key : {"mode", "group"})
+    for (std::string_view key : {"mode", "group", "shm", "shm_ring_bytes", "shm_spin_us"})
       if (reader.find(key)) reader.report_at(key, "applies only to unix:// listeners");
   }
   if (is_pipe_url(entry.url))

@@ -87,6 +87,10 @@ void validate_listener(const listener& entry, std::size_t index,
   auto parsed = transport::parse_url(transport_url_of(entry.url));
   if (!parsed.value) return add(errors, listener_path(index, "url"), parsed.error);
   const transport::url& url = *parsed.value;
+  if (url.kind == transport::scheme::shm)
+    return add(errors, listener_path(index, "url"),
+               "shm:// is what clients connect to: listen on the unix:// socket with "
+               "\"shm\": true");
   if (url.kind == transport::scheme::tls) {
     // Fail closed at --check time: every file must be there and readable.
     auto readable = [&](const std::string& file, std::string_view key, const char* needed) {

@@ -144,3 +144,30 @@ TEST_CASE("backoff doubles from min to max and starts again after reset") {
   delays.reset();
   CHECK(delays.next() == milliseconds(100));
 }
+
+TEST_CASE("connect_fsm: shared memory is asked for only when told, and taken only when asked") {
+  client_options options;
+  std::string storage;
+  std::string_view value;
+  CHECK_FALSE(hello_of(options, storage).properties.find("shm", value));
+  connect_fsm asking(options, true);
+  protocol::byte_buffer out;
+  asking.hello(out);
+  auto hello = decode_hello(out, storage);
+  REQUIRE(hello.properties.find("shm", value));
+  CHECK(value == "1");
+
+  protocol::byte_buffer agreed;
+  std::pair<std::string_view, std::string_view> props[] = {{"server", "ipcd/test"},
+                                                           {"shm", "1"}};
+  protocol::encode_welcome(agreed, 3, 1024, props);
+  REQUIRE(feed(asking, agreed, 1) == connect_fsm::state::ready);
+  CHECK(asking.shared_memory());
+  connect_fsm not_asking(options);  // a broker's shm=1 without our asking is ignored
+  REQUIRE(feed(not_asking, agreed, agreed.size()) == connect_fsm::state::ready);
+  CHECK_FALSE(not_asking.shared_memory());
+  connect_fsm declined(options, true);  // a WELCOME without it: stay on the socket
+  auto plain = welcome(4, 1024);
+  REQUIRE(feed(declined, plain, plain.size()) == connect_fsm::state::ready);
+  CHECK_FALSE(declined.shared_memory());
+}

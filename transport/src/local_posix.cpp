@@ -11,6 +11,7 @@
 #include <asio/local/stream_protocol.hpp>
 #include <asio/this_coro.hpp>
 
+#include "local_stream_posix.hpp"
 #include "socket_stream.hpp"
 #include "transport_impl.hpp"
 
@@ -107,13 +108,16 @@ bool apply_mode_and_group(const url& where, const listen_options& options, liste
   return true;
 }
 
-// A Unix socket listener; a reload may change its file's mode and group.
+// A Unix socket listener; a reload may change its file's mode and group and whether
+// new connections may switch to shared memory.
 class local_acceptor final : public acceptor {
  public:
-  local_acceptor(local::acceptor bound, const url& where, std::function<void()> on_close)
+  local_acceptor(local::acceptor bound, const url& where, std::function<void()> on_close,
+                 shm_options shm)
       : owns_file_(static_cast<bool>(on_close)),
         where_(where),
-        inner_(std::move(bound), where, unix_peer, std::move(on_close)) {
+        inner_(std::move(bound), where, unix_peer, std::move(on_close)),
+        shm_(std::make_shared<shm_options>(shm)) {
     struct stat info {};
     if (owns_file_ && ::lstat(where_.path.c_str(), &info) == 0) {
       device_ = info.st_dev;
@@ -121,13 +125,18 @@ class local_acceptor final : public acceptor {
     }
   }
   asio::awaitable<std::unique_ptr<stream>> accept(std::error_code& ec) override {
-    return inner_.accept(ec);
+    auto socket = co_await inner_.accept_socket(ec);
+    if (ec) co_return nullptr;
+    peer_info peer = unix_peer(socket);
+    co_return std::make_unique<local_stream>(std::move(socket), std::move(peer),
+                                             local_stream::role::broker, *shm_);
   }
   void close() override { inner_.close(); }
   url local_url() const override { return inner_.local_url(); }
   std::function<void()> prepare_update(const listen_options& options,
                                        listen_error& error) override {
-    if (!owns_file_) return [] {};  // an inherited socket's file is the manager's
+    auto apply_shm = [shm = shm_, next = options.shm] { *shm = next; };
+    if (!owns_file_) return apply_shm;  // an inherited socket's file is the manager's
     if (!options.unix_group.empty() && ::getgrnam(options.unix_group.c_str()) == nullptr) {
       error = {std::make_error_code(std::errc::invalid_argument),
                "unknown group '" + options.unix_group + "' for " + where_.path};
@@ -135,7 +144,8 @@ class local_acceptor final : public acceptor {
     }
     // Only while the path is still the socket bound at start (not a symlink or another
     // file someone with write access to the directory put there since).
-    return [where = where_, options, device = device_, inode = inode_] {
+    return [where = where_, options, device = device_, inode = inode_, apply_shm] {
+      apply_shm();
       struct stat info {};
       if (::lstat(where.path.c_str(), &info) != 0 || !S_ISSOCK(info.st_mode) ||
           info.st_dev != device || info.st_ino != inode)
@@ -149,6 +159,7 @@ class local_acceptor final : public acceptor {
   bool owns_file_;
   url where_;
   socket_acceptor<local> inner_;
+  std::shared_ptr<shm_options> shm_;  // shared with a prepared update
   dev_t device_ = 0;
   ino_t inode_ = 0;
 };
@@ -171,7 +182,7 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
                "cannot adopt the inherited socket for " + where.to_string() + ": " + ec.message()};
       return nullptr;
     }
-    return std::make_unique<local_acceptor>(std::move(acceptor), where, nullptr);
+    return std::make_unique<local_acceptor>(std::move(acceptor), where, nullptr, options.shm);
   }
   if (!prepare_path(executor, where, error)) return nullptr;
   local::acceptor acceptor(executor);
@@ -186,10 +197,11 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
   if (!apply_mode_and_group(where, options, error)) return nullptr;
   std::string path = where.path;
   return std::make_unique<local_acceptor>(std::move(acceptor), where,
-                                          [path] { ::unlink(path.c_str()); });
+                                          [path] { ::unlink(path.c_str()); }, options.shm);
 }
 
-asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, std::error_code& ec) {
+asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, const shm_options& shm,
+                                                       std::error_code& ec) {
   if (where.kind != scheme::unix_socket) {
     ec = std::make_error_code(std::errc::not_supported);
     co_return nullptr;
@@ -199,7 +211,8 @@ asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, std::er
                                 asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return nullptr;
   peer_info peer = unix_peer(socket);
-  co_return std::make_unique<socket_stream<local>>(std::move(socket), std::move(peer));
+  co_return std::make_unique<local_stream>(std::move(socket), std::move(peer),
+                                           local_stream::role::client, shm);
 }
 
 }  // namespace ipc::transport

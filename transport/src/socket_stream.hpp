@@ -63,10 +63,14 @@ class socket_acceptor final : public acceptor {
   ~socket_acceptor() override { close(); }
 
   asio::awaitable<std::unique_ptr<stream>> accept(std::error_code& ec) override {
-    auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    auto socket = co_await accept_socket(ec);
     if (ec) co_return nullptr;
     peer_info peer = reader_(socket);
     co_return std::make_unique<socket_stream<Protocol>>(std::move(socket), std::move(peer));
+  }
+
+  asio::awaitable<typename Protocol::socket> accept_socket(std::error_code& ec) {
+    co_return co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
   }
 
   void close() override {

@@ -11,6 +11,15 @@ std::function<void()> acceptor::prepare_update(const listen_options&, listen_err
   return [] {};  // nothing to change on plain TCP listeners
 }
 
+bool stream::offer_shared_memory(std::uint64_t, std::string& error) {
+  error = "shared memory is only offered on local sockets";
+  return false;
+}
+
+std::error_code stream::accept_shared_memory() {
+  return std::make_error_code(std::errc::not_supported);
+}
+
 std::unique_ptr<acceptor> listen(const asio::any_io_executor& executor, const url& where,
                                  const listen_options& options, listen_error& error) {
   switch (where.kind) {
@@ -18,6 +27,10 @@ std::unique_ptr<acceptor> listen(const asio::any_io_executor& executor, const ur
     case scheme::unix_socket:
     case scheme::named_pipe: return listen_local(executor, where, options, error);
     case scheme::tls: return listen_tls(executor, where, options, error);
+    case scheme::shm:
+      error = {std::make_error_code(std::errc::invalid_argument),
+               "shm:// is not a listener: listen on the local socket with \"shm\": true"};
+      return nullptr;
   }
   error = {std::make_error_code(std::errc::not_supported),
            std::string(scheme_name(where.kind)) + ":// listeners are not available in this build"};
@@ -36,8 +49,13 @@ asio::awaitable<std::unique_ptr<stream>> connect(const url& where, const connect
   switch (where.kind) {
     case scheme::tcp: co_return co_await connect_tcp(where, ec);
     case scheme::unix_socket:
-    case scheme::named_pipe: co_return co_await connect_local(where, ec);
+    case scheme::named_pipe: co_return co_await connect_local(where, options.shm, ec);
     case scheme::tls: co_return co_await connect_tls(where, options, ec);
+    case scheme::shm: {  // the switch itself comes with the handshake
+      shm_options shm = options.shm;
+      shm.enabled = true;
+      co_return co_await connect_local(local_url_of(where), shm, ec);
+    }
   }
   ec = std::make_error_code(std::errc::not_supported);
   co_return nullptr;

@@ -12,7 +12,9 @@ asio::awaitable<std::unique_ptr<stream>> connect_tcp(const url& where, std::erro
 
 std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, const url& where,
                                        const listen_options& options, listen_error& error);
-asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, std::error_code& ec);
+// With `shm.enabled` the stream can take the descriptors of a switch to shared memory.
+asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, const shm_options& shm,
+                                                       std::error_code& ec);
 
 std::unique_ptr<acceptor> listen_tls(const asio::any_io_executor& executor, const url& where,
                                      const listen_options& options, listen_error& error);

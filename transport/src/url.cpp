@@ -46,7 +46,38 @@ url_result parse_host_port(scheme kind, std::string_view rest) {
   return {std::move(out), {}};
 }
 
+constexpr std::string_view pipe_prefix = "//./pipe/";
+
+url_result parse_socket_path(std::string_view rest) {
+  if (!rest.starts_with('/')) return fail("unix socket path must be absolute (unix:///path)");
+  if (rest.size() < 2) return fail("unix socket path is empty");
+  if (rest.find('\0') != std::string_view::npos) return fail("unix socket path contains NUL");
+  url out;
+  out.kind = scheme::unix_socket;
+  out.path = std::string(rest);
+  return {std::move(out), {}};
+}
+
+url_result parse_pipe_name(std::string_view rest) {  // //./pipe/NAME  ->  \\.\pipe\NAME
+  if (!rest.starts_with(pipe_prefix) || rest.size() == pipe_prefix.size())
+    return fail("named pipe URL must look like npipe:////./pipe/NAME");
+  std::string_view pipe_name = rest.substr(pipe_prefix.size());
+  if (pipe_name.find_first_of("/\\") != std::string_view::npos || pipe_name.size() > 200)
+    return fail("invalid named pipe name");
+  url out;
+  out.kind = scheme::named_pipe;
+  out.path = "\\\\.\\pipe\\" + std::string(pipe_name);
+  return {std::move(out), {}};
+}
+
 }  // namespace
+
+url local_url_of(const url& shm_url) {
+  url out = shm_url;
+  if (out.kind == scheme::shm)
+    out.kind = out.path.starts_with("\\\\") ? scheme::named_pipe : scheme::unix_socket;
+  return out;
+}
 
 std::string_view scheme_name(scheme s) {
   switch (s) {
@@ -54,6 +85,7 @@ std::string_view scheme_name(scheme s) {
     case scheme::named_pipe: return "npipe";
     case scheme::tcp: return "tcp";
     case scheme::tls: return "tls";
+    case scheme::shm: return "shm";
   }
   return "?";
 }
@@ -65,6 +97,10 @@ std::string url::to_string() const {
       std::string text = "npipe://";
       for (char c : path) text += (c == '\\') ? '/' : c;
       return text;
+    }
+    case scheme::shm: {  // the local URL's text after its scheme
+      std::string local = local_url_of(*this).to_string();
+      return "shm://" + local.substr(local.find("://") + 3);
     }
     case scheme::tcp:
     case scheme::tls: {
@@ -81,30 +117,17 @@ url_result parse_url(std::string_view text) {
     return fail("'" + std::string(text) + "' is not a URL (expected scheme://…)");
   std::string_view name = text.substr(0, sep);
   std::string_view rest = text.substr(sep + 3);
-  if (name == "unix") {
-    if (!rest.starts_with('/')) return fail("unix socket path must be absolute (unix:///path)");
-    if (rest.size() < 2) return fail("unix socket path is empty");
-    if (rest.find('\0') != std::string_view::npos) return fail("unix socket path contains NUL");
-    url out;
-    out.kind = scheme::unix_socket;
-    out.path = std::string(rest);
-    return {std::move(out), {}};
-  }
-  if (name == "npipe") {  // npipe:////./pipe/NAME  ->  \\.\pipe\NAME
-    constexpr std::string_view prefix = "//./pipe/";
-    if (!rest.starts_with(prefix) || rest.size() == prefix.size())
-      return fail("named pipe URL must look like npipe:////./pipe/NAME");
-    std::string_view pipe_name = rest.substr(prefix.size());
-    if (pipe_name.find_first_of("/\\") != std::string_view::npos || pipe_name.size() > 200)
-      return fail("invalid named pipe name");
-    url out;
-    out.kind = scheme::named_pipe;
-    out.path = "\\\\.\\pipe\\" + std::string(pipe_name);
-    return {std::move(out), {}};
+  if (name == "unix") return parse_socket_path(rest);
+  if (name == "npipe") return parse_pipe_name(rest);
+  if (name == "shm") {  // shm:///run/ipcd/ipcd.sock, shm:////./pipe/ipcd
+    auto local = rest.starts_with(pipe_prefix) ? parse_pipe_name(rest) : parse_socket_path(rest);
+    if (local.value) local.value->kind = scheme::shm;
+    return local;
   }
   if (name == "tcp") return parse_host_port(scheme::tcp, rest);
   if (name == "tls") return parse_host_port(scheme::tls, rest);
-  return fail("unknown URL scheme '" + std::string(name) + "' (expected unix, npipe, tcp or tls)");
+  return fail("unknown URL scheme '" + std::string(name) +
+              "' (expected unix, npipe, tcp, tls or shm)");
 }
 
 }  // namespace ipc::transport

@@ -105,6 +105,7 @@ class session final : public client,
   void locked_out(const std::string& user, std::chrono::steady_clock::duration wait);
   asio::awaitable<void> check_password();  // the slow hash, off the I/O thread
   void accept_user(const std::string& user, const std::string& basis);
+  bool offer_shared_memory();  // when the HELLO asked: the switch after the WELCOME
   std::uint32_t max_frame_size() const;
 
   // session_frames.cpp
@@ -156,6 +157,7 @@ class session final : public client,
   asio::steady_timer deadline_;          // handshake and close-after-error deadlines
   asio::steady_timer keepalive_;         // PINGs an idle client, closes a silent one
   asio::steady_timer resume_;            // a paused reader sleeps on it; cancel() wakes it
+  bool shm_asked_ = false;  // the HELLO's shm property (docs/shared-memory.md §4)
   bool writer_waiting_ = false;
   bool reading_paused_ = false;  // a publish met the memory alarm: read on once it clears
   bool stopped_ = false;

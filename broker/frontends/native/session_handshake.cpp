@@ -70,6 +70,8 @@ void session::on_hello(const protocol::raw_frame& frame) {
   if (result.error != protocol::errc::ok)
     return protocol_error(result.error, result.message, "handshake refused: ");
   client_name_ = std::move(result.client_name);
+  std::string_view shm;
+  shm_asked_ = hello.properties.find("shm", shm) && shm == "1";
   std::string will_problem;
   will_ = will_of(hello, will_problem);
   if (!will_problem.empty())
@@ -169,12 +171,38 @@ void session::accept_user(const std::string& user, const std::string& basis) {
   deadline_.expires_at(asio::steady_timer::time_point::max());  // handshake done
   reader_.set_max_frame(max_frame_size());
   std::string server = "ipcd/" IPCD_VERSION;
-  std::pair<std::string_view, std::string_view> props[] = {{"server", server}, {"user", user}};
+  std::pair<std::string_view, std::string_view> props[] = {
+      {"server", server}, {"user", user}, {"shm", "1"}};
   frame_scratch_.clear();
   protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload, props);
+  if (!offer_shared_memory()) {  // the same WELCOME without the switch
+    frame_scratch_.clear();
+    protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload,
+                             std::span(props).first(2));
+  }
   queue_frame();
   core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user);
   core_.announce_open(*state_);
+}
+
+bool session::offer_shared_memory() {
+  // docs/shared-memory.md §4: the client asked, its listener allows it, and nothing came
+  // behind the HELLO (a client that asks waits for WELCOME: bytes already on the socket
+  // would arrive before the switch but belong after it).
+  if (!shm_asked_ || !stream_->can_offer_shared_memory()) return false;
+  if (reader_.buffered() != 0) {
+    core_.log().info("connection {} ({}): frames behind a HELLO asking for shared memory; "
+                     "staying on the socket",
+                     id_, peer().address);
+    return false;
+  }
+  // The switch comes right after the WELCOME, the last bytes on the socket.
+  std::uint64_t switch_after = counters_.bytes_out + pending_bytes() + frame_scratch_.size();
+  std::string error;
+  if (stream_->offer_shared_memory(switch_after, error)) return true;
+  core_.log().warn("connection {} ({}): cannot switch to shared memory ({}); staying on the socket",
+                   id_, peer().address, error);
+  return false;
 }
 
 std::uint32_t session::max_frame_size() const {

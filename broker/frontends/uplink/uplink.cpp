@@ -20,7 +20,7 @@ nats_link_settings link_settings(const config::uplink& u) {
   nats_link_settings s;
   s.name = u.name;
   s.servers = u.servers;
-  s.tls = {u.tls_ca, u.tls_cert, u.tls_key};
+  s.tls = {u.tls_ca, u.tls_cert, u.tls_key, {}};
   s.user = u.user;
   s.password = u.password;
   s.token = u.token;

@@ -85,6 +85,12 @@ struct client_options {
   // tls://: the CA that signs the broker's certificate (the system store when empty), and
   // a client certificate and key for brokers that ask for one (PEM files).
   std::string tls_ca, tls_cert, tls_key;
+  // Shared memory (docs/shared-memory.md): on unix:// the client asks the broker to move
+  // the connection to shared-memory rings, which it does when the listener allows it;
+  // shm:// always asks and fails when the broker does not switch. `shm_spin_us`: how long
+  // the client polls its ring before it sleeps (0: never; spinning needs a CPU to spare).
+  bool shared_memory = true;
+  std::uint32_t shm_spin_us = 0;
   bool auto_reconnect = true;  // after an established connection drops
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};

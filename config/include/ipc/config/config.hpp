@@ -28,8 +28,15 @@ struct listener {
   // tls: PEM files; `ca` verifies client certificates (required with require_client_cert).
   std::string cert, key, ca;
   bool require_client_cert = false;
+  // unix (native protocol): clients may switch to shared-memory rings of this size per
+  // direction, polling this long before they sleep (docs/shared-memory.md).
+  bool shm = false;
+  std::uint32_t shm_ring_bytes = 256 * 1024;  // a few hundred 1 KiB messages in flight
+  std::uint32_t shm_spin_us = 0;              // 0: sleep at once (2-core machines)
   bool operator==(const listener&) const = default;
 };
+
+inline constexpr std::uint32_t max_shm_spin_us = 1000;  // a spinning side gives up its CPU by 1 ms
 
 // What a listener URL is to the transport: mqtt://HOST[:PORT] is tcp:// (port 1883 when
 // none is given), mqtts:// is tls:// (8883), http:// is tcp:// (7880), https:// is tls://

@@ -19,6 +19,14 @@
 
 namespace ipc::transport {
 
+// Shared-memory rings for local connections (docs/shared-memory.md): a Unix socket (a
+// named pipe on Windows) whose frames move to a pair of rings after the handshake.
+struct shm_options {
+  bool enabled = false;              // listener: may switch; client: asks to switch
+  std::uint32_t ring_bytes = 262144;  // listener: each direction's ring (a power of two)
+  std::uint32_t spin_us = 0;         // how long a side polls its ring before it sleeps
+};
+
 class stream {
  public:
   virtual ~stream() = default;
@@ -32,6 +40,18 @@ class stream {
   virtual void close() = 0;
   virtual const peer_info& peer() const = 0;
   virtual asio::any_io_executor get_executor() = 0;
+
+  // The switch to shared memory (docs/shared-memory.md §4). Broker side: whether this
+  // connection's listener allows it, then the offer: makes the rings, and once
+  // `switch_after` bytes in all have been written (the last write on the socket carries
+  // the rings' descriptors) reads and writes go through the rings. false with `error`
+  // when they cannot be made: the connection stays on the socket.
+  virtual bool can_offer_shared_memory() const { return false; }
+  virtual bool offer_shared_memory(std::uint64_t switch_after, std::string& error);
+  // Client side, after the broker accepted the switch: moves to the rings whose
+  // descriptors came with the bytes read so far.
+  virtual std::error_code accept_shared_memory();
+  bool on_shared_memory() const { return peer().transport == scheme::shm; }
 };
 
 // Options a listener takes from its config entry.
@@ -46,6 +66,7 @@ struct listen_options {
   std::string tls_cert, tls_key, tls_ca;
   bool require_client_cert = false;
   std::uint32_t tls_handshake_ms = 10000;  // a handshake not done by then is dropped
+  shm_options shm;                          // unix (and npipe): the switch to shared memory
   // Told of each connection the transport dropped before handing it out (tls: a
   // handshake that failed or timed out, or one past the handshakes in progress), with
   // the peer and why; called on the acceptor's executor.
@@ -56,10 +77,12 @@ struct listen_options {
   std::intptr_t inherited_handle = -1;
 };
 
-// How a client connects (tls only for now): the server is verified against `tls_ca`
-// (the system's trust store when empty) and its name; a client certificate is optional.
+// How a client connects. tls: the server is verified against `tls_ca` (the system's
+// trust store when empty) and its name; a client certificate is optional. unix: with
+// `shm.enabled` the stream can take the rings' descriptors the broker sends.
 struct connect_options {
   std::string tls_ca, tls_cert, tls_key;
+  shm_options shm;
 };
 
 // The error of a failed listen: an OS error plus a sentence for the log.

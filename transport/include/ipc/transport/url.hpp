@@ -1,4 +1,4 @@
-// Broker addresses as URLs (SPEC §2): unix://, npipe://, tcp://, tls://.
+// Broker addresses as URLs (SPEC §2): unix://, npipe://, tcp://, tls://, shm://.
 // Pure parsing, no I/O; used by config validation, the broker and the client.
 #pragma once
 
@@ -9,19 +9,22 @@
 
 namespace ipc::transport {
 
-enum class scheme { unix_socket, named_pipe, tcp, tls };
+enum class scheme { unix_socket, named_pipe, tcp, tls, shm };
 
 inline constexpr std::uint16_t default_tcp_port = 7878;  // SPEC §2
 
 struct url {
   scheme kind = scheme::tcp;
-  std::string path;        // unix: absolute socket path; npipe: \\.\pipe\NAME
+  std::string path;        // unix, shm: absolute socket path; npipe, shm: \\.\pipe\NAME
   std::string host;        // tcp/tls: host name or address, IPv6 without brackets
   std::uint16_t port = 0;  // tcp/tls: 0 means "any free port" (listeners only)
 
   // Canonical text form, e.g. "tcp://[::1]:7878", "unix:///run/ipcd/ipcd.sock".
   std::string to_string() const;
 };
+
+// shm://PATH is negotiated over the local socket or pipe at PATH: that address.
+url local_url_of(const url& shm_url);
 
 struct url_result {
   std::optional<url> value;
