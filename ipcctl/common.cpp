@@ -18,6 +18,11 @@ void add_global_options(CLI::App& app, global_options& options) {
   app.add_option("--key", options.key, "client key file for tls://");
   app.add_option("--timeout", options.timeout_text, "give up after DURATION (e.g. 500ms, 5s)");
   app.add_flag("--json", options.json, "machine-readable JSON output");
+  app.add_flag("!--no-shm", options.shared_memory,
+               "on unix://, stay on the socket (do not ask for shared memory)");
+  app.add_option("--shm-spin", options.shm_spin_us,
+                 "on shared memory, poll the ring this many µs before sleeping (default 0)")
+      ->check(CLI::Range(0u, 1000u));
 }
 
 ipc::client_options global_options::client_options() const {
@@ -30,6 +35,8 @@ ipc::client_options global_options::client_options() const {
   out.tls_ca = ca;
   out.tls_cert = cert;
   out.tls_key = key;
+  out.shared_memory = shared_memory;
+  out.shm_spin_us = shm_spin_us;
   if (timeout) {
     out.connect_timeout = *timeout;
     out.request_timeout = *timeout;

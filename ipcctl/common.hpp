@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,8 @@ struct global_options {
   std::string ca, cert, key;
   std::string timeout_text;
   bool json = false;
+  bool shared_memory = true;      // --no-shm turns it off
+  std::uint32_t shm_spin_us = 0;  // --shm-spin
 
   std::optional<std::chrono::milliseconds> timeout;  // parsed from timeout_text
   ipc::client_options client_options() const;

@@ -2,13 +2,13 @@
 # Builds the libFuzzer targets of tests/fuzz with the `fuzz` preset (clang, installed when
 # missing) and runs each for SECONDS (default 60) on a copy of its committed seed corpus;
 # new inputs stay in build/fuzz/corpus/TARGET, crashes in build/fuzz/crashes/TARGET.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: record frame topic config attributes mqtt http
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   targets: record frame topic config attributes mqtt http nats shm_ring
 set -euo pipefail
 seconds="${1:-60}"
 shift || true
 cd "$(dirname "$0")/.."
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(record frame topic config attributes mqtt http)
+[ ${#targets[@]} -eq 0 ] && targets=(record frame topic config attributes mqtt http nats shm_ring)
 
 packages=(clang libclang-rt-14-dev cmake ninja-build pkg-config libasio-dev libspdlog-dev
           nlohmann-json3-dev libcli11-dev libssl-dev)

@@ -134,7 +134,7 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
   if (memory_->alarm()) return over_memory;
   // 64 random bits (16 hex digits): an address cannot be guessed from those seen before.
   std::string address = std::string(reply_prefix) + std::to_string(s.id()) + "/" +
-                        std::to_string(id) + "/" + credentials::random_hex(8);
+                        std::to_string(id) + "/" + reply_randomness_.hex(8);
   if (to_queue) {
     auto destination = queues_->find(target);
     if (!destination || destination->consumer_count() == 0) {

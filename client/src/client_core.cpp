@@ -13,11 +13,22 @@
 
 namespace ipc::detail {
 
+namespace {
+// The request timer stays armed, this far ahead when no request is open. Asio (1.22) puts
+// a timer that waits for ever (the writer's idle wait) in its heap like any other and
+// tells the kernel (timerfd_settime) whenever it becomes the earliest: with a finite
+// timer always ahead of it, the writer's waits cost no system call.
+constexpr auto idle_timer_horizon = std::chrono::hours(1);
+}  // namespace
+
 using protocol::errc;
 using protocol::frame_type;
 
 client_core::client_core(asio::any_io_executor executor, client_options options)
-    : executor_(std::move(executor)), options_(std::move(options)), wake_(executor_) {
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      wake_(executor_),
+      request_timer_(executor_) {
   wake_.expires_at(asio::steady_timer::time_point::max());
   if (options_.url.empty()) options_.url = default_url();
   auto parsed = transport::parse_url(options_.url);
@@ -83,6 +94,8 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
   asio::co_spawn(executor_, read_loop(self, stream, gen), asio::detached);
   asio::co_spawn(executor_, write_loop(self, stream, gen), asio::detached);
   resubscribe();
+  if (request_timer_at_ == std::chrono::steady_clock::time_point::max())
+    arm_request_timer(std::chrono::steady_clock::now() + idle_timer_horizon);
   done({});
 }
 
@@ -258,13 +271,51 @@ void client_core::answer(std::uint32_t id, std::error_code ec, const protocol::r
   if (found == pending_.end()) return;
   auto done = std::move(found->second);
   pending_.erase(found);
+  if (!request_deadlines_.empty()) request_deadlines_.erase(id);
   done(ec, frame);
 }
 
 void client_core::fail_pending(std::error_code ec) {
   auto pending = std::move(pending_);
   pending_.clear();
+  request_deadlines_.clear();
+  request_timer_at_ = std::chrono::steady_clock::time_point::max();
+  request_timer_.cancel();  // armed again by the next connection: no work left behind
   for (auto& [id, done] : pending) done(ec, nullptr);
+}
+
+void client_core::expect_by(std::uint32_t id, std::chrono::steady_clock::time_point deadline) {
+  // One timer for every request: armed at the earliest deadline, never re-armed for a
+  // later one and never cancelled by an answer, so that a request costs no timer system
+  // call; when it fires it times out what is due and waits for the next deadline.
+  request_deadlines_[id] = deadline;
+  if (deadline < request_timer_at_) arm_request_timer(deadline);
+}
+
+void client_core::arm_request_timer(std::chrono::steady_clock::time_point deadline) {
+  request_timer_at_ = deadline;
+  request_timer_.expires_at(deadline);
+  std::weak_ptr<client_core> weak = shared_from_this();
+  request_timer_.async_wait([weak](std::error_code e) {
+    auto self = weak.lock();
+    if (e || !self) return;  // re-armed for an earlier deadline, or gone
+    self->on_request_timer();
+  });
+}
+
+void client_core::on_request_timer() {
+  request_timer_at_ = std::chrono::steady_clock::time_point::max();
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::uint32_t> due;
+  auto next = std::chrono::steady_clock::time_point::max();
+  for (const auto& [id, deadline] : request_deadlines_) {
+    if (deadline <= now)
+      due.push_back(id);
+    else
+      next = std::min(next, deadline);
+  }
+  for (auto id : due) answer(id, make_error_code(errc::timeout), nullptr);
+  arm_request_timer(std::min(next, now + idle_timer_horizon));
 }
 
 void client_core::lost(std::uint64_t gen, std::error_code ec) {

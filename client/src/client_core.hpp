@@ -3,6 +3,7 @@
 // the subscriptions, and reconnection with backoff.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -53,6 +54,8 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::uint32_t next_id();
   // Routes the answer to an already sent frame carrying `id`.
   void expect(std::uint32_t id, answer_function done) { pending_.emplace(id, std::move(done)); }
+  // Times the request `id` out at `deadline` unless it was answered before.
+  void expect_by(std::uint32_t id, std::chrono::steady_clock::time_point deadline);
   const asio::any_io_executor& executor() const { return executor_; }
   const std::string& last_error_message() const { return last_error_message_; }
   void set_last_error_message(std::string message) { last_error_message_ = std::move(message); }
@@ -90,6 +93,8 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::vector<std::pair<std::string_view, std::string_view>> header_pairs(const headers& hdrs,
                                                                           std::error_code& ec);
   void wake_writer();
+  void arm_request_timer(std::chrono::steady_clock::time_point deadline);
+  void on_request_timer();
   // The HELLO asks for shared memory: shm://, or unix:// unless the options say no.
   bool ask_shared_memory() const;
 
@@ -114,6 +119,11 @@ class client_core : public std::enable_shared_from_this<client_core> {
   bool writer_waiting_ = false;
   std::error_code last_broker_error_;  // from a fatal ERROR: why the broker closed us
   std::unordered_map<std::uint32_t, answer_function> pending_;
+  // Requests' deadlines, and the one timer armed at (or before) the earliest of them.
+  std::unordered_map<std::uint32_t, std::chrono::steady_clock::time_point> request_deadlines_;
+  asio::steady_timer request_timer_;
+  std::chrono::steady_clock::time_point request_timer_at_ =
+      std::chrono::steady_clock::time_point::max();
   std::unordered_map<std::uint32_t, std::shared_ptr<subscription_entry>> subscriptions_;
   std::uint32_t last_sid_ = 0;
   std::unordered_map<std::uint32_t, std::shared_ptr<consumer_entry>> consumers_;

@@ -111,7 +111,6 @@ void client_core::request(std::string target, std::string payload, request_optio
   std::error_code ec;
   auto pairs = header_pairs(options.headers, ec);
   if (ec) return done(ec, {});
-  auto timer = std::make_shared<asio::steady_timer>(executor_, options.timeout);
   auto kind = options.to_queue ? protocol::request_target::queue : protocol::request_target::topic;
   auto timeout_ms = static_cast<std::uint32_t>(options.timeout.count());
   std::uint32_t request_id = 0;
@@ -121,20 +120,14 @@ void client_core::request(std::string target, std::string payload, request_optio
         protocol::encode_request(out, id, kind, target, timeout_ms, {pairs, nullptr},
                                  bytes_of(payload));
       },
-      [timer, done = std::move(done)](std::error_code e,
-                                      const protocol::raw_frame* answer) mutable {
-        timer->cancel();
+      [done = std::move(done)](std::error_code e, const protocol::raw_frame* answer) mutable {
         protocol::response_frame response;
         if (e || answer == nullptr || protocol::decode(*answer, response) != errc::ok)
           return done(e ? e : make_error_code(errc::malformed_frame), {});
         done({}, message(response.body, 0).copy());
       });
   if (request_id == 0) return;  // not connected: already answered
-  std::weak_ptr<client_core> weak = shared_from_this();
-  timer->async_wait([weak, request_id](std::error_code e) {
-    if (e) return;  // answered first
-    if (auto self = weak.lock()) self->answer(request_id, make_error_code(errc::timeout), nullptr);
-  });
+  expect_by(request_id, std::chrono::steady_clock::now() + options.timeout);
 }
 
 }  // namespace ipc::detail

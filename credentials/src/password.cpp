@@ -121,6 +121,17 @@ std::string random_hex(std::size_t bytes) {
   return hex(data.data(), data.size());
 }
 
+std::string random_pool::hex(std::size_t bytes) {
+  constexpr std::size_t batch = 4096;
+  if (pool_.size() < used_ + bytes) {
+    pool_ = random_bytes(batch);
+    used_ = 0;
+  }
+  auto value = ipc::credentials::hex(pool_.data() + used_, bytes);
+  used_ += bytes;
+  return value;
+}
+
 std::string hash_token(std::string_view token) {
   auto digest = crypto::sha256(token);
   return "sha256$" + hex(digest.data(), digest.size());

@@ -28,6 +28,9 @@ broker_fixture::broker_fixture(std::function<void(config::broker_config&)> adjus
   config_ = config::default_config(env);
   config_.listeners = {listener_at(local_test_url(dir_), 0600),
                        listener_at("tcp://127.0.0.1:0", 0660)};
+  // Clients of the local listener switch to shared memory where the platform has it
+  // (docs/shared-memory.md), so every suite that uses unix_url() runs over the rings.
+  config_.listeners[0].shm = true;
   config_.storage.dir = dir_.file("data");
   if (adjust) adjust(config_);
   auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);

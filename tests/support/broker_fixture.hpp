@@ -32,7 +32,8 @@ class broker_fixture {
                           std::shared_ptr<storage::file_system> fs = nullptr);
   ~broker_fixture();
 
-  // The local transport's listener: a Unix socket, or a named pipe on Windows.
+  // The local transport's listener: a Unix socket, or a named pipe on Windows. The Unix
+  // socket lets clients switch to shared memory (the client library asks by default).
   const std::string& unix_url() const { return unix_url_; }
   const std::string& tcp_url() const { return tcp_url_; }
   const std::string& tls_url() const { return tls_url_; }  // when `adjust` added one

@@ -73,6 +73,7 @@ class ipcd_process {
   bool running() { return child_ && child_->running(); }
   std::optional<int> stop(std::chrono::milliseconds limit = std::chrono::seconds(10));  // SIGTERM
   void kill9();
+  int pid() const { return child_ ? child_->pid() : -1; }
   std::string unix_url() const { return unix_url_; }
   std::string tcp_url() const { return tcp_url_; }
   // An mqtt:// listener's bound address (mqtt://127.0.0.1:PORT), and its port alone.

@@ -9,10 +9,12 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_future.hpp>
 
+#include "ipc/transport/shm_ring.hpp"
 #include "ipc/transport/stream.hpp"
 #include "local_url.hpp"
 #include "temp_dir.hpp"
@@ -240,3 +242,138 @@ TEST_CASE_TEMPLATE("transport: connecting where nobody listens fails", T, local_
   CHECK(!io.run(try_connect(where, ec)));
   CHECK(ec);
 }
+
+#ifndef _WIN32
+namespace {
+
+// Shared memory (docs/shared-memory.md) at the stream level: the server offers with its
+// first byte as the switch point, the client takes the descriptors that came with it.
+asio::awaitable<std::unique_ptr<transport::stream>> accept_switched(transport::acceptor& acceptor,
+                                                                    std::error_code& ec) {
+  auto s = co_await acceptor.accept(ec);
+  if (!s) co_return nullptr;
+  std::string error;
+  if (!s->can_offer_shared_memory() || !s->offer_shared_memory(1, error)) {
+    ec = std::make_error_code(std::errc::not_supported);
+    co_return nullptr;
+  }
+  char marker = 'S';
+  std::vector<asio::const_buffer> out{asio::buffer(&marker, 1)};
+  co_await s->write(out, ec);
+  co_return s;
+}
+
+asio::awaitable<std::unique_ptr<transport::stream>> connect_switched(transport::url where,
+                                                                     std::error_code& ec) {
+  transport::connect_options options;
+  options.shm.enabled = true;
+  auto s = co_await transport::connect(where, options, ec);
+  if (!s) co_return nullptr;
+  auto marker = co_await read_exactly(*s, 1, ec);
+  if (ec || marker != "S") co_return nullptr;
+  ec = s->accept_shared_memory();
+  if (ec) co_return nullptr;
+  co_return s;
+}
+
+asio::awaitable<void> shm_echo_server(transport::acceptor& acceptor) {
+  std::error_code ec;
+  auto s = co_await accept_switched(acceptor, ec);
+  if (!s) co_return;
+  std::vector<char> chunk(3000);  // smaller than the ring: reads and writes interleave
+  for (;;) {
+    auto n = co_await s->read_some(asio::buffer(chunk), ec);
+    if (ec) co_return;
+    std::vector<asio::const_buffer> out{asio::buffer(chunk.data(), n)};
+    co_await s->write(out, ec);
+    if (ec) co_return;
+  }
+}
+
+struct shm_outcome {
+  std::string echoed, after_close;
+  bool on_shm = false;
+  std::error_code end;
+};
+
+// Writes all of `payload` in one call (through a 4 KiB ring: it waits for space many times).
+asio::awaitable<void> write_all(transport::stream& s, const std::string& payload) {
+  std::error_code ec;
+  std::vector<asio::const_buffer> all{asio::buffer(payload)};
+  co_await s.write(all, ec);
+}
+
+asio::awaitable<shm_outcome> shm_echo_client(transport::url where, const std::string& payload) {
+  shm_outcome out;
+  std::error_code ec;
+  auto client = co_await connect_switched(where, ec);
+  if (!client) co_return out;
+  out.on_shm = client->on_shared_memory();
+  asio::co_spawn(co_await asio::this_coro::executor, write_all(*client, payload), asio::detached);
+  out.echoed = co_await read_exactly(*client, payload.size(), ec);
+  out.end = ec;
+  client->close();
+  co_return out;
+}
+
+// The client writes, then closes at once; the server reads what was written, then the end.
+asio::awaitable<void> write_and_leave(transport::url where) {
+  std::error_code ec;
+  auto client = co_await connect_switched(where, ec);
+  if (!client) co_return;
+  std::string last = "goodbye";
+  std::vector<asio::const_buffer> bye{asio::buffer(last)};
+  co_await client->write(bye, ec);
+}
+
+asio::awaitable<shm_outcome> read_after_peer_left(transport::acceptor& acceptor,
+                                                  transport::url where) {
+  shm_outcome out;
+  std::error_code ec;
+  asio::co_spawn(co_await asio::this_coro::executor, write_and_leave(where), asio::detached);
+  auto server_side = co_await accept_switched(acceptor, ec);
+  if (!server_side) co_return out;
+  out.after_close = co_await read_exactly(*server_side, 7, ec);
+  char more = 0;
+  co_await server_side->read_some(asio::buffer(&more, 1), out.end);
+  co_return out;
+}
+
+std::unique_ptr<transport::acceptor> listen_shm(io_thread& io, const test::temp_dir& dir) {
+  auto parsed = transport::parse_url(test::local_test_url(dir));
+  REQUIRE(parsed.value);
+  transport::listen_options options;
+  options.shm = {true, transport::shm::min_ring_bytes, 0};
+  transport::listen_error error;
+  auto acceptor = transport::listen(io.io().get_executor(), *parsed.value, options, error);
+  REQUIRE_MESSAGE(acceptor, error.message);
+  return acceptor;
+}
+
+}  // namespace
+
+TEST_CASE("transport: a unix stream switched to shared memory carries bytes both ways") {
+  test::temp_dir dir;
+  io_thread io;
+  auto acceptor = listen_shm(io, dir);
+  std::string payload(3 * 1024 * 1024, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 131 % 251);
+  asio::co_spawn(io.io(), shm_echo_server(*acceptor), asio::detached);
+  auto result = io.run(shm_echo_client(acceptor->local_url(), payload));
+  CHECK(result.on_shm);
+  CHECK_FALSE(result.end);
+  CHECK(result.echoed.size() == payload.size());
+  CHECK(result.echoed == payload);
+  acceptor->close();
+}
+
+TEST_CASE("transport: over shared memory, bytes written before the peer left are read first") {
+  test::temp_dir dir;
+  io_thread io;
+  auto acceptor = listen_shm(io, dir);
+  auto result = io.run(read_after_peer_left(*acceptor, acceptor->local_url()));
+  CHECK(result.after_close == "goodbye");
+  CHECK(result.end == asio::error::eof);
+  acceptor->close();
+}
+#endif

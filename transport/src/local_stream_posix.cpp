@@ -49,6 +49,19 @@ std::size_t total_bytes(const std::vector<asio::const_buffer>& buffers) {
   return total;
 }
 
+// Sleeps until the peer writes eventfd `wake` (or the wait is cancelled), and takes the
+// count. A read, not async_wait: Asio re-arms a descriptor (EPOLL_CTL_MOD) for every
+// wait, and a read that returns less than its buffer tells Asio to wait for the next edge
+// without a speculative read first; a wake-up that came while nobody waited is kept by
+// Asio and makes the next read complete at once. Two system calls per sleep: the
+// epoll_wait that returns the wake-up and this read.
+asio::awaitable<void> sleep_on(asio::posix::stream_descriptor& wake) {
+  std::uint64_t count[2];
+  std::error_code ignored;
+  co_await wake.async_read_some(asio::buffer(count, sizeof count),
+                                asio::redirect_error(asio::use_awaitable, ignored));
+}
+
 }  // namespace
 
 local_stream::local_stream(socket_type socket, peer_info peer, role side, shm_options shm)
@@ -56,6 +69,7 @@ local_stream::local_stream(socket_type socket, peer_info peer, role side, shm_op
       peer_(std::move(peer)),
       role_(side),
       shm_(shm),
+      expect_descriptors_(side == role::client && shm.enabled),
       self_(std::make_shared<local_stream*>(this)) {}
 
 local_stream::~local_stream() {
@@ -132,6 +146,8 @@ void local_stream::watch_socket() {
     if (watched == nullptr || watched->closed_ || ec == asio::error::operation_aborted) return;
     char probe = 0;
     auto n = ::recv(watched->socket_.native_handle(), &probe, 1, MSG_DONTWAIT | MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+      return watched->watch_socket();  // a readiness event that was not (or no longer) true
     watched->peer_gone(n > 0 ? std::make_error_code(std::errc::protocol_error)
                             : std::error_code(asio::error::eof));
   });
@@ -149,7 +165,7 @@ asio::awaitable<std::size_t> local_stream::read_some(asio::mutable_buffer buffer
   ec.clear();  // callers reuse one error_code
   if (!rings_) {
     std::size_t n = 0;
-    if (role_ == role::client && shm_.enabled)
+    if (expect_descriptors_)
       n = co_await read_with_descriptors(buffer, ec);
     else
       n = co_await socket_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
@@ -197,6 +213,9 @@ asio::awaitable<std::size_t> local_stream::read_with_descriptors(asio::mutable_b
       }
     }
     if (n == 0) ec = asio::error::eof;
+    // The descriptors come with the first bytes of the WELCOME (the broker sends nothing
+    // before it): later reads are plain.
+    expect_descriptors_ = false;
     co_return static_cast<std::size_t>(n);
   }
 }
@@ -221,6 +240,7 @@ asio::awaitable<std::size_t> local_stream::write(const std::vector<asio::const_b
   co_await send_descriptors(buffers, before, ec);
   if (ec) co_return 0;
   written_ += before;
+  segment_.close_memfd();
   start_rings();
   if (before < total) co_await ring_write(buffers, before, ec);
   co_return ec ? 0 : total;
@@ -306,9 +326,7 @@ asio::awaitable<std::size_t> local_stream::ring_read(asio::mutable_buffer buffer
     if (spin_until(&local_stream::rx_ready)) continue;
     rx_.announce_wait();
     if (!rx_ready()) {
-      std::error_code ignored;
-      co_await rx_wait_->async_wait(asio::posix::stream_descriptor::wait_read,
-                                    asio::redirect_error(asio::use_awaitable, ignored));
+      co_await sleep_on(*rx_wait_);
     }
     rx_.withdraw_wait();
   }
@@ -351,9 +369,7 @@ asio::awaitable<void> local_stream::ring_write(const std::vector<asio::const_buf
     if (spin_until(&local_stream::tx_ready)) continue;
     tx_.announce_wait();
     if (!tx_ready()) {
-      std::error_code ignored;
-      co_await tx_wait_->async_wait(asio::posix::stream_descriptor::wait_read,
-                                    asio::redirect_error(asio::use_awaitable, ignored));
+      co_await sleep_on(*tx_wait_);
     }
     tx_.withdraw_wait();
   }

@@ -58,6 +58,7 @@ class local_stream final : public stream {
   peer_info peer_;
   role role_;
   shm_options shm_;
+  bool expect_descriptors_;  // client: reads take passed descriptors (the handshake's)
   bool closed_ = false;
   bool rings_ = false;
   std::uint64_t written_ = 0;      // bytes written on the socket

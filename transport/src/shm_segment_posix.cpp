@@ -53,6 +53,11 @@ std::array<int, 1 + wake_slots> segment::descriptors() const {
   return {memfd_, wakes_[0], wakes_[1], wakes_[2], wakes_[3]};
 }
 
+void segment::close_memfd() {
+  if (memfd_ >= 0) ::close(memfd_);
+  memfd_ = -1;
+}
+
 int segment::release_wake_descriptor(wake_slot slot) { return std::exchange(wakes_[slot], -1); }
 
 segment segment::create(std::uint32_t ring_bytes, std::string& error) {

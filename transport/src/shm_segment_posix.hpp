@@ -43,6 +43,9 @@ class segment {
   // The memfd and the eventfds, in passing order.
   std::array<int, 1 + wake_slots> descriptors() const;
   int wake_descriptor(wake_slot slot) const { return wakes_[slot]; }
+  // Once the descriptors are passed, the broker needs the memfd no more (the mapping
+  // stays): one descriptor less per connection.
+  void close_memfd();
   // Hands an eventfd over (to an Asio descriptor that closes it); -1 afterwards here.
   int release_wake_descriptor(wake_slot slot);
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace ipc::credentials {
@@ -22,6 +23,19 @@ bool verify_password(std::string_view encoded, std::string_view password);
 
 std::string generate_token();               // 32 random bytes, base64url without padding
 std::string random_hex(std::size_t bytes);  // from OpenSSL's CSPRNG
+
+// Random bytes from OpenSSL's CSPRNG, drawn 4 KiB at a time: for values made on a hot
+// path (a request's reply address), where one call per value would cost a system call
+// each (OpenSSL checks for a fork with getpid). One thread at a time.
+class random_pool {
+ public:
+  // 2 × `bytes` hex digits; `bytes` at most 64.
+  std::string hex(std::size_t bytes);
+
+ private:
+  std::vector<std::uint8_t> pool_;
+  std::size_t used_ = 0;
+};
 std::string hash_token(std::string_view token);
 bool verify_token(std::string_view encoded, std::string_view token);
 

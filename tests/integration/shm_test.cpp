@@ -1,0 +1,283 @@
+// The shared-memory transport (docs/shared-memory.md) through real sockets and rings: who
+// switches and who stays on the socket, every kind of traffic across transports, messages
+// larger than a ring, a client that scribbles over its rings or sends garbage through
+// them, and a client killed with SIGKILL mid-stream: the broker and the others go on and
+// the segment is released.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "broker_fixture.hpp"
+#include "collector.hpp"
+#include "ipc/client.hpp"
+#include "ipc/protocol/encoder.hpp"
+#include "ipc/transport/shm_ring.hpp"
+#include "ipcctl_driver.hpp"
+#include "options.hpp"
+#include "process.hpp"
+#include "wait.hpp"
+
+using namespace ipc;
+using ipc::test::at;
+using ipc::test::broker_fixture;
+using ipc::test::collector;
+
+namespace {
+
+std::string path_of(const std::string& unix_url) { return unix_url.substr(sizeof "unix://" - 1); }
+
+// conn.list's transport of each connection id.
+std::map<std::uint64_t, std::string> transports(Client& admin) {
+  std::error_code ec;
+  auto listed = nlohmann::json::parse(admin.admin("conn.list", "{}", ec));
+  REQUIRE_FALSE(ec);
+  std::map<std::uint64_t, std::string> out;
+  for (const auto& c : listed) out[c["id"].get<std::uint64_t>()] = c["transport"];
+  return out;
+}
+
+// A client of our own making that asks for the switch and keeps the segment, to play a
+// broken or hostile peer: it can write anything into the rings.
+class raw_shm_client {
+ public:
+  explicit raw_shm_client(const std::string& unix_url) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::string path = path_of(unix_url);
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    protocol::byte_buffer hello;
+    std::pair<std::string_view, std::string_view> props[] = {{"client_name", "raw-shm"},
+                                                             {"shm", "1"}};
+    protocol::encode_hello(hello, "anonymous", props);
+    REQUIRE(::write(fd_, hello.data(), hello.size()) == static_cast<ssize_t>(hello.size()));
+    // The WELCOME arrives with the five descriptors: memfd, then the eventfds.
+    char bytes[4096];
+    alignas(cmsghdr) char control[CMSG_SPACE(5 * sizeof(int))];
+    iovec io{bytes, sizeof bytes};
+    msghdr message{};
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    REQUIRE(::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC) > 0);
+    auto* header = CMSG_FIRSTHDR(&message);
+    REQUIRE(header != nullptr);
+    REQUIRE(header->cmsg_type == SCM_RIGHTS);
+    std::memcpy(descriptors_, CMSG_DATA(header), sizeof descriptors_);
+    bytes_ = static_cast<std::size_t>(::lseek(descriptors_[0], 0, SEEK_END));
+    void* mapped = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, descriptors_[0], 0);
+    REQUIRE(mapped != MAP_FAILED);
+    memory_ = static_cast<std::uint8_t*>(mapped);
+    ring_bytes_ = transport::shm::read_ring_bytes({memory_, bytes_});
+    REQUIRE(ring_bytes_ != 0);
+  }
+  ~raw_shm_client() {
+    ::munmap(memory_, bytes_);
+    for (int fd : descriptors_) ::close(fd);
+    ::close(fd_);
+  }
+
+  // Writes `bytes` into the client-to-broker ring as a well-behaved client would.
+  void send(std::span<const std::uint8_t> bytes) {
+    transport::shm::ring_writer writer({memory_, bytes_}, ring_bytes_,
+                                       transport::shm::direction::to_broker);
+    bool corrupt = false;
+    // A fresh writer starts at position 0: right for a client that sent nothing yet.
+    REQUIRE(writer.write(bytes, corrupt) == bytes.size());
+    wake_broker();
+  }
+  // The client-to-broker ring's write position (the first word of its control block).
+  void set_tail(std::uint64_t value) { std::memcpy(memory_ + 64, &value, sizeof value); }
+  void send_on_socket() { REQUIRE(::write(fd_, "x", 1) == 1); }
+  void wake_broker() {
+    std::uint64_t one = 1;
+    REQUIRE(::write(descriptors_[1], &one, sizeof one) == 8);
+  }
+  // Whether the broker closed the socket within a few seconds.
+  bool closed_by_broker() {
+    return test::wait_until([&] {
+      char c;
+      auto n = ::recv(fd_, &c, 1, MSG_DONTWAIT);
+      return n == 0 || (n < 0 && errno != EAGAIN);
+    });
+  }
+
+ private:
+  int fd_ = -1;
+  int descriptors_[5]{-1, -1, -1, -1, -1};
+  std::uint8_t* memory_ = nullptr;
+  std::size_t bytes_ = 0;
+  std::uint32_t ring_bytes_ = 0;
+};
+
+// A bystander: subscribes over shared memory and must keep receiving.
+void check_still_served(const std::string& unix_url) {
+  Client subscriber(at(unix_url)), publisher(at(unix_url));
+  REQUIRE_FALSE(subscriber.connect());
+  REQUIRE_FALSE(publisher.connect());
+  collector got;
+  std::error_code ec;
+  auto sub = subscriber.subscribe("still/here", got.handler(), ec);
+  REQUIRE_FALSE(ec);
+  REQUIRE_FALSE(publisher.publish("still/here", "yes"));
+  REQUIRE(got.wait_for(1));
+}
+
+// The broker's mappings of shm segments (one per shm connection).
+int shm_mappings(int pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  int count = 0;
+  for (std::string line; std::getline(maps, line);)
+    if (line.find("memfd:ipcd-shm") != std::string::npos) ++count;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("shm: clients switch where asked and allowed, and all traffic crosses transports") {
+  broker_fixture broker;
+  std::string shm_url = "shm://" + path_of(broker.unix_url());
+  Client asked(at(broker.unix_url())), required(at(shm_url)), tcp(at(broker.tcp_url()));
+  auto no_shm = at(broker.unix_url());
+  no_shm.shared_memory = false;
+  Client socket_only(no_shm);
+  for (Client* c : {&asked, &required, &tcp, &socket_only}) REQUIRE_FALSE(c->connect());
+  auto listed = transports(tcp);
+  CHECK(listed[asked.connection_id()] == "shm");
+  CHECK(listed[required.connection_id()] == "shm");
+  CHECK(listed[socket_only.connection_id()] == "unix");
+  CHECK(listed[tcp.connection_id()] == "tcp");
+
+  // pub/sub: every client hears every other.
+  std::vector<Client*> all{&asked, &required, &tcp, &socket_only};
+  std::vector<collector> heard(all.size());
+  std::vector<subscription> subs;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    std::error_code ec;
+    subs.push_back(all[i]->subscribe("x/#", heard[i].handler(), ec));
+    REQUIRE_FALSE(ec);
+  }
+  for (std::size_t i = 0; i < all.size(); ++i)
+    REQUIRE_FALSE(all[i]->publish_confirmed("x/" + std::to_string(i), "m"));
+  for (auto& h : heard) CHECK(h.wait_for(all.size()));
+
+  // request/reply and a queue, responder and consumer on shared memory.
+  std::error_code ec;
+  auto served = required.serve(
+      "svc/echo", [](const message& m) { return std::string("re:") + std::string(m.payload()); },
+      false, ec);
+  REQUIRE_FALSE(ec);
+  auto reply = tcp.request("svc/echo", "ping", {}, ec);
+  REQUIRE_FALSE(ec);
+  CHECK(reply.payload == "re:ping");
+  REQUIRE(asked.declare_queue("jobs", {}, ec));
+  for (int i = 0; i < 20; ++i) REQUIRE_FALSE(socket_only.send("jobs", std::to_string(i)));
+  collector jobs;
+  auto consumer = asked.consume("jobs", {}, jobs.handler(), ec);
+  REQUIRE_FALSE(ec);
+  CHECK(jobs.wait_for(20));
+}
+
+TEST_CASE("shm: a message larger than the ring goes through it in pieces, in order") {
+  broker_fixture broker([](config::broker_config& c) { c.listeners[0].shm_ring_bytes = 4096; });
+  Client subscriber(at(broker.unix_url())), publisher(at(broker.unix_url()));
+  REQUIRE_FALSE(subscriber.connect());
+  REQUIRE_FALSE(publisher.connect());
+  std::vector<std::string> got;
+  std::mutex mutex;
+  std::error_code ec;
+  auto sub = subscriber.subscribe(
+      "big/#",
+      [&](const message& m) {
+        std::lock_guard lock(mutex);
+        got.emplace_back(m.payload());
+      },
+      ec);
+  REQUIRE_FALSE(ec);
+  std::string big(700 * 1024, 'b');
+  for (std::size_t i = 0; i < big.size(); i += 4093) big[i] = static_cast<char>('a' + i % 26);
+  REQUIRE_FALSE(publisher.publish("big/one", big));
+  for (int i = 0; i < 2000; ++i) REQUIRE_FALSE(publisher.publish("big/small", std::to_string(i)));
+  REQUIRE_FALSE(publisher.flush());
+  REQUIRE(test::wait_until([&] {
+    std::lock_guard lock(mutex);
+    return got.size() == 2001;
+  }));
+  std::lock_guard lock(mutex);
+  CHECK(got[0] == big);
+  for (int i = 0; i < 2000; ++i) REQUIRE(got[static_cast<std::size_t>(i) + 1] == std::to_string(i));
+}
+
+TEST_CASE("shm: without the listener option unix:// stays on the socket and shm:// fails clearly") {
+  broker_fixture broker([](config::broker_config& c) { c.listeners[0].shm = false; });
+  Client plain(at(broker.unix_url()));
+  REQUIRE_FALSE(plain.connect());
+  CHECK(transports(plain)[plain.connection_id()] == "unix");
+  Client required(at("shm://" + path_of(broker.unix_url())));
+  auto failed = required.connect();
+  CHECK(failed == make_error_code(protocol::errc::not_implemented));
+  CHECK(required.last_error_message().find("does not allow it") != std::string::npos);
+  CHECK(required.last_error_message().find("\"shm\"") != std::string::npos);
+}
+
+TEST_CASE("shm: a client that breaks its ring or sends garbage loses only its own connection") {
+  broker_fixture broker;
+  SUBCASE("an impossible write position") {
+    raw_shm_client scribbler(broker.unix_url());
+    scribbler.set_tail(std::uint64_t{1} << 63);
+    scribbler.wake_broker();
+    CHECK(scribbler.closed_by_broker());
+  }
+  SUBCASE("garbage bytes where frames belong") {
+    raw_shm_client scribbler(broker.unix_url());
+    std::vector<std::uint8_t> garbage(300, 0xee);
+    scribbler.send(garbage);
+    CHECK(scribbler.closed_by_broker());
+  }
+  SUBCASE("bytes on the socket after the switch") {
+    raw_shm_client scribbler(broker.unix_url());
+    scribbler.send_on_socket();
+    CHECK(scribbler.closed_by_broker());
+  }
+  check_still_served(broker.unix_url());
+}
+
+TEST_CASE("shm: a client killed mid-stream leaves the broker and the others unaffected") {
+  test::ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock","shm":true}])");
+  REQUIRE(broker.start());
+  std::string shm_url = "shm://" + path_of(broker.unix_url());
+  int baseline = shm_mappings(broker.pid());
+  // A bystander subscriber on shared memory, and a publisher flooding its own subscriber.
+  test::child_process bystander(
+      {test::ipcctl_binary(), "--url", shm_url, "sub", "calm/#", "--count", "1"});
+  REQUIRE(test::subscribed(broker));
+  test::child_process flood({test::ipcctl_binary(), "--url", shm_url, "bench", "pubsub", "--msgs",
+                             "100000000", "--size", "256"});
+  REQUIRE(test::wait_until([&] { return shm_mappings(broker.pid()) >= baseline + 3; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // mid-stream
+  flood.signal(SIGKILL);
+  REQUIRE(flood.wait());
+  // Its two connections end and their segments are unmapped; the bystander's stays.
+  CHECK(test::wait_until([&] { return shm_mappings(broker.pid()) == baseline + 1; }));
+  auto published = test::run_command(test::ipcctl(broker, {"pub", "calm/down", "still here"}));
+  CHECK(published.exit_code == 0);
+  REQUIRE(test::finished(bystander));
+  CHECK(bystander.out() == "still here\n");
+  CHECK(broker.running());
+  auto status = test::run_command(test::ipcctl(broker, {"--json", "status"}));
+  REQUIRE(status.exit_code == 0);
+  CHECK(nlohmann::json::parse(status.out)["connections"] == 1);  // the status command itself
+}
