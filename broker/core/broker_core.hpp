@@ -30,8 +30,8 @@
 #include "core/refusal.hpp"
 #include "core/reload_report.hpp"
 #include "core/retained_store.hpp"
-#include "ipc/credentials/password.hpp"
 #include "ipc/config/config.hpp"
+#include "ipc/credentials/password.hpp"
 #include "ipc/message/attributes.hpp"
 #include "ipc/routing/topic.hpp"
 #include "ipc/routing/topic_trie.hpp"
@@ -312,7 +312,7 @@ class broker_core {
   login_throttle throttle_;
   std::unordered_map<std::string, std::uint32_t> user_connections_;
   std::unordered_map<std::string, open_request> requests_;  // reply address → requester
-  credentials::random_pool reply_randomness_;  // the random part of reply addresses
+  credentials::random_pool reply_randomness_;               // the random part of reply addresses
   std::vector<pending_will> pending_wills_;                 // delayed, in due order
   bool stopping_ = false;  // shut_down_clients() ran: connections end without wills
   std::deque<pending_confirm> pending_confirms_;  // in log order

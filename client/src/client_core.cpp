@@ -65,7 +65,9 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
   {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(executor_, options_.connect_timeout);
-    transport::connect_options connection{options_.tls_ca, options_.tls_cert, options_.tls_key,
+    transport::connect_options connection{options_.tls_ca,
+                                          options_.tls_cert,
+                                          options_.tls_key,
                                           {ask_shared_memory(), 0, options_.shm_spin_us}};
     auto outcome = co_await (transport::connect(url_, connection, ec) ||
                              timer.async_wait(asio::use_awaitable));
@@ -127,9 +129,9 @@ asio::awaitable<std::error_code> client_core::handshake(
       co_return failed;
     }
   } else if (url_.kind == transport::scheme::shm) {
-    last_error_message_ =
-        "the broker did not switch to shared memory: its listener at " +
-        transport::local_url_of(url_).to_string() + " does not allow it (listener option \"shm\")";
+    last_error_message_ = "the broker did not switch to shared memory: its listener at " +
+                          transport::local_url_of(url_).to_string() +
+                          " does not allow it (listener option \"shm\")";
     co_return make_error_code(errc::not_implemented);
   }
   connection_id_ = fsm.connection_id();

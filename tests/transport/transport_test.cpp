@@ -9,9 +9,9 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/this_coro.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_future.hpp>
 
 #include "ipc/transport/shm_ring.hpp"

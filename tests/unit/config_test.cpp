@@ -65,11 +65,32 @@ TEST_SUITE("config") {
     auto config = default_config(env);
     REQUIRE(config.listeners.size() == 3);
     CHECK(config.listeners[0].url == "npipe:////./pipe/ipcd");
+    CHECK_FALSE(config.listeners[0].shm);  // not built for named pipes yet
     CHECK(config.listeners[1].url == "tcp://127.0.0.1:7878");
     CHECK(config.storage.dir == "D:\\Data\\ipcd\\data");
     CHECK(config.log.file == "D:\\Data\\ipcd\\logs\\ipcd.log");
     env.program_data.clear();
     CHECK(default_config(env).storage.dir == "C:\\ProgramData\\ipcd\\data");
+  }
+
+  TEST_CASE("shm listener keys: unix and native only, ring sizes and spin in range") {
+    auto good = parse_user(R"({"listeners": [{"url": "unix:///tmp/x.sock", "shm": true,
+                                              "shm_ring_bytes": 65536, "shm_spin_us": 20}]})");
+    REQUIRE_MESSAGE(good.errors.empty(), dump(good.errors));
+    CHECK(good.config.listeners[0].shm);
+    CHECK(good.config.listeners[0].shm_ring_bytes == 65536);
+    CHECK(good.config.listeners[0].shm_spin_us == 20);
+    auto errors = parse_user(R"({"listeners": [
+        {"url": "unix:///tmp/a.sock", "shm": true, "shm_ring_bytes": 5000, "shm_spin_us": 5000},
+        {"url": "tcp://127.0.0.1:0", "shm": true},
+        {"url": "unix:///tmp/b.sock", "protocol": "mqtt", "shm": true},
+        {"url": "shm:///tmp/c.sock"}]})")
+                      .errors;
+    CHECK_MESSAGE(has_error(errors, "/listeners/0/shm_ring_bytes", "power of two"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/0/shm_spin_us", "at most 1000"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/1/shm", "only to unix://"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/2/shm", "native-protocol"), dump(errors));
+    CHECK_MESSAGE(has_error(errors, "/listeners/3/url", "\"shm\": true"), dump(errors));
   }
 
   TEST_CASE("npipe listeners: refused on POSIX, and access applies only to them") {
@@ -88,6 +109,8 @@ TEST_SUITE("config") {
     CHECK(config.listeners[0].url == "unix:///run/ipcd/ipcd.sock");
     CHECK(config.listeners[0].mode == 0660);
     CHECK(config.listeners[0].group.empty());
+    CHECK(config.listeners[0].shm);  // docs/shared-memory.md
+    CHECK_FALSE(config.listeners[1].shm);
     CHECK(config.listeners[1].url == "tcp://127.0.0.1:7878");
     CHECK(config.listeners[2].url == "http://127.0.0.1:7880");  // docs/monitoring.md
     CHECK(config.listeners[2].protocol == listener_protocol::http);

@@ -158,8 +158,7 @@ TEST_CASE("connect_fsm: shared memory is asked for only when told, and taken onl
   CHECK(value == "1");
 
   protocol::byte_buffer agreed;
-  std::pair<std::string_view, std::string_view> props[] = {{"server", "ipcd/test"},
-                                                           {"shm", "1"}};
+  std::pair<std::string_view, std::string_view> props[] = {{"server", "ipcd/test"}, {"shm", "1"}};
   protocol::encode_welcome(agreed, 3, 1024, props);
   REQUIRE(feed(asking, agreed, 1) == connect_fsm::state::ready);
   CHECK(asking.shared_memory());

@@ -196,8 +196,8 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
   }
   if (!apply_mode_and_group(where, options, error)) return nullptr;
   std::string path = where.path;
-  return std::make_unique<local_acceptor>(std::move(acceptor), where,
-                                          [path] { ::unlink(path.c_str()); }, options.shm);
+  return std::make_unique<local_acceptor>(
+      std::move(acceptor), where, [path] { ::unlink(path.c_str()); }, options.shm);
 }
 
 asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, const shm_options& shm,

@@ -124,11 +124,11 @@ void local_stream::start_rings() {
   tx_ = shm::ring_writer(memory, ring_bytes, broker ? direction::to_client : direction::to_broker);
   auto executor = socket_.get_executor();
   rx_wait_ = std::make_unique<asio::posix::stream_descriptor>(
-      executor, segment_.release_wake_descriptor(broker ? shm::to_broker_bytes
-                                                        : shm::to_client_bytes));
+      executor,
+      segment_.release_wake_descriptor(broker ? shm::to_broker_bytes : shm::to_client_bytes));
   tx_wait_ = std::make_unique<asio::posix::stream_descriptor>(
-      executor, segment_.release_wake_descriptor(broker ? shm::to_client_space
-                                                        : shm::to_broker_space));
+      executor,
+      segment_.release_wake_descriptor(broker ? shm::to_client_space : shm::to_broker_space));
   rx_signal_ = segment_.wake_descriptor(broker ? shm::to_broker_space : shm::to_client_space);
   tx_signal_ = segment_.wake_descriptor(broker ? shm::to_client_bytes : shm::to_broker_bytes);
   rings_ = true;
@@ -149,7 +149,7 @@ void local_stream::watch_socket() {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
       return watched->watch_socket();  // a readiness event that was not (or no longer) true
     watched->peer_gone(n > 0 ? std::make_error_code(std::errc::protocol_error)
-                            : std::error_code(asio::error::eof));
+                             : std::error_code(asio::error::eof));
   });
 }
 
@@ -229,8 +229,8 @@ asio::awaitable<std::size_t> local_stream::write(const std::vector<asio::const_b
     co_return ec ? 0 : total;
   }
   if (switch_at_ == 0 || written_ + total < switch_at_) {
-    std::size_t n = co_await asio::async_write(socket_, buffers,
-                                               asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t n =
+        co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
     written_ += n;
     co_return n;
   }

@@ -27,8 +27,7 @@ class local_stream final : public stream {
   local_stream(socket_type socket, peer_info peer, role side, shm_options shm);
   ~local_stream() override;
 
-  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer,
-                                         std::error_code& ec) override;
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec) override;
   asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,
                                      std::error_code& ec) override;
   void close() override;
@@ -43,8 +42,8 @@ class local_stream final : public stream {
   asio::awaitable<std::size_t> read_with_descriptors(asio::mutable_buffer buffer,
                                                      std::error_code& ec);
   asio::awaitable<std::size_t> ring_read(asio::mutable_buffer buffer, std::error_code& ec);
-  asio::awaitable<void> ring_write(const std::vector<asio::const_buffer>& buffers,
-                                   std::size_t skip, std::error_code& ec);
+  asio::awaitable<void> ring_write(const std::vector<asio::const_buffer>& buffers, std::size_t skip,
+                                   std::error_code& ec);
   asio::awaitable<void> send_descriptors(const std::vector<asio::const_buffer>& buffers,
                                          std::size_t bytes, std::error_code& ec);
   void start_rings();  // both sides: rings, wake descriptors, the socket watch
@@ -61,15 +60,15 @@ class local_stream final : public stream {
   bool expect_descriptors_;  // client: reads take passed descriptors (the handshake's)
   bool closed_ = false;
   bool rings_ = false;
-  std::uint64_t written_ = 0;      // bytes written on the socket
-  std::uint64_t switch_at_ = 0;    // broker: the switch point once offered, else 0
-  std::vector<int> received_;      // client: descriptors that came with the handshake
+  std::uint64_t written_ = 0;    // bytes written on the socket
+  std::uint64_t switch_at_ = 0;  // broker: the switch point once offered, else 0
+  std::vector<int> received_;    // client: descriptors that came with the handshake
   shm::segment segment_;
   shm::ring_reader rx_;
   shm::ring_writer tx_;
   std::unique_ptr<asio::posix::stream_descriptor> rx_wait_, tx_wait_;  // we sleep on these
   int rx_signal_ = -1, tx_signal_ = -1;  // and wake the peer with these (segment_ owns them)
-  std::error_code failed_;  // the peer left or broke the rings: reads end once drained
+  std::error_code failed_;               // the peer left or broke the rings: reads end once drained
   std::shared_ptr<local_stream*> self_;  // the socket watch's way back; null once destroyed
 };
 

@@ -31,8 +31,7 @@ std::uint8_t* control_of(std::span<std::uint8_t> segment, direction which) {
   return segment.data() + ring_control_at + static_cast<std::size_t>(which) * ring_control_bytes;
 }
 
-std::uint8_t* data_of(std::span<std::uint8_t> segment, std::uint32_t ring_bytes,
-                      direction which) {
+std::uint8_t* data_of(std::span<std::uint8_t> segment, std::uint32_t ring_bytes, direction which) {
   return segment.data() + control_page_bytes + static_cast<std::size_t>(which) * ring_bytes;
 }
 
@@ -51,8 +50,8 @@ void copy_out(const std::uint8_t* data, std::uint64_t mask, std::uint64_t positi
   std::memcpy(out + first, data, n - first);
 }
 
-void copy_in(std::uint8_t* data, std::uint64_t mask, std::uint64_t position,
-             const std::uint8_t* in, std::size_t n) {
+void copy_in(std::uint8_t* data, std::uint64_t mask, std::uint64_t position, const std::uint8_t* in,
+             std::size_t n) {
   std::size_t offset = position & mask;
   std::size_t first = std::min<std::size_t>(n, mask + 1 - offset);
   std::memcpy(data + offset, in, first);
@@ -77,8 +76,7 @@ std::uint32_t read_ring_bytes(std::span<const std::uint8_t> segment) {
   return ring_bytes;
 }
 
-ring_reader::ring_reader(std::span<std::uint8_t> segment, std::uint32_t ring_bytes,
-                         direction which)
+ring_reader::ring_reader(std::span<std::uint8_t> segment, std::uint32_t ring_bytes, direction which)
     : control_(control_of(segment, which)),
       data_(data_of(segment, ring_bytes, which)),
       mask_(ring_bytes - 1) {}
@@ -117,8 +115,7 @@ bool ring_reader::producer_wants_wake() {
   return flag.load(std::memory_order_relaxed) != 0 && flag.exchange(0) != 0;
 }
 
-ring_writer::ring_writer(std::span<std::uint8_t> segment, std::uint32_t ring_bytes,
-                         direction which)
+ring_writer::ring_writer(std::span<std::uint8_t> segment, std::uint32_t ring_bytes, direction which)
     : control_(control_of(segment, which)),
       data_(data_of(segment, ring_bytes, which)),
       mask_(ring_bytes - 1) {}

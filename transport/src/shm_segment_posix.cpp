@@ -80,8 +80,7 @@ segment segment::create(std::uint32_t ring_bytes, std::string& error) {
     error = os_error("sealing the segment");
     return {};
   }
-  void* mapped =
-      ::mmap(nullptr, made.bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, made.memfd_, 0);
+  void* mapped = ::mmap(nullptr, made.bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, made.memfd_, 0);
   if (mapped == MAP_FAILED) {
     error = os_error("mmap");
     return {};
@@ -115,7 +114,8 @@ segment segment::adopt(std::vector<int> descriptors, std::string& error) {
     return {};
   }
   struct stat info {};
-  if (::fstat(adopted.memfd_, &info) != 0 || info.st_size < static_cast<off_t>(control_page_bytes)) {
+  if (::fstat(adopted.memfd_, &info) != 0 ||
+      info.st_size < static_cast<off_t>(control_page_bytes)) {
     error = "the shared-memory segment is too small";
     return {};
   }

@@ -157,7 +157,7 @@ class session final : public client,
   asio::steady_timer deadline_;          // handshake and close-after-error deadlines
   asio::steady_timer keepalive_;         // PINGs an idle client, closes a silent one
   asio::steady_timer resume_;            // a paused reader sleeps on it; cancel() wakes it
-  bool shm_asked_ = false;  // the HELLO's shm property (docs/shared-memory.md §4)
+  bool shm_asked_ = false;               // the HELLO's shm property (docs/shared-memory.md §4)
   bool writer_waiting_ = false;
   bool reading_paused_ = false;  // a publish met the memory alarm: read on once it clears
   bool stopped_ = false;

@@ -191,9 +191,10 @@ bool session::offer_shared_memory() {
   // would arrive before the switch but belong after it).
   if (!shm_asked_ || !stream_->can_offer_shared_memory()) return false;
   if (reader_.buffered() != 0) {
-    core_.log().info("connection {} ({}): frames behind a HELLO asking for shared memory; "
-                     "staying on the socket",
-                     id_, peer().address);
+    core_.log().info(
+        "connection {} ({}): frames behind a HELLO asking for shared memory; "
+        "staying on the socket",
+        id_, peer().address);
     return false;
   }
   // The switch comes right after the WELCOME, the last bytes on the socket.

@@ -22,9 +22,9 @@ namespace ipc::transport {
 // Shared-memory rings for local connections (docs/shared-memory.md): a Unix socket (a
 // named pipe on Windows) whose frames move to a pair of rings after the handshake.
 struct shm_options {
-  bool enabled = false;              // listener: may switch; client: asks to switch
+  bool enabled = false;               // listener: may switch; client: asks to switch
   std::uint32_t ring_bytes = 262144;  // listener: each direction's ring (a power of two)
-  std::uint32_t spin_us = 0;         // how long a side polls its ring before it sleeps
+  std::uint32_t spin_us = 0;          // how long a side polls its ring before it sleeps
 };
 
 class stream {
@@ -66,7 +66,7 @@ struct listen_options {
   std::string tls_cert, tls_key, tls_ca;
   bool require_client_cert = false;
   std::uint32_t tls_handshake_ms = 10000;  // a handshake not done by then is dropped
-  shm_options shm;                          // unix (and npipe): the switch to shared memory
+  shm_options shm;                         // unix (and npipe): the switch to shared memory
   // Told of each connection the transport dropped before handing it out (tls: a
   // handshake that failed or timed out, or one past the handshakes in progress), with
   // the peer and why; called on the acceptor's executor.
