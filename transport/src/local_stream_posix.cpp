@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -293,7 +294,6 @@ bool local_stream::tx_ready() const {
 }
 
 bool local_stream::spin_until(bool (local_stream::*ready)() const) {
-  if (shm_.spin_us == 0) return false;
   auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(shm_.spin_us);
   do {
     for (int i = 0; i < 64; ++i) {
@@ -323,7 +323,12 @@ asio::awaitable<std::size_t> local_stream::ring_read(asio::mutable_buffer buffer
       ec = failed_;
       co_return 0;
     }
-    if (spin_until(&local_stream::rx_ready)) continue;
+    if (shm_.spin_us != 0) {
+      // Let what this read set going (the deliveries of the batch just read) run first:
+      // a spin must not hold them back.
+      co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+      if (spin_until(&local_stream::rx_ready)) continue;
+    }
     rx_.announce_wait();
     if (!rx_ready()) {
       co_await sleep_on(*rx_wait_);
@@ -366,7 +371,10 @@ asio::awaitable<void> local_stream::ring_write(const std::vector<asio::const_buf
     if (tx_.consumer_wants_wake()) shm::signal_wake(tx_signal_);
     if (corrupt) peer_gone(std::make_error_code(std::errc::bad_message));
     if (!full && !corrupt) co_return;
-    if (spin_until(&local_stream::tx_ready)) continue;
+    if (shm_.spin_us != 0) {
+      co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+      if (spin_until(&local_stream::tx_ready)) continue;
+    }
     tx_.announce_wait();
     if (!tx_ready()) {
       co_await sleep_on(*tx_wait_);
