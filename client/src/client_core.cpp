@@ -301,7 +301,8 @@ void client_core::arm_request_timer(std::chrono::steady_clock::time_point deadli
   request_timer_.async_wait([weak](std::error_code e) {
     auto self = weak.lock();
     if (e || !self) return;  // re-armed for an earlier deadline, or gone
-    self->on_request_timer();
+    if (self->request_timer_at_ == std::chrono::steady_clock::time_point::max()) return;
+    self->on_request_timer();  // (max: cancelled by fail_pending after it had fired)
   });
 }
 
@@ -309,15 +310,16 @@ void client_core::on_request_timer() {
   request_timer_at_ = std::chrono::steady_clock::time_point::max();
   auto now = std::chrono::steady_clock::now();
   std::vector<std::uint32_t> due;
-  auto next = std::chrono::steady_clock::time_point::max();
-  for (const auto& [id, deadline] : request_deadlines_) {
-    if (deadline <= now)
-      due.push_back(id);
-    else
-      next = std::min(next, deadline);
-  }
+  for (const auto& [id, deadline] : request_deadlines_)
+    if (deadline <= now) due.push_back(id);
   for (auto id : due) answer(id, make_error_code(errc::timeout), nullptr);
-  arm_request_timer(std::min(next, now + idle_timer_horizon));
+  // The callbacks may have sent requests (and armed the timer) or closed the client.
+  if (closed_ || state_ != connection_state::connected ||
+      request_timer_at_ != std::chrono::steady_clock::time_point::max())
+    return;
+  auto next = now + idle_timer_horizon;
+  for (const auto& [id, deadline] : request_deadlines_) next = std::min(next, deadline);
+  arm_request_timer(next);
 }
 
 void client_core::lost(std::uint64_t gen, std::error_code ec) {

@@ -1,5 +1,7 @@
 // client_core's queue and request/reply side: SEND, CONSUME/CANCEL, DELIVER dispatch,
 // ACK/NACK, and REQUEST with a client-side timeout.
+#include <algorithm>
+
 #include <asio/steady_timer.hpp>
 
 #include "client_core.hpp"
@@ -127,7 +129,9 @@ void client_core::request(std::string target, std::string payload, request_optio
         done({}, message(response.body, 0).copy());
       });
   if (request_id == 0) return;  // not connected: already answered
-  expect_by(request_id, std::chrono::steady_clock::now() + options.timeout);
+  // At most a year: a larger timeout would overflow the clock's range.
+  auto timeout = std::min<std::chrono::milliseconds>(options.timeout, std::chrono::hours(24 * 365));
+  expect_by(request_id, std::chrono::steady_clock::now() + timeout);
 }
 
 }  // namespace ipc::detail

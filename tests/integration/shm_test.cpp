@@ -102,6 +102,14 @@ class raw_shm_client {
   // The client-to-broker ring's write position (the first word of its control block).
   void set_tail(std::uint64_t value) { std::memcpy(memory_ + 64, &value, sizeof value); }
   void send_on_socket() { REQUIRE(::write(fd_, "x", 1) == 1); }
+  void make_blocking() {
+    for (int fd : descriptors_) REQUIRE(::fcntl(fd, F_SETFL, 0) == 0);
+  }
+  // Sets "consumer waiting" of the broker-to-client ring (its consumer line, offset 256).
+  void set_waiting_for_bytes() {
+    std::uint32_t one = 1;
+    std::memcpy(memory_ + 256 + 8, &one, sizeof one);
+  }
   void wake_broker() {
     std::uint64_t one = 1;
     REQUIRE(::write(descriptors_[1], &one, sizeof one) == 8);
@@ -246,6 +254,17 @@ TEST_CASE("shm: a client that breaks its ring or sends garbage loses only its ow
     std::vector<std::uint8_t> garbage(300, 0xee);
     scribbler.send(garbage);
     CHECK(scribbler.closed_by_broker());
+  }
+  SUBCASE("wake-up descriptors made blocking, rings never read") {
+    // O_NONBLOCK belongs to an open file: a client holding the broker's own wake-up files
+    // could make the broker's reads and writes block. Its ends are files of their own.
+    raw_shm_client sleeper(broker.unix_url());
+    sleeper.make_blocking();
+    sleeper.set_waiting_for_bytes();  // so the broker must wake it for every answer
+    protocol::byte_buffer pings;
+    for (std::uint32_t i = 0; i < 100; ++i) protocol::encode_ping(pings, i);
+    sleeper.send(pings);
+    check_still_served(broker.unix_url());
   }
   SUBCASE("bytes on the socket after the switch") {
     raw_shm_client scribbler(broker.unix_url());

@@ -50,16 +50,17 @@ std::size_t total_bytes(const std::vector<asio::const_buffer>& buffers) {
   return total;
 }
 
-// Sleeps until the peer writes eventfd `wake` (or the wait is cancelled), and takes the
-// count. A read, not async_wait: Asio re-arms a descriptor (EPOLL_CTL_MOD) for every
-// wait, and a read that returns less than its buffer tells Asio to wait for the next edge
-// without a speculative read first; a wake-up that came while nobody waited is kept by
-// Asio and makes the next read complete at once. Two system calls per sleep: the
-// epoll_wait that returns the wake-up and this read.
+// Sleeps until the peer writes to the wake-up pipe whose read end is `wake` (or the wait
+// is cancelled), and takes what it wrote. A read, not async_wait: Asio re-arms a
+// descriptor (EPOLL_CTL_MOD) for every wait and still needs the read to empty the pipe.
+// Asio (1.22) tries each read once before it waits (EAGAIN when nothing came), so a sleep
+// costs three system calls: that read, the epoll_wait that returns the wake-up, and the
+// read that takes it. A wake-up that came while nobody waited stays in the pipe and ends
+// the next sleep at once.
 asio::awaitable<void> sleep_on(asio::posix::stream_descriptor& wake) {
-  std::uint64_t count[2];
+  char tokens[256];  // a peer that floods the pipe is emptied in few reads
   std::error_code ignored;
-  co_await wake.async_read_some(asio::buffer(count, sizeof count),
+  co_await wake.async_read_some(asio::buffer(tokens),
                                 asio::redirect_error(asio::use_awaitable, ignored));
 }
 
@@ -241,7 +242,7 @@ asio::awaitable<std::size_t> local_stream::write(const std::vector<asio::const_b
   co_await send_descriptors(buffers, before, ec);
   if (ec) co_return 0;
   written_ += before;
-  segment_.close_memfd();
+  segment_.close_passed();
   start_rings();
   if (before < total) co_await ring_write(buffers, before, ec);
   co_return ec ? 0 : total;

@@ -1,7 +1,7 @@
 // A Unix socket connection that may switch to shared-memory rings (docs/shared-memory.md).
 // Before the switch it is a plain socket stream. The broker's offer makes the segment; the
 // write that reaches the switch point carries its descriptors (SCM_RIGHTS) and from then
-// on bytes move through the rings, with eventfds to wake a side that sleeps. The socket
+// on bytes move through the rings, with pipes to wake a side that sleeps. The socket
 // stays open as the liveness signal: its end (or any byte on it) ends the connection once
 // the ring is drained.
 #pragma once

@@ -1,8 +1,7 @@
-// The shm segment on Linux: memfd_create, seals, mmap and eventfds.
+// The shm segment on Linux: memfd_create, seals, mmap and the wake-up pipes.
 #include "shm_segment_posix.hpp"
 
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +31,7 @@ segment& segment::operator=(segment&& other) noexcept {
     ring_bytes_ = std::exchange(other.ring_bytes_, 0);
     memfd_ = std::exchange(other.memfd_, -1);
     wakes_ = std::exchange(other.wakes_, {-1, -1, -1, -1});
+    passed_ = std::exchange(other.passed_, {-1, -1, -1, -1});
   }
   return *this;
 }
@@ -41,8 +41,7 @@ segment::~segment() { reset(); }
 void segment::reset() {
   if (memory_ != nullptr) ::munmap(memory_, bytes_);
   memory_ = nullptr;
-  if (memfd_ >= 0) ::close(memfd_);
-  memfd_ = -1;
+  close_passed();
   for (int& fd : wakes_) {
     if (fd >= 0) ::close(fd);
     fd = -1;
@@ -50,12 +49,16 @@ void segment::reset() {
 }
 
 std::array<int, 1 + wake_slots> segment::descriptors() const {
-  return {memfd_, wakes_[0], wakes_[1], wakes_[2], wakes_[3]};
+  return {memfd_, passed_[0], passed_[1], passed_[2], passed_[3]};
 }
 
-void segment::close_memfd() {
+void segment::close_passed() {
   if (memfd_ >= 0) ::close(memfd_);
   memfd_ = -1;
+  for (int& fd : passed_) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
 }
 
 int segment::release_wake_descriptor(wake_slot slot) { return std::exchange(wakes_[slot], -1); }
@@ -88,12 +91,15 @@ segment segment::create(std::uint32_t ring_bytes, std::string& error) {
   made.memory_ = static_cast<std::uint8_t*>(mapped);
   made.ring_bytes_ = ring_bytes;
   initialize_segment(made.memory(), ring_bytes);
-  for (int& fd : made.wakes_) {
-    fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0) {
-      error = os_error("eventfd");
+  for (std::size_t slot = 0; slot < wake_slots; ++slot) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) {
+      error = os_error("pipe2");
       return {};
     }
+    bool waits = broker_waits(static_cast<wake_slot>(slot));
+    made.wakes_[slot] = ends[waits ? 0 : 1];
+    made.passed_[slot] = ends[waits ? 1 : 0];
   }
   return made;
 }
@@ -108,6 +114,13 @@ segment segment::adopt(std::vector<int> descriptors, std::string& error) {
   }
   adopted.memfd_ = descriptors[0];
   for (std::size_t i = 0; i < wake_slots; ++i) adopted.wakes_[i] = descriptors[i + 1];
+  for (int fd : adopted.wakes_) {  // ours alone now: make sure a wait never blocks
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+      error = "the shared-memory wake-up descriptors are not usable";
+      return {};
+    }
+  }
   int seals = ::fcntl(adopted.memfd_, F_GET_SEALS);
   if (seals < 0 || (seals & required_seals) != required_seals) {
     error = "the shared-memory segment is not sealed against resizing";
@@ -136,9 +149,9 @@ segment segment::adopt(std::vector<int> descriptors, std::string& error) {
 }
 
 void signal_wake(int fd) {
-  std::uint64_t one = 1;
-  // EAGAIN: the counter is full, so the waiter is awake anyway.
-  [[maybe_unused]] auto written = ::write(fd, &one, sizeof one);
+  char token = 1;
+  // EAGAIN: the pipe is full, so its reader has a wake-up waiting anyway.
+  [[maybe_unused]] auto written = ::write(fd, &token, 1);
 }
 
 }  // namespace ipc::transport::shm
