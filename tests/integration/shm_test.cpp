@@ -14,7 +14,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -286,7 +285,11 @@ TEST_CASE("shm: a client killed mid-stream leaves the broker and the others unaf
   test::child_process flood({test::ipcctl_binary(), "--url", shm_url, "bench", "pubsub", "--msgs",
                              "100000000", "--size", "256"});
   REQUIRE(test::wait_until([&] { return shm_mappings(broker.pid()) >= baseline + 3; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // mid-stream
+  REQUIRE(test::wait_until([&] {  // mid-stream: the flood is flowing
+    auto status = test::run_command(test::ipcctl(broker, {"--json", "status"}));
+    return status.exit_code == 0 &&
+           nlohmann::json::parse(status.out)["messages_in"].get<std::uint64_t>() > 50000;
+  }));
   flood.signal(SIGKILL);
   REQUIRE(flood.wait());
   // Its two connections end and their segments are unmapped; the bystander's stays.
