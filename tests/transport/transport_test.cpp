@@ -76,19 +76,24 @@ asio::awaitable<std::string> read_exactly(transport::stream& s, std::size_t size
 // The coroutines are plain functions, and what they write is a named vector: GCC 12
 // rejects a braced list passed along a co_await ("array used as initializer").
 
+// Echoes everything `s` reads, `chunk_size` bytes at most at a time, until it fails.
+asio::awaitable<void> echo_stream(transport::stream& s, std::size_t chunk_size) {
+  std::error_code ec;
+  std::vector<char> chunk(chunk_size);
+  for (;;) {
+    auto n = co_await s.read_some(asio::buffer(chunk), ec);
+    if (ec) co_return;
+    std::vector<asio::const_buffer> out{asio::buffer(chunk.data(), n)};
+    co_await s.write(out, ec);
+    if (ec) co_return;
+  }
+}
+
 // Echoes everything it reads on the first connection.
 asio::awaitable<void> echo_server(transport::acceptor& acceptor) {
   std::error_code ec;
   auto s = co_await acceptor.accept(ec);
-  if (!s) co_return;
-  std::vector<char> chunk(65536);
-  for (;;) {
-    auto n = co_await s->read_some(asio::buffer(chunk), ec);
-    if (ec) co_return;
-    std::vector<asio::const_buffer> out{asio::buffer(chunk.data(), n)};
-    co_await s->write(out, ec);
-    if (ec) co_return;
-  }
+  if (s) co_await echo_stream(*s, 65536);
 }
 
 asio::awaitable<std::string> echo_client(transport::url where, const std::string& payload) {
@@ -279,15 +284,7 @@ asio::awaitable<std::unique_ptr<transport::stream>> connect_switched(transport::
 asio::awaitable<void> shm_echo_server(transport::acceptor& acceptor) {
   std::error_code ec;
   auto s = co_await accept_switched(acceptor, ec);
-  if (!s) co_return;
-  std::vector<char> chunk(3000);  // smaller than the ring: reads and writes interleave
-  for (;;) {
-    auto n = co_await s->read_some(asio::buffer(chunk), ec);
-    if (ec) co_return;
-    std::vector<asio::const_buffer> out{asio::buffer(chunk.data(), n)};
-    co_await s->write(out, ec);
-    if (ec) co_return;
-  }
+  if (s) co_await echo_stream(*s, 3000);  // smaller than the ring: reads and writes interleave
 }
 
 struct shm_outcome {

@@ -305,6 +305,20 @@ bool local_stream::spin_until(bool (local_stream::*ready)() const) {
   return false;
 }
 
+template <class Ring>
+asio::awaitable<void> local_stream::wait_until(Ring& ring, bool (local_stream::*ready)() const,
+                                               asio::posix::stream_descriptor& wake) {
+  if (shm_.spin_us != 0) {
+    // Let what this connection set going (the deliveries of the batch just read) run
+    // first: a spin must not hold them back.
+    co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+    if (spin_until(ready)) co_return;
+  }
+  ring.announce_wait();  // then one more look before sleeping (docs/shared-memory.md §3)
+  if (!(this->*ready)()) co_await sleep_on(wake);
+  ring.withdraw_wait();
+}
+
 asio::awaitable<std::size_t> local_stream::ring_read(asio::mutable_buffer buffer,
                                                      std::error_code& ec) {
   std::span<std::uint8_t> out(static_cast<std::uint8_t*>(buffer.data()), buffer.size());
@@ -324,17 +338,7 @@ asio::awaitable<std::size_t> local_stream::ring_read(asio::mutable_buffer buffer
       ec = failed_;
       co_return 0;
     }
-    if (shm_.spin_us != 0) {
-      // Let what this read set going (the deliveries of the batch just read) run first:
-      // a spin must not hold them back.
-      co_await asio::post(socket_.get_executor(), asio::use_awaitable);
-      if (spin_until(&local_stream::rx_ready)) continue;
-    }
-    rx_.announce_wait();
-    if (!rx_ready()) {
-      co_await sleep_on(*rx_wait_);
-    }
-    rx_.withdraw_wait();
+    co_await wait_until(rx_, &local_stream::rx_ready, *rx_wait_);
   }
 }
 
@@ -372,15 +376,7 @@ asio::awaitable<void> local_stream::ring_write(const std::vector<asio::const_buf
     if (tx_.consumer_wants_wake()) shm::signal_wake(tx_signal_);
     if (corrupt) peer_gone(std::make_error_code(std::errc::bad_message));
     if (!full && !corrupt) co_return;
-    if (shm_.spin_us != 0) {
-      co_await asio::post(socket_.get_executor(), asio::use_awaitable);
-      if (spin_until(&local_stream::tx_ready)) continue;
-    }
-    tx_.announce_wait();
-    if (!tx_ready()) {
-      co_await sleep_on(*tx_wait_);
-    }
-    tx_.withdraw_wait();
+    co_await wait_until(tx_, &local_stream::tx_ready, *tx_wait_);
   }
 }
 

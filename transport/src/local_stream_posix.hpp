@@ -50,6 +50,11 @@ class local_stream final : public stream {
   void watch_socket();
   void peer_gone(std::error_code why);
   bool spin_until(bool (local_stream::*ready)() const);
+  // Until `ready` (bytes to read, room to write) or a wake-up on `wake`: spins first when
+  // configured, else announces the wait on `ring` (rx_ or tx_) and sleeps.
+  template <class Ring>
+  asio::awaitable<void> wait_until(Ring& ring, bool (local_stream::*ready)() const,
+                                   asio::posix::stream_descriptor& wake);
   bool rx_ready() const;
   bool tx_ready() const;
 
