@@ -259,9 +259,12 @@ void broker_core::publish_system(std::string_view topic, std::string_view json) 
 }
 
 std::uint64_t broker_core::now_ns() const {
+  if (clock_batches_ > 0 && batch_now_ns_ != 0) return batch_now_ns_;
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  auto ns =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  if (clock_batches_ > 0) batch_now_ns_ = ns;
+  return ns;
 }
 
 void broker_core::route(const message_in& m, const message_record::attributes& attributes) {

@@ -214,6 +214,22 @@ class broker_core {
   // Called once a second: message rates for `status`.
   void sample_rates();
 
+  // Messages a front-end handles from one read share one timestamp, the clock's reading
+  // when the first of them needs it (docs/protocol.md §4.1): hold one of these while
+  // handling the frames of a read. Nests; the broker reads the clock again afterwards.
+  class batch_clock {
+   public:
+    explicit batch_clock(broker_core& core) : core_(core) { ++core_.clock_batches_; }
+    ~batch_clock() {
+      if (--core_.clock_batches_ == 0) core_.batch_now_ns_ = 0;
+    }
+    batch_clock(const batch_clock&) = delete;
+    batch_clock& operator=(const batch_clock&) = delete;
+
+   private:
+    broker_core& core_;
+  };
+
  private:
   refusal denied(client_state& s, const std::string& what);
   // The checks every subscription passes (subscribe, bind_subscription): permission,
@@ -321,6 +337,8 @@ class broker_core {
   std::unordered_map<std::uint64_t, std::unique_ptr<client_state>> clients_;
   std::uint64_t last_connection_id_ = 0;
   std::uint64_t last_message_id_ = 0;
+  int clock_batches_ = 0;                   // batch_clock scopes open
+  mutable std::uint64_t batch_now_ns_ = 0;  // their timestamp, once read
   std::vector<std::uint8_t> scratch_body_;  // small records are encoded here, then copied
   broker_counters counters_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 #include "ipc/message/record.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace ipc::message_record {
 
@@ -33,16 +34,26 @@ bool map_view::find(std::string_view key, std::string_view& value) const {
 }
 
 void put_map(byte_buffer& out, const map_source& map) {
+  std::size_t begin = out.size();
+  out.resize(begin + map_size(map));
+  store_map(out.data() + begin, map);
+}
+
+std::size_t map_size(const map_source& map) {
+  if (map.encoded != nullptr && !map.encoded->raw().empty()) return map.encoded->raw().size();
+  std::size_t size = 2;
+  for (const auto& [key, value] : map.pairs) size += 4 + key.size() + value.size();
+  return size;
+}
+
+std::uint8_t* store_map(std::uint8_t* at, const map_source& map) {
   if (map.encoded != nullptr && !map.encoded->raw().empty()) {
     auto raw = map.encoded->raw();
-    out.insert(out.end(), raw.begin(), raw.end());
-    return;
+    return store_bytes(at, raw.data(), raw.size());
   }
-  put_u16(out, static_cast<std::uint16_t>(map.pairs.size()));
-  for (const auto& [key, value] : map.pairs) {
-    put_str16(out, key);
-    put_str16(out, value);
-  }
+  at = store_u16(at, map.pairs.size());
+  for (const auto& [key, value] : map.pairs) at = store_str16(store_str16(at, key), value);
+  return at;
 }
 
 map_view read_map(byte_cursor& in) {
@@ -59,23 +70,20 @@ map_view read_map(byte_cursor& in) {
 void encode_record(byte_buffer& out, std::uint64_t message_id, std::uint64_t timestamp_ns,
                    std::string_view topic, std::string_view reply_to, const map_source& headers,
                    std::span<const std::uint8_t> payload) {
-  put_u64(out, message_id);
-  put_u64(out, timestamp_ns);
-  put_str16(out, topic);
-  put_str16(out, reply_to);
-  put_map(out, headers);
-  put_bytes32(out, payload);
+  // Sized once, then written in place: every message the broker routes passes here.
+  std::size_t begin = out.size();
+  out.resize(begin + record_size(topic, reply_to, headers, payload.size()));
+  std::uint8_t* at = out.data() + begin;
+  store_u64(at, message_id);
+  store_u64(at + 8, timestamp_ns);
+  at = store_str16(at + 16, topic);
+  at = store_str16(at, reply_to);
+  store_bytes32(store_map(at, headers), payload);
 }
 
 std::size_t record_size(std::string_view topic, std::string_view reply_to,
                         const map_source& headers, std::size_t payload_size) {
-  std::size_t map = 2;
-  if (headers.encoded != nullptr && !headers.encoded->raw().empty()) {
-    map = headers.encoded->raw().size();
-  } else {
-    for (const auto& [key, value] : headers.pairs) map += 4 + key.size() + value.size();
-  }
-  return 8 + 8 + 2 + topic.size() + 2 + reply_to.size() + map + 4 + payload_size;
+  return 8 + 8 + 2 + topic.size() + 2 + reply_to.size() + map_size(headers) + 4 + payload_size;
 }
 
 void read_record(byte_cursor& in, fields& out) {

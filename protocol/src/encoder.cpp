@@ -29,13 +29,18 @@ void write_prefix(std::uint8_t* at, frame_type type, std::size_t rest) {
 void encode_addressed(byte_buffer& out, frame_type type, std::uint32_t id,
                       std::string_view destination, std::string_view reply_to,
                       const map_source& headers, std::span<const std::uint8_t> payload) {
-  auto start = begin_frame(out, type);
-  wire::put_u32(out, id);
-  wire::put_str16(out, destination);
-  wire::put_str16(out, reply_to);
-  wire::put_map(out, headers);
-  wire::put_bytes32(out, payload);
-  end_frame(out, start);
+  // Sized once, then written in place: every message a client sends passes here.
+  std::size_t rest = 4 + 2 + destination.size() + 2 + reply_to.size() +
+                     message_record::map_size(headers) + 4 + payload.size();
+  std::size_t start = out.size();
+  out.resize(start + length_prefix_size + 1 + rest);
+  std::uint8_t* at = out.data() + start;
+  write_prefix(at, type, rest);
+  at += length_prefix_size + 1;
+  wire::store_u32(at, id);
+  at = message_record::store_str16(at + 4, destination);
+  at = message_record::store_str16(at, reply_to);
+  message_record::store_bytes32(message_record::store_map(at, headers), payload);
 }
 
 }  // namespace

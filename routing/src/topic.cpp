@@ -3,6 +3,7 @@
 #include "ipc/routing/topic.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace ipc::routing {
 namespace {
@@ -56,6 +57,13 @@ bool is_wildcard_level(std::string_view level) { return level == "+" || level ==
 }  // namespace
 
 bool valid_utf8(std::string_view text) {
+  // Eight ASCII bytes at a time first: most names and headers are ASCII.
+  while (text.size() >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data(), 8);
+    if ((word & 0x8080808080808080ull) != 0) break;
+    text.remove_prefix(8);
+  }
   while (!text.empty()) {
     if (static_cast<unsigned char>(text[0]) < 0x80) {
       text.remove_prefix(1);
@@ -69,9 +77,25 @@ bool valid_utf8(std::string_view text) {
 }
 
 topic_error check_topic(std::string_view topic, const name_limits& limits) {
-  if (const auto error = check_name(topic, limits); error != topic_error::none) return error;
-  if (has_wildcard(topic)) return topic_error::wildcard_in_topic;
-  return topic_error::none;
+  // Every publish comes through here: one pass over a name that is plain ASCII (no NUL)
+  // counts its levels and finds wildcards; anything else takes the full checks, which
+  // decide which error to report.
+  if (topic.empty()) return topic_error::empty;
+  if (topic.size() > limits.max_length) return topic_error::too_long;
+  std::size_t levels = 1;
+  bool wildcard = false, plain = true;
+  for (const char ch : topic) {
+    const auto c = static_cast<unsigned char>(ch);
+    levels += c == '/' ? 1 : 0;
+    wildcard |= c == '+' || c == '#';
+    plain &= c != 0 && c < 0x80;
+  }
+  if (!plain) {
+    if (const auto error = check_name(topic, limits); error != topic_error::none) return error;
+  } else if (levels > limits.max_levels) {
+    return topic_error::too_many_levels;
+  }
+  return wildcard ? topic_error::wildcard_in_topic : topic_error::none;
 }
 
 topic_error check_pattern(std::string_view pattern, const name_limits& limits) {

@@ -128,8 +128,13 @@ const std::vector<route>& topic_trie::match(std::string_view topic) {
     collect(topic, result_);
     return result_;
   }
+  if (last_ != nullptr && std::string_view(last_->first) == topic) {
+    ++hits_;
+    return last_->second;
+  }
   if (const auto found = cache_.find(topic); found != cache_.end()) {
     ++hits_;
+    last_ = &*found;
     return found->second;
   }
   ++misses_;
@@ -151,6 +156,7 @@ const std::vector<route>& topic_trie::cache_store(std::string_view topic) {
     cache_.erase(cache_.find(std::string_view(*cache_age_[cache_next_])));
   }
   const auto stored = cache_.emplace(std::string(topic), result_).first;
+  last_ = &*stored;
   if (cache_age_.size() < cache_capacity_) {
     cache_age_.push_back(&stored->first);
   } else {

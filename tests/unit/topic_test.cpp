@@ -11,6 +11,7 @@
 
 using namespace ipc::routing;
 using namespace std::string_view_literals;
+using namespace std::string_literals;
 
 namespace {
 
@@ -43,6 +44,30 @@ TEST_CASE("invalid topics, one per error") {
   for (const auto topic : {"a/+"sv, "+"sv, "#"sv, "a/#"sv, "a+b"sv, "sport#"sv}) {
     CAPTURE(topic);
     CHECK(check_topic(topic, defaults) == topic_error::wildcard_in_topic);
+  }
+}
+
+TEST_CASE("a topic with non-ASCII bytes reports the same error as a plain one") {
+  // Plain ASCII names take one fast pass; others the full checks: both must agree.
+  const std::string u = "\xC3\xBC";  // ü
+  CHECK(check_topic(u + "/+", defaults) == topic_error::wildcard_in_topic);
+  CHECK(check_topic(u + levels_of(129), defaults) == topic_error::too_many_levels);
+  CHECK(check_topic(u + levels_of(128).substr(1), defaults) == topic_error::none);
+  CHECK(check_topic(u + "/#\0"s, defaults) == topic_error::nul_character);
+  CHECK(check_topic("a/#\xFF", defaults) == topic_error::invalid_utf8);
+  CHECK(check_topic(levels_of(129) + "\xFF", defaults) == topic_error::invalid_utf8);
+  CHECK(check_topic(levels_of(129) + "/#", defaults) == topic_error::too_many_levels);
+}
+
+TEST_CASE("UTF-8 is checked past runs of ASCII of every length") {
+  for (std::size_t run = 0; run < 20; ++run) {
+    CAPTURE(run);
+    const std::string ascii(run, 'a');
+    CHECK(valid_utf8(ascii));
+    CHECK(valid_utf8(ascii + "\xE6\x97\xA5" + ascii));
+    CHECK_FALSE(valid_utf8(ascii + "\xFF" + ascii));
+    CHECK_FALSE(valid_utf8(ascii + "\xE6\x97"));              // truncated at the end
+    CHECK_FALSE(valid_utf8(ascii + "\xED\xA0\x80" + ascii));  // surrogate
   }
 }
 

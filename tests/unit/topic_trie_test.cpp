@@ -208,6 +208,22 @@ TEST_CASE("the cache is bounded and counts hits and misses") {
   CHECK(stats.hits == (capacity == 0 ? 0 : 1));
 }
 
+TEST_CASE("the same topic matched again stays exact across changes and evictions") {
+  topic_trie trie(cache_setting());
+  trie.insert("s/+", r(1));
+  CHECK(ids(trie.match("s/x")) == id_list{1});
+  CHECK(ids(trie.match("s/x")) == id_list{1});  // the last topic again
+  trie.insert("s/x", r(2));
+  CHECK(ids(trie.match("s/x")) == id_list{1, 2});
+  CHECK(trie.erase("s/+", r(1)));
+  CHECK(ids(trie.match("s/x")) == id_list{2});
+  for (int i = 0; i < 8; ++i) trie.match("s/" + std::to_string(i));  // evicts s/x when tiny
+  trie.insert("#", r(3));
+  CHECK(ids(trie.match("s/x")) == id_list{2, 3});
+  CHECK(ids(trie.match("s/x")) == id_list{2, 3});
+  CHECK(ids(trie.match("s/7")) == id_list{3});
+}
+
 TEST_CASE("patterns lists every pattern with its route count, sorted") {
   topic_trie trie(cache_setting());
   trie.insert("b/c", r(1));

@@ -231,6 +231,7 @@ asio::awaitable<void> session::read_loop() {
 }
 
 void session::handle_read_batch() {
+  broker_core::batch_clock stamp(core_);  // one timestamp for what this read carried
   protocol::raw_frame frame;
   protocol::errc error = protocol::errc::ok;
   while (!stopped_ && !draining_ && !pending_auth_ && !reading_paused_) {

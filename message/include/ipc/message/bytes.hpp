@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,25 @@ void put_str16(byte_buffer& out, std::string_view s);  // caller guarantees size
 void put_bytes32(byte_buffer& out, std::span<const std::uint8_t> b);
 void store_u32(std::uint8_t* at, std::uint32_t v);
 void store_u64(std::uint8_t* at, std::uint64_t v);
+
+// In-place writers for a buffer sized once beforehand (the per-message encoders): each
+// writes at `at` and returns where the next field goes.
+inline std::uint8_t* store_u16(std::uint8_t* at, std::size_t v) {
+  at[0] = static_cast<std::uint8_t>(v >> 8);
+  at[1] = static_cast<std::uint8_t>(v);
+  return at + 2;
+}
+inline std::uint8_t* store_bytes(std::uint8_t* at, const void* bytes, std::size_t size) {
+  if (size != 0) std::memcpy(at, bytes, size);
+  return at + size;
+}
+inline std::uint8_t* store_str16(std::uint8_t* at, std::string_view s) {  // size ≤ 65535
+  return store_bytes(store_u16(at, s.size()), s.data(), s.size());
+}
+inline std::uint8_t* store_bytes32(std::uint8_t* at, std::span<const std::uint8_t> b) {
+  store_u32(at, static_cast<std::uint32_t>(b.size()));
+  return store_bytes(at + 4, b.data(), b.size());
+}
 
 // Bounds-checked big-endian cursor over a byte span. After any failed read ok() is false
 // and every later read yields zero or empty.

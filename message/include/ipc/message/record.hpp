@@ -66,6 +66,9 @@ struct map_source {
 };
 
 void put_map(byte_buffer& out, const map_source& map);
+// The bytes put_map() appends, and the same written in place.
+std::size_t map_size(const map_source& map);
+std::uint8_t* store_map(std::uint8_t* at, const map_source& map);
 // Reads a map at the cursor, checking every length; an empty view when it is damaged
 // (then the cursor is not ok()).
 map_view read_map(byte_cursor& in);
