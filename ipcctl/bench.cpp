@@ -16,20 +16,12 @@
 #include <asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench.hpp"
 #include "common.hpp"
 #include "ipc/async_client.hpp"
 
 namespace ipcctl {
 namespace {
-
-struct bench_args {
-  std::uint64_t msgs = 100000;
-  std::size_t size = 128;
-  std::size_t subs = 1;
-  std::uint64_t window = 20000;  // messages the publisher may be ahead of the slowest subscriber
-  std::string topic = "bench/pubsub";
-  std::string sub_url;  // subscribers connect here ("" = --url): across two brokers
-};
 
 struct subscriber_state {
   std::unique_ptr<ipc::async_client> client;
@@ -44,7 +36,7 @@ std::uint64_t slowest(const std::vector<std::unique_ptr<subscriber_state>>& subs
   return low;
 }
 
-asio::awaitable<void> publish_all(ipc::async_client& client, const bench_args& args,
+asio::awaitable<void> publish_all(ipc::async_client& client, const pubsub_args& args,
                                   const std::vector<std::unique_ptr<subscriber_state>>& subs) {
   std::string payload(std::max<std::size_t>(args.size, 8), 'x');
   asio::steady_timer pause(co_await asio::this_coro::executor);
@@ -61,7 +53,9 @@ asio::awaitable<void> publish_all(ipc::async_client& client, const bench_args& a
   co_await client.async_flush(asio::use_awaitable);
 }
 
-int run_pubsub(const global_options& global, const bench_args& args) {
+}  // namespace
+
+int measure_pubsub(const global_options& global, const pubsub_args& args, nlohmann::json& report) {
   auto options = global.client_options();
   options.auto_reconnect = false;
   auto sub_options = options;
@@ -124,7 +118,10 @@ int run_pubsub(const global_options& global, const bench_args& args) {
   };
   if (ec) {
     stop_subs();
-    return fail("bench: subscriber", ec);
+    std::string detail;
+    for (auto& state : subs)
+      if (detail.empty()) detail = state->client->last_error_message();
+    return fail("bench: subscriber", ec, detail);
   }
   ipc::async_client publisher(pub_io.get_executor(), options);
   std::error_code pub_error;
@@ -163,41 +160,53 @@ int run_pubsub(const global_options& global, const bench_args& args) {
   asio::post(pub_io, [&] { publisher.close(); });
   pub_thread.join();
   stop_subs();
-  if (pub_error) return fail("bench: publisher", pub_error);
+  if (pub_error) return fail("bench: publisher", pub_error, publisher.last_error_message());
   if (!complete)
     return fail("bench", ipc::make_error_code(ipc::errc::timeout),
                 std::to_string(delivered) + " of " + std::to_string(args.msgs * args.subs) +
                     " deliveries arrived");
   double rate = static_cast<double>(delivered) / elapsed;
-  nlohmann::json report{{"bench", "pubsub"},
-                        {"url", options.url},
-                        {"sub_url", sub_options.url},
-                        {"msgs", args.msgs},
-                        {"size", args.size},
-                        {"subs", args.subs},
-                        {"elapsed_s", elapsed},
-                        {"published_per_s", static_cast<double>(args.msgs) / elapsed},
-                        {"delivered_per_s", rate},
-                        {"delivered_mb_per_s", rate * static_cast<double>(args.size) / 1e6},
-                        {"out_of_order", disorder}};
+  report = {{"bench", "pubsub"},
+            {"url", options.url},
+            {"sub_url", sub_options.url},
+            {"msgs", args.msgs},
+            {"size", args.size},
+            {"subs", args.subs},
+            {"elapsed_s", elapsed},
+            {"published_per_s", static_cast<double>(args.msgs) / elapsed},
+            {"delivered_per_s", rate},
+            {"delivered_mb_per_s", rate * static_cast<double>(args.size) / 1e6},
+            {"out_of_order", disorder}};
+  if (disorder != 0) std::cerr << "ipcctl: bench: " << disorder << " messages out of order\n";
+  return disorder == 0 ? exit_ok : exit_refused;
+}
+
+namespace {
+
+int run_pubsub(const global_options& global, const pubsub_args& args) {
+  nlohmann::json report;
+  int status = measure_pubsub(global, args, report);
+  if (report.is_null()) return status;
   if (global.json) {
     std::cout << report.dump() << "\n";
   } else {
+    double rate = report["delivered_per_s"].get<double>();
     std::printf(
         "pubsub %s: %llu msgs x %zu B to %zu sub(s) in %.3f s: %.0f msgs/s delivered "
         "(%.1f MB/s), %.0f msgs/s published%s\n",
-        options.url.c_str(), static_cast<unsigned long long>(args.msgs), args.size, args.subs,
-        elapsed, rate, rate * static_cast<double>(args.size) / 1e6,
-        static_cast<double>(args.msgs) / elapsed, disorder ? ", OUT OF ORDER" : "");
+        report["url"].get<std::string>().c_str(), static_cast<unsigned long long>(args.msgs),
+        args.size, args.subs, report["elapsed_s"].get<double>(), rate,
+        rate * static_cast<double>(args.size) / 1e6, report["published_per_s"].get<double>(),
+        status != exit_ok ? ", OUT OF ORDER" : "");
   }
-  return disorder == 0 ? exit_ok : exit_refused;
+  return status;
 }
 
 }  // namespace
 
 void register_bench(CLI::App& app, global_options& global, int& exit_status) {
   auto* bench = app.add_subcommand("bench", "benchmarks")->require_subcommand(1);
-  auto args = std::make_shared<bench_args>();
+  auto args = std::make_shared<pubsub_args>();
   auto* pubsub = bench->add_subcommand("pubsub", "1 publisher -> K subscribers, all verified");
   pubsub->add_option("--msgs", args->msgs, "messages to publish")->check(CLI::PositiveNumber);
   pubsub->add_option("--size", args->size, "payload bytes (at least 8 are used)");
@@ -211,6 +220,7 @@ void register_bench(CLI::App& app, global_options& global, int& exit_status) {
   pubsub->callback([&global, &exit_status, args] { exit_status = run_pubsub(global, *args); });
   register_queue_benches(bench, global, exit_status);
   register_delay_bench(bench, global, exit_status);
+  register_shm_bench(bench, global, exit_status);
 }
 
 }  // namespace ipcctl

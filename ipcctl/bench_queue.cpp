@@ -15,6 +15,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 
+#include "bench.hpp"
 #include "common.hpp"
 #include "ipc/async_client.hpp"
 
@@ -311,15 +312,9 @@ int run_queue(const global_options& global, const queue_args& args) {
   return duplicates.load() == 0 ? exit_ok : exit_refused;
 }
 
-struct reqrep_args {
-  std::uint64_t msgs = 20000;
-  std::size_t size = 128;
-  bool queue = false;
-  std::string target = "bench.reqrep";
-  std::string reply_url;  // the replier connects here ("" = --url): across two brokers
-};
+}  // namespace
 
-int run_reqrep(const global_options& global, const reqrep_args& args) {
+int measure_reqrep(const global_options& global, const reqrep_args& args, nlohmann::json& report) {
   auto options = global.client_options();
   options.auto_reconnect = false;
   asio::io_context server_io(1), client_io(1);
@@ -376,31 +371,44 @@ int run_reqrep(const global_options& global, const reqrep_args& args) {
   });
   work.reset();
   server_thread.join();
-  if (failure) return fail("bench reqrep", failure);
+  if (failure) {  // the broker's reason, from whichever client met it
+    auto detail = server.last_error_message();
+    if (detail.empty()) detail = requester.last_error_message();
+    return fail("bench reqrep", failure, detail);
+  }
   std::sort(micros.begin(), micros.end());
-  nlohmann::json report{{"bench", "reqrep"},
-                        {"url", options.url},
-                        {"reply_url", server_options.url},
-                        {"msgs", args.msgs},
-                        {"size", args.size},
-                        {"queue", args.queue},
-                        {"elapsed_s", elapsed},
-                        {"requests_per_s", static_cast<double>(args.msgs) / elapsed},
-                        {"p50_us", percentile(micros, 50)},
-                        {"p90_us", percentile(micros, 90)},
-                        {"p99_us", percentile(micros, 99)},
-                        {"p999_us", percentile(micros, 99.9)},
-                        {"max_us", micros.empty() ? 0.0 : micros.back()}};
+  report = {{"bench", "reqrep"},
+            {"url", options.url},
+            {"reply_url", server_options.url},
+            {"msgs", args.msgs},
+            {"size", args.size},
+            {"queue", args.queue},
+            {"elapsed_s", elapsed},
+            {"requests_per_s", static_cast<double>(args.msgs) / elapsed},
+            {"p50_us", percentile(micros, 50)},
+            {"p90_us", percentile(micros, 90)},
+            {"p99_us", percentile(micros, 99)},
+            {"p999_us", percentile(micros, 99.9)},
+            {"max_us", micros.empty() ? 0.0 : micros.back()}};
+  return exit_ok;
+}
+
+namespace {
+
+int run_reqrep(const global_options& global, const reqrep_args& args) {
+  nlohmann::json report;
+  if (int status = measure_reqrep(global, args, report); status != exit_ok) return status;
   if (global.json) {
     std::cout << report.dump() << "\n";
   } else {
+    auto at = [&](const char* key) { return report[key].get<double>(); };
     std::printf(
         "reqrep %s (%s): %llu requests x %zu B in %.3f s, %.0f req/s; latency us "
         "p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f\n",
-        options.url.c_str(), args.queue ? "queue" : "topic",
-        static_cast<unsigned long long>(args.msgs), args.size, elapsed,
-        static_cast<double>(args.msgs) / elapsed, percentile(micros, 50), percentile(micros, 90),
-        percentile(micros, 99), percentile(micros, 99.9), micros.empty() ? 0.0 : micros.back());
+        report["url"].get<std::string>().c_str(), args.queue ? "queue" : "topic",
+        static_cast<unsigned long long>(args.msgs), args.size, at("elapsed_s"),
+        at("requests_per_s"), at("p50_us"), at("p90_us"), at("p99_us"), at("p999_us"),
+        at("max_us"));
   }
   return exit_ok;
 }

@@ -303,3 +303,50 @@ TEST_CASE("shm: a client killed mid-stream leaves the broker and the others unaf
   REQUIRE(status.exit_code == 0);
   CHECK(nlohmann::json::parse(status.out)["connections"] == 1);  // the status command itself
 }
+
+TEST_CASE("shm: ipcctl bench shm measures one socket over both transports, interleaved") {
+  test::ipcd_process broker(
+      R"([{"url":"unix://{dir}/plain.sock"},{"url":"unix://{dir}/ipcd.sock","shm":true}])");
+  REQUIRE(broker.start());
+  auto result = test::run_command(test::ipcctl(
+      broker, {"--json", "bench", "shm", "--rounds", "2", "--requests", "300", "--msgs", "3000"}));
+  REQUIRE(result.exit_code == 0);
+  auto report = nlohmann::json::parse(result.out);
+  CHECK(report["bench"] == "shm");
+  CHECK(report["path"] == path_of(broker.unix_url()));
+  for (const char* transport : {"shm", "unix"}) {
+    CAPTURE(transport);
+    CHECK(report[transport]["p50_us"].get<double>() > 0);
+    CHECK(report[transport]["p99_us"].get<double>() >= report[transport]["p50_us"].get<double>());
+    CHECK(report[transport]["delivered_per_s"].get<double>() > 0);
+  }
+  CHECK(report["p50_ratio"].get<double>() > 0);
+  CHECK(report["throughput_ratio"].get<double>() > 0);
+  REQUIRE(report["runs"].size() == 4);
+  std::vector<std::string> order;
+  for (const auto& run : report["runs"]) order.push_back(run["transport"]);
+  CHECK(order == std::vector<std::string>{"shm", "unix", "shm", "unix"});
+
+  // The same from shm://, as a table.
+  auto table =
+      test::run_command({test::ipcctl_binary(), "--url", "shm://" + path_of(broker.unix_url()),
+                         "bench", "shm", "--rounds", "1", "--requests", "100", "--msgs", "1000"});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("PUBSUB MSGS/S") != std::string::npos);
+  CHECK(table.out.find("shm/unix") != std::string::npos);
+
+  // A socket whose listener does not allow shared memory: the reason, and no figures.
+  std::string plain = broker.unix_url();
+  plain.replace(plain.rfind("ipcd.sock"), sizeof "ipcd.sock" - 1, "plain.sock");
+  auto declined = test::run_command({test::ipcctl_binary(), "--url", plain, "bench", "shm",
+                                     "--rounds", "1", "--requests", "10", "--msgs", "10"});
+  CHECK(declined.exit_code != 0);
+  CHECK(declined.err.find("does not allow it") != std::string::npos);
+  CHECK(declined.out.empty());
+
+  // Anything but a Unix socket is a usage error.
+  auto tcp = test::run_command(
+      {test::ipcctl_binary(), "--url", "tcp://127.0.0.1:9", "bench", "shm", "--rounds", "1"});
+  CHECK(tcp.exit_code == 1);
+  CHECK(tcp.err.find("must be unix://PATH or shm://PATH") != std::string::npos);
+}
