@@ -199,8 +199,16 @@ TEST_CASE("shm: clients switch where asked and allowed, and all traffic crosses 
 }
 
 TEST_CASE("shm: a message larger than the ring goes through it in pieces, in order") {
-  broker_fixture broker([](config::broker_config& c) { c.listeners[0].shm_ring_bytes = 4096; });
-  Client subscriber(at(broker.unix_url())), publisher(at(broker.unix_url()));
+  std::uint32_t spin_us = 0;
+  SUBCASE("sides sleep when their ring is empty or full") {}
+  SUBCASE("sides poll their rings first (broker and clients spin)") { spin_us = 300; }
+  broker_fixture broker([&](config::broker_config& c) {
+    c.listeners[0].shm_ring_bytes = 4096;
+    c.listeners[0].shm_spin_us = spin_us;
+  });
+  auto options = at(broker.unix_url());
+  options.shm_spin_us = spin_us;
+  Client subscriber(options), publisher(options);
   REQUIRE_FALSE(subscriber.connect());
   REQUIRE_FALSE(publisher.connect());
   std::vector<std::string> got;
@@ -223,9 +231,22 @@ TEST_CASE("shm: a message larger than the ring goes through it in pieces, in ord
     std::lock_guard lock(mutex);
     return got.size() == 2001;
   }));
-  std::lock_guard lock(mutex);
-  CHECK(got[0] == big);
-  for (int i = 0; i < 2000; ++i) REQUIRE(got[static_cast<std::size_t>(i) + 1] == std::to_string(i));
+  {
+    std::lock_guard lock(mutex);
+    CHECK(got[0] == big);
+    for (int i = 0; i < 2000; ++i)
+      REQUIRE(got[static_cast<std::size_t>(i) + 1] == std::to_string(i));
+  }
+  // Round trips through the broker between the two: while one connection waits (or
+  // polls) for its next frame, the broker serves the other.
+  auto served = subscriber.serve(
+      "svc/echo", [](const message& m) { return std::string(m.payload()); }, false, ec);
+  REQUIRE_FALSE(ec);
+  for (int i = 0; i < 200; ++i) {
+    auto reply = publisher.request("svc/echo", std::to_string(i), {}, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(reply.payload == std::to_string(i));
+  }
 }
 
 TEST_CASE("shm: without the listener option unix:// stays on the socket and shm:// fails clearly") {

@@ -2,6 +2,7 @@
 // ring phase with its wake-up protocol (docs/shared-memory.md §3, §4).
 #include "local_stream_posix.hpp"
 
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -294,14 +295,11 @@ bool local_stream::tx_ready() const {
   return tx_.writable(corrupt) > 0 || corrupt || failed_ || closed_;
 }
 
-bool local_stream::spin_until(bool (local_stream::*ready)() const) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(shm_.spin_us);
-  do {
-    for (int i = 0; i < 64; ++i) {
-      if ((this->*ready)()) return true;
-      cpu_relax();
-    }
-  } while (std::chrono::steady_clock::now() < until);
+bool local_stream::poll_briefly(bool (local_stream::*ready)() const) const {
+  for (int i = 0; i < 64; ++i) {
+    if ((this->*ready)()) return true;
+    cpu_relax();
+  }
   return false;
 }
 
@@ -309,10 +307,16 @@ template <class Ring>
 asio::awaitable<void> local_stream::wait_until(Ring& ring, bool (local_stream::*ready)() const,
                                                asio::posix::stream_descriptor& wake) {
   if (shm_.spin_us != 0) {
-    // Let what this connection set going (the deliveries of the batch just read) run
-    // first: a spin must not hold them back.
-    co_await asio::post(socket_.get_executor(), asio::use_awaitable);
-    if (spin_until(ready)) co_return;
+    // Poll without holding anything up: between looks the I/O thread runs whatever else
+    // is ready (what this connection set going, other connections, other spinning ones),
+    // and the CPU goes to any process that shares it (sched_yield returns at once when
+    // none does).
+    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(shm_.spin_us);
+    do {
+      co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+      if (poll_briefly(ready)) co_return;
+      ::sched_yield();
+    } while (std::chrono::steady_clock::now() < until);
   }
   ring.announce_wait();  // then one more look before sleeping (docs/shared-memory.md §3)
   if (!(this->*ready)()) co_await sleep_on(wake);

@@ -49,7 +49,7 @@ class local_stream final : public stream {
   void start_rings();  // both sides: rings, wake descriptors, the socket watch
   void watch_socket();
   void peer_gone(std::error_code why);
-  bool spin_until(bool (local_stream::*ready)() const);
+  bool poll_briefly(bool (local_stream::*ready)() const) const;
   // Until `ready` (bytes to read, room to write) or a wake-up on `wake`: spins first when
   // configured, else announces the wait on `ring` (rx_ or tx_) and sleeps.
   template <class Ring>
