@@ -1,5 +1,6 @@
-// ipcctl bench queue (1 producer -> K consumers with acks, every message accounted for)
-// and bench reqrep (closed-loop request/reply latency percentiles).
+// ipcctl bench queue (1 producer -> K consumers with acks, every message accounted for),
+// bench reqrep (closed-loop request/reply latency percentiles) and bench oneway (one
+// message at a time, publish -> delivery latency percentiles).
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
@@ -395,6 +397,110 @@ int measure_reqrep(const global_options& global, const reqrep_args& args, nlohma
 
 namespace {
 
+struct oneway_args {
+  std::uint64_t msgs = 20000;
+  std::size_t size = 128;
+  std::string topic = "bench/oneway";
+};
+
+// One message at a time: the publisher stamps it (steady clock, the same in both
+// threads), the subscriber takes the time it took to arrive and tells the publisher,
+// which then sends the next; nothing else is in flight.
+int run_oneway(const global_options& global, const oneway_args& args) {
+  auto options = global.client_options();
+  options.auto_reconnect = false;
+  asio::io_context sub_io(1), pub_io(1);
+  auto work = asio::make_work_guard(sub_io);
+  std::thread sub_thread([&] { sub_io.run(); });
+  ipc::async_client subscriber(sub_io.get_executor(), options);
+  ipc::async_client publisher(pub_io.get_executor(), options);
+  asio::steady_timer arrived(pub_io);
+  std::vector<double> micros;
+  micros.reserve(args.msgs);
+  std::error_code failure;
+  ipc::subscription sub;
+  try {
+    on(sub_io, [&] { return subscriber.async_connect(asio::use_future); });
+    sub = on(sub_io, [&] {
+      return subscriber.async_subscribe(
+          args.topic,
+          [&](const ipc::message& m) {
+            auto now = clock_type::now().time_since_epoch();
+            std::int64_t sent = 0;
+            std::memcpy(&sent, m.payload().data(), std::min<std::size_t>(8, m.payload().size()));
+            micros.push_back(
+                std::chrono::duration<double, std::micro>(now - clock_type::duration(sent))
+                    .count());
+            asio::post(pub_io, [&] { arrived.cancel(); });
+          },
+          asio::use_future);
+    });
+  } catch (const std::system_error& e) {
+    failure = e.code();
+  }
+  double elapsed = 0;
+  if (!failure) {
+    auto limit = global.timeout.value_or(std::chrono::seconds(10));
+    asio::co_spawn(
+        pub_io,
+        [&]() -> asio::awaitable<void> {
+          co_await publisher.async_connect(asio::use_awaitable);
+          std::string payload(std::max<std::size_t>(args.size, 8), 'o');
+          auto begin = clock_type::now();
+          for (std::uint64_t i = 0; i < args.msgs; ++i) {
+            arrived.expires_after(limit);
+            std::int64_t stamp = clock_type::now().time_since_epoch().count();
+            std::memcpy(payload.data(), &stamp, sizeof stamp);
+            if (auto ec = publisher.publish(args.topic, payload)) throw std::system_error(ec);
+            std::error_code ec;  // cancelled by the subscriber: it arrived
+            co_await arrived.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (!ec) throw std::system_error(ipc::make_error_code(ipc::errc::timeout));
+          }
+          elapsed = std::chrono::duration<double>(clock_type::now() - begin).count();
+          publisher.close();
+        },
+        [&](std::exception_ptr e) {
+          if (!e) return;
+          failure = error_of(e);
+          publisher.close();
+        });
+    pub_io.run();
+  }
+  asio::post(sub_io, [&] {
+    sub = {};
+    subscriber.close();
+  });
+  work.reset();
+  sub_thread.join();
+  if (failure) {
+    auto detail = subscriber.last_error_message();
+    if (detail.empty()) detail = publisher.last_error_message();
+    return fail("bench oneway", failure, detail);
+  }
+  std::sort(micros.begin(), micros.end());
+  nlohmann::json report{{"bench", "oneway"},
+                        {"url", options.url},
+                        {"msgs", args.msgs},
+                        {"size", args.size},
+                        {"elapsed_s", elapsed},
+                        {"p50_us", percentile(micros, 50)},
+                        {"p90_us", percentile(micros, 90)},
+                        {"p99_us", percentile(micros, 99)},
+                        {"p999_us", percentile(micros, 99.9)},
+                        {"max_us", micros.empty() ? 0.0 : micros.back()}};
+  if (global.json) {
+    std::cout << report.dump() << "\n";
+  } else {
+    std::printf(
+        "oneway %s: %llu msgs x %zu B one at a time; publish -> delivery us p50 %.1f p90 %.1f "
+        "p99 %.1f p99.9 %.1f max %.1f\n",
+        options.url.c_str(), static_cast<unsigned long long>(args.msgs), args.size,
+        percentile(micros, 50), percentile(micros, 90), percentile(micros, 99),
+        percentile(micros, 99.9), micros.empty() ? 0.0 : micros.back());
+  }
+  return exit_ok;
+}
+
 int run_reqrep(const global_options& global, const reqrep_args& args) {
   nlohmann::json report;
   if (int status = measure_reqrep(global, args, report); status != exit_ok) return status;
@@ -448,6 +554,14 @@ void register_queue_benches(CLI::App* bench, global_options& global, int& exit_s
       "--reply-url", r->reply_url,
       "the replier connects to this broker (requester: --url), e.g. across an uplink");
   reqrep->callback([&global, &exit_status, r] { exit_status = run_reqrep(global, *r); });
+
+  auto o = std::make_shared<oneway_args>();
+  auto* oneway =
+      bench->add_subcommand("oneway", "one message at a time: publish -> delivery latency");
+  oneway->add_option("--msgs", o->msgs, "messages")->check(CLI::PositiveNumber);
+  oneway->add_option("--size", o->size, "payload bytes (at least 8 are used)");
+  oneway->add_option("--topic", o->topic, "topic to use");
+  oneway->callback([&global, &exit_status, o] { exit_status = run_oneway(global, *o); });
 }
 
 }  // namespace ipcctl

@@ -2,10 +2,11 @@
 # Shared memory against its references (docs/shared-memory.md, docs/benchmarks.md), rounds
 # interleaved: request/reply round trips with everything pinned to CPU 0 (wakefloor, the
 # ideal forwarder over a Unix socket, ipcd over shm:// and over unix://, and over tcp://
-# beside the forwarder over TCP), pub/sub 1→1 on both CPUs (the forwarder, ipcd over shm://
-# and unix://), and with spinning: broker on CPU 1 polling 50 µs, requester and replier
-# on CPU 0 polling 50 µs. Builds ipcd (release) and the reference programs of
-# ../shared/bench. Prints one JSON line per run.
+# beside the forwarder over TCP), pub/sub 1→1 on both CPUs (the forwarder, ipcd over
+# shm:// and unix://), one-way publish→delivery one message at a time on CPU 0 (shm://,
+# unix://), and with spinning: broker on CPU 1 polling 50 µs, the clients on CPU 0
+# polling 50 µs (round trip and one-way) or not polling (one-way). Builds ipcd (release)
+# and the reference programs of ../shared/bench. Prints one JSON line per run.
 # Usage: bench/compare/shm.sh [PUBSUB_MSGS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,7 +50,16 @@ for round in $(seq "$rounds"); do
   for url in "shm://$work/shm.sock" "unix://$work/plain.sock"; do
     $ipcctl --json --url "$url" bench pubsub --msgs "$msgs" --size 128 | label "ipcd-${url%%:*}"
   done
+  taskset -a -c -p 0 "$broker" > /dev/null
+  for url in "shm://$work/shm.sock" "unix://$work/plain.sock"; do
+    taskset -c 0 $ipcctl --json --url "$url" bench oneway --msgs 20000 --size 128 \
+      | label "ipcd-${url%%:*}"
+  done
   taskset -a -c -p 1 "$spinner" > /dev/null
   taskset -c 0 $ipcctl --json --url "shm://$work/spin.sock" --shm-spin 50 bench reqrep \
     --msgs 20000 --size 128 | label "ipcd-shm-spin"
+  taskset -c 0 $ipcctl --json --url "shm://$work/spin.sock" --shm-spin 50 bench oneway \
+    --msgs 20000 --size 128 | label "ipcd-shm-spin"
+  taskset -c 0 $ipcctl --json --url "shm://$work/spin.sock" bench oneway \
+    --msgs 20000 --size 128 | label "ipcd-shm-spin-broker-only"
 done

@@ -319,6 +319,14 @@ TEST_CASE("ipcctl bench queue and bench reqrep report their figures") {
   CHECK(r["p50_us"].get<double>() > 0);
   CHECK(r["p50_us"].get<double>() <= r["p99_us"].get<double>());
   CHECK(r["p99_us"].get<double>() <= r["max_us"].get<double>());
+  auto oneway = ipcctl({"bench", "oneway", "--msgs", "300", "--json"});
+  REQUIRE(oneway.exit_code == 0);
+  auto one = nlohmann::json::parse(oneway.out);
+  CHECK(one["msgs"] == 300);
+  CHECK(one["p50_us"].get<double>() > 0);
+  CHECK(one["p99_us"].get<double>() >= one["p50_us"].get<double>());
+  CHECK(ipcctl({"bench", "oneway", "--msgs", "50"}).out.find("publish -> delivery us p50") !=
+        std::string::npos);
   auto via_queue = ipcctl({"bench", "reqrep", "--msgs", "200", "--queue"});
   CHECK(via_queue.exit_code == 0);
   CHECK(via_queue.out.find("p99.9") != std::string::npos);
