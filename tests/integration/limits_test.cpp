@@ -142,10 +142,10 @@ TEST_SUITE("limits") {
       durable.durable = true;
       c.queues.declared.emplace_back("work", durable);
     });
+    ipc::test::collector alarms;  // outlives the clients: an alarm can come at teardown
     Client producer(at(broker.unix_url())), watcher(at(broker.unix_url()));
     REQUIRE(!producer.connect());
     REQUIRE(!watcher.connect());
-    ipc::test::collector alarms;
     std::error_code ec;
     auto watch = watcher.subscribe("$SYS/broker/alarms/memory", alarms.handler(), ec);
     REQUIRE(!ec);

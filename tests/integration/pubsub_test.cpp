@@ -50,10 +50,12 @@ TEST_CASE("pub/sub over unix, over tcp and across the two") {
 
 TEST_CASE("wildcards, empty levels and the $ rule") {
   broker_fixture broker;
+  // Collectors first: they outlive the clients (the publisher's close is announced on $SYS
+  // while the test is torn down).
+  collector plus, hash, all, first_plus, sys, empty_level;
   Client subscriber(at(broker.unix_url())), publisher(at(broker.tcp_url()));
   REQUIRE(!subscriber.connect());
   REQUIRE(!publisher.connect());
-  collector plus, hash, all, first_plus, sys, empty_level;
   auto s1 = subscribe(subscriber, "a/+", plus);
   auto s2 = subscribe(subscriber, "a/#", hash);
   auto s3 = subscribe(subscriber, "#", all);

@@ -43,6 +43,8 @@ client_options with_will(const std::string& url, std::string name, std::string t
 // comes before its $SYS/connections/close.
 struct watcher {
   explicit watcher(const std::string& url) : client(at(url)) {
+    // The collectors are declared before the client: they outlive its thread, which can
+    // still be delivering (a connection's close event) while the watcher is torn down.
     REQUIRE(!client.connect());
     std::error_code ec;
     wills = client.subscribe("wills/#", got.handler(), ec);
@@ -59,8 +61,8 @@ struct watcher {
              return false;
            });
   }
-  Client client;
   collector got, closed;
+  Client client;
   subscription wills, closes;
 };
 
