@@ -36,13 +36,18 @@ std::uint64_t slowest(const std::vector<std::unique_ptr<subscriber_state>>& subs
   return low;
 }
 
+// Publishes args.msgs, never more than args.window ahead of the slowest subscriber; ends
+// with a timeout error once `stop` is set (deliveries stalled past the limit).
 asio::awaitable<void> publish_all(ipc::async_client& client, const pubsub_args& args,
-                                  const std::vector<std::unique_ptr<subscriber_state>>& subs) {
+                                  const std::vector<std::unique_ptr<subscriber_state>>& subs,
+                                  const std::atomic<bool>& stop) {
   std::string payload(std::max<std::size_t>(args.size, 8), 'x');
   asio::steady_timer pause(co_await asio::this_coro::executor);
   for (std::uint64_t seq = 0; seq < args.msgs; ++seq) {
     std::memcpy(payload.data(), &seq, sizeof seq);
     while (seq - std::min(seq, slowest(subs)) >= args.window) {
+      if (stop.load(std::memory_order_acquire))
+        throw std::system_error(ipc::make_error_code(ipc::errc::timeout));
       pause.expires_after(std::chrono::microseconds(50));
       co_await pause.async_wait(asio::use_awaitable);
     }
@@ -126,13 +131,16 @@ int measure_pubsub(const global_options& global, const pubsub_args& args, nlohma
   ipc::async_client publisher(pub_io.get_executor(), options);
   std::error_code pub_error;
   std::promise<void> publisher_done;
-  auto begin = std::chrono::steady_clock::now();
+  // When the publisher started (after it connected): written on its thread, read here.
+  std::atomic<std::chrono::steady_clock::rep> begin{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
+  std::atomic<bool> stop{false};
   asio::co_spawn(
       pub_io,
       [&]() -> asio::awaitable<void> {
         co_await publisher.async_connect(asio::use_awaitable);
-        begin = std::chrono::steady_clock::now();
-        co_await publish_all(publisher, args, subs);
+        begin = std::chrono::steady_clock::now().time_since_epoch().count();
+        co_await publish_all(publisher, args, subs, stop);
       },
       [&](std::exception_ptr e) {
         publisher_done.set_value();
@@ -150,7 +158,9 @@ int measure_pubsub(const global_options& global, const pubsub_args& args, nlohma
   auto done = all_done.get_future();
   auto limit = global.timeout.value_or(std::chrono::seconds(120));
   bool complete = done.wait_for(limit) == std::future_status::ready;
-  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  auto started = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(begin));
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  stop.store(true, std::memory_order_release);  // a publisher still waiting on the window ends
   // The publisher's last flush may still be on its way back: let it finish before closing.
   publisher_done.get_future().wait_for(complete ? limit : std::chrono::milliseconds(0));
   std::uint64_t disorder = 0;
@@ -160,11 +170,13 @@ int measure_pubsub(const global_options& global, const pubsub_args& args, nlohma
   asio::post(pub_io, [&] { publisher.close(); });
   pub_thread.join();
   stop_subs();
-  if (pub_error) return fail("bench: publisher", pub_error, publisher.last_error_message());
+  // A publisher that failed ends the wait at once (complete); one stopped because the
+  // deliveries stalled reports those.
   if (!complete)
     return fail("bench", ipc::make_error_code(ipc::errc::timeout),
                 std::to_string(delivered) + " of " + std::to_string(args.msgs * args.subs) +
                     " deliveries arrived");
+  if (pub_error) return fail("bench: publisher", pub_error, publisher.last_error_message());
   double rate = static_cast<double>(delivered) / elapsed;
   report = {{"bench", "pubsub"},
             {"url", options.url},

@@ -7,6 +7,7 @@
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include <asio/co_spawn.hpp>
@@ -400,13 +401,21 @@ namespace {
 struct oneway_args {
   std::uint64_t msgs = 20000;
   std::size_t size = 128;
-  std::string topic = "bench/oneway";
+  std::string topic;  // "" = bench/oneway/RANDOM: another bench cannot end a wait early
 };
 
 // One message at a time: the publisher stamps it (steady clock, the same in both
 // threads), the subscriber takes the time it took to arrive and tells the publisher,
 // which then sends the next; nothing else is in flight.
-int run_oneway(const global_options& global, const oneway_args& args) {
+int run_oneway(const global_options& global, const oneway_args& given) {
+  auto args = given;
+  if (args.topic.empty()) {
+    char suffix[17];
+    std::snprintf(
+        suffix, sizeof suffix, "%016llx",
+        static_cast<unsigned long long>(std::random_device{}()) << 32 | std::random_device{}());
+    args.topic = std::string("bench/oneway/") + suffix;
+  }
   auto options = global.client_options();
   options.auto_reconnect = false;
   asio::io_context sub_io(1), pub_io(1);
@@ -560,7 +569,8 @@ void register_queue_benches(CLI::App* bench, global_options& global, int& exit_s
       bench->add_subcommand("oneway", "one message at a time: publish -> delivery latency");
   oneway->add_option("--msgs", o->msgs, "messages")->check(CLI::PositiveNumber);
   oneway->add_option("--size", o->size, "payload bytes (at least 8 are used)");
-  oneway->add_option("--topic", o->topic, "topic to use");
+  oneway->add_option("--topic", o->topic,
+                     "topic to use (default: bench/oneway/ and a random part)");
   oneway->callback([&global, &exit_status, o] { exit_status = run_oneway(global, *o); });
 }
 

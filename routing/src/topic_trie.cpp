@@ -152,6 +152,7 @@ bool topic_trie::has_match(std::string_view topic) {
 
 // Stores result_ as the entry for `topic`, evicting the oldest entry when full.
 const std::vector<route>& topic_trie::cache_store(std::string_view topic) {
+  last_ = nullptr;  // the entry evicted below may be it (and emplace may throw)
   if (cache_.size() >= cache_capacity_) {
     cache_.erase(cache_.find(std::string_view(*cache_age_[cache_next_])));
   }

@@ -219,6 +219,20 @@ TEST_CASE("ipcctl bench pubsub verifies every message and reports a rate") {
   CHECK(human.out.find("msgs/s delivered") != std::string::npos);
 }
 
+TEST_CASE("ipcctl bench pubsub ends with a timeout when deliveries stall") {
+  // Subscribers that lose messages (slow_consumer drop, small output limit) never catch
+  // up: the publisher waits on its window until --timeout, then the bench reports.
+  ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock"}])",
+                      R"("limits": {"max_payload": 1024, "max_header_bytes": 1024,
+                                    "max_pending_bytes": 150000, "slow_consumer": "drop"})");
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.unix_url());
+  auto stalled = ipcctl({"--timeout", "2s", "bench", "pubsub", "--msgs", "100000000", "--subs", "4",
+                         "--size", "1000"});
+  CHECK(stalled.exit_code == 3);
+  CHECK(stalled.err.find("deliveries arrived") != std::string::npos);
+}
+
 TEST_CASE("ipcctl send and recv: confirmed sends, --count, --json, exit codes") {
   ipcd_process broker;
   REQUIRE(broker.start());
