@@ -103,7 +103,7 @@ class topic_trie {
   std::vector<const std::string*> cache_age_;  // cache keys, a ring oldest-first from next
   std::size_t cache_next_ = 0;                 // the next entry to evict once full
   // The cache entry match() returned last: a publisher usually sends to one topic again
-  // and again. Cache nodes do not move; the only erase (cache_store) replaces it.
+  // and again. Cache nodes do not move; the only erase (cache_store) clears it first.
   const std::pair<const std::string, route_list>* last_ = nullptr;
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
