@@ -46,6 +46,17 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(index, sorted.size() - 1)];
 }
 
+// Sorts `micros` and adds their PREFIXp50_us, p90, p99, p999 and max to `report`.
+void add_latencies(nlohmann::json& report, std::vector<double>& micros,
+                   const std::string& prefix = {}) {
+  std::sort(micros.begin(), micros.end());
+  report[prefix + "p50_us"] = percentile(micros, 50);
+  report[prefix + "p90_us"] = percentile(micros, 90);
+  report[prefix + "p99_us"] = percentile(micros, 99);
+  report[prefix + "p999_us"] = percentile(micros, 99.9);
+  report[prefix + "max_us"] = micros.empty() ? 0.0 : micros.back();
+}
+
 // Confirmed producers for bench queue --durable: each keeps `in_flight` sends waiting for
 // their OK and records how long each OK took. Runs on one I/O thread.
 struct confirmed_producers {
@@ -265,7 +276,6 @@ int run_queue(const global_options& global, const queue_args& args) {
   double rate = static_cast<double>(args.msgs) / elapsed;
   if (args.durable) {
     auto& micros = confirmer.micros;
-    std::sort(micros.begin(), micros.end());
     double confirm_s = std::chrono::duration<double>(confirmer.finished - begin).count();
     double confirmed_rate = static_cast<double>(args.msgs) / confirm_s;
     nlohmann::json report{{"bench", "queue"},
@@ -279,12 +289,8 @@ int run_queue(const global_options& global, const queue_args& args) {
                           {"consumers", args.consumers},
                           {"confirmed_per_s", confirmed_rate},
                           {"acked_per_s", rate},
-                          {"confirm_p50_us", percentile(micros, 50)},
-                          {"confirm_p90_us", percentile(micros, 90)},
-                          {"confirm_p99_us", percentile(micros, 99)},
-                          {"confirm_p999_us", percentile(micros, 99.9)},
-                          {"confirm_max_us", micros.empty() ? 0.0 : micros.back()},
                           {"duplicates", duplicates.load()}};
+    add_latencies(report, micros, "confirm_");
     if (global.json)
       std::cout << report.dump() << "\n";
     else
@@ -379,7 +385,6 @@ int measure_reqrep(const global_options& global, const reqrep_args& args, nlohma
     if (detail.empty()) detail = requester.last_error_message();
     return fail("bench reqrep", failure, detail);
   }
-  std::sort(micros.begin(), micros.end());
   report = {{"bench", "reqrep"},
             {"url", options.url},
             {"reply_url", server_options.url},
@@ -387,12 +392,8 @@ int measure_reqrep(const global_options& global, const reqrep_args& args, nlohma
             {"size", args.size},
             {"queue", args.queue},
             {"elapsed_s", elapsed},
-            {"requests_per_s", static_cast<double>(args.msgs) / elapsed},
-            {"p50_us", percentile(micros, 50)},
-            {"p90_us", percentile(micros, 90)},
-            {"p99_us", percentile(micros, 99)},
-            {"p999_us", percentile(micros, 99.9)},
-            {"max_us", micros.empty() ? 0.0 : micros.back()}};
+            {"requests_per_s", static_cast<double>(args.msgs) / elapsed}};
+  add_latencies(report, micros);
   return exit_ok;
 }
 
@@ -486,17 +487,12 @@ int run_oneway(const global_options& global, const oneway_args& given) {
     if (detail.empty()) detail = publisher.last_error_message();
     return fail("bench oneway", failure, detail);
   }
-  std::sort(micros.begin(), micros.end());
   nlohmann::json report{{"bench", "oneway"},
                         {"url", options.url},
                         {"msgs", args.msgs},
                         {"size", args.size},
-                        {"elapsed_s", elapsed},
-                        {"p50_us", percentile(micros, 50)},
-                        {"p90_us", percentile(micros, 90)},
-                        {"p99_us", percentile(micros, 99)},
-                        {"p999_us", percentile(micros, 99.9)},
-                        {"max_us", micros.empty() ? 0.0 : micros.back()}};
+                        {"elapsed_s", elapsed}};
+  add_latencies(report, micros);
   if (global.json) {
     std::cout << report.dump() << "\n";
   } else {
