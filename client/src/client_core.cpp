@@ -124,7 +124,7 @@ asio::awaitable<std::error_code> client_core::handshake(
     co_return fsm.error();
   }
   if (fsm.shared_memory()) {
-    if (auto failed = stream.accept_shared_memory()) {
+    if (auto failed = stream.accept_shared_memory(fsm.shm_token())) {
       last_error_message_ = "the broker's switch to shared memory failed: " + failed.message();
       co_return failed;
     }
@@ -141,8 +141,9 @@ asio::awaitable<std::error_code> client_core::handshake(
 }
 
 bool client_core::ask_shared_memory() const {
-  return url_.kind == transport::scheme::shm ||
-         (url_.kind == transport::scheme::unix_socket && options_.shared_memory);
+  return url_.kind == transport::scheme::shm || ((url_.kind == transport::scheme::unix_socket ||
+                                                  url_.kind == transport::scheme::named_pipe) &&
+                                                 options_.shared_memory);
 }
 
 asio::awaitable<void> client_core::read_loop([[maybe_unused]] self_ptr self,  // keeps us alive

@@ -38,6 +38,8 @@ class connect_fsm {
   std::uint32_t max_payload() const { return max_payload_; }
   // The broker switches to shared memory right after the WELCOME (we asked, it agreed).
   bool shared_memory() const { return shared_memory_; }
+  // What the transport needs to reach the rings besides the bytes (WELCOME's shm_token).
+  const std::string& shm_token() const { return shm_token_; }
   std::unique_ptr<protocol::frame_reader> take_reader() { return std::move(reader_); }
   // Once failed: why (the broker's code, or malformed_frame / frame_too_large), and the
   // broker's message when it sent one.
@@ -50,6 +52,7 @@ class connect_fsm {
   const client_options& options_;
   bool ask_shared_memory_;
   bool shared_memory_ = false;
+  std::string shm_token_;
   std::unique_ptr<protocol::frame_reader> reader_;
   state state_ = state::awaiting_welcome;
   std::uint64_t connection_id_ = 0;

@@ -51,7 +51,7 @@ broker_config default_config(const environment& env) {
   broker_config config;
   listener local;
   local.url = default_unix_url(env);
-  local.shm = !env.windows;  // local clients may switch to shared memory (shared-memory.md)
+  local.shm = true;  // local clients may switch to shared memory (shared-memory.md)
   config.listeners.push_back(local);
   const std::string tcp_url = "tcp://127.0.0.1:" + std::to_string(transport::default_tcp_port);
   listener tcp;

@@ -126,10 +126,15 @@ listener read_listener(const json& value, std::string path, error_list& errors) 
   if (is_unix_url(entry.url)) {  // an unparsable url is reported by validate()
     read_mode(reader, entry.mode);
     reader.read("group", entry.group);
+  } else {
+    for (std::string_view key : {"mode", "group"})
+      if (reader.find(key)) reader.report_at(key, "applies only to unix:// listeners");
+  }
+  if (is_unix_url(entry.url) || is_pipe_url(entry.url)) {
     read_shm(reader, entry);
   } else {
-    for (std::string_view key : {"mode", "group", "shm", "shm_ring_bytes", "shm_spin_us"})
-      if (reader.find(key)) reader.report_at(key, "applies only to unix:// listeners");
+    for (std::string_view key : {"shm", "shm_ring_bytes", "shm_spin_us"})
+      if (reader.find(key)) reader.report_at(key, "applies only to unix:// and npipe:// listeners");
   }
   if (is_pipe_url(entry.url))
     read_strings(reader, "access", entry.access);

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include <asio/local/stream_protocol.hpp>
-#include <asio/posix/stream_descriptor.hpp>
 
 #include "ipc/transport/stream.hpp"
+#include "shm_channel.hpp"
 #include "shm_segment_posix.hpp"
 
 namespace ipc::transport {
@@ -35,28 +35,17 @@ class local_stream final : public stream {
   asio::any_io_executor get_executor() override { return socket_.get_executor(); }
 
   bool can_offer_shared_memory() const override;
-  bool offer_shared_memory(std::uint64_t switch_after, std::string& error) override;
-  std::error_code accept_shared_memory() override;
+  bool offer_shared_memory(std::string& token, std::string& error) override;
+  void switch_shared_memory_after(std::uint64_t bytes) override;
+  std::error_code accept_shared_memory(std::string_view token) override;
 
  private:
   asio::awaitable<std::size_t> read_with_descriptors(asio::mutable_buffer buffer,
                                                      std::error_code& ec);
-  asio::awaitable<std::size_t> ring_read(asio::mutable_buffer buffer, std::error_code& ec);
-  asio::awaitable<void> ring_write(const std::vector<asio::const_buffer>& buffers, std::size_t skip,
-                                   std::error_code& ec);
   asio::awaitable<void> send_descriptors(const std::vector<asio::const_buffer>& buffers,
                                          std::size_t bytes, std::error_code& ec);
-  void start_rings();  // both sides: rings, wake descriptors, the socket watch
+  void start_rings();  // both sides: the channel over the segment, the socket watch
   void watch_socket();
-  void peer_gone(std::error_code why);
-  bool poll_briefly(bool (local_stream::*ready)() const) const;
-  // Until `ready` (bytes to read, room to write) or a wake-up on `wake`: spins first when
-  // configured, else announces the wait on `ring` (rx_ or tx_) and sleeps.
-  template <class Ring>
-  asio::awaitable<void> wait_until(Ring& ring, bool (local_stream::*ready)() const,
-                                   asio::posix::stream_descriptor& wake);
-  bool rx_ready() const;
-  bool tx_ready() const;
 
   socket_type socket_;
   peer_info peer_;
@@ -64,16 +53,11 @@ class local_stream final : public stream {
   shm_options shm_;
   bool expect_descriptors_;  // client: reads take passed descriptors (the handshake's)
   bool closed_ = false;
-  bool rings_ = false;
   std::uint64_t written_ = 0;    // bytes written on the socket
   std::uint64_t switch_at_ = 0;  // broker: the switch point once offered, else 0
   std::vector<int> received_;    // client: descriptors that came with the handshake
   shm::segment segment_;
-  shm::ring_reader rx_;
-  shm::ring_writer tx_;
-  std::unique_ptr<asio::posix::stream_descriptor> rx_wait_, tx_wait_;  // we sleep on these
-  int rx_signal_ = -1, tx_signal_ = -1;  // and wake the peer with these (segment_ owns them)
-  std::error_code failed_;               // the peer left or broke the rings: reads end once drained
+  std::unique_ptr<shm::channel> rings_;  // after the switch
   std::shared_ptr<local_stream*> self_;  // the socket watch's way back; null once destroyed
 };
 

@@ -17,11 +17,15 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/windows/object_handle.hpp>
 #include <asio/windows/overlapped_ptr.hpp>
 #include <asio/windows/stream_handle.hpp>
 #include <asio/write.hpp>
 
 #include "ready_streams.hpp"
+#include "security_windows.hpp"
+#include "shm_channel.hpp"
+#include "shm_segment_windows.hpp"
 #include "transport_impl.hpp"
 
 namespace ipc::transport {
@@ -33,47 +37,10 @@ std::error_code system_error(DWORD code) {
   return {static_cast<int>(code), asio::error::get_system_category()};
 }
 
-std::wstring widen(const std::string& text) {
-  if (text.empty()) return {};
-  int size =
-      MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), nullptr, 0);
-  std::wstring out(static_cast<std::size_t>(size), L'\0');
-  MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(), size);
-  return out;
-}
-
-std::string narrow(const wchar_t* text) {
-  int size = WideCharToMultiByte(CP_UTF8, 0, text, -1, nullptr, 0, nullptr, nullptr);
-  if (size <= 1) return {};
-  std::string out(static_cast<std::size_t>(size - 1), '\0');
-  WideCharToMultiByte(CP_UTF8, 0, text, -1, out.data(), size, nullptr, nullptr);
-  return out;
-}
-
-std::string sid_text(PSID sid) {
-  LPWSTR text = nullptr;
-  if (!ConvertSidToStringSidW(sid, &text)) return {};
-  std::string out = narrow(text);
-  LocalFree(text);
-  return out;
-}
-
-// The user SID of an access token, "" when it cannot be read.
-std::string token_user(HANDLE token) {
-  DWORD size = 0;
-  GetTokenInformation(token, TokenUser, nullptr, 0, &size);
-  std::vector<unsigned char> buffer(size);
-  if (size == 0 || !GetTokenInformation(token, TokenUser, buffer.data(), size, &size)) return {};
-  return sid_text(reinterpret_cast<TOKEN_USER*>(buffer.data())->User.Sid);
-}
-
-std::string own_sid() {
-  HANDLE token = nullptr;
-  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return {};
-  std::string sid = token_user(token);
-  CloseHandle(token);
-  return sid;
-}
+using win::narrow;
+using win::own_sid;
+using win::sid_text;
+using win::widen;
 
 // An account or group name, or a SID as text, as a SID string; "" when unknown or not a
 // valid SID (what goes into the SDDL below is always a SID Windows itself printed).
@@ -136,32 +103,176 @@ bool make_security_descriptor(const std::string& access, PSECURITY_DESCRIPTOR& o
   return true;
 }
 
+// The events of a segment, from one side (docs/shared-memory.md §3).
+class event_wakes final : public shm::wake_port {
+ public:
+  event_wakes(const asio::any_io_executor& executor, shm::segment& segment, bool broker)
+      : rx_wait_(executor,
+                 segment.release_wake_handle(broker ? shm::to_broker_bytes : shm::to_client_bytes)),
+        tx_wait_(executor,
+                 segment.release_wake_handle(broker ? shm::to_client_space : shm::to_broker_space)),
+        rx_signal_(segment.wake_handle(broker ? shm::to_broker_space : shm::to_client_space)),
+        tx_signal_(segment.wake_handle(broker ? shm::to_client_bytes : shm::to_broker_bytes)) {}
+
+  // Auto-reset events: a wait takes the wake-up that ends it, and one set while nobody
+  // waited ends the next wait at once.
+  asio::awaitable<void> sleep(event what) override {
+    std::error_code ignored;
+    auto& wait = what == bytes ? rx_wait_ : tx_wait_;
+    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  void signal(event what) override { shm::signal_wake(what == bytes ? tx_signal_ : rx_signal_); }
+  void cancel() override {
+    std::error_code ignored;
+    rx_wait_.cancel(ignored);
+    tx_wait_.cancel(ignored);
+  }
+
+ private:
+  asio::windows::object_handle rx_wait_, tx_wait_;  // we wait on these (and own them)
+  void* rx_signal_;                                 // and set these (the segment owns them)
+  void* tx_signal_;
+};
+
+// The first `bytes` of `buffers`.
+std::vector<asio::const_buffer> first_bytes(const std::vector<asio::const_buffer>& buffers,
+                                            std::size_t bytes) {
+  std::vector<asio::const_buffer> out;
+  for (const auto& buffer : buffers) {
+    if (bytes == 0) break;
+    out.push_back(asio::buffer(buffer, std::min(bytes, buffer.size())));
+    bytes -= out.back().size();
+  }
+  return out;
+}
+
+// A named pipe connection that may switch to shared-memory rings (docs/shared-memory.md
+// §4): the broker's offer makes the segment and hands the client its handles; the token
+// naming them travels in the WELCOME, the last bytes on the pipe, and from then on bytes
+// move through the rings. The pipe stays open as the liveness signal: its end (or any
+// byte on it) ends the connection once the ring is drained.
 class pipe_stream final : public stream {
  public:
-  pipe_stream(pipe_handle handle, peer_info peer, bool server_side)
-      : handle_(std::move(handle)), peer_(std::move(peer)), identify_(server_side) {}
+  pipe_stream(pipe_handle handle, peer_info peer, bool server_side, shm_options shm)
+      : handle_(std::move(handle)),
+        peer_(std::move(peer)),
+        identify_(server_side),
+        broker_(server_side),
+        shm_(shm),
+        watch_(std::make_shared<watch_state>(this)) {}
+  ~pipe_stream() override {
+    watch_->owner = nullptr;
+    close();
+  }
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer,
                                          std::error_code& ec) override {
-    std::size_t n =
-        co_await handle_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::broken_pipe) ec = asio::error::eof;  // the peer closed its end
-    if (!ec && identify_) identify();
-    co_return n;
+    ec.clear();  // callers reuse one error_code
+    if (!rings_) {
+      std::size_t n =
+          co_await handle_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::broken_pipe) ec = asio::error::eof;  // the peer closed its end
+      if (!ec && identify_) identify();
+      if (!(rings_ && !closed_ && ec == asio::error::operation_aborted)) co_return n;
+      ec.clear();  // the switch cancelled this read: the bytes come through the ring
+    }
+    co_return co_await rings_->read(buffer, ec);
   }
   asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,
                                      std::error_code& ec) override {
-    co_return co_await asio::async_write(handle_, buffers,
-                                         asio::redirect_error(asio::use_awaitable, ec));
+    ec.clear();
+    std::size_t total = 0;
+    for (const auto& buffer : buffers) total += buffer.size();
+    if (rings_) {
+      co_await rings_->write(buffers, 0, ec);
+      co_return ec ? 0 : total;
+    }
+    if (switch_at_ == 0 || written_ + total < switch_at_) {
+      std::size_t n = co_await asio::async_write(handle_, buffers,
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+      written_ += n;
+      co_return n;
+    }
+    // This write reaches the switch point: the bytes up to it go on the pipe, the rest
+    // through the ring.
+    auto before = static_cast<std::size_t>(switch_at_ - written_);
+    co_await asio::async_write(handle_, first_bytes(buffers, before),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return 0;
+    written_ += before;
+    start_rings();
+    if (before < total) co_await rings_->write(buffers, before, ec);
+    co_return ec ? 0 : total;
   }
   void close() override {
+    closed_ = true;
     std::error_code ignored;
     handle_.close(ignored);
+    if (rings_) rings_->close();
   }
   const peer_info& peer() const override { return peer_; }
   asio::any_io_executor get_executor() override { return handle_.get_executor(); }
 
+  bool can_offer_shared_memory() const override {
+    return broker_ && shm_.enabled && !rings_ && !segment_.valid();
+  }
+  bool offer_shared_memory(std::string& token, std::string& error) override {
+    if (!can_offer_shared_memory()) {
+      error = "this listener does not offer shared memory";
+      return false;
+    }
+    if (!peer_.pid) {
+      error = "the client's process id is unknown";
+      return false;
+    }
+    segment_ = shm::segment::create(shm_.ring_bytes, *peer_.pid, peer_.sid, token, error);
+    return segment_.valid();
+  }
+  void switch_shared_memory_after(std::uint64_t bytes) override {
+    if (segment_.valid() && !rings_ && bytes > written_) switch_at_ = bytes;
+  }
+  std::error_code accept_shared_memory(std::string_view token) override {
+    if (broker_ || rings_) return std::make_error_code(std::errc::invalid_argument);
+    std::string error;
+    segment_ = shm::segment::adopt(token, error);
+    if (!segment_.valid()) return std::make_error_code(std::errc::bad_message);
+    start_rings();
+    return {};
+  }
+
  private:
+  // What the pipe watch needs after its stream is gone: the byte it reads into stays
+  // valid until the cancelled read completes.
+  struct watch_state {
+    explicit watch_state(pipe_stream* stream) : owner(stream) {}
+    pipe_stream* owner;
+    char probe = 0;
+  };
+
+  void start_rings() {
+    auto executor = handle_.get_executor();
+    rings_ = std::make_unique<shm::channel>(
+        executor, segment_.memory(), segment_.ring_bytes(), broker_, shm_.spin_us,
+        std::make_unique<event_wakes>(executor, segment_, broker_));
+    peer_.transport = scheme::shm;
+    std::error_code ignored;
+    handle_.cancel(ignored);  // a read waiting on the pipe goes on with the rings
+    watch_pipe();
+  }
+
+  // Nothing may come on the pipe after the switch: its end is the peer's (a crash
+  // included), any byte a broken peer.
+  void watch_pipe() {
+    handle_.async_read_some(
+        asio::buffer(&watch_->probe, 1), [watch = watch_](std::error_code ec, std::size_t n) {
+          pipe_stream* watched = watch->owner;
+          if (watched == nullptr || watched->closed_) return;
+          if (ec == asio::error::operation_aborted) return;
+          watched->rings_->fail(n > 0 ? std::make_error_code(std::errc::protocol_error)
+                                      : std::error_code(asio::error::eof));
+        });
+  }
+
   // Impersonation works once the client's first bytes have been read (Windows refuses it
   // before with ERROR_CANNOT_IMPERSONATE); the client allows identification only.
   //
@@ -187,6 +298,14 @@ class pipe_stream final : public stream {
   pipe_handle handle_;
   peer_info peer_;
   bool identify_;
+  bool broker_;
+  shm_options shm_;
+  bool closed_ = false;
+  std::uint64_t written_ = 0;    // bytes written on the pipe
+  std::uint64_t switch_at_ = 0;  // broker: the switch point once offered, else 0
+  shm::segment segment_;
+  std::unique_ptr<shm::channel> rings_;  // after the switch
+  std::shared_ptr<watch_state> watch_;
 };
 
 // Instances waiting for a client at once: clients arriving together find one ready
@@ -195,12 +314,17 @@ constexpr int waiting_instances = 4;
 
 struct pipe_listener_state {
   pipe_listener_state(const asio::any_io_executor& io, std::wstring pipe_name,
-                      PSECURITY_DESCRIPTOR descriptor)
-      : executor(io), name(std::move(pipe_name)), security(descriptor), ready(io) {}
+                      PSECURITY_DESCRIPTOR descriptor, shm_options shm_allowed)
+      : executor(io),
+        name(std::move(pipe_name)),
+        security(descriptor),
+        shm(shm_allowed),
+        ready(io) {}
   ~pipe_listener_state() { LocalFree(security); }
   asio::any_io_executor executor;
   std::wstring name;
   PSECURITY_DESCRIPTOR security;
+  shm_options shm;                    // new connections' switch to shared memory
   ready_streams ready;                // connected clients, waiting for accept()
   std::vector<pipe_handle*> waiting;  // instances in ConnectNamedPipe (closed on close())
   bool running = false;
@@ -278,7 +402,8 @@ asio::awaitable<void> serve_instances(std::shared_ptr<pipe_listener_state> state
     } else {
       peer.address = "pipe";
     }
-    state->ready.push(std::make_unique<pipe_stream>(std::move(handle), std::move(peer), true));
+    state->ready.push(
+        std::make_unique<pipe_stream>(std::move(handle), std::move(peer), true, state->shm));
   }
 }
 
@@ -316,7 +441,8 @@ class pipe_acceptor final : public acceptor {
   // A reload's new access list. Windows keeps one security descriptor per pipe name,
   // set by the first instance, so the new DACL is written through a live instance
   // (SetSecurityInfo) and kept for instances created after it; clients opening the pipe
-  // from then on are checked against it, connections already made stay.
+  // from then on are checked against it, connections already made stay. The switch to
+  // shared memory changes for new connections too.
   std::function<void()> prepare_update(const listen_options& options,
                                        listen_error& error) override {
     PSECURITY_DESCRIPTOR descriptor = nullptr;
@@ -325,7 +451,8 @@ class pipe_acceptor final : public acceptor {
     auto release = std::shared_ptr<void>(nullptr, [owned](void*) {
       if (*owned != nullptr) LocalFree(*owned);
     });
-    return [state = state_, first = first_, owned, release] {
+    return [state = state_, first = first_, owned, release, shm = options.shm] {
+      state->shm = shm;
       PACL dacl = nullptr;
       BOOL present = FALSE, defaulted = FALSE;
       GetSecurityDescriptorDacl(*owned, &present, &dacl, &defaulted);
@@ -368,7 +495,8 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
   }
   PSECURITY_DESCRIPTOR descriptor = nullptr;
   if (!make_security_descriptor(options.pipe_access, descriptor, error)) return nullptr;
-  auto state = std::make_shared<pipe_listener_state>(executor, std::move(name), descriptor);
+  auto state =
+      std::make_shared<pipe_listener_state>(executor, std::move(name), descriptor, options.shm);
   DWORD failure = 0;
   HANDLE first = create_instance(*state, true, failure);
   if (first == INVALID_HANDLE_VALUE) {
@@ -382,10 +510,8 @@ std::unique_ptr<acceptor> listen_local(const asio::any_io_executor& executor, co
   return std::make_unique<pipe_acceptor>(std::move(state), first, where);
 }
 
-asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, const shm_options&,
+asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, const shm_options& shm,
                                                        std::error_code& ec) {
-  // Shared memory over named pipes is not built yet: a pipe client never switches, and a
-  // shm:// URL fails at the handshake, when the broker does not offer the rings.
   if (where.kind != scheme::named_pipe) {
     ec = std::make_error_code(std::errc::not_supported);
     co_return nullptr;
@@ -410,7 +536,7 @@ asio::awaitable<std::unique_ptr<stream>> connect_local(const url& where, const s
       peer_info peer;
       peer.transport = scheme::named_pipe;
       peer.address = where.path;
-      co_return std::make_unique<pipe_stream>(std::move(attached), std::move(peer), false);
+      co_return std::make_unique<pipe_stream>(std::move(attached), std::move(peer), false, shm);
     }
     DWORD error = GetLastError();
     if (error == ERROR_FILE_NOT_FOUND) {  // nobody serves that name: no broker

@@ -18,20 +18,6 @@
 
 namespace ipc::transport::shm {
 
-// The wake-up pipes, in the order their client ends are passed: the consumer of a ring
-// waits for bytes, its producer for space; the waiting side holds the read end.
-enum wake_slot : std::size_t {
-  to_broker_bytes = 0,  // the broker waits; the client signals after writing
-  to_broker_space = 1,  // the client waits; the broker signals after reading
-  to_client_bytes = 2,  // the client waits; the broker signals after writing
-  to_client_space = 3,  // the broker waits; the client signals after reading
-  wake_slots = 4,
-};
-// Whether the broker waits on `slot` (it holds the read end) or signals it (the write end).
-constexpr bool broker_waits(wake_slot slot) {
-  return slot == to_broker_bytes || slot == to_client_space;
-}
-
 class segment {
  public:
   segment() = default;

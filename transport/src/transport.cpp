@@ -11,12 +11,14 @@ std::function<void()> acceptor::prepare_update(const listen_options&, listen_err
   return [] {};  // nothing to change on plain TCP listeners
 }
 
-bool stream::offer_shared_memory(std::uint64_t, std::string& error) {
+bool stream::offer_shared_memory(std::string&, std::string& error) {
   error = "shared memory is only offered on local sockets";
   return false;
 }
 
-std::error_code stream::accept_shared_memory() {
+void stream::switch_shared_memory_after(std::uint64_t) {}
+
+std::error_code stream::accept_shared_memory(std::string_view) {
   return std::make_error_code(std::errc::not_supported);
 }
 

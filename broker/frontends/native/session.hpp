@@ -105,7 +105,8 @@ class session final : public client,
   void locked_out(const std::string& user, std::chrono::steady_clock::duration wait);
   asio::awaitable<void> check_password();  // the slow hash, off the I/O thread
   void accept_user(const std::string& user, const std::string& basis);
-  bool offer_shared_memory();  // when the HELLO asked: the switch after the WELCOME
+  // When the HELLO asked: makes the rings (token: for the WELCOME, "" on Linux).
+  bool offer_shared_memory(std::string& token);
   std::uint32_t max_frame_size() const;
 
   // session_frames.cpp

@@ -31,6 +31,20 @@ constexpr std::size_t segment_bytes(std::uint32_t ring_bytes) {
 
 enum class direction { to_broker = 0, to_client = 1 };
 
+// A segment's four wake-up objects (pipes on Linux, events on Windows), in the order the
+// client's are passed: the consumer of a ring waits for bytes, its producer for space.
+enum wake_slot : std::size_t {
+  to_broker_bytes = 0,  // the broker waits; the client signals after writing
+  to_broker_space = 1,  // the client waits; the broker signals after reading
+  to_client_bytes = 2,  // the client waits; the broker signals after writing
+  to_client_space = 3,  // the broker waits; the client signals after reading
+  wake_slots = 4,
+};
+// Whether the broker waits on `slot` (else it signals it).
+constexpr bool broker_waits(wake_slot slot) {
+  return slot == to_broker_bytes || slot == to_client_space;
+}
+
 // Writes the header and zeroes the control blocks of a fresh segment (the broker does
 // this before the client ever sees it).
 void initialize_segment(std::span<std::uint8_t> segment, std::uint32_t ring_bytes);

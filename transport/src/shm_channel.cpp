@@ -1,0 +1,139 @@
+// shm::channel: the ring phase and its wake-up protocol (docs/shared-memory.md §3, §6).
+#include "shm_channel.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+
+namespace ipc::transport::shm {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+channel::channel(asio::any_io_executor executor, std::span<std::uint8_t> memory,
+                 std::uint32_t ring_bytes, bool broker, std::uint32_t spin_us,
+                 std::unique_ptr<wake_port> wakes)
+    : executor_(std::move(executor)),
+      rx_(memory, ring_bytes, broker ? direction::to_broker : direction::to_client),
+      tx_(memory, ring_bytes, broker ? direction::to_client : direction::to_broker),
+      spin_us_(spin_us),
+      wakes_(std::move(wakes)) {}
+
+void channel::fail(std::error_code why) {
+  if (!failed_) failed_ = why;
+  wakes_->cancel();
+}
+
+void channel::close() {
+  closed_ = true;
+  wakes_->cancel();
+}
+
+bool channel::rx_ready() const {
+  bool corrupt = false;
+  return rx_.readable(corrupt) > 0 || corrupt || failed_ || closed_;
+}
+
+bool channel::tx_ready() const {
+  bool corrupt = false;
+  return tx_.writable(corrupt) > 0 || corrupt || failed_ || closed_;
+}
+
+bool channel::poll_briefly(bool (channel::*ready)() const) const {
+  for (int i = 0; i < 64; ++i) {
+    if ((this->*ready)()) return true;
+    cpu_relax();
+  }
+  return false;
+}
+
+template <class Ring>
+asio::awaitable<void> channel::wait_until(Ring& ring, bool (channel::*ready)() const,
+                                          wake_port::event what) {
+  if (spin_us_ != 0) {
+    // Poll without holding anything up: between looks the I/O thread runs whatever else
+    // is ready (what this connection set going, other connections, other spinning ones),
+    // and the CPU goes to any process that shares it (a yield returns at once when none
+    // does).
+    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
+    do {
+      co_await asio::post(executor_, asio::use_awaitable);
+      if (poll_briefly(ready)) co_return;
+      std::this_thread::yield();
+    } while (std::chrono::steady_clock::now() < until);
+  }
+  ring.announce_wait();  // then one more look before sleeping (docs/shared-memory.md §3)
+  if (!(this->*ready)()) co_await wakes_->sleep(what);
+  ring.withdraw_wait();
+}
+
+asio::awaitable<std::size_t> channel::read(asio::mutable_buffer buffer, std::error_code& ec) {
+  std::span<std::uint8_t> out(static_cast<std::uint8_t*>(buffer.data()), buffer.size());
+  for (;;) {
+    if (closed_) {
+      ec = asio::error::operation_aborted;
+      co_return 0;
+    }
+    bool corrupt = false;
+    std::size_t n = rx_.read(out, corrupt);
+    if (corrupt) fail(std::make_error_code(std::errc::bad_message));
+    if (n > 0) {
+      if (rx_.producer_wants_wake()) wakes_->signal(wake_port::space);
+      co_return n;
+    }
+    if (failed_) {  // what the peer wrote before it left has been read
+      ec = failed_;
+      co_return 0;
+    }
+    co_await wait_until(rx_, &channel::rx_ready, wake_port::bytes);
+  }
+}
+
+asio::awaitable<void> channel::write(const std::vector<asio::const_buffer>& buffers,
+                                     std::size_t skip, std::error_code& ec) {
+  auto next = buffers.begin();
+  std::span<const std::uint8_t> rest;
+  for (;;) {
+    if (closed_) {
+      ec = asio::error::operation_aborted;
+      co_return;
+    }
+    if (failed_) {
+      ec = failed_;
+      co_return;
+    }
+    // Copy as much as the ring takes, then wake the reader once.
+    bool corrupt = false, full = false;
+    while (!full) {
+      while (rest.empty() && next != buffers.end()) {
+        auto buffer = *next++;
+        if (skip >= buffer.size()) {
+          skip -= buffer.size();
+          continue;
+        }
+        rest = {static_cast<const std::uint8_t*>(buffer.data()) + skip, buffer.size() - skip};
+        skip = 0;
+      }
+      if (rest.empty()) break;
+      std::size_t n = tx_.write(rest, corrupt);
+      rest = rest.subspan(n);
+      full = !rest.empty();
+      if (corrupt) break;
+    }
+    if (tx_.consumer_wants_wake()) wakes_->signal(wake_port::bytes);
+    if (corrupt) fail(std::make_error_code(std::errc::bad_message));
+    if (!full && !corrupt) co_return;
+    co_await wait_until(tx_, &channel::tx_ready, wake_port::space);
+  }
+}
+
+}  // namespace ipc::transport::shm
