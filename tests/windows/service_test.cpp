@@ -11,38 +11,16 @@
 #include "local_url.hpp"
 #include "options.hpp"
 #include "temp_dir.hpp"
+#include "windows_process.hpp"
 
 using namespace ipc;
 
 namespace {
 
-// The Linux path CMake knows, as Windows (Wine's Z: drive) sees it.
-std::wstring ipcd_exe() {
-  std::string path = IPCD_TEST_IPCD_BINARY;
-  if (path.starts_with("/")) path = "Z:" + path;
-  std::wstring out(path.begin(), path.end());
-  for (auto& c : out)
-    if (c == L'/') c = L'\\';
-  return out;
-}
-
 // Runs `ipcd.exe ARGS` to completion; its exit code, or -1 when it did not finish in 60 s.
 int run_ipcd(const std::wstring& args) {
-  std::wstring command_line = L"\"" + ipcd_exe() + L"\" " + args;
-  STARTUPINFOW startup{};
-  startup.cb = sizeof startup;
-  PROCESS_INFORMATION process{};
-  if (!CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, FALSE, 0, nullptr, nullptr,
-                      &startup, &process))
-    return -2;
-  DWORD code = static_cast<DWORD>(-1);
-  if (WaitForSingleObject(process.hProcess, 60000) == WAIT_OBJECT_0)
-    GetExitCodeProcess(process.hProcess, &code);
-  else
-    TerminateProcess(process.hProcess, 1);
-  CloseHandle(process.hThread);
-  CloseHandle(process.hProcess);
-  return static_cast<int>(code);
+  test::windows_child ipcd(test::ipcd_exe(), args);
+  return ipcd.started() ? ipcd.wait() : -2;
 }
 
 std::string slurp(const std::string& path) {

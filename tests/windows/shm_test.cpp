@@ -1,0 +1,166 @@
+// Shared memory over the named pipe (docs/shared-memory.md) with ipcd.exe as a process of
+// its own, so that the segment's handles really cross into another process: clients that
+// ask (or insist with shm://) switch and the others stay on the pipe, every kind of
+// traffic crosses between them, a message larger than the ring passes in pieces, and a
+// client killed mid-stream loses only its own connections.
+#include <doctest/doctest.h>
+#include <windows.h>
+
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "collector.hpp"
+#include "ipc/client.hpp"
+#include "local_url.hpp"
+#include "options.hpp"
+#include "temp_dir.hpp"
+#include "windows_process.hpp"
+
+using namespace ipc;
+using ipc::test::at;
+using ipc::test::collector;
+
+namespace {
+
+std::string json_path(std::string path) {  // backslashes escaped for JSON
+  std::string out;
+  for (char c : path) out += c == '\\' ? std::string("\\\\") : std::string(1, c);
+  return out;
+}
+
+// The pipe URL's path as a shm:// URL: npipe:////./pipe/X → shm:////./pipe/X.
+std::string shm_url_of(const std::string& pipe_url) {
+  return "shm://" + pipe_url.substr(pipe_url.find("://") + 3);
+}
+
+std::map<std::uint64_t, std::string> transports(Client& admin) {
+  std::error_code ec;
+  auto listed = nlohmann::json::parse(admin.admin("conn.list", "{}", ec));
+  REQUIRE_FALSE(ec);
+  std::map<std::uint64_t, std::string> out;
+  for (const auto& c : listed) out[c["id"].get<std::uint64_t>()] = c["transport"];
+  return out;
+}
+
+// ipcd.exe on a pipe whose clients may switch, with a ring of one page.
+class ipcd_on_pipe {
+ public:
+  ipcd_on_pipe() : url_(test::local_test_url(dir_)) {
+    std::string config = dir_.file("ipcd.json");
+    std::ofstream(config) << R"({"listeners": [{"url": ")" << url_
+                          << R"(", "shm": true, "shm_ring_bytes": 4096}],
+      "storage": {"dir": ")" << json_path(dir_.file("data"))
+                          << R"("}, "log": {"file": ")" << json_path(dir_.file("ipcd.log"))
+                          << R"(", "stderr": false}})";
+    process_ = std::make_unique<test::windows_child>(
+        test::ipcd_exe(), L"-c \"" + std::wstring(config.begin(), config.end()) + L"\"");
+  }
+  const std::string& url() const { return url_; }
+  bool running() const { return process_->running(); }
+  // Connects `client`, retrying while ipcd.exe starts (Wine starts processes slowly).
+  bool connect(Client& client) {
+    for (int attempt = 0; attempt < 300; ++attempt) {
+      if (!client.connect()) return true;
+      if (!running()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+ private:
+  test::temp_dir dir_;
+  std::string url_;
+  std::unique_ptr<test::windows_child> process_;
+};
+
+// Waits up to 60 s (Wine) for `done`.
+template <class F>
+bool eventually(F done) {
+  for (int i = 0; i < 600; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_SUITE("windows") {
+  TEST_CASE("shm over a named pipe: clients of another process switch, all traffic crosses") {
+    ipcd_on_pipe broker;
+    std::vector<collector> heard(3);  // the collectors outlive the clients that feed them
+    collector large;
+    auto no_shm = at(broker.url());
+    no_shm.shared_memory = false;
+    Client asked(at(broker.url())), required(at(shm_url_of(broker.url()))), pipe_only(no_shm);
+    for (Client* c : {&asked, &required, &pipe_only}) REQUIRE(broker.connect(*c));
+    auto listed = transports(pipe_only);
+    CHECK(listed[asked.connection_id()] == "shm");
+    CHECK(listed[required.connection_id()] == "shm");
+    CHECK(listed[pipe_only.connection_id()] == "npipe");
+
+    std::vector<Client*> all{&asked, &required, &pipe_only};
+    std::vector<subscription> subs;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      std::error_code ec;
+      subs.push_back(all[i]->subscribe("x/#", heard[i].handler(), ec));
+      REQUIRE_FALSE(ec);
+    }
+    for (std::size_t i = 0; i < all.size(); ++i)
+      REQUIRE_FALSE(all[i]->publish_confirmed("x/" + std::to_string(i), "m"));
+    for (auto& h : heard) CHECK(h.wait_for(all.size()));
+
+    // 200 kB through rings of 4 KiB, both ways, in order.
+    std::string big(200 * 1024, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+    std::error_code ec;
+    auto sub = asked.subscribe("big", large.handler(), ec);
+    REQUIRE_FALSE(ec);
+    for (int i = 0; i < 3; ++i) REQUIRE_FALSE(required.publish_confirmed("big", big));
+    REQUIRE(large.wait_for(3));
+    for (const auto& item : large.items()) CHECK(item == "big " + big);
+
+    auto served = required.serve(
+        "svc/echo", [](const message& m) { return std::string("re:") + std::string(m.payload()); },
+        false, ec);
+    REQUIRE_FALSE(ec);
+    auto reply = pipe_only.request("svc/echo", "ping", {}, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(reply.payload == "re:ping");
+  }
+
+  TEST_CASE("shm over a named pipe: a client killed mid-stream loses only its own connections") {
+    ipcd_on_pipe broker;
+    collector calm;  // outlives the clients that feed it
+    Client bystander(at(shm_url_of(broker.url()))), watcher(at(broker.url()));
+    REQUIRE(broker.connect(bystander));
+    REQUIRE(broker.connect(watcher));
+    std::error_code ec;
+    auto sub = bystander.subscribe("calm/#", calm.handler(), ec);
+    REQUIRE_FALSE(ec);
+    // ipcctl.exe floods its own subscriber over shared memory; killed while it flows.
+    test::windows_child flood(test::ipcctl_exe(),
+                              L"--url " + std::wstring(broker.url().begin(), broker.url().end()) +
+                                  L" bench pubsub --msgs 100000000 --size 256");
+    REQUIRE(flood.started());
+    REQUIRE(eventually([&] {
+      auto listed = transports(watcher);
+      int on_shm = 0;
+      for (const auto& [id, transport] : listed) on_shm += transport == "shm";
+      return on_shm >= 3;  // the bystander, the bench's publisher and subscriber
+    }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // mid-stream
+    REQUIRE(flood.running());
+    flood.kill();
+    CHECK(eventually([&] { return transports(watcher).size() == 2; }));
+    CHECK(broker.running());
+    REQUIRE_FALSE(watcher.publish_confirmed("calm/down", "still here"));
+    REQUIRE(calm.wait_for(1));
+    CHECK(calm.items()[0] == "calm/down still here");
+    Client newcomer(at(shm_url_of(broker.url())));
+    CHECK(broker.connect(newcomer));
+  }
+}
