@@ -1,6 +1,7 @@
-// ipcctl bench shm: the same broker socket over shared memory (shm://) and over the
-// socket alone (unix://, shared memory declined), in interleaved rounds: request/reply
-// round trips and pub/sub 1→1, medians per transport and the ratios (docs/shared-memory.md).
+// ipcctl bench shm: the same broker socket (or named pipe) over shared memory (shm://)
+// and over the socket alone (unix:// or npipe://, shared memory declined), in interleaved
+// rounds: request/reply round trips and pub/sub 1→1, medians per transport and the ratios
+// (docs/shared-memory.md).
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +10,7 @@
 
 #include "bench.hpp"
 #include "common.hpp"
+#include "ipc/transport/url.hpp"
 
 namespace ipcctl {
 namespace {
@@ -21,7 +23,7 @@ struct shm_bench_args {
 };
 
 struct transport_runs {
-  const char* name = "";
+  std::string name;
   std::vector<double> p50_us{}, p99_us{}, delivered_per_s{};
 };
 
@@ -32,32 +34,40 @@ double median(std::vector<double> values) {
   return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
 }
 
-// The socket path of a unix:// or shm:// URL ("" for any other).
-std::string socket_path_of(std::string_view url) {
-  for (std::string_view scheme : {"unix://", "shm://"})
-    if (url.starts_with(scheme) && url.size() > scheme.size())
-      return std::string(url.substr(scheme.size()));
-  return {};
+// The local listener a unix://, npipe:// or shm:// URL names: its path (a socket's path,
+// a pipe's //./pipe/NAME) and its own scheme; an empty path for any other URL.
+struct local_target {
+  std::string path, scheme;
+};
+local_target local_target_of(const std::string& text) {
+  namespace transport = ipc::transport;
+  auto parsed = transport::parse_url(text);
+  if (!parsed.value) return {};
+  auto local = transport::local_url_of(*parsed.value);
+  if (local.kind != transport::scheme::unix_socket && local.kind != transport::scheme::named_pipe)
+    return {};
+  auto url = local.to_string();
+  return {url.substr(url.find("://") + 3), std::string(transport::scheme_name(local.kind))};
 }
 
 int run_shm_bench(const global_options& global, const shm_bench_args& args) {
-  auto path = socket_path_of(global.client_options().url);
+  auto [path, local_scheme] = local_target_of(global.client_options().url);
   if (path.empty()) {
-    std::cerr << "ipcctl: bench shm compares shm:// with unix:// on one Unix socket: --url "
-                 "must be unix://PATH or shm://PATH\n";
+    std::cerr << "ipcctl: bench shm compares shm:// with the socket alone on one local "
+                 "listener: --url must be unix://PATH, npipe://PATH or shm://PATH\n";
     return exit_usage;
   }
-  transport_runs shm, unix_socket;
+  transport_runs shm, unix_socket;  // unix_socket: the local socket or pipe alone
   shm.name = "shm";
-  unix_socket.name = "unix";
+  unix_socket.name = local_scheme;
   nlohmann::json runs = nlohmann::json::array();
   int outcome = exit_ok;
   for (std::uint32_t round = 0; round < args.rounds; ++round) {
     for (auto* runs_of : {&shm, &unix_socket}) {
       auto options = global;
       bool over_shm = runs_of == &shm;
-      options.url = (over_shm ? "shm://" : "unix://") + path;
-      options.shared_memory = over_shm;  // unix:// stays on the socket
+      options.url = (over_shm ? "shm://" : unix_socket.name + "://") + path;
+      options.shared_memory = over_shm;  // unix:// (npipe://) stays on the socket
       nlohmann::json reqrep, pubsub;
       reqrep_args latency;
       latency.msgs = args.requests;
@@ -97,15 +107,16 @@ int run_shm_bench(const global_options& global, const shm_bench_args& args) {
                           {"msgs", args.msgs},
                           {"size", args.size},
                           {"shm", summary(shm)},
-                          {"unix", summary(unix_socket)},
+                          {unix_socket.name, summary(unix_socket)},
                           {"p50_ratio", p50_ratio},
                           {"throughput_ratio", throughput_ratio},
                           {"runs", runs}};
     std::cout << report.dump() << "\n";
     return outcome;
   }
-  std::printf("shm vs unix on %s, %zu B, medians of %u rounds (%llu round trips, %llu msgs)\n",
-              path.c_str(), args.size, args.rounds, static_cast<unsigned long long>(args.requests),
+  std::printf("shm vs %s on %s, %zu B, medians of %u rounds (%llu round trips, %llu msgs)\n",
+              unix_socket.name.c_str(), path.c_str(), args.size, args.rounds,
+              static_cast<unsigned long long>(args.requests),
               static_cast<unsigned long long>(args.msgs));
   std::vector<std::vector<std::string>> rows;
   auto fixed = [](double value, int digits) {
@@ -116,7 +127,8 @@ int run_shm_bench(const global_options& global, const shm_bench_args& args) {
   for (const auto* t : {&shm, &unix_socket})
     rows.push_back({t->name, fixed(median(t->p50_us), 1), fixed(median(t->p99_us), 1),
                     fixed(median(t->delivered_per_s), 0)});
-  rows.push_back({"shm/unix", fixed(p50_ratio, 2) + "x", "", fixed(throughput_ratio, 2) + "x"});
+  rows.push_back(
+      {"shm/" + unix_socket.name, fixed(p50_ratio, 2) + "x", "", fixed(throughput_ratio, 2) + "x"});
   std::cout << render_table({"TRANSPORT", "RT P50 US", "RT P99 US", "PUBSUB MSGS/S"}, rows);
   return outcome;
 }
@@ -127,7 +139,7 @@ void register_shm_bench(CLI::App* bench, global_options& global, int& exit_statu
   auto args = std::make_shared<shm_bench_args>();
   auto* shm = bench->add_subcommand(
       "shm", "shared memory against the socket alone: round trips and pub/sub, both ways");
-  shm->add_option("--rounds", args->rounds, "rounds, shm:// and unix:// interleaved")
+  shm->add_option("--rounds", args->rounds, "rounds, shm:// and the socket alone interleaved")
       ->check(CLI::PositiveNumber);
   shm->add_option("--requests", args->requests, "request/reply round trips per run")
       ->check(CLI::PositiveNumber);

@@ -369,5 +369,5 @@ TEST_CASE("shm: ipcctl bench shm measures one socket over both transports, inter
   auto tcp = test::run_command(
       {test::ipcctl_binary(), "--url", "tcp://127.0.0.1:9", "bench", "shm", "--rounds", "1"});
   CHECK(tcp.exit_code == 1);
-  CHECK(tcp.err.find("must be unix://PATH or shm://PATH") != std::string::npos);
+  CHECK(tcp.err.find("must be unix://PATH, npipe://PATH or shm://PATH") != std::string::npos);
 }

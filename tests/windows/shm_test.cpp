@@ -52,9 +52,9 @@ class ipcd_on_pipe {
     std::string config = dir_.file("ipcd.json");
     std::ofstream(config) << R"({"listeners": [{"url": ")" << url_
                           << R"(", "shm": true, "shm_ring_bytes": 4096}],
-      "storage": {"dir": ")" << json_path(dir_.file("data"))
-                          << R"("}, "log": {"file": ")" << json_path(dir_.file("ipcd.log"))
-                          << R"(", "stderr": false}})";
+      "storage": {"dir": ")"
+                          << json_path(dir_.file("data")) << R"("}, "log": {"file": ")"
+                          << json_path(dir_.file("ipcd.log")) << R"(", "stderr": false}})";
     process_ = std::make_unique<test::windows_child>(
         test::ipcd_exe(), L"-c \"" + std::wstring(config.begin(), config.end()) + L"\"");
   }
@@ -162,5 +162,18 @@ TEST_SUITE("windows") {
     CHECK(calm.items()[0] == "calm/down still here");
     Client newcomer(at(shm_url_of(broker.url())));
     CHECK(broker.connect(newcomer));
+  }
+
+  TEST_CASE("shm over a named pipe: ipcctl bench shm runs both transports of the pipe") {
+    ipcd_on_pipe broker;
+    Client probe(at(broker.url()));
+    REQUIRE(broker.connect(probe));  // ipcd.exe is up
+    // Exit 0 only when every run over shm:// and over npipe:// (shared memory declined)
+    // delivered everything in order.
+    test::windows_child bench(test::ipcctl_exe(),
+                              L"--url " + std::wstring(broker.url().begin(), broker.url().end()) +
+                                  L" bench shm --rounds 1 --requests 200 --msgs 2000");
+    REQUIRE(bench.started());
+    CHECK(bench.wait() == 0);
   }
 }
