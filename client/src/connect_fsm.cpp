@@ -25,7 +25,10 @@ connect_fsm::connect_fsm(const client_options& options, bool ask_shared_memory)
 void connect_fsm::hello(protocol::byte_buffer& out) const {
   std::vector<std::pair<std::string_view, std::string_view>> props{
       {"client_name", options_.client_name}};
-  if (ask_shared_memory_) props.emplace_back("shm", "1");
+  if (ask_shared_memory_) {
+    props.emplace_back("shm", "1");
+    props.emplace_back("shm_token", "1");  // we can open the segment a WELCOME names
+  }
   std::string_view mechanism = "anonymous";
   if (!options_.token.empty()) {
     mechanism = "token";

@@ -156,12 +156,16 @@ TEST_CASE("connect_fsm: shared memory is asked for only when told, and taken onl
   auto hello = decode_hello(out, storage);
   REQUIRE(hello.properties.find("shm", value));
   CHECK(value == "1");
+  REQUIRE(hello.properties.find("shm_token", value));  // it can open a named segment
+  CHECK(value == "1");
 
   protocol::byte_buffer agreed;
-  std::pair<std::string_view, std::string_view> props[] = {{"server", "ipcd/test"}, {"shm", "1"}};
+  std::pair<std::string_view, std::string_view> props[] = {
+      {"server", "ipcd/test"}, {"shm", "1"}, {"shm_token", "Local\\ipcd-shm-0"}};
   protocol::encode_welcome(agreed, 3, 1024, props);
   REQUIRE(feed(asking, agreed, 1) == connect_fsm::state::ready);
   CHECK(asking.shared_memory());
+  CHECK(asking.shm_token() == "Local\\ipcd-shm-0");  // handed to the transport as it is
   connect_fsm not_asking(options);  // a broker's shm=1 without our asking is ignored
   REQUIRE(feed(not_asking, agreed, agreed.size()) == connect_fsm::state::ready);
   CHECK_FALSE(not_asking.shared_memory());

@@ -102,13 +102,13 @@ void local_stream::close() {
   if (rings_) rings_->close();
 }
 
-bool local_stream::can_offer_shared_memory() const {
+bool local_stream::can_offer_shared_memory(bool) const {  // no token needed here
   return role_ == role::broker && shm_.enabled && !rings_ && !segment_.valid();
 }
 
 bool local_stream::offer_shared_memory(std::string& token, std::string& error) {
   token.clear();  // the descriptors travel with the bytes
-  if (!can_offer_shared_memory()) {
+  if (!can_offer_shared_memory(false)) {
     error = "this listener does not offer shared memory";
     return false;
   }
@@ -116,8 +116,10 @@ bool local_stream::offer_shared_memory(std::string& token, std::string& error) {
   return segment_.valid();
 }
 
-void local_stream::switch_shared_memory_after(std::uint64_t bytes) {
-  if (segment_.valid() && !rings_ && bytes > written_) switch_at_ = bytes;
+bool local_stream::switch_shared_memory_after(std::uint64_t bytes) {
+  if (!segment_.valid() || rings_ || bytes <= written_) return false;
+  switch_at_ = bytes;
+  return true;
 }
 
 std::error_code local_stream::accept_shared_memory(std::string_view) {
@@ -136,6 +138,7 @@ void local_stream::start_rings() {
                                           broker, shm_.spin_us,
                                           std::make_unique<pipe_wakes>(executor, segment_, broker));
   peer_.transport = scheme::shm;
+  if (closed_) rings_->close();  // closed while the switching write was under way
   std::error_code ignored;
   socket_.cancel(ignored);  // a read waiting on the socket goes on with the rings
   watch_socket();

@@ -34,9 +34,9 @@ class local_stream final : public stream {
   const peer_info& peer() const override { return peer_; }
   asio::any_io_executor get_executor() override { return socket_.get_executor(); }
 
-  bool can_offer_shared_memory() const override;
+  bool can_offer_shared_memory(bool takes_token) const override;
   bool offer_shared_memory(std::string& token, std::string& error) override;
-  void switch_shared_memory_after(std::uint64_t bytes) override;
+  bool switch_shared_memory_after(std::uint64_t bytes) override;
   std::error_code accept_shared_memory(std::string_view token) override;
 
  private:

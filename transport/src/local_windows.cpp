@@ -213,28 +213,27 @@ class pipe_stream final : public stream {
   const peer_info& peer() const override { return peer_; }
   asio::any_io_executor get_executor() override { return handle_.get_executor(); }
 
-  bool can_offer_shared_memory() const override {
-    return broker_ && shm_.enabled && !rings_ && !segment_.valid();
+  // Only to a client that can open the named segment (its HELLO says shm_token).
+  bool can_offer_shared_memory(bool takes_token) const override {
+    return takes_token && broker_ && shm_.enabled && !rings_ && !segment_.valid();
   }
   bool offer_shared_memory(std::string& token, std::string& error) override {
-    if (!can_offer_shared_memory()) {
+    if (!can_offer_shared_memory(true)) {
       error = "this listener does not offer shared memory";
       return false;
     }
-    if (!peer_.pid) {
-      error = "the client's process id is unknown";
-      return false;
-    }
-    segment_ = shm::segment::create(shm_.ring_bytes, *peer_.pid, peer_.sid, token, error);
+    segment_ = shm::segment::create(shm_.ring_bytes, peer_.sid, token, error);
     return segment_.valid();
   }
-  void switch_shared_memory_after(std::uint64_t bytes) override {
-    if (segment_.valid() && !rings_ && bytes > written_) switch_at_ = bytes;
+  bool switch_shared_memory_after(std::uint64_t bytes) override {
+    if (!segment_.valid() || rings_ || bytes <= written_) return false;
+    switch_at_ = bytes;
+    return true;
   }
   std::error_code accept_shared_memory(std::string_view token) override {
     if (broker_ || rings_) return std::make_error_code(std::errc::invalid_argument);
     std::string error;
-    segment_ = shm::segment::adopt(token, error);
+    segment_ = shm::segment::open(token, error);
     if (!segment_.valid()) return std::make_error_code(std::errc::bad_message);
     start_rings();
     return {};
@@ -255,6 +254,7 @@ class pipe_stream final : public stream {
         executor, segment_.memory(), segment_.ring_bytes(), broker_, shm_.spin_us,
         std::make_unique<event_wakes>(executor, segment_, broker_));
     peer_.transport = scheme::shm;
+    if (closed_) rings_->close();  // closed while the switching write was under way
     std::error_code ignored;
     handle_.cancel(ignored);  // a read waiting on the pipe goes on with the rings
     watch_pipe();

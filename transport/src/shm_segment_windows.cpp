@@ -1,10 +1,11 @@
-// The shm segment on Windows: a paging-file section, its view, four events, and the
-// handles duplicated into the client's process.
+// The shm segment on Windows: a paging-file section, its view and four events, named
+// objects under a random name with DACLs for the client's account.
 #include "shm_segment_windows.hpp"
 
 #include <windows.h>
+// windows.h first.
+#include <bcrypt.h>
 
-#include <charconv>
 #include <cstdio>
 #include <utility>
 
@@ -13,13 +14,14 @@
 namespace ipc::transport::shm {
 namespace {
 
-std::string os_error(const char* what, DWORD code = GetLastError()) {
-  return std::string(what) + ": Windows error " + std::to_string(code);
+std::string os_error(const std::string& what, DWORD code = GetLastError()) {
+  return what + ": Windows error " + std::to_string(code);
 }
 
 // What the client may do with each object: map the section for reading and writing; wait
 // on the events it sleeps on, set the ones that wake the broker. Nothing else (no
-// resizing a section can do anyway, no WRITE_DAC, no waiting on the broker's events).
+// resizing, which a section cannot do anyway, no WRITE_DAC, no waiting on the events the
+// broker sleeps on).
 constexpr DWORD client_section_rights = FILE_MAP_READ | FILE_MAP_WRITE;
 constexpr DWORD client_event_rights(wake_slot slot) {
   return broker_waits(slot) ? EVENT_MODIFY_STATE : SYNCHRONIZE;
@@ -30,25 +32,29 @@ constexpr DWORD client_event_rights(wake_slot slot) {
 std::string dacl(const std::string& client_sid, DWORD client_rights) {
   std::string sddl = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
   if (auto self = win::own_sid(); !self.empty()) sddl += "(A;;GA;;;" + self + ")";
-  if (!client_sid.empty()) {
-    char rights[16];
-    std::snprintf(rights, sizeof rights, "0x%lx", static_cast<unsigned long>(client_rights));
-    sddl += std::string("(A;;") + rights + ";;;" + client_sid + ")";
+  char rights[16];
+  std::snprintf(rights, sizeof rights, "0x%lx", static_cast<unsigned long>(client_rights));
+  return sddl + "(A;;" + rights + ";;;" + client_sid + ")";
+}
+
+constexpr std::string_view name_stem = "ipcd-shm-";
+constexpr std::size_t random_hex = 32;  // 128 bits
+
+// Whether `token` is a name create() makes: Global\ or Local\, the stem, 32 hex digits.
+bool well_formed(std::string_view token) {
+  for (std::string_view space : {"Global\\", "Local\\"}) {
+    if (!token.starts_with(space)) continue;
+    auto rest = token.substr(space.size());
+    if (!rest.starts_with(name_stem) || rest.size() != name_stem.size() + random_hex) return false;
+    for (char c : rest.substr(name_stem.size()))
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
   }
-  return sddl;
+  return false;
 }
 
-std::string hex(const void* handle) {
-  char text[2 * sizeof(std::uintptr_t) + 1];
-  auto end = std::to_chars(text, text + sizeof text, reinterpret_cast<std::uintptr_t>(handle), 16);
-  return std::string(text, end.ptr);
-}
-
-// Closes handles duplicated into `process` (they were never told to the client).
-void close_remote(HANDLE process, const std::array<HANDLE, 1 + wake_slots>& handles) {
-  for (HANDLE remote : handles)
-    if (remote != nullptr)
-      DuplicateHandle(process, remote, nullptr, nullptr, 0, FALSE, DUPLICATE_CLOSE_SOURCE);
+std::wstring event_name(const std::string& token, std::size_t slot) {
+  return win::widen(token + "-" + std::to_string(slot));
 }
 
 }  // namespace
@@ -82,12 +88,26 @@ void segment::reset() {
 
 void* segment::release_wake_handle(wake_slot slot) { return std::exchange(events_[slot], nullptr); }
 
-segment segment::create(std::uint32_t ring_bytes, std::uint32_t client_pid,
-                        const std::string& client_sid, std::string& token, std::string& error) {
-  segment made;
+segment segment::create(std::uint32_t ring_bytes, const std::string& client_sid, std::string& token,
+                        std::string& error) {
   if (!valid_ring_bytes(ring_bytes)) {
     error = "invalid ring size " + std::to_string(ring_bytes);
     return {};
+  }
+  if (client_sid.empty()) {  // nobody to grant the objects to
+    error = "the client's account is unknown";
+    return {};
+  }
+  unsigned char random[random_hex / 2];
+  if (BCryptGenRandom(nullptr, random, sizeof random, BCRYPT_USE_SYSTEM_PREFERRED_RNG) != 0) {
+    error = "no random bytes for the segment's name";
+    return {};
+  }
+  std::string suffix(name_stem);
+  for (unsigned char byte : random) {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", byte);
+    suffix += hex;
   }
   win::security_descriptor section_security(dacl(client_sid, client_section_rights));
   if (!section_security.valid()) {
@@ -95,13 +115,28 @@ segment segment::create(std::uint32_t ring_bytes, std::uint32_t client_pid,
     return {};
   }
   SECURITY_ATTRIBUTES attributes{sizeof attributes, section_security.get(), FALSE};
+  segment made;
   made.bytes_ = segment_bytes(ring_bytes);
   auto size = static_cast<std::uint64_t>(made.bytes_);
-  made.section_ = CreateFileMappingW(INVALID_HANDLE_VALUE, &attributes, PAGE_READWRITE,
-                                     static_cast<DWORD>(size >> 32),
-                                     static_cast<DWORD>(size & 0xffffffffu), nullptr);
+  // Global\ reaches clients in every session (a service runs in session 0); creating a
+  // global section takes SeCreateGlobalPrivilege, which services and administrators
+  // have: without it, Local\ reaches the clients of the broker's own session.
+  bool taken = false;
+  for (std::string space : {"Global\\", "Local\\"}) {
+    token = space + suffix;
+    SetLastError(0);
+    made.section_ = CreateFileMappingW(
+        INVALID_HANDLE_VALUE, &attributes, PAGE_READWRITE, static_cast<DWORD>(size >> 32),
+        static_cast<DWORD>(size & 0xffffffffu), win::widen(token).c_str());
+    taken = GetLastError() == ERROR_ALREADY_EXISTS;
+    if (made.section_ != nullptr) break;
+  }
   if (made.section_ == nullptr) {
     error = os_error("CreateFileMapping");
+    return {};
+  }
+  if (taken) {  // someone else's object: never use it
+    error = "the segment's random name is taken";
     return {};
   }
   made.view_ = static_cast<std::uint8_t*>(
@@ -113,84 +148,64 @@ segment segment::create(std::uint32_t ring_bytes, std::uint32_t client_pid,
   made.ring_bytes_ = ring_bytes;
   initialize_segment(made.memory(), ring_bytes);
   for (std::size_t slot = 0; slot < wake_slots; ++slot) {
-    auto which = static_cast<wake_slot>(slot);
-    win::security_descriptor event_security(dacl(client_sid, client_event_rights(which)));
+    win::security_descriptor event_security(
+        dacl(client_sid, client_event_rights(static_cast<wake_slot>(slot))));
     SECURITY_ATTRIBUTES event_attributes{sizeof event_attributes, event_security.get(), FALSE};
-    made.events_[slot] = CreateEventW(event_security.valid() ? &event_attributes : nullptr,
-                                      FALSE /* auto-reset */, FALSE, nullptr);
-    if (!event_security.valid() || made.events_[slot] == nullptr) {
+    SetLastError(0);
+    if (event_security.valid())
+      made.events_[slot] = CreateEventW(&event_attributes, FALSE /* auto-reset */, FALSE,
+                                        event_name(token, slot).c_str());
+    if (made.events_[slot] == nullptr) {
       error = os_error("CreateEvent");
       return {};
     }
+    if (GetLastError() == ERROR_ALREADY_EXISTS) {
+      error = "the segment's random name is taken";
+      return {};
+    }
   }
-  // The client's handles, duplicated into its process: the pipe's client process id
-  // names it (the process is connected to the pipe, so the id is still its own).
-  HANDLE process = OpenProcess(PROCESS_DUP_HANDLE, FALSE, client_pid);
-  if (process == nullptr) {
-    error = os_error(("opening the client's process (pid " + std::to_string(client_pid) +
-                      ") to hand it the segment")
-                         .c_str());
-    return {};
-  }
-  std::array<HANDLE, 1 + wake_slots> remote{};
-  bool duplicated = DuplicateHandle(GetCurrentProcess(), made.section_, process, &remote[0],
-                                    client_section_rights, FALSE, 0);
-  for (std::size_t slot = 0; duplicated && slot < wake_slots; ++slot)
-    duplicated =
-        DuplicateHandle(GetCurrentProcess(), made.events_[slot], process, &remote[slot + 1],
-                        client_event_rights(static_cast<wake_slot>(slot)), FALSE, 0);
-  if (!duplicated) {
-    error = os_error("handing the segment to the client's process");
-    close_remote(process, remote);
-    CloseHandle(process);
-    return {};
-  }
-  CloseHandle(process);
-  token.clear();
-  for (HANDLE handle : remote) token += (token.empty() ? "" : ",") + hex(handle);
   return made;
 }
 
-segment segment::adopt(std::string_view token, std::string& error) {
-  // The five handle values, hexadecimal, comma-separated: section, then the events.
-  std::array<HANDLE, 1 + wake_slots> handles{};
-  std::size_t count = 0;
-  const char* at = token.data();
-  const char* end = token.data() + token.size();
-  while (at < end && count < handles.size()) {
-    std::uintptr_t value = 0;
-    auto parsed = std::from_chars(at, end, value, 16);
-    if (parsed.ec != std::errc() || value == 0) break;
-    handles[count++] = reinterpret_cast<HANDLE>(value);
-    at = parsed.ptr;
-    if (at < end && *at == ',') ++at;
-  }
-  if (count != handles.size() || at != end) {  // not ours to close: values we cannot trust
-    error = "the broker's shared-memory token is not 5 handle values";
+segment segment::open(std::string_view token, std::string& error) {
+  if (!well_formed(token)) {
+    error = "the broker's shared-memory token is not a segment name";
     return {};
   }
-  segment adopted;
-  adopted.section_ = handles[0];
-  for (std::size_t slot = 0; slot < wake_slots; ++slot) adopted.events_[slot] = handles[slot + 1];
-  adopted.view_ = static_cast<std::uint8_t*>(MapViewOfFile(
-      adopted.section_, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0));  // the whole section
-  if (adopted.view_ == nullptr) {
+  std::string name(token);
+  segment opened;
+  opened.section_ = OpenFileMappingW(client_section_rights, FALSE, win::widen(name).c_str());
+  if (opened.section_ == nullptr) {
+    error = os_error("opening the shared-memory segment");
+    return {};
+  }
+  for (std::size_t slot = 0; slot < wake_slots; ++slot) {
+    opened.events_[slot] = OpenEventW(client_event_rights(static_cast<wake_slot>(slot)), FALSE,
+                                      event_name(name, slot).c_str());
+    if (opened.events_[slot] == nullptr) {
+      error = os_error("opening the shared-memory wake-up events");
+      return {};
+    }
+  }
+  opened.view_ = static_cast<std::uint8_t*>(
+      MapViewOfFile(opened.section_, client_section_rights, 0, 0, 0));  // the whole section
+  if (opened.view_ == nullptr) {
     error = os_error("MapViewOfFile");
     return {};
   }
   MEMORY_BASIC_INFORMATION region{};
-  if (VirtualQuery(adopted.view_, &region, sizeof region) == 0 ||
+  if (VirtualQuery(opened.view_, &region, sizeof region) == 0 ||
       region.RegionSize < control_page_bytes) {
     error = "the shared-memory segment is too small";
     return {};
   }
-  adopted.bytes_ = region.RegionSize;
-  adopted.ring_bytes_ = read_ring_bytes(adopted.memory());
-  if (adopted.ring_bytes_ == 0) {
+  opened.bytes_ = region.RegionSize;
+  opened.ring_bytes_ = read_ring_bytes(opened.memory());
+  if (opened.ring_bytes_ == 0) {
     error = "the shared-memory segment's header is not an ipcd ring layout this client knows";
     return {};
   }
-  return adopted;
+  return opened;
 }
 
 void signal_wake(void* event) { SetEvent(event); }

@@ -1,11 +1,13 @@
-// A shm connection's shared memory on Windows (docs/shared-memory.md §2, §4): an unnamed
-// section backed by the paging file, mapped by both sides, and four auto-reset events,
-// made by the broker. The broker duplicates handles to them into the client's process
-// (the pipe's client process id), each with only the rights the client needs, and the
-// handles' values travel to the client in the WELCOME (the token). Unnamed: nobody can
-// open them by name; their DACLs allow SYSTEM, Administrators, the broker's account and
-// the client's account (with those rights). A section cannot be resized once made, so
-// the broker's view can never lose pages under it. Owns its handles and view; no Asio.
+// A shm connection's shared memory on Windows (docs/shared-memory.md §2, §4): a section
+// backed by the paging file, mapped by both sides, and four auto-reset events, made by
+// the broker as named objects under a random name (128 bits from the system's generator,
+// in the Global\ namespace, or Local\ where the broker may not create global sections)
+// whose DACLs allow SYSTEM, Administrators, the broker's account, and the client's account
+// only what the client needs. The name travels to the client in the WELCOME (the token)
+// and the client opens the objects with those rights. Nothing is handed into the client's
+// process: no access to it is needed, and objects the client never opened vanish with the
+// broker's handles. A section cannot be resized once made, so the broker's view can never
+// lose pages under it. Owns its handles and view; no Asio.
 #pragma once
 
 #include <array>
@@ -25,14 +27,12 @@ class segment {
   segment& operator=(segment&& other) noexcept;
   ~segment();
 
-  // Broker: a fresh segment with rings of `ring_bytes`, its handles duplicated into the
-  // process `client_pid`; `client_sid` ("" when unknown) gets the client's rights in the
-  // objects' DACLs. `token` names the client's handles.
-  static segment create(std::uint32_t ring_bytes, std::uint32_t client_pid,
-                        const std::string& client_sid, std::string& token, std::string& error);
-  // Client: the segment whose handles (in this process) `token` names; takes ownership
-  // of them once the token parses, also when the segment then turns out unusable.
-  static segment adopt(std::string_view token, std::string& error);
+  // Broker: a fresh segment with rings of `ring_bytes` that the account `client_sid` may
+  // open with the client's rights; `token` is the objects' name.
+  static segment create(std::uint32_t ring_bytes, const std::string& client_sid, std::string& token,
+                        std::string& error);
+  // Client: opens the segment a broker named (only names of the form create() makes).
+  static segment open(std::string_view token, std::string& error);
 
   bool valid() const { return view_ != nullptr; }
   std::span<std::uint8_t> memory() const { return {view_, bytes_}; }

@@ -16,7 +16,7 @@ bool stream::offer_shared_memory(std::string&, std::string& error) {
   return false;
 }
 
-void stream::switch_shared_memory_after(std::uint64_t) {}
+bool stream::switch_shared_memory_after(std::uint64_t) { return false; }
 
 std::error_code stream::accept_shared_memory(std::string_view) {
   return std::make_error_code(std::errc::not_supported);

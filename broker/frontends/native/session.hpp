@@ -159,6 +159,7 @@ class session final : public client,
   asio::steady_timer keepalive_;         // PINGs an idle client, closes a silent one
   asio::steady_timer resume_;            // a paused reader sleeps on it; cancel() wakes it
   bool shm_asked_ = false;               // the HELLO's shm property (docs/shared-memory.md §4)
+  bool shm_takes_token_ = false;         // and its shm_token: it can open a named segment
   bool writer_waiting_ = false;
   bool reading_paused_ = false;  // a publish met the memory alarm: read on once it clears
   bool stopped_ = false;

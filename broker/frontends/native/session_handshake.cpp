@@ -72,6 +72,8 @@ void session::on_hello(const protocol::raw_frame& frame) {
   client_name_ = std::move(result.client_name);
   std::string_view shm;
   shm_asked_ = hello.properties.find("shm", shm) && shm == "1";
+  std::string_view takes_token;
+  shm_takes_token_ = hello.properties.find("shm_token", takes_token) && takes_token == "1";
   std::string will_problem;
   will_ = will_of(hello, will_problem);
   if (!will_problem.empty())
@@ -180,9 +182,16 @@ void session::accept_user(const std::string& user, const std::string& basis) {
   protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload,
                            std::span(props).first(count));
   // The switch comes right after the WELCOME, the last bytes on the socket.
-  if (shm)
-    stream_->switch_shared_memory_after(counters_.bytes_out + pending_bytes() +
-                                        frame_scratch_.size());
+  if (shm && !stream_->switch_shared_memory_after(counters_.bytes_out + pending_bytes() +
+                                                  frame_scratch_.size())) {
+    core_.log().error(
+        "connection {} ({}): the switch to shared memory cannot follow the WELCOME; "
+        "staying on the socket",
+        id_, peer().address);
+    frame_scratch_.clear();
+    protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload,
+                             std::span(props).first(2));
+  }
   queue_frame();
   core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user);
   core_.announce_open(*state_);
@@ -192,7 +201,7 @@ bool session::offer_shared_memory(std::string& token) {
   // docs/shared-memory.md §4: the client asked, its listener allows it, and nothing came
   // behind the HELLO (a client that asks waits for WELCOME: bytes already on the socket
   // would arrive before the switch but belong after it).
-  if (!shm_asked_ || !stream_->can_offer_shared_memory()) return false;
+  if (!shm_asked_ || !stream_->can_offer_shared_memory(shm_takes_token_)) return false;
   if (reader_.buffered() != 0) {
     core_.log().info(
         "connection {} ({}): frames behind a HELLO asking for shared memory; "

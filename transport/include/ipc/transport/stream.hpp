@@ -42,16 +42,20 @@ class stream {
   virtual asio::any_io_executor get_executor() = 0;
 
   // The switch to shared memory (docs/shared-memory.md §4). Broker side: whether this
-  // connection's listener allows it, then the offer, which makes the rings and sets
-  // `token` to what the client needs to reach them besides the bytes it reads ("" where
-  // that travels with the bytes: the descriptors on Linux; the handles' values in the
-  // client process on Windows), or returns false with `error`: the connection stays on
-  // the socket. Then the switch point: once `bytes` in all have been written (the
-  // handshake's last bytes, which carry the descriptors where the OS passes them) reads
-  // and writes go through the rings.
-  virtual bool can_offer_shared_memory() const { return false; }
+  // connection's listener allows it for a client that can (or cannot) open a segment a
+  // token names, then the offer, which makes the rings and sets `token` to what the
+  // client needs to reach them besides the bytes it reads ("" where that travels with the
+  // bytes: the descriptors on Linux; the segment's name on Windows), or returns false
+  // with `error`: the connection stays on the socket. Then the switch point: once `bytes`
+  // in all have been written (the handshake's last bytes, which carry the descriptors
+  // where the OS passes them) reads and writes go through the rings; false when it
+  // cannot be (an offer not made, or bytes already written past it).
+  virtual bool can_offer_shared_memory(bool takes_token) const {
+    (void)takes_token;
+    return false;
+  }
   virtual bool offer_shared_memory(std::string& token, std::string& error);
-  virtual void switch_shared_memory_after(std::uint64_t bytes);
+  virtual bool switch_shared_memory_after(std::uint64_t bytes);
   // Client side, after the broker accepted the switch with `token`: moves to the rings.
   virtual std::error_code accept_shared_memory(std::string_view token);
   bool on_shared_memory() const { return peer().transport == scheme::shm; }
