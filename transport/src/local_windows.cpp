@@ -147,9 +147,9 @@ std::vector<asio::const_buffer> first_bytes(const std::vector<asio::const_buffer
 }
 
 // A named pipe connection that may switch to shared-memory rings (docs/shared-memory.md
-// §4): the broker's offer makes the segment and hands the client its handles; the token
-// naming them travels in the WELCOME, the last bytes on the pipe, and from then on bytes
-// move through the rings. The pipe stays open as the liveness signal: its end (or any
+// §4): the broker's offer makes the segment as named objects the client's account may
+// open; the token naming them travels in the WELCOME, the last bytes on the pipe, the
+// client opens them, and from then on bytes move through the rings. The pipe stays open as the liveness signal: its end (or any
 // byte on it) ends the connection once the ring is drained.
 class pipe_stream final : public stream {
  public:
