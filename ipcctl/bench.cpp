@@ -1,10 +1,12 @@
 // ipcctl bench pubsub: one publisher, K subscribers, every message checked for order and
 // loss; reports delivered msgs/s. Clients run on two I/O threads (publisher, subscribers).
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include <asio/co_spawn.hpp>
@@ -60,7 +62,17 @@ asio::awaitable<void> publish_all(ipc::async_client& client, const pubsub_args& 
 
 }  // namespace
 
-int measure_pubsub(const global_options& global, const pubsub_args& args, nlohmann::json& report) {
+std::string random_suffix() {
+  char suffix[17];
+  std::snprintf(
+      suffix, sizeof suffix, "%016llx",
+      static_cast<unsigned long long>(std::random_device{}()) << 32 | std::random_device{}());
+  return suffix;
+}
+
+int measure_pubsub(const global_options& global, const pubsub_args& given, nlohmann::json& report) {
+  auto args = given;
+  if (args.topic.empty()) args.topic = "bench/pubsub/" + random_suffix();
   auto options = global.client_options();
   options.auto_reconnect = false;
   auto sub_options = options;
@@ -225,7 +237,8 @@ void register_bench(CLI::App& app, global_options& global, int& exit_status) {
   pubsub->add_option("--subs", args->subs, "subscribers")->check(CLI::PositiveNumber);
   pubsub->add_option("--window", args->window, "max messages in flight to the slowest subscriber")
       ->check(CLI::PositiveNumber);
-  pubsub->add_option("--topic", args->topic, "topic to use");
+  pubsub->add_option("--topic", args->topic,
+                     "topic to use (default: bench/pubsub/ and a random part)");
   pubsub->add_option(
       "--sub-url", args->sub_url,
       "subscribers connect to this broker (publisher: --url), e.g. across an uplink");

@@ -16,17 +16,20 @@ struct pubsub_args {
   std::size_t size = 128;
   std::size_t subs = 1;
   std::uint64_t window = 20000;  // messages the publisher may be ahead of the slowest subscriber
-  std::string topic = "bench/pubsub";
-  std::string sub_url;  // subscribers connect here ("" = --url): across two brokers
+  std::string topic;             // "" = bench/pubsub/RANDOM: benches running at once stay apart
+  std::string sub_url;           // subscribers connect here ("" = --url): across two brokers
 };
 
 struct reqrep_args {
   std::uint64_t msgs = 20000;
   std::size_t size = 128;
   bool queue = false;
-  std::string target = "bench.reqrep";
+  std::string target;     // "" = bench/reqrep/RANDOM, or the queue bench.reqrep with `queue`
   std::string reply_url;  // the replier connects here ("" = --url): across two brokers
 };
+
+// 16 random hexadecimal digits: the default topics' random part.
+std::string random_suffix();
 
 // Runs the benchmark against global.url; exit_ok with `report` filled, or the exit code
 // after printing why it failed (exit_refused when messages came out of order: the report

@@ -7,7 +7,6 @@
 #include <future>
 #include <iostream>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include <asio/co_spawn.hpp>
@@ -323,7 +322,10 @@ int run_queue(const global_options& global, const queue_args& args) {
 
 }  // namespace
 
-int measure_reqrep(const global_options& global, const reqrep_args& args, nlohmann::json& report) {
+int measure_reqrep(const global_options& global, const reqrep_args& given, nlohmann::json& report) {
+  auto args = given;
+  if (args.target.empty())
+    args.target = args.queue ? std::string("bench.reqrep") : "bench/reqrep/" + random_suffix();
   auto options = global.client_options();
   options.auto_reconnect = false;
   asio::io_context server_io(1), client_io(1);
@@ -410,13 +412,7 @@ struct oneway_args {
 // which then sends the next; nothing else is in flight.
 int run_oneway(const global_options& global, const oneway_args& given) {
   auto args = given;
-  if (args.topic.empty()) {
-    char suffix[17];
-    std::snprintf(
-        suffix, sizeof suffix, "%016llx",
-        static_cast<unsigned long long>(std::random_device{}()) << 32 | std::random_device{}());
-    args.topic = std::string("bench/oneway/") + suffix;
-  }
+  if (args.topic.empty()) args.topic = "bench/oneway/" + random_suffix();
   auto options = global.client_options();
   options.auto_reconnect = false;
   asio::io_context sub_io(1), pub_io(1);
@@ -554,7 +550,9 @@ void register_queue_benches(CLI::App* bench, global_options& global, int& exit_s
   reqrep->add_option("--msgs", r->msgs, "requests")->check(CLI::PositiveNumber);
   reqrep->add_option("--size", r->size, "payload bytes");
   reqrep->add_flag("--queue", r->queue, "requests go through a queue instead of a topic");
-  reqrep->add_option("--target", r->target, "topic or queue to use");
+  reqrep->add_option("--target", r->target,
+                     "topic or queue to use (default: bench/reqrep/ and a random part, or the "
+                     "queue bench.reqrep)");
   reqrep->add_option(
       "--reply-url", r->reply_url,
       "the replier connects to this broker (requester: --url), e.g. across an uplink");

@@ -219,6 +219,26 @@ TEST_CASE("ipcctl bench pubsub verifies every message and reports a rate") {
   CHECK(human.out.find("msgs/s delivered") != std::string::npos);
 }
 
+TEST_CASE("ipcctl benches running at once against one broker stay apart") {
+  // Each default topic has a random part: no bench sees the other's messages (which it
+  // would count as out of order) or answers the other's requests.
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.unix_url());
+  std::vector<std::unique_ptr<child_process>> benches;
+  for (int i = 0; i < 2; ++i) {
+    benches.push_back(ipcctl.spawn({"bench", "pubsub", "--msgs", "300000", "--json"}));
+    benches.push_back(ipcctl.spawn({"bench", "reqrep", "--msgs", "3000", "--json"}));
+  }
+  for (auto& bench : benches) {
+    auto status = bench->wait(std::chrono::seconds(60));
+    REQUIRE(status.has_value());
+    CHECK_MESSAGE(*status == 0, bench->err());
+    auto report = nlohmann::json::parse(bench->out());
+    if (report["bench"] == "pubsub") CHECK(report["out_of_order"] == 0);
+  }
+}
+
 TEST_CASE("ipcctl bench pubsub ends with a timeout when deliveries stall") {
   // Subscribers that lose messages (slow_consumer drop, small output limit) never catch
   // up: the publisher waits on its window until --timeout, then the bench reports.
