@@ -62,22 +62,33 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
   set_state(connection_state::connecting);
   std::error_code ec;
   std::shared_ptr<transport::stream> stream;
-  {
-    using namespace asio::experimental::awaitable_operators;
-    asio::steady_timer timer(executor_, options_.connect_timeout);
-    transport::connect_options connection{options_.tls_ca,
-                                          options_.tls_cert,
-                                          options_.tls_key,
-                                          {ask_shared_memory(), 0, options_.shm_spin_us}};
-    auto outcome = co_await (transport::connect(url_, connection, ec) ||
-                             timer.async_wait(asio::use_awaitable));
-    if (outcome.index() == 1)
-      ec = make_error_code(errc::timeout);
-    else
-      stream = std::move(std::get<0>(outcome));
-  }
   std::unique_ptr<protocol::frame_reader> reader;
-  if (!ec && stream) ec = co_await handshake(*stream, reader);
+  for (;;) {
+    {
+      using namespace asio::experimental::awaitable_operators;
+      asio::steady_timer timer(executor_, options_.connect_timeout);
+      transport::connect_options connection{options_.tls_ca,
+                                            options_.tls_cert,
+                                            options_.tls_key,
+                                            {ask_shared_memory(), 0, options_.shm_spin_us}};
+      auto outcome = co_await (transport::connect(url_, connection, ec) ||
+                               timer.async_wait(asio::use_awaitable));
+      if (outcome.index() == 1)
+        ec = make_error_code(errc::timeout);
+      else
+        stream = std::move(std::get<0>(outcome));
+    }
+    bool shm_failed = false;
+    if (!ec && stream) ec = co_await handshake(*stream, reader, shm_failed);
+    // A segment this process cannot take (docs/shared-memory.md §5: another session, a
+    // restricted token): unix:// and npipe:// connect once more and stay on the socket
+    // from then on; shm:// insists, and fails.
+    if (!shm_failed || shm_declined_ || url_.kind == transport::scheme::shm || closed_) break;
+    shm_declined_ = true;
+    stream->close();
+    stream.reset();
+    ec.clear();
+  }
   if (closed_ && !ec) ec = asio::error::operation_aborted;
   connecting_ = false;
   if (ec) {
@@ -102,7 +113,7 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
 }
 
 asio::awaitable<std::error_code> client_core::handshake(
-    transport::stream& stream, std::unique_ptr<protocol::frame_reader>& reader) {
+    transport::stream& stream, std::unique_ptr<protocol::frame_reader>& reader, bool& shm_failed) {
   // The rules are connect_fsm's; this only reads and writes.
   connect_fsm fsm(options_, ask_shared_memory());
   protocol::byte_buffer hello;
@@ -124,8 +135,10 @@ asio::awaitable<std::error_code> client_core::handshake(
     co_return fsm.error();
   }
   if (fsm.shared_memory()) {
-    if (auto failed = stream.accept_shared_memory(fsm.shm_token())) {
-      last_error_message_ = "the broker's switch to shared memory failed: " + failed.message();
+    std::string why;
+    if (auto failed = stream.accept_shared_memory(fsm.shm_token(), why)) {
+      last_error_message_ = "the broker's switch to shared memory failed: " + why;
+      shm_failed = true;
       co_return failed;
     }
   } else if (url_.kind == transport::scheme::shm) {
@@ -143,7 +156,7 @@ asio::awaitable<std::error_code> client_core::handshake(
 bool client_core::ask_shared_memory() const {
   return url_.kind == transport::scheme::shm || ((url_.kind == transport::scheme::unix_socket ||
                                                   url_.kind == transport::scheme::named_pipe) &&
-                                                 options_.shared_memory);
+                                                 options_.shared_memory && !shm_declined_);
 }
 
 asio::awaitable<void> client_core::read_loop([[maybe_unused]] self_ptr self,  // keeps us alive

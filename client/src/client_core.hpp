@@ -74,8 +74,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
   // Coroutines take `self` as a parameter so the core outlives every one of them.
   using self_ptr = std::shared_ptr<client_core>;
   asio::awaitable<void> run_connection(self_ptr self, unique_function<void(std::error_code)> done);
+  // `shm_failed`: the broker switched and this process could not take the segment.
   asio::awaitable<std::error_code> handshake(transport::stream& stream,
-                                             std::unique_ptr<protocol::frame_reader>& reader);
+                                             std::unique_ptr<protocol::frame_reader>& reader,
+                                             bool& shm_failed);
   asio::awaitable<void> read_loop(self_ptr self, std::shared_ptr<transport::stream> stream,
                                   std::uint64_t gen);
   asio::awaitable<void> write_loop(self_ptr self, std::shared_ptr<transport::stream> stream,
@@ -95,7 +97,8 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void wake_writer();
   void arm_request_timer(std::chrono::steady_clock::time_point deadline);
   void on_request_timer();
-  // The HELLO asks for shared memory: shm://, or unix:// unless the options say no.
+  // The HELLO asks for shared memory: shm://, or unix:// and npipe:// unless the options
+  // say no or a segment could not be taken before.
   bool ask_shared_memory() const;
 
   asio::any_io_executor executor_;
@@ -129,6 +132,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::unordered_map<std::uint32_t, std::shared_ptr<consumer_entry>> consumers_;
   std::unique_ptr<protocol::frame_reader> reader_;
   std::string last_error_message_;
+  bool shm_declined_ = false;  // a segment this process could not take: stay on the socket
 };
 
 template <class Encode>

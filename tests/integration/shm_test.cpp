@@ -14,17 +14,21 @@
 
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "broker_fixture.hpp"
 #include "collector.hpp"
 #include "ipc/client.hpp"
+#include "ipc/protocol/decoder.hpp"
 #include "ipc/protocol/encoder.hpp"
 #include "ipc/transport/shm_ring.hpp"
 #include "ipcctl_driver.hpp"
 #include "options.hpp"
 #include "process.hpp"
+#include "temp_dir.hpp"
 #include "wait.hpp"
 
 using namespace ipc;
@@ -152,7 +156,92 @@ int shm_mappings(int pid) {
   return count;
 }
 
+// A broker stand-in on a Unix socket that grants the first HELLO's shm but sends no
+// segment with its WELCOME, and answers later HELLOs without shm; it records whether
+// each HELLO asked. Blocking calls on a thread of its own.
+class segmentless_broker {
+ public:
+  explicit segmentless_broker(std::string path) : path_(std::move(path)) {
+    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path_.c_str(), sizeof address.sun_path - 1);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener_, 4) == 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~segmentless_broker() {
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    thread_.join();
+    for (int fd : connections_) ::close(fd);
+  }
+  std::string url() const { return "unix://" + path_; }
+  std::vector<bool> asked() const {
+    std::lock_guard lock(mutex_);
+    return asked_;
+  }
+
+ private:
+  void serve() {
+    for (int n = 0;; ++n) {
+      int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      connections_.push_back(fd);
+      protocol::frame_reader reader(protocol::max_handshake_frame);
+      protocol::raw_frame frame;
+      protocol::errc error{};
+      protocol::read_status status = protocol::read_status::need_more;
+      while (status == protocol::read_status::need_more) {
+        auto space = reader.prepare();
+        auto got = ::read(fd, space.data(), space.size());
+        if (got <= 0) break;
+        reader.commit(static_cast<std::size_t>(got));
+        status = reader.next(frame, error);
+      }
+      protocol::hello_frame hello;
+      if (status != protocol::read_status::frame ||
+          protocol::decode(frame, hello) != protocol::errc::ok)
+        continue;
+      std::string_view value;
+      bool asking = hello.properties.find("shm", value) && value == "1";
+      {
+        std::lock_guard lock(mutex_);
+        asked_.push_back(asking);
+      }
+      std::pair<std::string_view, std::string_view> props[] = {{"server", "fake"}, {"shm", "1"}};
+      protocol::byte_buffer welcome;
+      protocol::encode_welcome(welcome, 100 + n, 1 << 20, std::span(props).first(n == 0 ? 2 : 1));
+      if (::write(fd, welcome.data(), welcome.size()) < 0) return;
+    }
+  }
+
+  std::string path_;
+  int listener_ = -1;
+  std::thread thread_;
+  std::vector<int> connections_;  // the serving thread's, closed after it ends
+  mutable std::mutex mutex_;
+  std::vector<bool> asked_;
+};
+
 }  // namespace
+
+TEST_CASE("shm: a client that cannot take the segment connects again on the socket alone") {
+  test::temp_dir dir;
+  segmentless_broker broker(dir.file("fake.sock"));
+  Client client(at(broker.url()));  // unix://: asks, fails to take it, asks no more
+  REQUIRE_FALSE(client.connect());
+  CHECK(broker.asked() == std::vector<bool>{true, false});
+  CHECK(client.connection_id() == 101);
+
+  segmentless_broker insisting(dir.file("fake2.sock"));
+  Client required(at("shm://" + dir.file("fake2.sock")));  // shm:// insists: fails, says why
+  CHECK(required.connect());
+  CHECK(insisting.asked() == std::vector<bool>{true});
+  CHECK_MESSAGE(required.last_error_message().find("switch to shared memory failed: expected 5 "
+                                                   "descriptors") != std::string::npos,
+                required.last_error_message());
+}
 
 TEST_CASE("shm: clients switch where asked and allowed, and all traffic crosses transports") {
   broker_fixture broker;

@@ -122,9 +122,11 @@ bool local_stream::switch_shared_memory_after(std::uint64_t bytes) {
   return true;
 }
 
-std::error_code local_stream::accept_shared_memory(std::string_view) {
-  if (role_ != role::client || rings_) return std::make_error_code(std::errc::invalid_argument);
-  std::string error;
+std::error_code local_stream::accept_shared_memory(std::string_view, std::string& error) {
+  if (role_ != role::client || rings_) {
+    error = "not a client connection waiting for the switch";
+    return std::make_error_code(std::errc::invalid_argument);
+  }
   segment_ = shm::segment::adopt(std::exchange(received_, {}), error);
   if (!segment_.valid()) return std::make_error_code(std::errc::bad_message);
   start_rings();

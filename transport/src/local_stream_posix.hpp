@@ -37,7 +37,7 @@ class local_stream final : public stream {
   bool can_offer_shared_memory(bool takes_token) const override;
   bool offer_shared_memory(std::string& token, std::string& error) override;
   bool switch_shared_memory_after(std::uint64_t bytes) override;
-  std::error_code accept_shared_memory(std::string_view token) override;
+  std::error_code accept_shared_memory(std::string_view token, std::string& error) override;
 
  private:
   asio::awaitable<std::size_t> read_with_descriptors(asio::mutable_buffer buffer,

@@ -6,6 +6,7 @@
 // windows.h first.
 #include <aclapi.h>
 #include <sddl.h>
+#include <winioctl.h>
 
 #include <cstdlib>
 
@@ -134,6 +135,27 @@ class event_wakes final : public shm::wake_port {
   void* tx_signal_;
 };
 
+// Whether the other end of `pipe` is still open. A peek through DeviceIoControl with an
+// event whose low bit is set: that keeps the completion off the I/O completion port the
+// handle belongs to (PeekNamedPipe would queue one, which Asio would take for one of its
+// own operations). When it cannot tell, it says yes.
+bool pipe_alive(HANDLE pipe) {
+  HANDLE event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  if (event == nullptr) return true;
+  OVERLAPPED overlapped{};
+  overlapped.hEvent = reinterpret_cast<HANDLE>(reinterpret_cast<std::uintptr_t>(event) | 1);
+  constexpr DWORD pipe_peek = CTL_CODE(FILE_DEVICE_NAMED_PIPE, 3, METHOD_BUFFERED, FILE_READ_DATA);
+  unsigned char peek[64];  // the peek's header, and room for a few bytes of data
+  DWORD bytes = 0;
+  BOOL done = DeviceIoControl(pipe, pipe_peek, nullptr, 0, peek, sizeof peek, &bytes, &overlapped);
+  if (!done && GetLastError() == ERROR_IO_PENDING)
+    done = GetOverlappedResult(pipe, &overlapped, &bytes, TRUE);
+  DWORD error = done ? 0 : GetLastError();
+  CloseHandle(event);
+  return done || (error != ERROR_BROKEN_PIPE && error != ERROR_PIPE_NOT_CONNECTED &&
+                  error != ERROR_NO_DATA);
+}
+
 // The first `bytes` of `buffers`.
 std::vector<asio::const_buffer> first_bytes(const std::vector<asio::const_buffer>& buffers,
                                             std::size_t bytes) {
@@ -149,8 +171,8 @@ std::vector<asio::const_buffer> first_bytes(const std::vector<asio::const_buffer
 // A named pipe connection that may switch to shared-memory rings (docs/shared-memory.md
 // §4): the broker's offer makes the segment as named objects the client's account may
 // open; the token naming them travels in the WELCOME, the last bytes on the pipe, the
-// client opens them, and from then on bytes move through the rings. The pipe stays open as the liveness signal: its end (or any
-// byte on it) ends the connection once the ring is drained.
+// client opens them, and from then on bytes move through the rings. The pipe stays open as the
+// liveness signal: its end (or any byte on it) ends the connection once the ring is drained.
 class pipe_stream final : public stream {
  public:
   pipe_stream(pipe_handle handle, peer_info peer, bool server_side, shm_options shm)
@@ -230,11 +252,21 @@ class pipe_stream final : public stream {
     switch_at_ = bytes;
     return true;
   }
-  std::error_code accept_shared_memory(std::string_view token) override {
-    if (broker_ || rings_) return std::make_error_code(std::errc::invalid_argument);
-    std::string error;
+  std::error_code accept_shared_memory(std::string_view token, std::string& error) override {
+    if (broker_ || rings_) {
+      error = "not a client connection waiting for the switch";
+      return std::make_error_code(std::errc::invalid_argument);
+    }
     segment_ = shm::segment::open(token, error);
     if (!segment_.valid()) return std::make_error_code(std::errc::bad_message);
+    // The broker closes its end of the pipe before its handles to the segment: a pipe
+    // still open now means the names were still the broker's objects when we opened them
+    // (not ones someone else made under the name after a broker's end).
+    if (!pipe_alive(handle_.native_handle())) {
+      segment_ = {};
+      error = "the broker left during the switch to shared memory";
+      return std::make_error_code(std::errc::connection_reset);
+    }
     start_rings();
     return {};
   }

@@ -6,6 +6,7 @@
 // windows.h first.
 #include <bcrypt.h>
 
+#include <atomic>
 #include <cstdio>
 #include <utility>
 
@@ -14,7 +15,8 @@
 namespace ipc::transport::shm {
 namespace {
 
-std::string os_error(const std::string& what, DWORD code = GetLastError()) {
+// `code` first: building the message may change the thread's last error.
+std::string os_error(DWORD code, const std::string& what) {
   return what + ": Windows error " + std::to_string(code);
 }
 
@@ -28,14 +30,21 @@ constexpr DWORD client_event_rights(wake_slot slot) {
 }
 
 // D:P = protected DACL: SYSTEM, Administrators and the broker's account have full
-// control; the client's account the rights above.
-std::string dacl(const std::string& client_sid, DWORD client_rights) {
+// control; the client's account the rights above. S: a medium integrity label that
+// refuses lower-integrity processes (a sandboxed process of the same account) reading,
+// writing and executing. Object names can be listed: the DACL and the label protect the
+// objects, not the name.
+std::string security(const std::string& client_sid, DWORD client_rights) {
   std::string sddl = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
   if (auto self = win::own_sid(); !self.empty()) sddl += "(A;;GA;;;" + self + ")";
   char rights[16];
   std::snprintf(rights, sizeof rights, "0x%lx", static_cast<unsigned long>(client_rights));
-  return sddl + "(A;;" + rights + ";;;" + client_sid + ")";
+  return sddl + "(A;;" + rights + ";;;" + client_sid + ")S:(ML;;NWNRNX;;;ME)";
 }
+
+// Set once creating a Global\ section was refused (no SeCreateGlobalPrivilege): later
+// segments go to Local\ at once.
+std::atomic<bool> global_refused{false};
 
 constexpr std::string_view name_stem = "ipcd-shm-";
 constexpr std::size_t random_hex = 32;  // 128 bits
@@ -109,9 +118,9 @@ segment segment::create(std::uint32_t ring_bytes, const std::string& client_sid,
     std::snprintf(hex, sizeof hex, "%02x", byte);
     suffix += hex;
   }
-  win::security_descriptor section_security(dacl(client_sid, client_section_rights));
+  win::security_descriptor section_security(security(client_sid, client_section_rights));
   if (!section_security.valid()) {
-    error = os_error("building the segment's security descriptor");
+    error = os_error(GetLastError(), "building the segment's security descriptor");
     return {};
   }
   SECURITY_ATTRIBUTES attributes{sizeof attributes, section_security.get(), FALSE};
@@ -122,17 +131,23 @@ segment segment::create(std::uint32_t ring_bytes, const std::string& client_sid,
   // global section takes SeCreateGlobalPrivilege, which services and administrators
   // have: without it, Local\ reaches the clients of the broker's own session.
   bool taken = false;
+  DWORD failure = 0;
   for (std::string space : {"Global\\", "Local\\"}) {
+    bool global = space == "Global\\";
+    if (global && global_refused.load(std::memory_order_relaxed)) continue;
     token = space + suffix;
     SetLastError(0);
     made.section_ = CreateFileMappingW(
         INVALID_HANDLE_VALUE, &attributes, PAGE_READWRITE, static_cast<DWORD>(size >> 32),
         static_cast<DWORD>(size & 0xffffffffu), win::widen(token).c_str());
-    taken = GetLastError() == ERROR_ALREADY_EXISTS;
+    failure = GetLastError();
+    taken = failure == ERROR_ALREADY_EXISTS;
     if (made.section_ != nullptr) break;
+    if (global && (failure == ERROR_ACCESS_DENIED || failure == ERROR_PRIVILEGE_NOT_HELD))
+      global_refused.store(true, std::memory_order_relaxed);
   }
   if (made.section_ == nullptr) {
-    error = os_error("CreateFileMapping");
+    error = os_error(failure, "CreateFileMapping");
     return {};
   }
   if (taken) {  // someone else's object: never use it
@@ -142,21 +157,24 @@ segment segment::create(std::uint32_t ring_bytes, const std::string& client_sid,
   made.view_ = static_cast<std::uint8_t*>(
       MapViewOfFile(made.section_, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, made.bytes_));
   if (made.view_ == nullptr) {
-    error = os_error("MapViewOfFile");
+    error = os_error(GetLastError(), "MapViewOfFile");
     return {};
   }
   made.ring_bytes_ = ring_bytes;
   initialize_segment(made.memory(), ring_bytes);
   for (std::size_t slot = 0; slot < wake_slots; ++slot) {
     win::security_descriptor event_security(
-        dacl(client_sid, client_event_rights(static_cast<wake_slot>(slot))));
+        security(client_sid, client_event_rights(static_cast<wake_slot>(slot))));
+    if (!event_security.valid()) {
+      error = os_error(GetLastError(), "building an event's security descriptor");
+      return {};
+    }
     SECURITY_ATTRIBUTES event_attributes{sizeof event_attributes, event_security.get(), FALSE};
     SetLastError(0);
-    if (event_security.valid())
-      made.events_[slot] = CreateEventW(&event_attributes, FALSE /* auto-reset */, FALSE,
-                                        event_name(token, slot).c_str());
+    made.events_[slot] = CreateEventW(&event_attributes, FALSE /* auto-reset */, FALSE,
+                                      event_name(token, slot).c_str());
     if (made.events_[slot] == nullptr) {
-      error = os_error("CreateEvent");
+      error = os_error(GetLastError(), "CreateEvent");
       return {};
     }
     if (GetLastError() == ERROR_ALREADY_EXISTS) {
@@ -176,21 +194,21 @@ segment segment::open(std::string_view token, std::string& error) {
   segment opened;
   opened.section_ = OpenFileMappingW(client_section_rights, FALSE, win::widen(name).c_str());
   if (opened.section_ == nullptr) {
-    error = os_error("opening the shared-memory segment");
+    error = os_error(GetLastError(), "opening the shared-memory segment");
     return {};
   }
   for (std::size_t slot = 0; slot < wake_slots; ++slot) {
     opened.events_[slot] = OpenEventW(client_event_rights(static_cast<wake_slot>(slot)), FALSE,
                                       event_name(name, slot).c_str());
     if (opened.events_[slot] == nullptr) {
-      error = os_error("opening the shared-memory wake-up events");
+      error = os_error(GetLastError(), "opening the shared-memory wake-up events");
       return {};
     }
   }
   opened.view_ = static_cast<std::uint8_t*>(
       MapViewOfFile(opened.section_, client_section_rights, 0, 0, 0));  // the whole section
   if (opened.view_ == nullptr) {
-    error = os_error("MapViewOfFile");
+    error = os_error(GetLastError(), "MapViewOfFile");
     return {};
   }
   MEMORY_BASIC_INFORMATION region{};

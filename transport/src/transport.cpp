@@ -18,7 +18,8 @@ bool stream::offer_shared_memory(std::string&, std::string& error) {
 
 bool stream::switch_shared_memory_after(std::uint64_t) { return false; }
 
-std::error_code stream::accept_shared_memory(std::string_view) {
+std::error_code stream::accept_shared_memory(std::string_view, std::string& error) {
+  error = "this connection cannot use shared memory";
   return std::make_error_code(std::errc::not_supported);
 }
 

@@ -56,8 +56,9 @@ class stream {
   }
   virtual bool offer_shared_memory(std::string& token, std::string& error);
   virtual bool switch_shared_memory_after(std::uint64_t bytes);
-  // Client side, after the broker accepted the switch with `token`: moves to the rings.
-  virtual std::error_code accept_shared_memory(std::string_view token);
+  // Client side, after the broker accepted the switch with `token`: moves to the rings;
+  // on failure `error` says why.
+  virtual std::error_code accept_shared_memory(std::string_view token, std::string& error);
   bool on_shared_memory() const { return peer().transport == scheme::shm; }
 };
 
