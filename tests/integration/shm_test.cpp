@@ -21,6 +21,7 @@
 
 #include "broker_fixture.hpp"
 #include "collector.hpp"
+#include "crossing.hpp"
 #include "ipc/client.hpp"
 #include "ipc/protocol/decoder.hpp"
 #include "ipc/protocol/encoder.hpp"
@@ -29,26 +30,18 @@
 #include "options.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
+#include "transports.hpp"
 #include "wait.hpp"
 
 using namespace ipc;
 using ipc::test::at;
 using ipc::test::broker_fixture;
 using ipc::test::collector;
+using ipc::test::transports;
 
 namespace {
 
 std::string path_of(const std::string& unix_url) { return unix_url.substr(sizeof "unix://" - 1); }
-
-// conn.list's transport of each connection id.
-std::map<std::uint64_t, std::string> transports(Client& admin) {
-  std::error_code ec;
-  auto listed = nlohmann::json::parse(admin.admin("conn.list", "{}", ec));
-  REQUIRE_FALSE(ec);
-  std::map<std::uint64_t, std::string> out;
-  for (const auto& c : listed) out[c["id"].get<std::uint64_t>()] = c["transport"];
-  return out;
-}
 
 // A client of our own making that asks for the switch and keeps the segment, to play a
 // broken or hostile peer: it can write anything into the rings.
@@ -246,6 +239,8 @@ TEST_CASE("shm: a client that cannot take the segment connects again on the sock
 TEST_CASE("shm: clients switch where asked and allowed, and all traffic crosses transports") {
   broker_fixture broker;
   std::string shm_url = "shm://" + path_of(broker.unix_url());
+  std::vector<collector> heard(4);  // the collectors outlive the clients that feed them
+  collector jobs;
   Client asked(at(broker.unix_url())), required(at(shm_url)), tcp(at(broker.tcp_url()));
   auto no_shm = at(broker.unix_url());
   no_shm.shared_memory = false;
@@ -257,31 +252,13 @@ TEST_CASE("shm: clients switch where asked and allowed, and all traffic crosses 
   CHECK(listed[socket_only.connection_id()] == "unix");
   CHECK(listed[tcp.connection_id()] == "tcp");
 
-  // pub/sub: every client hears every other.
-  std::vector<Client*> all{&asked, &required, &tcp, &socket_only};
-  std::vector<collector> heard(all.size());
-  std::vector<subscription> subs;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    std::error_code ec;
-    subs.push_back(all[i]->subscribe("x/#", heard[i].handler(), ec));
-    REQUIRE_FALSE(ec);
-  }
-  for (std::size_t i = 0; i < all.size(); ++i)
-    REQUIRE_FALSE(all[i]->publish_confirmed("x/" + std::to_string(i), "m"));
-  for (auto& h : heard) CHECK(h.wait_for(all.size()));
+  test::check_everyone_hears_everyone({&asked, &required, &tcp, &socket_only}, heard);
 
   // request/reply and a queue, responder and consumer on shared memory.
+  test::check_request_reply(required, tcp);
   std::error_code ec;
-  auto served = required.serve(
-      "svc/echo", [](const message& m) { return std::string("re:") + std::string(m.payload()); },
-      false, ec);
-  REQUIRE_FALSE(ec);
-  auto reply = tcp.request("svc/echo", "ping", {}, ec);
-  REQUIRE_FALSE(ec);
-  CHECK(reply.payload == "re:ping");
   REQUIRE(asked.declare_queue("jobs", {}, ec));
   for (int i = 0; i < 20; ++i) REQUIRE_FALSE(socket_only.send("jobs", std::to_string(i)));
-  collector jobs;
   auto consumer = asked.consume("jobs", {}, jobs.handler(), ec);
   REQUIRE_FALSE(ec);
   CHECK(jobs.wait_for(20));

@@ -14,6 +14,7 @@
 #include "windows_process.hpp"
 
 using namespace ipc;
+using ipc::test::json_path;
 
 namespace {
 
@@ -28,12 +29,6 @@ std::string slurp(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-std::string json_path(std::string path) {  // backslashes escaped for JSON
-  std::string out;
-  for (char c : path) out += c == '\\' ? std::string("\\\\") : std::string(1, c);
-  return out;
 }
 
 }  // namespace

@@ -13,36 +13,25 @@
 #include <nlohmann/json.hpp>
 
 #include "collector.hpp"
+#include "crossing.hpp"
 #include "ipc/client.hpp"
 #include "local_url.hpp"
 #include "options.hpp"
 #include "temp_dir.hpp"
+#include "transports.hpp"
 #include "windows_process.hpp"
 
 using namespace ipc;
 using ipc::test::at;
 using ipc::test::collector;
+using ipc::test::json_path;
+using ipc::test::transports;
 
 namespace {
-
-std::string json_path(std::string path) {  // backslashes escaped for JSON
-  std::string out;
-  for (char c : path) out += c == '\\' ? std::string("\\\\") : std::string(1, c);
-  return out;
-}
 
 // The pipe URL's path as a shm:// URL: npipe:////./pipe/X → shm:////./pipe/X.
 std::string shm_url_of(const std::string& pipe_url) {
   return "shm://" + pipe_url.substr(pipe_url.find("://") + 3);
-}
-
-std::map<std::uint64_t, std::string> transports(Client& admin) {
-  std::error_code ec;
-  auto listed = nlohmann::json::parse(admin.admin("conn.list", "{}", ec));
-  REQUIRE_FALSE(ec);
-  std::map<std::uint64_t, std::string> out;
-  for (const auto& c : listed) out[c["id"].get<std::uint64_t>()] = c["transport"];
-  return out;
 }
 
 // ipcd.exe on a pipe whose clients may switch, with a ring of one page.
@@ -102,16 +91,7 @@ TEST_SUITE("windows") {
     CHECK(listed[required.connection_id()] == "shm");
     CHECK(listed[pipe_only.connection_id()] == "npipe");
 
-    std::vector<Client*> all{&asked, &required, &pipe_only};
-    std::vector<subscription> subs;
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      std::error_code ec;
-      subs.push_back(all[i]->subscribe("x/#", heard[i].handler(), ec));
-      REQUIRE_FALSE(ec);
-    }
-    for (std::size_t i = 0; i < all.size(); ++i)
-      REQUIRE_FALSE(all[i]->publish_confirmed("x/" + std::to_string(i), "m"));
-    for (auto& h : heard) CHECK(h.wait_for(all.size()));
+    test::check_everyone_hears_everyone({&asked, &required, &pipe_only}, heard);
 
     // 200 kB through rings of 4 KiB, both ways, in order.
     std::string big(200 * 1024, '\0');
@@ -123,13 +103,7 @@ TEST_SUITE("windows") {
     REQUIRE(large.wait_for(3));
     for (const auto& item : large.items()) CHECK(item == "big " + big);
 
-    auto served = required.serve(
-        "svc/echo", [](const message& m) { return std::string("re:") + std::string(m.payload()); },
-        false, ec);
-    REQUIRE_FALSE(ec);
-    auto reply = pipe_only.request("svc/echo", "ping", {}, ec);
-    REQUIRE_FALSE(ec);
-    CHECK(reply.payload == "re:ping");
+    test::check_request_reply(required, pipe_only);
   }
 
   TEST_CASE("shm over a named pipe: a client killed mid-stream loses only its own connections") {

@@ -17,6 +17,13 @@ inline std::wstring windows_path(std::string path) {
   return out;
 }
 
+// A Windows path inside a JSON string: backslashes escaped.
+inline std::string json_path(const std::string& path) {
+  std::string out;
+  for (char c : path) out += c == '\\' ? std::string("\\\\") : std::string(1, c);
+  return out;
+}
+
 inline std::wstring ipcd_exe() { return windows_path(IPCD_TEST_IPCD_BINARY); }
 inline std::wstring ipcctl_exe() { return windows_path(IPCD_TEST_IPCCTL_BINARY); }
 
