@@ -59,7 +59,7 @@ class raw_shm_client {
                                                              {"shm", "1"}};
     protocol::encode_hello(hello, "anonymous", props);
     REQUIRE(::write(fd_, hello.data(), hello.size()) == static_cast<ssize_t>(hello.size()));
-    // The WELCOME arrives with the five descriptors: memfd, then the eventfds.
+    // The WELCOME arrives with the five descriptors: the memfd, then the pipe ends.
     char bytes[4096];
     alignas(cmsghdr) char control[CMSG_SPACE(5 * sizeof(int))];
     iovec io{bytes, sizeof bytes};

@@ -1,8 +1,9 @@
 // Shared memory over the named pipe (docs/shared-memory.md) with ipcd.exe as a process of
 // its own, so that the segment's handles really cross into another process: clients that
 // ask (or insist with shm://) switch and the others stay on the pipe, every kind of
-// traffic crosses between them, a message larger than the ring passes in pieces, and a
-// client killed mid-stream loses only its own connections.
+// traffic crosses between them, a message larger than the ring passes in pieces, a
+// client killed mid-stream loses only its own connections, and the named objects of a
+// client that vanished are gone.
 #include <doctest/doctest.h>
 #include <windows.h>
 
@@ -15,6 +16,9 @@
 #include "collector.hpp"
 #include "crossing.hpp"
 #include "ipc/client.hpp"
+#include "ipc/protocol/decoder.hpp"
+#include "ipc/protocol/encoder.hpp"
+#include "ipc/transport/url.hpp"
 #include "local_url.hpp"
 #include "options.hpp"
 #include "temp_dir.hpp"
@@ -64,6 +68,35 @@ class ipcd_on_pipe {
   std::string url_;
   std::unique_ptr<test::windows_child> process_;
 };
+
+// The segment name a WELCOME names when a client of our own asks for the switch on
+// `pipe` (opened by the caller); "" when the handshake fails.
+std::string switch_token(HANDLE pipe) {
+  protocol::byte_buffer hello;
+  std::pair<std::string_view, std::string_view> props[] = {{"shm", "1"}, {"shm_token", "1"}};
+  protocol::encode_hello(hello, "anonymous", props);
+  DWORD written = 0;
+  if (!WriteFile(pipe, hello.data(), static_cast<DWORD>(hello.size()), &written, nullptr))
+    return {};
+  protocol::frame_reader reader(protocol::max_handshake_frame);
+  protocol::raw_frame frame;
+  protocol::errc error{};
+  auto status = protocol::read_status::need_more;
+  while (status == protocol::read_status::need_more) {
+    auto space = reader.prepare();
+    DWORD got = 0;
+    if (!ReadFile(pipe, space.data(), static_cast<DWORD>(space.size()), &got, nullptr)) return {};
+    reader.commit(got);
+    status = reader.next(frame, error);
+  }
+  protocol::welcome_frame welcome;
+  std::string_view token;
+  if (status != protocol::read_status::frame ||
+      protocol::decode(frame, welcome) != protocol::errc::ok ||
+      !welcome.properties.find("shm_token", token))
+    return {};
+  return std::string(token);
+}
 
 // Waits up to 60 s (Wine) for `done`.
 template <class F>
@@ -149,5 +182,41 @@ TEST_SUITE("windows") {
                                   L" bench shm --rounds 1 --requests 200 --msgs 2000");
     REQUIRE(bench.started());
     CHECK(bench.wait() == 0);
+  }
+
+  TEST_CASE("shm over a named pipe: a client that vanishes leaves no segment behind") {
+    ipcd_on_pipe broker;
+    Client probe(at(broker.url()));
+    REQUIRE(broker.connect(probe));  // ipcd.exe is up
+    // A client of our own asks for the switch, learns the segment's name from the WELCOME
+    // and goes away without a word and without ever opening it.
+    auto parsed = transport::parse_url(broker.url());
+    REQUIRE(parsed.value);
+    std::wstring pipe_name(parsed.value->path.begin(), parsed.value->path.end());
+    HANDLE pipe =
+        CreateFileW(pipe_name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                    SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, nullptr);
+    REQUIRE(pipe != INVALID_HANDLE_VALUE);
+    std::string token = switch_token(pipe);
+    REQUIRE_MESSAGE(token.find("ipcd-shm-") != std::string::npos, token);
+    std::wstring section_name(token.begin(), token.end());
+    HANDLE section = OpenFileMappingW(FILE_MAP_READ, FALSE, section_name.c_str());
+    CHECK(section != nullptr);  // the broker's, while the connection lasts
+    if (section != nullptr) CloseHandle(section);
+    CloseHandle(pipe);
+    // The connection ends and the broker's handles close: the objects are gone.
+    CHECK(eventually([&] {
+      HANDLE again = OpenFileMappingW(FILE_MAP_READ, FALSE, section_name.c_str());
+      if (again == nullptr) return GetLastError() == ERROR_FILE_NOT_FOUND;
+      CloseHandle(again);
+      return false;
+    }));
+    for (int slot = 0; slot < 4; ++slot) {
+      std::wstring event_name = section_name + L"-" + std::to_wstring(slot);
+      HANDLE event = OpenEventW(SYNCHRONIZE, FALSE, event_name.c_str());
+      CHECK(event == nullptr);
+      if (event != nullptr) CloseHandle(event);
+    }
+    CHECK(broker.running());
   }
 }
