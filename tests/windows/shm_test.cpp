@@ -159,7 +159,11 @@ TEST_SUITE("windows") {
       for (const auto& [id, transport] : listed) on_shm += transport == "shm";
       return on_shm >= 3;  // the bystander, the bench's publisher and subscriber
     }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // mid-stream
+    REQUIRE(eventually([&] {  // mid-stream: the flood is flowing
+      std::error_code failed;
+      auto status = nlohmann::json::parse(watcher.admin("status", "{}", failed));
+      return !failed && status["messages_in"].get<std::uint64_t>() > 20000;
+    }));
     REQUIRE(flood.running());
     flood.kill();
     CHECK(eventually([&] { return transports(watcher).size() == 2; }));
