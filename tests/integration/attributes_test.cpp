@@ -303,9 +303,9 @@ TEST_SUITE("attributes") {
 
   TEST_CASE("bad attributes are refused with a clear error and touch nothing else") {
     broker_fixture broker;
+    collector got;
     Client client(at(broker.unix_url()));
     REQUIRE(!client.connect());
-    collector got;
     std::error_code ec;
     auto sub = client.subscribe("t/#", got.handler(), ec);
     REQUIRE(!ec);

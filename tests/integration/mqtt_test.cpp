@@ -231,9 +231,9 @@ TEST_SUITE("mqtt") {
 
   TEST_CASE("wills: published when the connection is lost, not after DISCONNECT") {
     broker_fixture broker(with_mqtt);
+    collector wills;
     Client native(at(broker.unix_url()));
     REQUIRE(!native.connect());
-    collector wills;
     std::error_code ec;
     auto s = native.subscribe("wills/#", wills.handler(), ec);
     REQUIRE(!ec);

@@ -144,10 +144,10 @@ TEST_CASE("socket activation: inherited sockets are adopted, an unmatched one is
   CHECK(broker.log().find("inherited socket stray (" + stray_path +
                           ") matches no listener in the config; closed") != std::string::npos);
 
+  collector got;
   Client subscriber(test::at("unix://" + unix_path)), publisher(test::at(tcp_url));
   REQUIRE(!subscriber.connect());
   REQUIRE(!publisher.connect());
-  collector got;
   std::error_code ec;
   auto sub = subscriber.subscribe("act/#", got.handler(), ec);
   REQUIRE(!ec);

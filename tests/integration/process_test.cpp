@@ -137,9 +137,9 @@ TEST_CASE("a client reconnects and re-subscribes after the broker restarts") {
     if (state == connection_state::connected) ++connects;
     if (state == connection_state::disconnected) ++drops;
   };
+  collector got;
   Client subscriber(options);
   REQUIRE(!subscriber.connect());
-  collector got;
   std::error_code ec;
   auto sub = subscriber.subscribe("restart/+", got.handler(), ec);
   REQUIRE(!ec);
@@ -170,6 +170,7 @@ TEST_CASE("a consumer re-consumes after the broker restarts and gets what was st
   options.url = first->unix_url();
   options.reconnect_min = std::chrono::milliseconds(20);
   options.reconnect_max = std::chrono::milliseconds(200);
+  collector got;
   Client consumer(options), producer(options);
   REQUIRE(!consumer.connect());
   REQUIRE(!producer.connect());
@@ -177,7 +178,6 @@ TEST_CASE("a consumer re-consumes after the broker restarts and gets what was st
   queue_options durable;
   durable.durable = true;
   REQUIRE(consumer.declare_queue("restart.jobs", durable, ec));
-  collector got;
   auto record = got.handler();
   auto sub = consumer.consume(
       "restart.jobs", {},

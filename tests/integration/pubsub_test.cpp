@@ -36,10 +36,10 @@ TEST_CASE("pub/sub over unix, over tcp and across the two") {
     for (const auto& pub_url : broker.urls()) {
       CAPTURE(sub_url);
       CAPTURE(pub_url);
+      collector got;
       Client subscriber(at(sub_url)), publisher(at(pub_url));
       REQUIRE(!subscriber.connect());
       REQUIRE(!publisher.connect());
-      collector got;
       auto sub = subscribe(subscriber, "greet/#", got);
       CHECK(!publisher.publish_confirmed("greet/world", "hello"));
       REQUIRE(got.wait_for(1));
@@ -82,9 +82,9 @@ TEST_CASE("wildcards, empty levels and the $ rule") {
 
 TEST_CASE("invalid names are refused with clear errors and the connection stays usable") {
   broker_fixture broker;
+  collector got;
   Client client(at(broker.unix_url()));
   REQUIRE(!client.connect());
-  collector got;
   std::error_code ec;
   auto bad = client.subscribe("a/#/b", got.handler(), ec);
   CHECK(ec == errc::invalid_pattern);
@@ -127,9 +127,9 @@ TEST_CASE("fan-out to many subscribers keeps each publisher's order") {
 
 TEST_CASE("one delivery per matching subscription, and RAII unsubscribes") {
   broker_fixture broker;
+  collector first, second;
   Client client(at(broker.unix_url()));
   REQUIRE(!client.connect());
-  collector first, second;
   auto a = subscribe(client, "d/+", first);
   auto b = subscribe(client, "d/#", second);
   REQUIRE(!client.publish_confirmed("d/1", "x"));
@@ -145,10 +145,10 @@ TEST_CASE("one delivery per matching subscription, and RAII unsubscribes") {
 
 TEST_CASE("payload at the limit is delivered, over it is refused") {
   broker_fixture broker([](config::broker_config& c) { c.limits.max_payload = 4096; });
+  collector got;
   Client client(at(broker.unix_url()));
   REQUIRE(!client.connect());
   CHECK(client.max_payload() == 4096);
-  collector got;
   auto sub = subscribe(client, "big", got);
   CHECK(!client.publish_confirmed("big", std::string(4096, 'x')));
   REQUIRE(got.wait_for(1));
@@ -163,6 +163,7 @@ TEST_CASE("a slow subscriber is disconnected while a fast one keeps receiving") 
     c.limits.max_payload = 64 * 1024;
     c.limits.max_pending_bytes = 256 * 1024;
   });
+  collector got;
   Client fast(at(broker.unix_url())), publisher(at(broker.tcp_url()));
   REQUIRE(!fast.connect());
   REQUIRE(!publisher.connect());
@@ -187,7 +188,6 @@ TEST_CASE("a slow subscriber is disconnected while a fast one keeps receiving") 
       },
       ec);
   REQUIRE(!ec);
-  collector got;
   auto fast_sub = subscribe(fast, "load/#", got);
   const std::string payload(1024, 'p');
   constexpr int messages = 8000;  // 8 MB: far past the 256 KiB limit and socket buffers
@@ -212,6 +212,7 @@ TEST_CASE("a slow subscriber is disconnected while a fast one keeps receiving") 
 
 TEST_CASE("admin: status, conn list, topic list, conn kill, unknown command") {
   broker_fixture broker;
+  collector got;
   Client admin(at(broker.unix_url())), victim(at(broker.tcp_url()));
   REQUIRE(!admin.connect());
   std::atomic<bool> killed{false};
@@ -221,7 +222,6 @@ TEST_CASE("admin: status, conn list, topic list, conn kill, unknown command") {
   };
   Client target(victim_options);
   REQUIRE(!target.connect());
-  collector got;
   auto sub = subscribe(target, "watch/+", got);
   std::error_code ec;
   auto status = nlohmann::json::parse(admin.admin("status", "{}", ec));

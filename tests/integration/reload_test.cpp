@@ -67,10 +67,10 @@ TEST_SUITE("reload") {
     broker.use_config_log_level();
     broker.write_config(one_socket, R"("log": {"level": "info"})");
     REQUIRE(broker.start());
+    collector got;
     Client subscriber(test::at(broker.unix_url())), publisher(test::at(broker.unix_url()));
     REQUIRE(!subscriber.connect());
     REQUIRE(!publisher.connect());
-    collector got;
     std::error_code ec;
     auto sub = subscriber.subscribe("r/#", got.handler(), ec);
     REQUIRE(!ec);
@@ -148,17 +148,17 @@ TEST_SUITE("reload") {
       if (state == connection_state::disconnected || state == connection_state::closed)
         bob_dropped = true;
     };
+    collector got;
+    collector jobs;
     Client alice(alice_options), bob(bob_options), ops(as("ops", "ops-pw"));
     REQUIRE(!alice.connect());
     REQUIRE(!bob.connect());
     REQUIRE(!ops.connect());
-    collector got;
     std::error_code ec;
     auto sub_a = alice.subscribe("a/#", got.handler(), ec);
     REQUIRE(!ec);
     auto sub_b = alice.subscribe("b/#", got.handler(), ec);
     REQUIRE(!ec);
-    collector jobs;
     auto consumer = alice.consume("jobs", {}, jobs.handler(), ec);
     REQUIRE(!ec);
 
@@ -199,9 +199,9 @@ TEST_SUITE("reload") {
     broker.use_config_log_level();
     broker.write_config(one_socket, R"("log": {"level": "info"})");
     REQUIRE(broker.start());
+    collector got;
     Client subscriber(test::at(broker.unix_url()));
     REQUIRE(!subscriber.connect());
-    collector got;
     std::error_code ec;
     auto sub = subscriber.subscribe("x/#", got.handler(), ec);
     REQUIRE(!ec);

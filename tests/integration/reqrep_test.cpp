@@ -72,10 +72,10 @@ TEST_CASE("no responders fails at once, for topics and for queues") {
 
 TEST_CASE("a request nobody answers times out") {
   broker_fixture broker;
+  test::collector heard;
   Client silent(at(broker.unix_url())), requester(at(broker.unix_url()));
   REQUIRE(!silent.connect());
   REQUIRE(!requester.connect());
-  test::collector heard;
   std::error_code ec;
   auto sub = silent.subscribe("quiet", heard.handler(), ec);
   request_options quick;
@@ -87,13 +87,13 @@ TEST_CASE("a request nobody answers times out") {
 
 TEST_CASE("the first reply wins and replies reach only the requester") {
   broker_fixture broker;
+  test::collector everything;
   Client a(at(broker.unix_url())), b(at(broker.unix_url())), spy(at(broker.unix_url()));
   Client requester(at(broker.tcp_url()));
   for (auto* c : {&a, &b, &spy, &requester}) REQUIRE(!c->connect());
   std::error_code ec;
   auto sa = a.serve("race", echo("a:"), false, ec);
   auto sb = b.serve("race", echo("b:"), false, ec);
-  test::collector everything;
   auto snoop = spy.subscribe("#", everything.handler(), ec);
   spy.subscribe("$reply/#", everything.handler(), ec);
   CHECK(ec == errc::permission_denied);

@@ -116,9 +116,9 @@ TEST_SUITE("wills") {
       REQUIRE(loaded.ok());
       c.auth = loaded.config.auth;
     });
+    collector seen;
     Client events(at(broker.unix_url()));
     REQUIRE(!events.connect());
-    collector seen;
     std::error_code ec;
     auto sub = events.subscribe("$SYS/connections/+", seen.handler(), ec);
     REQUIRE(!ec);
@@ -205,9 +205,9 @@ TEST_SUITE("wills") {
       REQUIRE(wait_until(
           [&] { return json::parse(admin.admin("retained.list", "{}", ec)).size() == 1; }));
     }
+    collector got;
     Client late(at(broker.unix_url()));
     REQUIRE(!late.connect());
-    collector got;
     auto sub = late.subscribe("wills/+/state", got.handler(), ec);
     REQUIRE(got.wait_for(1));
     CHECK(got.items()[0] == "wills/sensor/state offline");

@@ -57,10 +57,10 @@ TEST_SUITE("windows") {
     } cleanup{name, installed};
 
     REQUIRE(run_ipcd(L"service --name " + name + L" start") == 0);  // waits for RUNNING
+    test::collector got;
     Client subscriber(test::at(url)), publisher(test::at(url));
     REQUIRE(!subscriber.connect());
     REQUIRE(!publisher.connect());
-    test::collector got;
     std::error_code ec;
     auto sub = subscriber.subscribe("svc/#", got.handler(), ec);
     REQUIRE(!ec);
