@@ -9,7 +9,6 @@
 
 #include <fstream>
 #include <map>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +22,7 @@
 #include "options.hpp"
 #include "temp_dir.hpp"
 #include "transports.hpp"
+#include "wait.hpp"
 #include "windows_process.hpp"
 
 using namespace ipc;
@@ -55,12 +55,10 @@ class ipcd_on_pipe {
   bool running() const { return process_->running(); }
   // Connects `client`, retrying while ipcd.exe starts (Wine starts processes slowly).
   bool connect(Client& client) {
-    for (int attempt = 0; attempt < 300; ++attempt) {
-      if (!client.connect()) return true;
-      if (!running()) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
+    bool connected = false;
+    test::wait_until([&] { return (connected = !client.connect()) || !running(); },
+                     std::chrono::seconds(30));
+    return connected;
   }
 
  private:
@@ -101,11 +99,7 @@ std::string switch_token(HANDLE pipe) {
 // Waits up to 60 s (Wine) for `done`.
 template <class F>
 bool eventually(F done) {
-  for (int i = 0; i < 600; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
+  return test::wait_until(done, std::chrono::seconds(60));
 }
 
 }  // namespace
