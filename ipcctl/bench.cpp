@@ -63,10 +63,8 @@ asio::awaitable<void> publish_all(ipc::async_client& client, const pubsub_args& 
 }  // namespace
 
 std::string random_suffix() {
-  char suffix[17];
-  std::snprintf(
-      suffix, sizeof suffix, "%016llx",
-      static_cast<unsigned long long>(std::random_device{}()) << 32 | std::random_device{}());
+  char suffix[9];
+  std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(std::random_device{}()));
   return suffix;
 }
 

@@ -28,7 +28,8 @@ struct reqrep_args {
   std::string reply_url;  // the replier connects here ("" = --url): across two brokers
 };
 
-// 16 random hexadecimal digits: the default topics' random part.
+// 8 random hexadecimal digits: the default topics' random part (short: a topic's length
+// is part of the per-message work a bench measures).
 std::string random_suffix();
 
 // Runs the benchmark against global.url; exit_ok with `report` filled, or the exit code

@@ -33,8 +33,8 @@ for round in $(seq "$rounds"); do
   order=("$a" "$b")
   [ $((round % 2)) -eq 0 ] && order=("$b" "$a")
   for build in "${order[@]}"; do
-    run "$build" pubsub-1-1 pubsub --msgs "$msgs" --subs 1
-    run "$build" pubsub-1-4 pubsub --msgs "$msgs" --subs 4
+    run "$build" pubsub-1-1 pubsub --msgs "$msgs" --subs 1 --topic bench/pubsub
+    run "$build" pubsub-1-4 pubsub --msgs "$msgs" --subs 4 --topic bench/pubsub
     run "$build" queue-1 queue --msgs "$((msgs / 2))" --consumers 1
     run "$build" reqrep-topic reqrep --msgs 50000
   done

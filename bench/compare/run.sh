@@ -37,8 +37,10 @@ sleep 1  # let the three brokers open their listeners
 ipcctl=build/release/ipcctl/ipcctl
 for subs in 1 4; do
   for run in $(seq "$runs"); do
-    $ipcctl --url "unix://$work/ipcd.sock" --json bench pubsub --msgs "$msgs" --subs "$subs"
-    $ipcctl --url tcp://127.0.0.1:17901 --json bench pubsub --msgs "$msgs" --subs "$subs"
+    $ipcctl --url "unix://$work/ipcd.sock" --json bench pubsub --msgs "$msgs" --subs "$subs" \
+      --topic bench/pubsub
+    $ipcctl --url tcp://127.0.0.1:17901 --json bench pubsub --msgs "$msgs" --subs "$subs" \
+      --topic bench/pubsub
     "$work/peer_bench" nats 127.0.0.1 14223 "$msgs" 128 "$subs"
     "$work/peer_bench" mqtt 127.0.0.1 11884 "$((msgs / 5))" 128 "$subs"
   done

@@ -48,7 +48,8 @@ for round in $(seq "$rounds"); do
   taskset -a -c -p 0,1 "$broker" > /dev/null
   "$refs/relaylimit" tput -t unix -k 1 -m "$msgs" -s 128
   for url in "shm://$work/shm.sock" "unix://$work/plain.sock"; do
-    $ipcctl --json --url "$url" bench pubsub --msgs "$msgs" --size 128 | label "ipcd-${url%%:*}"
+    $ipcctl --json --url "$url" bench pubsub --msgs "$msgs" --size 128 --topic bench/pubsub \
+      | label "ipcd-${url%%:*}"
   done
   taskset -a -c -p 0 "$broker" > /dev/null
   for url in "shm://$work/shm.sock" "unix://$work/plain.sock"; do
