@@ -152,3 +152,16 @@ TEST_CASE("shm ring: the waiting flags wake each side once") {
   CHECK_FALSE(reader.producer_wants_wake());
   CHECK_FALSE(corrupt);
 }
+
+TEST_CASE("shm wake slots: each side signals where the other waits, the broker waits on its own") {
+  using namespace ipc::transport::shm;
+  constexpr auto broker = slots_of(true), client = slots_of(false);
+  CHECK(broker.signal_bytes == client.wait_bytes);
+  CHECK(broker.signal_space == client.wait_space);
+  CHECK(client.signal_bytes == broker.wait_bytes);
+  CHECK(client.signal_space == broker.wait_space);
+  CHECK(broker_waits(broker.wait_bytes));
+  CHECK(broker_waits(broker.wait_space));
+  CHECK_FALSE(broker_waits(client.wait_bytes));
+  CHECK_FALSE(broker_waits(client.wait_space));
+}

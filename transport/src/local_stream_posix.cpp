@@ -47,12 +47,10 @@ std::size_t total_bytes(const std::vector<asio::const_buffer>& buffers) {
 class pipe_wakes final : public shm::wake_port {
  public:
   pipe_wakes(const asio::any_io_executor& executor, shm::segment& segment, bool broker)
-      : rx_wait_(executor, segment.release_wake_descriptor(broker ? shm::to_broker_bytes
-                                                                  : shm::to_client_bytes)),
-        tx_wait_(executor, segment.release_wake_descriptor(broker ? shm::to_client_space
-                                                                  : shm::to_broker_space)),
-        rx_signal_(segment.wake_descriptor(broker ? shm::to_broker_space : shm::to_client_space)),
-        tx_signal_(segment.wake_descriptor(broker ? shm::to_client_bytes : shm::to_broker_bytes)) {}
+      : rx_wait_(executor, segment.release_wake_descriptor(shm::slots_of(broker).wait_bytes)),
+        tx_wait_(executor, segment.release_wake_descriptor(shm::slots_of(broker).wait_space)),
+        rx_signal_(segment.wake_descriptor(shm::slots_of(broker).signal_space)),
+        tx_signal_(segment.wake_descriptor(shm::slots_of(broker).signal_bytes)) {}
 
   // A read, not async_wait: Asio re-arms a descriptor (EPOLL_CTL_MOD) for every wait and
   // still needs the read to empty the pipe. Asio (1.22) tries each read once before it

@@ -108,12 +108,10 @@ bool make_security_descriptor(const std::string& access, PSECURITY_DESCRIPTOR& o
 class event_wakes final : public shm::wake_port {
  public:
   event_wakes(const asio::any_io_executor& executor, shm::segment& segment, bool broker)
-      : rx_wait_(executor,
-                 segment.release_wake_handle(broker ? shm::to_broker_bytes : shm::to_client_bytes)),
-        tx_wait_(executor,
-                 segment.release_wake_handle(broker ? shm::to_client_space : shm::to_broker_space)),
-        rx_signal_(segment.wake_handle(broker ? shm::to_broker_space : shm::to_client_space)),
-        tx_signal_(segment.wake_handle(broker ? shm::to_client_bytes : shm::to_broker_bytes)) {}
+      : rx_wait_(executor, segment.release_wake_handle(shm::slots_of(broker).wait_bytes)),
+        tx_wait_(executor, segment.release_wake_handle(shm::slots_of(broker).wait_space)),
+        rx_signal_(segment.wake_handle(shm::slots_of(broker).signal_space)),
+        tx_signal_(segment.wake_handle(shm::slots_of(broker).signal_bytes)) {}
 
   // Auto-reset events: a wait takes the wake-up that ends it, and one set while nobody
   // waited ends the next wait at once.

@@ -44,6 +44,15 @@ enum wake_slot : std::size_t {
 constexpr bool broker_waits(wake_slot slot) {
   return slot == to_broker_bytes || slot == to_client_space;
 }
+// One side's use of the slots: where it sleeps until its read ring has bytes or its write
+// ring has space, and which it signals after writing bytes or freeing space.
+struct side_slots {
+  wake_slot wait_bytes, wait_space, signal_bytes, signal_space;
+};
+constexpr side_slots slots_of(bool broker) {
+  return broker ? side_slots{to_broker_bytes, to_client_space, to_client_bytes, to_broker_space}
+                : side_slots{to_client_bytes, to_broker_space, to_broker_bytes, to_client_space};
+}
 
 // Writes the header and zeroes the control blocks of a fresh segment (the broker does
 // this before the client ever sees it).
