@@ -259,12 +259,28 @@ void broker_core::publish_system(std::string_view topic, std::string_view json) 
 }
 
 std::uint64_t broker_core::now_ns() const {
-  if (clock_batches_ > 0 && batch_now_ns_ != 0) return batch_now_ns_;
+  if (read_batches_ > 0 && batch_now_ns_ != 0) return batch_now_ns_;
   auto now = std::chrono::system_clock::now().time_since_epoch();
   auto ns =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
-  if (clock_batches_ > 0) batch_now_ns_ = ns;
+  if (read_batches_ > 0) batch_now_ns_ = ns;
   return ns;
+}
+
+bool broker_core::defer_write(client_state& s) {
+  if (read_batches_ == 0) return false;
+  deferred_writes_.push_back(s.owner_);
+  return true;
+}
+
+void broker_core::write_deferred() {
+  // A write may hand out more (a queue with room again delivers): those connections join
+  // the list and are written in this loop too.
+  for (std::size_t i = 0; i < deferred_writes_.size(); ++i) {
+    auto writer = std::move(deferred_writes_[i]);
+    writer->write_deferred();
+  }
+  deferred_writes_.clear();
 }
 
 void broker_core::route(const message_in& m, const message_record::attributes& attributes) {
@@ -299,10 +315,9 @@ std::uint64_t broker_core::fan_out(const std::vector<routing::route>& routes,
   outgoing_message message;
   body_ref shared;
   if (size <= inline_body_limit) {
-    scratch_body_.clear();
-    encode_record(scratch_body_, ++last_message_id_, timestamp_ns, topic, reply_to, headers,
-                  payload);
-    message.body = scratch_body_;
+    encode_record_at(inline_record_.data(), ++last_message_id_, timestamp_ns, topic, reply_to,
+                     headers, payload);
+    message.body = {inline_record_.data(), size};
   } else {
     shared = pool_.acquire();
     shared.get()->buffer().reserve(size);

@@ -6,6 +6,7 @@
 // Owned by the single I/O thread (docs/architecture.md §2): no locks.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -214,21 +215,30 @@ class broker_core {
   // Called once a second: message rates for `status`.
   void sample_rates();
 
-  // Messages a front-end handles from one read share one timestamp, the clock's reading
-  // when the first of them needs it (docs/protocol.md §4.1): hold one of these while
-  // handling the frames of a read. Nests; the broker reads the clock again afterwards.
-  class batch_clock {
+  // What a front-end handles from one read is one batch: hold one of these while
+  // handling the frames of a read (it nests; only the outermost counts). Its messages
+  // share one timestamp, the clock's reading when the first of them needs it
+  // (docs/protocol.md §4.1). The output they give connections is written when the batch
+  // ends, once per connection and without waking its writer (defer_write): a message
+  // relayed from one connection to another costs one system call for its way out
+  // (docs/architecture.md §5).
+  class read_batch {
    public:
-    explicit batch_clock(broker_core& core) : core_(core) { ++core_.clock_batches_; }
-    ~batch_clock() {
-      if (--core_.clock_batches_ == 0) core_.batch_now_ns_ = 0;
+    explicit read_batch(broker_core& core) : core_(core) { ++core_.read_batches_; }
+    ~read_batch() {
+      if (core_.read_batches_ == 1) core_.write_deferred();
+      if (--core_.read_batches_ == 0) core_.batch_now_ns_ = 0;
     }
-    batch_clock(const batch_clock&) = delete;
-    batch_clock& operator=(const batch_clock&) = delete;
+    read_batch(const read_batch&) = delete;
+    read_batch& operator=(const read_batch&) = delete;
 
    private:
     broker_core& core_;
   };
+  // A connection's output grew: true when a read batch is open, which then calls its
+  // client::write_deferred() as it ends (ask once per batch: the front-end remembers
+  // that it asked); false when none is: the caller starts the write itself.
+  bool defer_write(client_state& s);
 
  private:
   refusal denied(client_state& s, const std::string& what);
@@ -337,9 +347,12 @@ class broker_core {
   std::unordered_map<std::uint64_t, std::unique_ptr<client_state>> clients_;
   std::uint64_t last_connection_id_ = 0;
   std::uint64_t last_message_id_ = 0;
-  int clock_batches_ = 0;                   // batch_clock scopes open
-  mutable std::uint64_t batch_now_ns_ = 0;  // their timestamp, once read
+  void write_deferred();                                  // the outermost read_batch ends
+  int read_batches_ = 0;                                  // read_batch scopes open
+  mutable std::uint64_t batch_now_ns_ = 0;                // their timestamp, once read
+  std::vector<std::shared_ptr<client>> deferred_writes_;  // defer_write() during the batch
   std::vector<std::uint8_t> scratch_body_;  // small records are encoded here, then copied
+  std::array<std::uint8_t, inline_body_limit> inline_record_;  // fan_out's, likewise
   broker_counters counters_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   broker_counters last_sample_;

@@ -63,6 +63,10 @@ class client : public routing::route_target {
   // The memory alarm went on or off (broker_core::publisher_must_wait): a front-end that
   // stopped reading a publisher resumes when it is off.
   virtual void memory_alarm(bool on) = 0;
+  // The read batch during which it asked broker_core::defer_write() ended: write the
+  // output queued since, now. Never throws (a failure ends this connection only). A
+  // front-end that never defers its writes needs nothing here.
+  virtual void write_deferred() noexcept {}
   // The core ends the connection: a fatal error with `code`, then close.
   virtual void close(errc code, std::string_view message) = 0;
   // Ends the connection at once, dropping what is queued (the end of a stop).

@@ -49,6 +49,10 @@ struct outgoing_message {
 void encode_record(std::vector<std::uint8_t>& out, std::uint64_t message_id,
                    std::uint64_t timestamp_ns, std::string_view topic, std::string_view reply_to,
                    const header_map* headers, std::span<const std::uint8_t> payload);
+// Writes the record at `at` (room for record_size() bytes).
+void encode_record_at(std::uint8_t* at, std::uint64_t message_id, std::uint64_t timestamp_ns,
+                      std::string_view topic, std::string_view reply_to, const header_map* headers,
+                      std::span<const std::uint8_t> payload);
 // The record's size before encoding it (to choose between inline and shared).
 std::size_t record_size(std::string_view topic, std::string_view reply_to,
                         const header_map* headers, std::size_t payload_size);

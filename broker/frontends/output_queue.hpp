@@ -7,12 +7,31 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "core/memory_gauge.hpp"
 #include "core/message_pool.hpp"
 
 namespace ipc::broker {
+
+// A vector element type's allocator that leaves new elements uninitialised: the output
+// queue's scratch grows by what is about to be written over (no zero-fill first).
+template <class T>
+struct uninitialised_allocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = uninitialised_allocator<U>;
+  };
+  template <class U>
+  void construct(U* at) noexcept {
+    ::new (static_cast<void*>(at)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* at, Args&&... args) {
+    ::new (static_cast<void*>(at)) U(std::forward<Args>(args)...);
+  }
+};
 
 class output_queue {
  public:
@@ -35,7 +54,7 @@ class output_queue {
   // Moves everything pending into `batch` (whose old content is released) and returns
   // the buffers to write, valid until the next take().
   struct batch {
-    std::vector<std::uint8_t> scratch;
+    std::vector<std::uint8_t, uninitialised_allocator<std::uint8_t>> scratch;
     struct segment {
       std::size_t scratch_begin;
       std::size_t scratch_end;

@@ -100,6 +100,7 @@ asio::awaitable<void> client_core::run_connection(self_ptr self,
   stream_ = stream;
   reader_ = std::move(reader);  // only now: a failed attempt never touches the live reader
   in_flight_.clear();
+  in_flight_held_ = write_deferred_ = false;
   auto gen = ++generation_;
   ever_connected_ = true;
   last_broker_error_ = {};
@@ -170,9 +171,17 @@ asio::awaitable<void> client_core::read_loop([[maybe_unused]] self_ptr self,  //
   while (gen == generation_) {
     auto status = reader_->next(frame, error);
     if (status == protocol::read_status::frame) {
+      // What handlers queue (a reply, the next request) is written once all the frames
+      // this read brought are handled, at once rather than by waking the writer.
+      struct input_scope {
+        bool& flag;
+        explicit input_scope(bool& f) : flag(f) { flag = true; }
+        ~input_scope() { flag = false; }
+      } scope(handling_input_);
       handle_frame(frame);
       continue;
     }
+    write_deferred(*stream);
     if (status == protocol::read_status::error) {
       lost(gen, make_error_code(error));
       co_return;
@@ -195,14 +204,18 @@ asio::awaitable<void> client_core::write_loop([[maybe_unused]] self_ptr self,  /
   std::error_code ec;
   std::vector<asio::const_buffer> buffers(1);
   while (gen == generation_) {
-    if (out_.empty()) {
-      writer_waiting_ = true;
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      writer_waiting_ = false;
-      continue;
+    if (!in_flight_held_) {
+      if (out_.empty()) {
+        writer_waiting_ = true;
+        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        writer_waiting_ = false;
+        continue;
+      }
+      std::swap(out_, in_flight_);
+      in_flight_written_ = 0;
     }
-    std::swap(out_, in_flight_);
-    buffers[0] = asio::buffer(in_flight_);
+    in_flight_held_ = false;  // the rest of what write_deferred() began, or all of it
+    buffers[0] = asio::buffer(in_flight_) + in_flight_written_;
     co_await stream->write(buffers, ec);
     if (gen != generation_) co_return;
     in_flight_.clear();
@@ -218,10 +231,35 @@ asio::awaitable<void> client_core::write_loop([[maybe_unused]] self_ptr self,  /
 }
 
 void client_core::wake_writer() {
+  if (handling_input_ && writer_waiting_ && !saying_goodbye_) {
+    write_deferred_ = true;  // read_loop writes it once this read's frames are handled
+    return;
+  }
+  start_writer();
+}
+
+void client_core::start_writer() {
   if (writer_waiting_) {
     writer_waiting_ = false;
     wake_.cancel();
   }
+}
+
+void client_core::write_deferred(transport::stream& stream) {
+  if (!std::exchange(write_deferred_, false) || !writer_waiting_ || out_.empty()) return;
+  if (!saying_goodbye_) {
+    std::swap(out_, in_flight_);
+    std::error_code ec;
+    write_now_buffers_[0] = asio::buffer(in_flight_);
+    std::size_t n = stream.write_now(write_now_buffers_, ec);
+    if (!ec && n == in_flight_.size()) {
+      in_flight_.clear();
+      return;
+    }
+    in_flight_held_ = true;  // the writer sends the rest (and meets the error, if any)
+    in_flight_written_ = n;
+  }
+  start_writer();
 }
 
 void client_core::handle_frame(const protocol::raw_frame& frame) {
@@ -343,7 +381,8 @@ void client_core::lost(std::uint64_t gen, std::error_code ec) {
   stream_.reset();
   out_.clear();
   in_flight_.clear();  // never resent on the next connection
-  wake_writer();
+  in_flight_held_ = write_deferred_ = false;
+  start_writer();  // the old writer sees the new generation and ends
   std::error_code reason = last_broker_error_ ? last_broker_error_ : ec;
   fail_pending(make_error_code(errc::not_connected));
   if (closed_) return;
@@ -459,6 +498,7 @@ void client_core::finish_close() {
   stream_.reset();
   out_.clear();
   in_flight_.clear();
+  in_flight_held_ = write_deferred_ = false;
   wake_.cancel();
   fail_pending(asio::error::operation_aborted);
   subscriptions_.clear();

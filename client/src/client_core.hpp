@@ -94,7 +94,13 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void complete_request(const protocol::raw_frame& frame);
   std::vector<std::pair<std::string_view, std::string_view>> header_pairs(const headers& hdrs,
                                                                           std::error_code& ec);
+  // Output was queued: the writer sends it, or read_loop does once the frames it is
+  // handling are done (write_deferred).
   void wake_writer();
+  void start_writer();
+  // What handlers queued during a read, handed to the stream without waiting
+  // (stream::write_now); the writer sends what it did not take.
+  void write_deferred(transport::stream& stream);
   void arm_request_timer(std::chrono::steady_clock::time_point deadline);
   void on_request_timer();
   // The HELLO asks for shared memory: shm://, or unix:// and npipe:// unless the options
@@ -120,6 +126,11 @@ class client_core : public std::enable_shared_from_this<client_core> {
   protocol::byte_buffer in_flight_;  // the write in progress
   asio::steady_timer wake_;
   bool writer_waiting_ = false;
+  bool handling_input_ = false;  // read_loop is handling a frame
+  bool write_deferred_ = false;  // output queued meanwhile, for write_deferred()
+  bool in_flight_held_ = false;  // write_deferred() wrote in_flight_written_ of in_flight_
+  std::size_t in_flight_written_ = 0;
+  std::vector<asio::const_buffer> write_now_buffers_{1};
   std::error_code last_broker_error_;  // from a fatal ERROR: why the broker closed us
   std::unordered_map<std::uint32_t, answer_function> pending_;
   // Requests' deadlines, and the one timer armed at (or before) the earliest of them.

@@ -70,15 +70,22 @@ map_view read_map(byte_cursor& in) {
 void encode_record(byte_buffer& out, std::uint64_t message_id, std::uint64_t timestamp_ns,
                    std::string_view topic, std::string_view reply_to, const map_source& headers,
                    std::span<const std::uint8_t> payload) {
-  // Sized once, then written in place: every message the broker routes passes here.
+  // Sized once, then written in place.
   std::size_t begin = out.size();
   out.resize(begin + record_size(topic, reply_to, headers, payload.size()));
-  std::uint8_t* at = out.data() + begin;
+  encode_record_at(out.data() + begin, message_id, timestamp_ns, topic, reply_to, headers, payload);
+}
+
+std::uint8_t* encode_record_at(std::uint8_t* at, std::uint64_t message_id,
+                               std::uint64_t timestamp_ns, std::string_view topic,
+                               std::string_view reply_to, const map_source& headers,
+                               std::span<const std::uint8_t> payload) {
+  // Every message the broker routes passes here.
   store_u64(at, message_id);
   store_u64(at + 8, timestamp_ns);
   at = store_str16(at + 16, topic);
   at = store_str16(at, reply_to);
-  store_bytes32(store_map(at, headers), payload);
+  return store_bytes32(store_map(at, headers), payload);
 }
 
 std::size_t record_size(std::string_view topic, std::string_view reply_to,

@@ -27,10 +27,16 @@ namespace {
 struct local_transport {
   static std::string url(const test::temp_dir& dir) { return test::local_test_url(dir); }
   static constexpr bool has_pid = true;
+#ifdef _WIN32
+  static constexpr bool writes_now = false;  // a pipe write always goes through the port
+#else
+  static constexpr bool writes_now = true;
+#endif
 };
 struct tcp_transport {
   static std::string url(const test::temp_dir&) { return "tcp://127.0.0.1:0"; }
   static constexpr bool has_pid = false;
+  static constexpr bool writes_now = true;
 };
 
 // An io_context on its own thread; run(awaitable) runs a coroutine there and waits.
@@ -72,6 +78,13 @@ asio::awaitable<std::string> read_exactly(transport::stream& s, std::size_t size
     have += co_await s.read_some(asio::buffer(out.data() + have, size - have), ec);
   out.resize(have);
   co_return out;
+}
+
+// Writes all of `payload` in one call (through a 4 KiB ring it waits for space many times).
+asio::awaitable<void> write_all(transport::stream& s, const std::string& payload) {
+  std::error_code ec;
+  std::vector<asio::const_buffer> all{asio::buffer(payload)};
+  co_await s.write(all, ec);
 }
 
 // The coroutines are plain functions, and what they write is a named vector: GCC 12
@@ -186,6 +199,47 @@ asio::awaitable<close_outcome> close_and_read(transport::acceptor& acceptor, tra
   co_return out;
 }
 
+struct write_now_outcome {
+  std::size_t taken = 0;  // by write_now() calls until one took nothing
+  int calls = 0;          // how many it made
+  std::string received;   // what the other end read of the whole payload
+  std::error_code error;
+};
+
+// `writer` offers all of `payload` to write_now() until the transport takes no more
+// (nobody reads yet), write() sends the rest while `reader` reads it all.
+asio::awaitable<write_now_outcome> write_now_then_write(transport::stream& writer,
+                                                        transport::stream& reader,
+                                                        const std::string& payload) {
+  write_now_outcome out;
+  for (;;) {
+    std::vector<asio::const_buffer> rest{asio::buffer(payload) + out.taken};
+    std::size_t n = writer.write_now(rest, out.error);
+    ++out.calls;
+    out.taken += n;
+    if (n == 0 || out.error || out.taken == payload.size()) break;
+  }
+  if (out.error) co_return out;
+  std::string rest(payload.substr(out.taken));
+  asio::co_spawn(co_await asio::this_coro::executor, write_all(writer, rest), asio::detached);
+  out.received = co_await read_exactly(reader, payload.size(), out.error);
+  co_return out;
+}
+
+asio::awaitable<write_now_outcome> write_now_on(transport::acceptor& acceptor, transport::url where,
+                                                const std::string& payload) {
+  std::error_code ec;
+  auto client = co_await transport::connect(where, ec);
+  if (!client) co_return write_now_outcome{0, 0, {}, ec};
+  std::string greeting = "H";  // a pipe identifies its client after its first bytes
+  std::vector<asio::const_buffer> hello{asio::buffer(greeting)};
+  co_await client->write(hello, ec);
+  auto server_side = co_await acceptor.accept(ec);
+  if (!server_side) co_return write_now_outcome{0, 0, {}, ec};
+  co_await read_exactly(*server_side, 1, ec);
+  co_return co_await write_now_then_write(*server_side, *client, payload);
+}
+
 asio::awaitable<bool> try_connect(transport::url where, std::error_code& ec) {
   auto s = co_await transport::connect(where, ec);
   co_return s != nullptr;
@@ -231,6 +285,27 @@ TEST_CASE_TEMPLATE("transport: the peer closing ends reads, the peer is describe
   CHECK(outcome.read_error);  // end of stream (or reset): never a byte
   CHECK(!outcome.peer.address.empty());
   if (T::has_pid) CHECK(outcome.peer.pid.has_value());
+  acceptor->close();
+}
+
+TEST_CASE_TEMPLATE("transport: write_now takes what fits without waiting, write sends the rest", T,
+                   local_transport, tcp_transport) {
+  test::temp_dir dir;
+  io_thread io;
+  auto acceptor = listen_on(io, T::url(dir));
+  std::string payload(16 * 1024 * 1024, '\0');  // more than any socket buffer
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 131 % 251);
+  auto result = io.run(write_now_on(*acceptor, acceptor->local_url(), payload));
+  CHECK_FALSE(result.error);
+  CHECK(result.taken < payload.size());  // it returned when the buffer was full
+  if (T::writes_now) {
+    CHECK(result.taken > 0);
+    CHECK(result.calls >= 2);  // the last one took nothing
+  } else {
+    CHECK(result.taken == 0);
+  }
+  CHECK(result.received.size() == payload.size());
+  CHECK(result.received == payload);
   acceptor->close();
 }
 
@@ -343,13 +418,6 @@ struct shm_outcome {
   std::error_code end;
 };
 
-// Writes all of `payload` in one call (through a 4 KiB ring: it waits for space many times).
-asio::awaitable<void> write_all(transport::stream& s, const std::string& payload) {
-  std::error_code ec;
-  std::vector<asio::const_buffer> all{asio::buffer(payload)};
-  co_await s.write(all, ec);
-}
-
 asio::awaitable<shm_outcome> shm_echo_client(transport::url where, const std::string& payload) {
   shm_outcome out;
   std::error_code ec;
@@ -411,6 +479,52 @@ TEST_CASE("transport: a local stream switched to shared memory carries bytes bot
   CHECK_FALSE(result.end);
   CHECK(result.echoed.size() == payload.size());
   CHECK(result.echoed == payload);
+  CHECK_MESSAGE(switch_problems.text().empty(), switch_problems.text());
+  acceptor->close();
+}
+
+namespace {
+struct client_side {  // shared: the client's coroutine may outlive the test's on failure
+  std::unique_ptr<transport::stream> stream;
+  std::error_code ec;
+  bool done = false;
+};
+
+// A plain function, not a lambda: GCC 12 destroys a coroutine lambda's captures twice.
+asio::awaitable<void> connect_into(std::shared_ptr<client_side> client, transport::url where) {
+  client->stream = co_await connect_switched(where, client->ec);
+  client->done = true;
+}
+
+asio::awaitable<write_now_outcome> write_now_on_shm(transport::acceptor& acceptor,
+                                                    transport::url where,
+                                                    const std::string& payload) {
+  auto client = std::make_shared<client_side>();
+  asio::co_spawn(co_await asio::this_coro::executor, connect_into(client, where), asio::detached);
+  std::error_code ec;
+  auto server_side = co_await accept_switched(acceptor, ec);
+  asio::steady_timer wait(co_await asio::this_coro::executor);
+  for (int i = 0; i < 500 && !client->done; ++i) {  // the client's side of the switch
+    wait.expires_after(std::chrono::milliseconds(10));
+    co_await wait.async_wait(asio::use_awaitable);
+  }
+  if (!server_side || !client->stream || !client->stream->on_shared_memory())
+    co_return write_now_outcome{0, 0, {}, std::make_error_code(std::errc::not_connected)};
+  co_return co_await write_now_then_write(*server_side, *client->stream, payload);
+}
+}  // namespace
+
+TEST_CASE("transport: over shared memory, write_now takes what the ring holds") {
+  test::temp_dir dir;
+  io_thread io;
+  auto acceptor = listen_shm(io, dir);
+  std::string payload(64 * 1024, '\0');  // sixteen 4 KiB rings' worth
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7 % 253);
+  auto result = io.run(write_now_on_shm(*acceptor, acceptor->local_url(), payload));
+  CHECK_FALSE(result.error);
+  CHECK(result.taken == transport::shm::min_ring_bytes);  // the ring, then nothing
+  CHECK(result.calls == 2);
+  CHECK(result.received == payload);
   CHECK_MESSAGE(switch_problems.text().empty(), switch_problems.text());
   acceptor->close();
 }

@@ -14,6 +14,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "socket_stream.hpp"
+
 namespace ipc::transport {
 namespace {
 
@@ -243,6 +245,16 @@ asio::awaitable<std::size_t> local_stream::write(const std::vector<asio::const_b
   start_rings();
   if (before < total) co_await rings_->write(buffers, before, ec);
   co_return ec ? 0 : total;
+}
+
+std::size_t local_stream::write_now(const std::vector<asio::const_buffer>& buffers,
+                                    std::error_code& ec) {
+  if (rings_) return rings_->write_now(buffers, ec);
+  ec.clear();
+  if (switch_at_ != 0) return 0;  // the write that reaches the switch point carries descriptors
+  std::size_t n = write_without_waiting(socket_, buffers, ec);
+  written_ += n;
+  return n;
 }
 
 asio::awaitable<void> local_stream::send_descriptors(const std::vector<asio::const_buffer>& buffers,

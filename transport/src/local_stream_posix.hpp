@@ -30,6 +30,8 @@ class local_stream final : public stream {
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec) override;
   asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,
                                      std::error_code& ec) override;
+  std::size_t write_now(const std::vector<asio::const_buffer>& buffers,
+                        std::error_code& ec) override;
   void close() override;
   const peer_info& peer() const override { return peer_; }
   asio::any_io_executor get_executor() override { return socket_.get_executor(); }

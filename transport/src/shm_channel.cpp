@@ -98,6 +98,50 @@ asio::awaitable<std::size_t> channel::read(asio::mutable_buffer buffer, std::err
   }
 }
 
+std::size_t channel::copy_in(std::vector<asio::const_buffer>::const_iterator& next,
+                             std::vector<asio::const_buffer>::const_iterator end,
+                             std::span<const std::uint8_t>& rest, std::size_t& skip, bool& full) {
+  // Copy as much as the ring takes, then wake the reader once.
+  bool corrupt = false;
+  std::size_t copied = 0;
+  full = false;
+  while (!full) {
+    while (rest.empty() && next != end) {
+      auto buffer = *next++;
+      if (skip >= buffer.size()) {
+        skip -= buffer.size();
+        continue;
+      }
+      rest = {static_cast<const std::uint8_t*>(buffer.data()) + skip, buffer.size() - skip};
+      skip = 0;
+    }
+    if (rest.empty()) break;
+    std::size_t n = tx_.write(rest, corrupt);
+    rest = rest.subspan(n);
+    copied += n;
+    full = !rest.empty();
+    if (corrupt) break;
+  }
+  if (tx_.consumer_wants_wake()) wakes_->signal(wake_port::bytes);
+  if (corrupt) fail(std::make_error_code(std::errc::bad_message));
+  return copied;
+}
+
+std::size_t channel::write_now(const std::vector<asio::const_buffer>& buffers,
+                               std::error_code& ec) {
+  ec.clear();
+  if (closed_) ec = asio::error::operation_aborted;
+  if (failed_) ec = failed_;
+  if (ec) return 0;
+  auto next = buffers.begin();
+  std::span<const std::uint8_t> rest;
+  std::size_t skip = 0;
+  bool full = false;
+  std::size_t copied = copy_in(next, buffers.end(), rest, skip, full);
+  if (failed_) ec = failed_;
+  return ec ? 0 : copied;
+}
+
 asio::awaitable<void> channel::write(const std::vector<asio::const_buffer>& buffers,
                                      std::size_t skip, std::error_code& ec) {
   auto next = buffers.begin();
@@ -111,27 +155,10 @@ asio::awaitable<void> channel::write(const std::vector<asio::const_buffer>& buff
       ec = failed_;
       co_return;
     }
-    // Copy as much as the ring takes, then wake the reader once.
-    bool corrupt = false, full = false;
-    while (!full) {
-      while (rest.empty() && next != buffers.end()) {
-        auto buffer = *next++;
-        if (skip >= buffer.size()) {
-          skip -= buffer.size();
-          continue;
-        }
-        rest = {static_cast<const std::uint8_t*>(buffer.data()) + skip, buffer.size() - skip};
-        skip = 0;
-      }
-      if (rest.empty()) break;
-      std::size_t n = tx_.write(rest, corrupt);
-      rest = rest.subspan(n);
-      full = !rest.empty();
-      if (corrupt) break;
-    }
-    if (tx_.consumer_wants_wake()) wakes_->signal(wake_port::bytes);
-    if (corrupt) fail(std::make_error_code(std::errc::bad_message));
-    if (!full && !corrupt) co_return;
+    bool full = false;
+    copy_in(next, buffers.end(), rest, skip, full);
+    if (failed_) continue;  // the ring was corrupt: reported above
+    if (!full) co_return;
     co_await wait_until(tx_, &channel::tx_ready, wake_port::space);
   }
 }

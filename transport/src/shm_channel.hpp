@@ -48,12 +48,19 @@ class channel {
   // Every byte of `buffers` after the first `skip`.
   asio::awaitable<void> write(const std::vector<asio::const_buffer>& buffers, std::size_t skip,
                               std::error_code& ec);
+  // What the ring takes now of `buffers` (stream::write_now): never waits.
+  std::size_t write_now(const std::vector<asio::const_buffer>& buffers, std::error_code& ec);
   // The peer left or broke the rings: writes fail, reads end once drained.
   void fail(std::error_code why);
   // This side closes: operations in progress end with operation_aborted.
   void close();
 
  private:
+  // Copies into the ring what it takes of `buffers` from `next`/`rest` on, wakes a reader
+  // that sleeps, and returns the bytes copied; `full` when some did not fit.
+  std::size_t copy_in(std::vector<asio::const_buffer>::const_iterator& next,
+                      std::vector<asio::const_buffer>::const_iterator end,
+                      std::span<const std::uint8_t>& rest, std::size_t& skip, bool& full);
   bool poll_briefly(bool (channel::*ready)() const) const;
   // Until `ready` (bytes to read, room to write) or a wake-up: spins first when
   // configured, else announces the wait on `ring` (rx_ or tx_) and sleeps.

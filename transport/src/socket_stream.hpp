@@ -13,6 +13,24 @@
 
 namespace ipc::transport {
 
+// One non-blocking gathered send on an Asio socket (stream::write_now): what the socket
+// buffer takes, 0 when it is full.
+template <class Socket>
+std::size_t write_without_waiting(Socket& socket, const std::vector<asio::const_buffer>& buffers,
+                                  std::error_code& ec) {
+  ec.clear();
+  if (!socket.non_blocking()) {
+    socket.non_blocking(true, ec);  // synchronous calls only; async ones never block
+    if (ec) return 0;
+  }
+  std::size_t n = socket.write_some(buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec.clear();
+    return 0;
+  }
+  return ec ? 0 : n;
+}
+
 template <class Protocol>
 class socket_stream final : public stream {
  public:
@@ -31,6 +49,11 @@ class socket_stream final : public stream {
                                      std::error_code& ec) override {
     co_return co_await asio::async_write(socket_, buffers,
                                          asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  std::size_t write_now(const std::vector<asio::const_buffer>& buffers,
+                        std::error_code& ec) override {
+    return write_without_waiting(socket_, buffers, ec);
   }
 
   void close() override {

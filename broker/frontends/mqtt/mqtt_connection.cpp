@@ -259,7 +259,7 @@ asio::awaitable<void> mqtt_connection::read_loop() {
 }
 
 void mqtt_connection::handle_read_batch() {
-  broker_core::batch_clock stamp(core_);  // one timestamp for what this read carried
+  broker_core::read_batch batch(core_);  // one timestamp, one write per native recipient
   mqtt::raw_packet packet;
   reason error = reason::success;
   while (!stopped_ && !draining_ && !pending_auth_ && !reading_paused_) {

@@ -217,30 +217,30 @@ asio::awaitable<void> session::read_loop() {
       if (pending_auth_) {
         co_await check_password();
       } else {
-        core_.queues().dispatch_pending();
-        consumers_.end_batch();
         resume_.expires_at(asio::steady_timer::time_point::max());
         co_await resume_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         ec.clear();
       }
       handle_read_batch();  // the frames that came behind the HELLO or the paused publish
     }
-    core_.queues().dispatch_pending();  // queues this batch changed deliver now
-    consumers_.end_batch();
   }
 }
 
 void session::handle_read_batch() {
-  broker_core::batch_clock stamp(core_);  // one timestamp for what this read carried
+  broker_core::read_batch batch(core_);  // one timestamp, one write per recipient
   protocol::raw_frame frame;
   protocol::errc error = protocol::errc::ok;
   while (!stopped_ && !draining_ && !pending_auth_ && !reading_paused_) {
     auto status = reader_.next(frame, error);
-    if (status == protocol::read_status::need_more) return;
-    if (status == protocol::read_status::error)
-      return protocol_error(error, protocol::make_error_code(error).message());
+    if (status == protocol::read_status::need_more) break;
+    if (status == protocol::read_status::error) {
+      protocol_error(error, protocol::make_error_code(error).message());
+      break;
+    }
     handle_frame_safely(frame);
   }
+  core_.queues().dispatch_pending();  // queues this batch changed deliver now
+  consumers_.end_batch();
 }
 
 void session::handle_frame_safely(const protocol::raw_frame& frame) {
@@ -313,9 +313,63 @@ void session::on_slow_consumer() {
 }
 
 void session::wake_writer() {
-  if (writer_waiting_) {
-    writer_waiting_ = false;
-    wake_.cancel();
+  if (!writer_waiting_) return;  // the writer is busy: it takes what is queued next
+  if (!draining_ && !write_deferred_ && state_ != nullptr && core_.defer_write(*state_)) {
+    write_deferred_ = true;  // written when the read batch ends
+    return;
+  }
+  if (write_deferred_) return;
+  writer_waiting_ = false;
+  wake_.cancel();
+}
+
+void session::write_deferred() noexcept {
+  write_deferred_ = false;
+  if (!writer_waiting_ || stopped_) return;
+  try {
+    if (!draining_ && (out_.empty() || write_now())) return;
+  } catch (...) {
+    on_unexpected(std::current_exception());
+    return;
+  }
+  writer_waiting_ = false;  // the rest, or the close after the error, is the writer's
+  wake_.cancel();
+}
+
+bool session::write_now() {
+  out_.take(in_flight_);
+  in_flight_held_ = true;
+  in_flight_written_ = 0;
+  gather(0);
+  std::error_code ec;
+  std::size_t n = stream_->write_now(gather_, ec);
+  if (ec || n < in_flight_.bytes) {  // the writer goes on from here (and meets the error)
+    in_flight_written_ = n;
+    return false;
+  }
+  in_flight_held_ = false;
+  counters_.bytes_out += in_flight_.bytes;
+  core_.counters().bytes_out += in_flight_.bytes;
+  out_.release(in_flight_);
+  after_write();
+  return true;
+}
+
+void session::gather(std::size_t skip) {
+  gather_.clear();
+  auto add = [&](const std::uint8_t* data, std::size_t size) {
+    if (skip >= size) {
+      skip -= size;
+      return;
+    }
+    gather_.emplace_back(data + skip, size - skip);
+    skip = 0;
+  };
+  for (const auto& segment : in_flight_.segments) {
+    if (segment.scratch_end > segment.scratch_begin)
+      add(in_flight_.scratch.data() + segment.scratch_begin,
+          segment.scratch_end - segment.scratch_begin);
+    if (segment.body) add(segment.body.bytes().data(), segment.body.bytes().size());
   }
 }
 
@@ -363,26 +417,22 @@ void session::after_write() {
 }
 
 asio::awaitable<void> session::write_loop() {
-  std::vector<asio::const_buffer> buffers;
   std::error_code ec;
   while (!stopped_) {
-    if (out_.empty()) {
+    if (in_flight_held_) {  // write_now() wrote part of this batch
+      gather(in_flight_written_);
+    } else if (out_.empty()) {
       if (draining_) break;
       writer_waiting_ = true;
       co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       writer_waiting_ = false;
       continue;
+    } else {
+      out_.take(in_flight_);
+      gather(0);
     }
-    out_.take(in_flight_);
-    buffers.clear();
-    for (const auto& segment : in_flight_.segments) {
-      if (segment.scratch_end > segment.scratch_begin)
-        buffers.emplace_back(in_flight_.scratch.data() + segment.scratch_begin,
-                             segment.scratch_end - segment.scratch_begin);
-      if (segment.body)
-        buffers.emplace_back(segment.body.bytes().data(), segment.body.bytes().size());
-    }
-    co_await stream_->write(buffers, ec);
+    in_flight_held_ = false;
+    co_await stream_->write(gather_, ec);
     if (ec) break;
     counters_.bytes_out += in_flight_.bytes;
     core_.counters().bytes_out += in_flight_.bytes;

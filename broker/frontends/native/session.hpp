@@ -71,6 +71,7 @@ class session final : public client,
   void limits_changed() override;
   void memory_alarm(bool on) override;
   void close(errc code, std::string_view message) override;
+  void write_deferred() noexcept override;
   // Closes at once, dropping queued output. Idempotent.
   void stop() override;
   std::string_view close_reason() const override { return close_reason_; }
@@ -129,6 +130,11 @@ class session final : public client,
   // Output.
   void queue_frame();  // moves frame_scratch_ into the output queue
   void wake_writer();
+  // Hands what is queued to the stream without waiting (stream::write_now); true when all
+  // of it went, else the writer finishes the batch.
+  bool write_now();
+  // The buffers of in_flight_ from byte `skip` on, into gather_.
+  void gather(std::size_t skip);
   bool over_pending_limit(std::size_t more) const;
   void on_slow_consumer();
   void after_write();
@@ -153,14 +159,18 @@ class session final : public client,
   protocol::frame_reader reader_;
   output_queue out_;
   output_queue::batch in_flight_;
-  protocol::byte_buffer frame_scratch_;  // control frames are encoded here first
-  asio::steady_timer wake_;              // the writer sleeps on it; cancel() wakes it
-  asio::steady_timer deadline_;          // handshake and close-after-error deadlines
-  asio::steady_timer keepalive_;         // PINGs an idle client, closes a silent one
-  asio::steady_timer resume_;            // a paused reader sleeps on it; cancel() wakes it
-  bool shm_asked_ = false;               // the HELLO's shm property (docs/shared-memory.md §4)
-  bool shm_takes_token_ = false;         // and its shm_token: it can open a named segment
+  bool in_flight_held_ = false;  // in_flight_ was taken, in_flight_written_ of it written
+  std::size_t in_flight_written_ = 0;
+  std::vector<asio::const_buffer> gather_;  // the writes' buffers
+  protocol::byte_buffer frame_scratch_;     // control frames are encoded here first
+  asio::steady_timer wake_;                 // the writer sleeps on it; cancel() wakes it
+  asio::steady_timer deadline_;             // handshake and close-after-error deadlines
+  asio::steady_timer keepalive_;            // PINGs an idle client, closes a silent one
+  asio::steady_timer resume_;               // a paused reader sleeps on it; cancel() wakes it
+  bool shm_asked_ = false;                  // the HELLO's shm property (docs/shared-memory.md §4)
+  bool shm_takes_token_ = false;            // and its shm_token: it can open a named segment
   bool writer_waiting_ = false;
+  bool write_deferred_ = false;  // asked broker_core::defer_write() in this read batch
   bool reading_paused_ = false;  // a publish met the memory alarm: read on once it clears
   bool stopped_ = false;
   bool draining_ = false;                // no more reading; close once the queue is written

@@ -87,6 +87,11 @@ struct fields {
 void encode_record(byte_buffer& out, std::uint64_t message_id, std::uint64_t timestamp_ns,
                    std::string_view topic, std::string_view reply_to, const map_source& headers,
                    std::span<const std::uint8_t> payload);
+// Writes the record at `at`, which has room for record_size() bytes; returns its end.
+std::uint8_t* encode_record_at(std::uint8_t* at, std::uint64_t message_id,
+                               std::uint64_t timestamp_ns, std::string_view topic,
+                               std::string_view reply_to, const map_source& headers,
+                               std::span<const std::uint8_t> payload);
 // The size encode_record() will append.
 std::size_t record_size(std::string_view topic, std::string_view reply_to,
                         const map_source& headers, std::size_t payload_size);

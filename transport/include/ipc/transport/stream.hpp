@@ -36,6 +36,17 @@ class stream {
   // Writes every byte of `buffers` (one gathered write where the OS allows).
   virtual asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,
                                              std::error_code& ec) = 0;
+  // Writes what the transport takes at once, without waiting (a non-blocking send; a
+  // copy into the ring), and returns how many bytes of `buffers` it took: fewer than all,
+  // or 0, when the socket buffer or ring is full or the transport never writes this way
+  // (TLS, named pipes, a switch to shared memory under way); write() then sends the rest.
+  // Never while a write() is in progress. ec on failure.
+  virtual std::size_t write_now(const std::vector<asio::const_buffer>& buffers,
+                                std::error_code& ec) {
+    (void)buffers;
+    ec.clear();
+    return 0;
+  }
   // Cancels pending operations and closes; safe to call more than once.
   virtual void close() = 0;
   virtual const peer_info& peer() const = 0;
