@@ -26,6 +26,7 @@ channel::channel(asio::any_io_executor executor, std::span<std::uint8_t> memory,
       rx_(memory, ring_bytes, broker ? direction::to_broker : direction::to_client),
       tx_(memory, ring_bytes, broker ? direction::to_client : direction::to_broker),
       spin_us_(spin_us),
+      wake_room_(ring_bytes / 2),
       wakes_(std::move(wakes)) {}
 
 void channel::fail(std::error_code why) {
@@ -87,7 +88,11 @@ asio::awaitable<std::size_t> channel::read(asio::mutable_buffer buffer, std::err
     std::size_t n = rx_.read(out, corrupt);
     if (corrupt) fail(std::make_error_code(std::errc::bad_message));
     if (n > 0) {
-      if (rx_.producer_wants_wake()) wakes_->signal(wake_port::space);
+      // A producer waiting for room is woken once half the ring is free, not for every
+      // read: woken for a sliver, it would fill it and sleep again, a wake-up per read.
+      // A consumer only sleeps on an empty ring, so the wake-up always comes.
+      if (rx_.readable(corrupt) <= wake_room_ && rx_.producer_wants_wake())
+        wakes_->signal(wake_port::space);
       co_return n;
     }
     if (failed_) {  // what the peer wrote before it left has been read

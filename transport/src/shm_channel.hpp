@@ -74,6 +74,7 @@ class channel {
   ring_reader rx_;
   ring_writer tx_;
   std::uint32_t spin_us_;
+  std::uint32_t wake_room_;  // a waiting producer is woken when no more than this is unread
   std::unique_ptr<wake_port> wakes_;
   bool closed_ = false;
   std::error_code failed_;

@@ -22,9 +22,9 @@ namespace ipc::transport {
 // Shared-memory rings for local connections (docs/shared-memory.md): a Unix socket (a
 // named pipe on Windows) whose frames move to a pair of rings after the handshake.
 struct shm_options {
-  bool enabled = false;               // listener: may switch; client: asks to switch
-  std::uint32_t ring_bytes = 262144;  // listener: each direction's ring (a power of two)
-  std::uint32_t spin_us = 0;          // how long a side polls its ring before it sleeps
+  bool enabled = false;                // listener: may switch; client: asks to switch
+  std::uint32_t ring_bytes = 1048576;  // listener: each direction's ring (a power of two)
+  std::uint32_t spin_us = 0;           // how long a side polls its ring before it sleeps
 };
 
 class stream {
