@@ -13,6 +13,7 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
@@ -38,11 +39,53 @@ std::uint64_t slowest(const std::vector<std::unique_ptr<subscriber_state>>& subs
   return low;
 }
 
+// The publisher's wait for the subscribers, woken by them: a publisher a whole window
+// ahead sleeps until the slowest subscriber has taken half of it (a fixed poll interval
+// would leave the CPUs idle between looks, or spin).
+class window_gate {
+ public:
+  explicit window_gate(asio::any_io_executor publisher) : publisher_(std::move(publisher)) {}
+  static constexpr std::uint64_t nobody_waits = ~std::uint64_t{0};
+
+  // Publisher: sleeps on `pause` until `slowest(subs)` reaches `until` (or 10 ms pass).
+  asio::awaitable<void> wait(asio::steady_timer& pause,
+                             const std::vector<std::unique_ptr<subscriber_state>>& subs,
+                             std::uint64_t until) {
+    pause_ = &pause;
+    resume_at_.store(until, std::memory_order_seq_cst);
+    if (slowest(subs) < until) {  // else it got there before it could see resume_at_
+      pause.expires_after(std::chrono::milliseconds(10));
+      std::error_code ignored;  // cancelled: woken
+      waiting_ = true;
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      waiting_ = false;
+    }
+    resume_at_.store(nobody_waits, std::memory_order_relaxed);
+  }
+  // A subscriber that has `received` messages: wakes the publisher when the slowest has
+  // reached what it waits for (one wake-up per wait).
+  void progressed(std::uint64_t received,
+                  const std::vector<std::unique_ptr<subscriber_state>>& subs) {
+    auto until = resume_at_.load(std::memory_order_seq_cst);
+    if (received < until || slowest(subs) < until) return;
+    if (!resume_at_.compare_exchange_strong(until, nobody_waits)) return;
+    asio::post(publisher_, [this] {
+      if (waiting_) pause_->cancel();  // else it woke by itself meanwhile
+    });
+  }
+
+ private:
+  asio::any_io_executor publisher_;
+  std::atomic<std::uint64_t> resume_at_{nobody_waits};
+  asio::steady_timer* pause_ = nullptr;  // these two: the publisher's thread only
+  bool waiting_ = false;
+};
+
 // Publishes args.msgs, never more than args.window ahead of the slowest subscriber; ends
 // with a timeout error once `stop` is set (deliveries stalled past the limit).
 asio::awaitable<void> publish_all(ipc::async_client& client, const pubsub_args& args,
                                   const std::vector<std::unique_ptr<subscriber_state>>& subs,
-                                  const std::atomic<bool>& stop) {
+                                  window_gate& gate, const std::atomic<bool>& stop) {
   std::string payload(std::max<std::size_t>(args.size, 8), 'x');
   asio::steady_timer pause(co_await asio::this_coro::executor);
   for (std::uint64_t seq = 0; seq < args.msgs; ++seq) {
@@ -50,8 +93,7 @@ asio::awaitable<void> publish_all(ipc::async_client& client, const pubsub_args& 
     while (seq - std::min(seq, slowest(subs)) >= args.window) {
       if (stop.load(std::memory_order_acquire))
         throw std::system_error(ipc::make_error_code(ipc::errc::timeout));
-      pause.expires_after(std::chrono::microseconds(50));
-      co_await pause.async_wait(asio::use_awaitable);
+      co_await gate.wait(pause, subs, seq - args.window / 2);
     }
     if (auto ec = client.publish(args.topic, payload)) throw std::system_error(ec);
     // Let the writer run now and then so output goes out while we keep publishing.
@@ -76,6 +118,7 @@ int measure_pubsub(const global_options& global, const pubsub_args& given, nlohm
   auto sub_options = options;
   if (!args.sub_url.empty()) sub_options.url = args.sub_url;
   asio::io_context sub_io(1), pub_io(1);
+  window_gate gate(pub_io.get_executor());
   auto sub_work = asio::make_work_guard(sub_io);
   std::thread sub_thread([&] { sub_io.run(); });
   std::vector<std::unique_ptr<subscriber_state>> subs;
@@ -101,12 +144,13 @@ int measure_pubsub(const global_options& global, const pubsub_args& given, nlohm
       ec = e.code();
     }
     if (ec) break;
-    auto handler = [state, &args, &finished, &finish](const ipc::message& m) {
+    auto handler = [state, &args, &finished, &finish, &gate, &subs](const ipc::message& m) {
       std::uint64_t seq = 0;
       std::memcpy(&seq, m.payload().data(), std::min<std::size_t>(8, m.payload().size()));
       auto expected = state->received.load(std::memory_order_relaxed);
       if (seq != expected) state->out_of_order.fetch_add(1, std::memory_order_relaxed);
       state->received.store(expected + 1, std::memory_order_release);
+      gate.progressed(expected + 1, subs);
       if (expected + 1 == args.msgs && finished.fetch_add(1) + 1 == args.subs) finish();
     };
     auto subscribed =
@@ -150,7 +194,7 @@ int measure_pubsub(const global_options& global, const pubsub_args& given, nlohm
       [&]() -> asio::awaitable<void> {
         co_await publisher.async_connect(asio::use_awaitable);
         begin = std::chrono::steady_clock::now().time_since_epoch().count();
-        co_await publish_all(publisher, args, subs, stop);
+        co_await publish_all(publisher, args, subs, gate, stop);
       },
       [&](std::exception_ptr e) {
         publisher_done.set_value();

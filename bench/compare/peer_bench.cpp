@@ -8,9 +8,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,13 +36,45 @@ unsigned long long slowest(const std::vector<counter>& counters) {
   return low;
 }
 
+// The publisher's wait, as in `ipcctl bench pubsub`: a publisher a whole window ahead
+// sleeps until the slowest subscriber has taken half of it, and is woken by it.
+class window_gate {
+ public:
+  static constexpr unsigned long long nobody_waits = ~0ull;
+  void wait(const std::vector<counter>& counters, unsigned long long until) {
+    std::unique_lock lock(mutex_);
+    resume_at_.store(until, std::memory_order_seq_cst);
+    woken_.wait_for(lock, std::chrono::milliseconds(10),
+                    [&] { return slowest(counters) >= until; });
+    resume_at_.store(nobody_waits, std::memory_order_relaxed);
+  }
+  void progressed(unsigned long long received, const std::vector<counter>& counters) {
+    auto until = resume_at_.load(std::memory_order_seq_cst);
+    if (received < until || slowest(counters) < until) return;
+    std::lock_guard lock(mutex_);
+    woken_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable woken_;
+  std::atomic<unsigned long long> resume_at_{nobody_waits};
+};
+window_gate gate;
+const std::vector<counter>* all_counters = nullptr;  // for the subscribers' callbacks
+
+void received_one(counter& c) {
+  auto now = c.received.fetch_add(1, std::memory_order_release) + 1;
+  gate.progressed(now, *all_counters);
+}
+
 // Publishes with `publish(payload)`, never more than `window` ahead of the subscribers.
 template <class Publish>
 void publish_all(const settings& s, const std::vector<counter>& counters, Publish publish) {
   std::string payload(s.size, 'x');
   for (unsigned long long seq = 0; seq < s.msgs; ++seq) {
     while (seq - std::min(seq, slowest(counters)) >= s.window)
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      gate.wait(counters, seq - s.window / 2);
     publish(payload);
   }
 }
@@ -55,7 +89,7 @@ bool wait_all(const settings& s, const std::vector<counter>& counters) {
 }
 
 void on_nats_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-  static_cast<counter*>(closure)->received.fetch_add(1, std::memory_order_release);
+  received_one(*static_cast<counter*>(closure));
   natsMsg_Destroy(msg);
 }
 
@@ -89,7 +123,7 @@ double run_nats(const settings& s, std::vector<counter>& counters) {
 }
 
 void on_mqtt_message(mosquitto*, void* closure, const mosquitto_message*) {
-  static_cast<counter*>(closure)->received.fetch_add(1, std::memory_order_release);
+  received_one(*static_cast<counter*>(closure));
 }
 
 mosquitto* mqtt_connect(const settings& s, void* closure) {
@@ -146,6 +180,7 @@ int main(int argc, char** argv) {
   s.subs = std::strtoull(argv[6], nullptr, 10);
   if (argc > 7) s.window = std::strtoull(argv[7], nullptr, 10);
   std::vector<counter> counters(s.subs);
+  all_counters = &counters;
   double elapsed = s.kind == "nats" ? run_nats(s, counters) : run_mqtt(s, counters);
   if (elapsed < 0) {
     std::fprintf(stderr, "%s: incomplete: %llu of %llu delivered to the slowest subscriber\n",
