@@ -11,6 +11,7 @@
 #include "config_errors.hpp"
 
 #include "ipc/config/config.hpp"
+#include "ipc/transport/stream.hpp"
 
 using namespace ipc::config;
 
@@ -98,6 +99,8 @@ TEST_SUITE("config") {
     CHECK_MESSAGE(has_error(errors, "/listeners/1/shm", "only to unix:// and npipe://"),
                   dump(errors));
     CHECK_MESSAGE(has_error(errors, "/listeners/2/shm", "native-protocol"), dump(errors));
+    // One default ring size: the config's is the transport's.
+    CHECK(ipc::config::listener{}.shm_ring_bytes == ipc::transport::shm_options{}.ring_bytes);
     CHECK_MESSAGE(has_error(errors, "/listeners/3/url", "\"shm\": true"), dump(errors));
   }
 

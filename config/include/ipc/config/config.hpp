@@ -31,8 +31,8 @@ struct listener {
   // unix (native protocol): clients may switch to shared-memory rings of this size per
   // direction, polling this long before they sleep (docs/shared-memory.md).
   bool shm = false;
-  std::uint32_t shm_ring_bytes = 256 * 1024;  // a few hundred 1 KiB messages in flight
-  std::uint32_t shm_spin_us = 0;              // 0: sleep at once (2-core machines)
+  std::uint32_t shm_ring_bytes = 1024 * 1024;  // transport::shm_options::ring_bytes (a test checks)
+  std::uint32_t shm_spin_us = 0;               // 0: sleep at once (2-core machines)
   bool operator==(const listener&) const = default;
 };
 
