@@ -221,7 +221,7 @@ class broker_core {
   // (docs/protocol.md §4.1). The output they give connections is written when the batch
   // ends, once per connection and without waking its writer (defer_write): a message
   // relayed from one connection to another costs one system call for its way out
-  // (docs/architecture.md §5).
+  // (docs/architecture.md §3).
   class read_batch {
    public:
     explicit read_batch(broker_core& core) : core_(core) { ++core_.read_batches_; }

@@ -79,6 +79,7 @@ asio::awaitable<void> channel::wait_until(Ring& ring, bool (channel::*ready)() c
 
 asio::awaitable<std::size_t> channel::read(asio::mutable_buffer buffer, std::error_code& ec) {
   std::span<std::uint8_t> out(static_cast<std::uint8_t*>(buffer.data()), buffer.size());
+  bool waited = false;
   for (;;) {
     if (closed_) {
       ec = asio::error::operation_aborted;
@@ -93,6 +94,11 @@ asio::awaitable<std::size_t> channel::read(asio::mutable_buffer buffer, std::err
       // A consumer only sleeps on an empty ring, so the wake-up always comes.
       if (rx_.readable(corrupt) <= wake_room_ && rx_.producer_wants_wake())
         wakes_->signal(wake_port::space);
+      // Bytes that were there at once: let the I/O thread run what else is ready first, as
+      // a socket read does (Asio posts its completion). A reader whose peer keeps its ring
+      // full would otherwise never give the thread back: every other connection, timer
+      // and accept on it would wait.
+      if (!waited) co_await asio::post(executor_, asio::use_awaitable);
       co_return n;
     }
     if (failed_) {  // what the peer wrote before it left has been read
@@ -100,6 +106,7 @@ asio::awaitable<std::size_t> channel::read(asio::mutable_buffer buffer, std::err
       co_return 0;
     }
     co_await wait_until(rx_, &channel::rx_ready, wake_port::bytes);
+    waited = true;
   }
 }
 
