@@ -66,6 +66,9 @@ class window_gate {
   // reached what it waits for (one wake-up per wait).
   void progressed(std::uint64_t received,
                   const std::vector<std::unique_ptr<subscriber_state>>& subs) {
+    // Our count's store before their resume_at_, as their resume_at_ store is before
+    // their look at our count: one of the two sides sees the other (no wake-up lost).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     auto until = resume_at_.load(std::memory_order_seq_cst);
     if (received < until || slowest(subs) < until) return;
     if (!resume_at_.compare_exchange_strong(until, nobody_waits)) return;

@@ -49,6 +49,7 @@ class window_gate {
     resume_at_.store(nobody_waits, std::memory_order_relaxed);
   }
   void progressed(unsigned long long received, const std::vector<counter>& counters) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // as in ipcctl's window_gate
     auto until = resume_at_.load(std::memory_order_seq_cst);
     if (received < until || slowest(counters) < until) return;
     std::lock_guard lock(mutex_);
