@@ -30,19 +30,15 @@ mqtt_connection::mqtt_connection(broker_core& core, std::shared_ptr<mqtt_registr
       id_(id),
       listener_(std::move(listener)),
       reader_(0),
-      out_(core.memory()),
+      writer_(core, *stream_, *this),
+      out_(writer_.queue()),
       core_memory_(core.memory()),
-      wake_(stream_->get_executor()),
       deadline_(stream_->get_executor()),
       resume_(stream_->get_executor()) {
   reader_.set_max_packet(max_packet_size());
-  wake_.expires_at(asio::steady_timer::time_point::max());
 }
 
-mqtt_connection::~mqtt_connection() {
-  out_.release(in_flight_);
-  drop_waiting();
-}
+mqtt_connection::~mqtt_connection() { drop_waiting(); }
 
 void mqtt_connection::drop_waiting() {
   core_memory_->release(waiting_bytes_);
@@ -113,7 +109,7 @@ void mqtt_connection::stop() {
   if (stopped_) return;
   stopped_ = true;
   stream_->close();
-  wake_.cancel();
+  writer_.cancel();
   deadline_.cancel();
   resume_.cancel();
 }
@@ -349,11 +345,20 @@ void mqtt_connection::on_slow_consumer() {
   close_reason_ = "slow_consumer";
 }
 
-void mqtt_connection::wake_writer() {
-  if (writer_waiting_) {
-    writer_waiting_ = false;
-    wake_.cancel();
+void mqtt_connection::wake_writer() { writer_.wake(state_); }
+
+void mqtt_connection::write_deferred() noexcept {
+  try {
+    writer_.write_deferred();
+  } catch (...) {
+    on_unexpected(std::current_exception());
   }
+}
+
+void mqtt_connection::written(std::size_t bytes) {
+  counters_.bytes_out += bytes;
+  core_.counters().bytes_out += bytes;
+  after_write();
 }
 
 bool mqtt_connection::over_pending_limit(std::size_t more) const {
@@ -361,33 +366,7 @@ bool mqtt_connection::over_pending_limit(std::size_t more) const {
 }
 
 asio::awaitable<void> mqtt_connection::write_loop() {
-  std::vector<asio::const_buffer> buffers;
-  std::error_code ec;
-  while (!stopped_) {
-    if (out_.empty()) {
-      if (draining_) break;
-      writer_waiting_ = true;
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      writer_waiting_ = false;
-      continue;
-    }
-    out_.take(in_flight_);
-    buffers.clear();
-    for (const auto& segment : in_flight_.segments) {
-      if (segment.scratch_end > segment.scratch_begin)
-        buffers.emplace_back(in_flight_.scratch.data() + segment.scratch_begin,
-                             segment.scratch_end - segment.scratch_begin);
-      if (segment.body)
-        buffers.emplace_back(segment.body.bytes().data(), segment.body.bytes().size());
-    }
-    co_await stream_->write(buffers, ec);
-    if (ec) break;
-    counters_.bytes_out += in_flight_.bytes;
-    core_.counters().bytes_out += in_flight_.bytes;
-    out_.release(in_flight_);
-    after_write();
-  }
-  out_.release(in_flight_);
+  co_await writer_.run();
   stop();
 }
 

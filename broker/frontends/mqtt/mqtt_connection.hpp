@@ -28,7 +28,7 @@
 #include "core/refusal.hpp"
 #include "frontends/mqtt/mqtt_mapping.hpp"
 #include "frontends/mqtt/mqtt_registry.hpp"
-#include "frontends/output_queue.hpp"
+#include "frontends/output_writer.hpp"
 #include "ipc/mqtt/codec.hpp"
 #include "ipc/transport/stream.hpp"
 #include "queues/queue.hpp"
@@ -37,7 +37,9 @@ namespace ipc::broker {
 
 class broker_core;
 
-class mqtt_connection final : public client, public std::enable_shared_from_this<mqtt_connection> {
+class mqtt_connection final : public client,
+                              public output_writer::connection,
+                              public std::enable_shared_from_this<mqtt_connection> {
  public:
   mqtt_connection(broker_core& core, std::shared_ptr<mqtt_registry> registry,
                   std::unique_ptr<transport::stream> stream, std::uint64_t id,
@@ -58,9 +60,7 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   const std::string& client_name() const override { return client_id_; }
   std::chrono::system_clock::time_point connected_at() const override { return connected_at_; }
   const client_counters& counters() const override { return counters_; }
-  std::size_t pending_bytes() const override {
-    return out_.pending_bytes() + in_flight_.bytes + waiting_bytes_;
-  }
+  std::size_t pending_bytes() const override { return writer_.pending_bytes() + waiting_bytes_; }
   std::size_t consumer_count() const override { return 0; }
   void deliver_message(std::uint32_t sid, const outgoing_message& message) override;
   void confirmed(std::uint32_t ref, std::uint64_t value, errc outcome,
@@ -73,6 +73,7 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   void limits_changed() override;
   void memory_alarm(bool on) override;
   void close(errc code, std::string_view message) override;
+  void write_deferred() noexcept override;
   void stop() override;
   std::string_view close_reason() const override { return close_reason_; }
 
@@ -147,6 +148,10 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   void close_with(mqtt::reason code, std::string_view message);
   void queue_packet();  // moves scratch_ into the output
   void wake_writer();
+  // output_writer::connection
+  bool stopped() const override { return stopped_; }
+  bool draining() const override { return draining_; }
+  void written(std::size_t bytes) override;
   bool over_pending_limit(std::size_t more) const;
   void on_slow_consumer();
   std::uint32_t max_packet_size() const;  // the broker's Maximum Packet Size
@@ -279,18 +284,16 @@ class mqtt_connection final : public client, public std::enable_shared_from_this
   mutable bool congested_ = false;  // the queue skipped us for lack of room
 
   mqtt::packet_reader reader_;
-  output_queue out_;
+  output_writer writer_;
+  output_queue& out_;  // writer_'s
   std::shared_ptr<memory_gauge>
-      core_memory_;  // counts waiting_ (a connection may outlive the core)
-  output_queue::batch in_flight_;
+      core_memory_;            // counts waiting_ (a connection may outlive the core)
   mqtt::byte_buffer scratch_;  // control packets are encoded here first
   mqtt_headers headers_;
   mqtt_outbound outbound_scratch_;
-  asio::steady_timer wake_;      // the writer sleeps on it; cancel() wakes it
   asio::steady_timer deadline_;  // CONNECT, keep alive and close-after-error deadlines
   asio::steady_timer resume_;    // a paused reader sleeps on it
   std::chrono::steady_clock::time_point last_heard_ = std::chrono::steady_clock::now();
-  bool writer_waiting_ = false;
   bool reading_paused_ = false;
   bool stopped_ = false;
   bool draining_ = false;                // no more reading; close once the output is written

@@ -29,16 +29,14 @@ session::session(broker_core& core, std::unique_ptr<transport::stream> stream, s
       id_(id),
       listener_(std::move(listener)),
       reader_(protocol::max_handshake_frame),
-      out_(core.memory()),
-      wake_(stream_->get_executor()),
+      writer_(core, *stream_, *this),
+      out_(writer_.queue()),
       deadline_(stream_->get_executor()),
       keepalive_(stream_->get_executor()),
       resume_(stream_->get_executor()),
-      consumers_(*this, [&core](queue& q) { core.queues().schedule(q); }) {
-  wake_.expires_at(asio::steady_timer::time_point::max());
-}
+      consumers_(*this, [&core](queue& q) { core.queues().schedule(q); }) {}
 
-session::~session() { out_.release(in_flight_); }
+session::~session() = default;
 
 void session::start() {
   auto refused = core_.attach(shared_from_this(), state_);
@@ -92,7 +90,7 @@ void session::stop() {
   stopped_ = true;
   fsm_.close();
   stream_->close();
-  wake_.cancel();
+  writer_.cancel();
   deadline_.cancel();
   keepalive_.cancel();
   resume_.cancel();
@@ -312,65 +310,20 @@ void session::on_slow_consumer() {
                    "slow consumer: pending output over limits.max_pending_bytes");
 }
 
-void session::wake_writer() {
-  if (!writer_waiting_) return;  // the writer is busy: it takes what is queued next
-  if (!draining_ && !write_deferred_ && state_ != nullptr && core_.defer_write(*state_)) {
-    write_deferred_ = true;  // written when the read batch ends
-    return;
-  }
-  if (write_deferred_) return;
-  writer_waiting_ = false;
-  wake_.cancel();
-}
+void session::wake_writer() { writer_.wake(state_); }
 
 void session::write_deferred() noexcept {
-  write_deferred_ = false;
-  if (!writer_waiting_ || stopped_) return;
   try {
-    if (!draining_ && (out_.empty() || write_now())) return;
+    writer_.write_deferred();
   } catch (...) {
     on_unexpected(std::current_exception());
-    return;
   }
-  writer_waiting_ = false;  // the rest, or the close after the error, is the writer's
-  wake_.cancel();
 }
 
-bool session::write_now() {
-  out_.take(in_flight_);
-  in_flight_held_ = true;
-  in_flight_written_ = 0;
-  gather(0);
-  std::error_code ec;
-  std::size_t n = stream_->write_now(gather_, ec);
-  if (ec || n < in_flight_.bytes) {  // the writer goes on from here (and meets the error)
-    in_flight_written_ = n;
-    return false;
-  }
-  in_flight_held_ = false;
-  counters_.bytes_out += in_flight_.bytes;
-  core_.counters().bytes_out += in_flight_.bytes;
-  out_.release(in_flight_);
+void session::written(std::size_t bytes) {
+  counters_.bytes_out += bytes;
+  core_.counters().bytes_out += bytes;
   after_write();
-  return true;
-}
-
-void session::gather(std::size_t skip) {
-  gather_.clear();
-  auto add = [&](const std::uint8_t* data, std::size_t size) {
-    if (skip >= size) {
-      skip -= size;
-      return;
-    }
-    gather_.emplace_back(data + skip, size - skip);
-    skip = 0;
-  };
-  for (const auto& segment : in_flight_.segments) {
-    if (segment.scratch_end > segment.scratch_begin)
-      add(in_flight_.scratch.data() + segment.scratch_begin,
-          segment.scratch_end - segment.scratch_begin);
-    if (segment.body) add(segment.body.bytes().data(), segment.body.bytes().size());
-  }
 }
 
 bool session::over_pending_limit(std::size_t more) const {
@@ -417,29 +370,7 @@ void session::after_write() {
 }
 
 asio::awaitable<void> session::write_loop() {
-  std::error_code ec;
-  while (!stopped_) {
-    if (in_flight_held_) {  // write_now() wrote part of this batch
-      gather(in_flight_written_);
-    } else if (out_.empty()) {
-      if (draining_) break;
-      writer_waiting_ = true;
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      writer_waiting_ = false;
-      continue;
-    } else {
-      out_.take(in_flight_);
-      gather(0);
-    }
-    in_flight_held_ = false;
-    co_await stream_->write(gather_, ec);
-    if (ec) break;
-    counters_.bytes_out += in_flight_.bytes;
-    core_.counters().bytes_out += in_flight_.bytes;
-    out_.release(in_flight_);
-    after_write();
-  }
-  out_.release(in_flight_);
+  co_await writer_.run();
   stop();
 }
 

@@ -23,7 +23,7 @@
 #include "core/refusal.hpp"
 #include "frontends/native/consumer_registry.hpp"
 #include "frontends/native/session_fsm.hpp"
-#include "frontends/output_queue.hpp"
+#include "frontends/output_writer.hpp"
 #include "ipc/protocol/decoder.hpp"
 #include "ipc/protocol/encoder.hpp"
 #include "ipc/transport/stream.hpp"
@@ -34,6 +34,7 @@ class broker_core;
 
 class session final : public client,
                       public consumer_owner,
+                      public output_writer::connection,
                       public std::enable_shared_from_this<session> {
  public:
   session(broker_core& core, std::unique_ptr<transport::stream> stream, std::uint64_t id,
@@ -58,7 +59,7 @@ class session final : public client,
   const std::string& client_name() const override { return client_name_; }
   std::chrono::system_clock::time_point connected_at() const override { return connected_at_; }
   const client_counters& counters() const override { return counters_; }
-  std::size_t pending_bytes() const override { return out_.pending_bytes() + in_flight_.bytes; }
+  std::size_t pending_bytes() const override { return writer_.pending_bytes(); }
   std::size_t consumer_count() const override { return consumers_.count(); }
   void deliver_message(std::uint32_t sid, const outgoing_message& message) override;
   void confirmed(std::uint32_t ref, std::uint64_t value, errc outcome,
@@ -130,11 +131,10 @@ class session final : public client,
   // Output.
   void queue_frame();  // moves frame_scratch_ into the output queue
   void wake_writer();
-  // Hands what is queued to the stream without waiting (stream::write_now); true when all
-  // of it went, else the writer finishes the batch.
-  bool write_now();
-  // The buffers of in_flight_ from byte `skip` on, into gather_.
-  void gather(std::size_t skip);
+  // output_writer::connection
+  bool stopped() const override { return stopped_; }
+  bool draining() const override { return draining_; }
+  void written(std::size_t bytes) override;
   bool over_pending_limit(std::size_t more) const;
   void on_slow_consumer();
   void after_write();
@@ -157,21 +157,15 @@ class session final : public client,
 
   session_fsm fsm_;
   protocol::frame_reader reader_;
-  output_queue out_;
-  output_queue::batch in_flight_;
-  bool in_flight_held_ = false;  // in_flight_ was taken, in_flight_written_ of it written
-  std::size_t in_flight_written_ = 0;
-  std::vector<asio::const_buffer> gather_;  // the writes' buffers
-  protocol::byte_buffer frame_scratch_;     // control frames are encoded here first
-  asio::steady_timer wake_;                 // the writer sleeps on it; cancel() wakes it
-  asio::steady_timer deadline_;             // handshake and close-after-error deadlines
-  asio::steady_timer keepalive_;            // PINGs an idle client, closes a silent one
-  asio::steady_timer resume_;               // a paused reader sleeps on it; cancel() wakes it
-  bool shm_asked_ = false;                  // the HELLO's shm property (docs/shared-memory.md §4)
-  bool shm_takes_token_ = false;            // and its shm_token: it can open a named segment
-  bool writer_waiting_ = false;
-  bool write_deferred_ = false;  // asked broker_core::defer_write() in this read batch
-  bool reading_paused_ = false;  // a publish met the memory alarm: read on once it clears
+  output_writer writer_;
+  output_queue& out_;                    // writer_'s
+  protocol::byte_buffer frame_scratch_;  // control frames are encoded here first
+  asio::steady_timer deadline_;          // handshake and close-after-error deadlines
+  asio::steady_timer keepalive_;         // PINGs an idle client, closes a silent one
+  asio::steady_timer resume_;            // a paused reader sleeps on it; cancel() wakes it
+  bool shm_asked_ = false;               // the HELLO's shm property (docs/shared-memory.md §4)
+  bool shm_takes_token_ = false;         // and its shm_token: it can open a named segment
+  bool reading_paused_ = false;          // a publish met the memory alarm: read on once it clears
   bool stopped_ = false;
   bool draining_ = false;                // no more reading; close once the queue is written
   const char* close_reason_ = "client";  // the first fatal error's kind, else "client"
