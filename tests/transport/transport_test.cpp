@@ -19,6 +19,7 @@
 #include "ipc/transport/stream.hpp"
 #include "local_url.hpp"
 #include "temp_dir.hpp"
+#include "wait.hpp"
 
 using namespace ipc;
 
@@ -499,7 +500,7 @@ namespace {
 struct client_side {  // shared: the client's coroutine may outlive the test's on failure
   std::unique_ptr<transport::stream> stream;
   std::error_code ec;
-  bool done = false;
+  std::atomic<bool> done{false};
 };
 
 // A plain function, not a lambda: GCC 12 destroys a coroutine lambda's captures twice.
@@ -583,8 +584,7 @@ TEST_CASE("transport: over shared memory, a reader whose ring stays full still y
   std::error_code ec;
   auto server_side = reader_io.run(accept_switched(*acceptor, ec));
   REQUIRE(server_side);
-  for (int i = 0; i < 500 && !client->done; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(test::wait_until([&] { return client->done.load(); }));  // the client's side
   REQUIRE(client->stream);
   REQUIRE(client->stream->on_shared_memory());
   std::string payload(16 * 1024 * 1024, 'f');  // the writer, on its own thread, runs ahead
