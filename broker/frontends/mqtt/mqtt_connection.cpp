@@ -255,7 +255,7 @@ asio::awaitable<void> mqtt_connection::read_loop() {
 }
 
 void mqtt_connection::handle_read_batch() {
-  broker_core::read_batch batch(core_);  // one timestamp, one write per native recipient
+  broker_core::read_batch batch(core_);  // one timestamp, one write per recipient
   mqtt::raw_packet packet;
   reason error = reason::success;
   while (!stopped_ && !draining_ && !pending_auth_ && !reading_paused_) {
