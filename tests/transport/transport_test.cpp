@@ -557,7 +557,8 @@ asio::awaitable<flood_outcome> read_flood(transport::stream& s, std::size_t tota
   flood_outcome out;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   timer.expires_after(std::chrono::milliseconds(5));
-  timer.async_wait([&out](std::error_code) {
+  timer.async_wait([&out](std::error_code ec) {
+    if (ec) return;  // cancelled below: this coroutine may be gone, `out` with it
     out.timer_ran = true;
     out.when_timer_ran = out.read;
   });
