@@ -10,18 +10,6 @@ void put_u16(byte_buffer& out, std::uint16_t v) {
   out.push_back(static_cast<std::uint8_t>(v));
 }
 
-void store_u32(std::uint8_t* at, std::uint32_t v) {
-  at[0] = static_cast<std::uint8_t>(v >> 24);
-  at[1] = static_cast<std::uint8_t>(v >> 16);
-  at[2] = static_cast<std::uint8_t>(v >> 8);
-  at[3] = static_cast<std::uint8_t>(v);
-}
-
-void store_u64(std::uint8_t* at, std::uint64_t v) {
-  store_u32(at, static_cast<std::uint32_t>(v >> 32));
-  store_u32(at + 4, static_cast<std::uint32_t>(v));
-}
-
 void put_u32(byte_buffer& out, std::uint32_t v) {
   auto at = out.size();
   out.resize(at + 4);

@@ -3,6 +3,7 @@
 // Standard library only (the message record and the native frames are built on them).
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,14 +21,41 @@ void put_u32(byte_buffer& out, std::uint32_t v);
 void put_u64(byte_buffer& out, std::uint64_t v);
 void put_str16(byte_buffer& out, std::string_view s);  // caller guarantees size ≤ 65535
 void put_bytes32(byte_buffer& out, std::span<const std::uint8_t> b);
-void store_u32(std::uint8_t* at, std::uint32_t v);
-void store_u64(std::uint8_t* at, std::uint64_t v);
+
+// Big-endian <-> native for the fixed-width fields: one byte swap on little-endian
+// machines (a load or store of the swapped value, where a byte at a time would cost a
+// shift and a move per byte, or confuse the vectoriser).
+template <typename T>
+constexpr T big_endian(T v) {
+  if constexpr (std::endian::native == std::endian::big || sizeof(T) == 1) {
+    return v;
+  } else {
+#if defined(__GNUC__) || defined(__clang__)
+    if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(v));
+    if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(v));
+    if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(v));
+#else
+    T swapped = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) swapped = (swapped << 8) | ((v >> (8 * i)) & 0xFF);
+    return swapped;
+#endif
+  }
+}
 
 // In-place writers for a buffer sized once beforehand (the per-message encoders): each
-// writes at `at` and returns where the next field goes.
+// writes at `at` and returns where the next field goes. Inline: every message passes
+// through them.
+inline void store_u32(std::uint8_t* at, std::uint32_t v) {
+  v = big_endian(v);
+  std::memcpy(at, &v, 4);
+}
+inline void store_u64(std::uint8_t* at, std::uint64_t v) {
+  v = big_endian(v);
+  std::memcpy(at, &v, 8);
+}
 inline std::uint8_t* store_u16(std::uint8_t* at, std::size_t v) {
-  at[0] = static_cast<std::uint8_t>(v >> 8);
-  at[1] = static_cast<std::uint8_t>(v);
+  const auto field = big_endian(static_cast<std::uint16_t>(v));
+  std::memcpy(at, &field, 2);
   return at + 2;
 }
 inline std::uint8_t* store_bytes(std::uint8_t* at, const void* bytes, std::size_t size) {
@@ -52,16 +80,10 @@ class byte_cursor {
   bool at_end() const { return ok_ && at_ == bytes_.size(); }
   std::size_t offset() const { return at_; }
 
-  std::uint64_t uint(std::size_t width) {
-    if (!take(width)) return 0;
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < width; ++i) v = (v << 8) | bytes_[at_ - width + i];
-    return v;
-  }
-  std::uint8_t u8() { return static_cast<std::uint8_t>(uint(1)); }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(uint(2)); }
-  std::uint32_t u32() { return static_cast<std::uint32_t>(uint(4)); }
-  std::uint64_t u64() { return uint(8); }
+  std::uint8_t u8() { return take(1) ? bytes_[at_ - 1] : 0; }
+  std::uint16_t u16() { return uint<std::uint16_t>(); }
+  std::uint32_t u32() { return uint<std::uint32_t>(); }
+  std::uint64_t u64() { return uint<std::uint64_t>(); }
 
   std::span<const std::uint8_t> bytes(std::size_t n) {
     if (!take(n)) return {};
@@ -79,6 +101,14 @@ class byte_cursor {
   }
 
  private:
+  template <typename T>
+  T uint() {
+    if (!take(sizeof(T))) return 0;
+    T v;
+    std::memcpy(&v, bytes_.data() + at_ - sizeof(T), sizeof(T));
+    return big_endian(v);
+  }
+
   bool take(std::size_t n) {
     if (!ok_ || bytes_.size() - at_ < n) {
       ok_ = false;
