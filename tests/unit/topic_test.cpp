@@ -2,6 +2,7 @@
 // matcher against the MQTT 3.1.1 §4.7 examples (docs/topics.md).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,6 +45,40 @@ TEST_CASE("invalid topics, one per error") {
   for (const auto topic : {"a/+"sv, "+"sv, "#"sv, "a/#"sv, "a+b"sv, "sport#"sv}) {
     CAPTURE(topic);
     CHECK(check_topic(topic, defaults) == topic_error::wildcard_in_topic);
+  }
+}
+
+namespace {
+
+// The per-byte definition check_topic's word-at-a-time pass must agree with.
+topic_error check_topic_bytewise(std::string_view topic, const name_limits& limits) {
+  if (topic.empty()) return topic_error::empty;
+  if (topic.size() > limits.max_length) return topic_error::too_long;
+  if (topic.find('\0') != std::string_view::npos) return topic_error::nul_character;
+  if (!valid_utf8(topic)) return topic_error::invalid_utf8;
+  std::size_t levels = 1 + static_cast<std::size_t>(std::count(topic.begin(), topic.end(), '/'));
+  if (levels > limits.max_levels) return topic_error::too_many_levels;
+  if (topic.find_first_of("+#") != std::string_view::npos) return topic_error::wildcard_in_topic;
+  return topic_error::none;
+}
+
+}  // namespace
+
+TEST_CASE("every special byte is found at every place in and across the eight-byte words") {
+  name_limits tight = defaults;
+  tight.max_levels = 3;
+  for (std::size_t length = 1; length <= 26; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (const char special : {'/', '+', '#', '\0', '\x80', '\xC3', '\x7F', '.'}) {
+        std::string topic(length, 'x');
+        topic[at] = special;
+        for (const auto& candidate : {topic, topic + "/a/b", "a/" + topic, topic + "\xC3\xBC/+"}) {
+          CAPTURE(candidate);
+          CHECK(check_topic(candidate, defaults) == check_topic_bytewise(candidate, defaults));
+          CHECK(check_topic(candidate, tight) == check_topic_bytewise(candidate, tight));
+        }
+      }
+    }
   }
 }
 
