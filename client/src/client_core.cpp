@@ -270,9 +270,7 @@ void client_core::handle_frame(const protocol::raw_frame& frame) {
         return lost(generation_, make_error_code(errc::malformed_frame));
       auto found = subscriptions_.find(m.sid);
       if (found == subscriptions_.end()) return;  // unsubscribed meanwhile
-      auto entry = found->second;                 // survives an unsubscribe inside the handler
-      if (entry->handler) entry->handler(message(m.body, m.sid));
-      return;
+      return run_handler(*found->second, message(m.body, m.sid));
     }
     case frame_type::ok: {
       protocol::ok_frame ok;
@@ -438,7 +436,7 @@ void client_core::subscribe(std::string pattern, message_handler handler,
   call([&](protocol::byte_buffer& out,
            std::uint32_t id) { protocol::encode_subscribe(out, id, sid, pattern); },
        [this, sid, done = std::move(done)](std::error_code ec, const protocol::raw_frame*) mutable {
-         if (ec) subscriptions_.erase(sid);
+         if (ec) erase_entry(subscriptions_, sid);
          done(ec, ec ? 0 : sid);
        });
 }
@@ -466,7 +464,7 @@ void client_core::resubscribe() {
 }
 
 void client_core::unsubscribe(std::uint32_t sid) {
-  if (subscriptions_.erase(sid) == 0) return;
+  if (!erase_entry(subscriptions_, sid)) return;
   if (state_ != connection_state::connected) return;
   protocol::encode_unsubscribe(out_, 0, sid);
   wake_writer();
@@ -501,8 +499,8 @@ void client_core::finish_close() {
   in_flight_held_ = write_deferred_ = false;
   wake_.cancel();
   fail_pending(asio::error::operation_aborted);
-  subscriptions_.clear();
-  consumers_.clear();
+  erase_entries(subscriptions_);
+  erase_entries(consumers_);
   set_state(connection_state::closed);
 }
 

@@ -71,6 +71,16 @@ class client_core : public std::enable_shared_from_this<client_core> {
     message_handler handler;
   };
 
+  // Erases `key`'s entry (all entries) from a subscription or consumer map, keeping
+  // any a running handler may belong to (retired_).
+  template <class Map>
+  bool erase_entry(Map& map, std::uint32_t key);
+  template <class Map>
+  void erase_entries(Map& map);
+  // Runs an entry's handler, if it has one, with the retirement rules above.
+  template <class Entry>
+  void run_handler(const Entry& entry, const message& m);
+
   // Coroutines take `self` as a parameter so the core outlives every one of them.
   using self_ptr = std::shared_ptr<client_core>;
   asio::awaitable<void> run_connection(self_ptr self, unique_function<void(std::error_code)> done);
@@ -141,10 +151,46 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::unordered_map<std::uint32_t, std::shared_ptr<subscription_entry>> subscriptions_;
   std::uint32_t last_sid_ = 0;
   std::unordered_map<std::uint32_t, std::shared_ptr<consumer_entry>> consumers_;
+  // A handler may unsubscribe, cancel or close the client: entries erased while handlers
+  // run wait in retired_ until the outermost returns, so none is destroyed under its own
+  // handler, and no reference is counted per message.
+  unsigned handlers_running_ = 0;
+  std::vector<std::shared_ptr<void>> retired_;
   std::unique_ptr<protocol::frame_reader> reader_;
   std::string last_error_message_;
   bool shm_declined_ = false;  // a segment this process could not take: stay on the socket
 };
+
+template <class Map>
+inline bool client_core::erase_entry(Map& map, std::uint32_t key) {
+  auto found = map.find(key);
+  if (found == map.end()) return false;
+  if (handlers_running_ > 0) retired_.push_back(std::move(found->second));
+  map.erase(found);
+  return true;
+}
+
+template <class Map>
+inline void client_core::erase_entries(Map& map) {
+  if (handlers_running_ > 0)
+    for (auto& [key, entry] : map) retired_.push_back(std::move(entry));
+  map.clear();
+}
+
+template <class Entry>
+inline void client_core::run_handler(const Entry& entry, const message& m) {
+  if (!entry.handler) return;
+  struct running {
+    client_core& core;
+    explicit running(client_core& c) : core(c) { ++core.handlers_running_; }
+    running(const running&) = delete;
+    running& operator=(const running&) = delete;
+    ~running() {
+      if (--core.handlers_running_ == 0) core.retired_.clear();
+    }
+  } scope(*this);
+  entry.handler(m);
+}
 
 template <class Encode>
 void client_core::call(Encode encode, answer_function done) {

@@ -57,13 +57,13 @@ void client_core::consume(std::string queue, consume_options options, message_ha
         protocol::encode_consume(out, id, cid, queue, options.prefetch, flags);
       },
       [this, cid, done = std::move(done)](std::error_code ec, const protocol::raw_frame*) mutable {
-        if (ec) consumers_.erase(cid);
+        if (ec) erase_entry(consumers_, cid);
         done(ec, ec ? 0 : cid);
       });
 }
 
 void client_core::cancel(std::uint32_t cid) {
-  if (consumers_.erase(cid) == 0) return;
+  if (!erase_entry(consumers_, cid)) return;
   if (state_ != connection_state::connected) return;
   protocol::encode_cancel(out_, next_id(), cid);  // its OK is not awaited
   wake_writer();
@@ -100,10 +100,9 @@ void client_core::dispatch_delivery(const protocol::raw_frame& frame) {
     if (d.delivery_tag != 0) protocol::encode_nack(out_, d.delivery_tag, nack_disposition::requeue);
     return wake_writer();
   }
-  auto entry = found->second;  // survives a cancel inside the handler
   std::uint64_t tag =
       d.delivery_tag == 0 ? 0 : (generation_bits(generation_) << generation_shift) | d.delivery_tag;
-  if (entry->handler) entry->handler(message(d.body, d.cid, tag, d.delivery_count));
+  run_handler(*found->second, message(d.body, d.cid, tag, d.delivery_count));
 }
 
 void client_core::request(std::string target, std::string payload, request_options options,

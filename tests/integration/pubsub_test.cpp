@@ -312,3 +312,52 @@ TEST_CASE("a blocking call from a handler is refused instead of deadlocking") {
   CHECK(from_handler == std::errc::resource_deadlock_would_occur);
   CHECK(!client.publish("h", "still fine"));
 }
+
+// Subscribes two handlers that end their own subscription or the client when called,
+// then publishes to them (a plain coroutine function: GCC 12 mishandles temporaries in
+// a capturing coroutine lambda's co_await).
+asio::awaitable<void> end_from_handlers(async_client& client, subscription& self,
+                                        subscription& closer, std::vector<std::string>& seen,
+                                        std::string& failure) {
+  co_await client.async_connect(asio::use_awaitable);
+  const std::string mark = "kept by the handler: ";
+  message_handler unsubscribes = [&self, &seen, mark](const message& m) {
+    self.unsubscribe();
+    seen.push_back(mark + std::string(m.payload()));
+  };
+  message_handler closes = [&client, &seen, mark](const message& m) {
+    client.close();
+    seen.push_back(mark + std::string(m.payload()));
+  };
+  std::string self_pattern = "self/+", close_pattern = "close/+";
+  self =
+      co_await client.async_subscribe(self_pattern, std::move(unsubscribes), asio::use_awaitable);
+  closer = co_await client.async_subscribe(close_pattern, std::move(closes), asio::use_awaitable);
+  co_await client.async_publish("self/1", "one", {}, asio::use_awaitable);
+  co_await client.async_publish("self/2", "two", {}, asio::use_awaitable);  // unsubscribed
+  // The MESSAGE comes before the OK: the handler closes the client, so no OK comes.
+  co_await client.async_publish("close/1", "three", {}, asio::use_awaitable);
+  failure = "the publish after close was answered";
+}
+
+TEST_CASE("a handler may unsubscribe itself or close its client, and still use its captures") {
+  // A handler's captures live in its subscription: they must survive the handler's call
+  // even when that call ends it (ASan reports a use after free otherwise).
+  broker_fixture broker;
+  asio::io_context io;
+  async_client client(io.get_executor(), at(broker.unix_url()));
+  std::vector<std::string> seen;
+  subscription self, closer;
+  std::string failure;
+  asio::co_spawn(io, end_from_handlers(client, self, closer, seen, failure),
+                 [&](std::exception_ptr e) {
+                   try {
+                     if (e) std::rethrow_exception(e);
+                   } catch (const std::system_error& error) {
+                     if (error.code() != asio::error::operation_aborted) failure = error.what();
+                   }
+                 });
+  io.run_for(std::chrono::seconds(10));
+  CHECK(failure.empty());
+  CHECK(seen == std::vector<std::string>{"kept by the handler: one", "kept by the handler: three"});
+}
