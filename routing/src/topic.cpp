@@ -2,6 +2,7 @@
 // matcher (docs/topics.md). No regex, no allocation.
 #include "ipc/routing/topic.hpp"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -98,23 +99,36 @@ topic_error check_topic(std::string_view topic, const name_limits& limits) {
   if (topic.size() > limits.max_length) return topic_error::too_long;
   std::size_t levels = 1;
   std::uint64_t wildcard = 0, not_plain = 0;
-  std::size_t at = 0;
-  for (; at + 8 <= topic.size() && not_plain == 0; at += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, topic.data() + at, 8);
-    not_plain |= word & every_byte(0x80);
-    if (not_plain != 0) break;
-    not_plain |= ascii_bytes_equal(word, 0);
+  const auto look_at = [&](std::uint64_t word) {
+    not_plain |= (word & every_byte(0x80)) | ascii_bytes_equal(word, 0);
     wildcard |= ascii_bytes_equal(word, '+') | ascii_bytes_equal(word, '#');
     // One bit per '/' byte, summed into the top byte by a multiplication (no popcount
     // instruction in the baseline x86-64 set).
     levels += static_cast<std::size_t>(((ascii_bytes_equal(word, '/') >> 7) * every_byte(1)) >> 56);
+  };
+  const std::size_t size = topic.size();
+  std::size_t at = 0;
+  for (; at + 8 <= size && (not_plain & every_byte(0x80)) == 0; at += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, topic.data() + at, 8);
+    look_at(word);
   }
-  for (; at < topic.size() && not_plain == 0; ++at) {  // the last seven bytes at most
-    const auto c = static_cast<unsigned char>(topic[at]);
-    levels += c == '/' ? 1 : 0;
-    wildcard |= c == '+' || c == '#' ? 1 : 0;
-    not_plain |= c == 0 || c >= 0x80 ? 1 : 0;
+  if (at < size && not_plain == 0) {
+    // The last bytes: a word ending at the name's end, its bytes already looked at (or
+    // before the name) replaced by 'a', which is plain and neither '/' nor a wildcard.
+    std::uint64_t word = every_byte('a');
+    if (size >= 8) {
+      std::memcpy(&word, topic.data() + size - 8, 8);
+      const std::size_t seen = 8 - (size - at);  // leading bytes of the word
+      const std::uint64_t seen_mask = (std::uint64_t{1} << (8 * seen)) - 1;
+      const std::uint64_t mask = std::endian::native == std::endian::little
+                                     ? seen_mask
+                                     : ~(~std::uint64_t{0} >> (8 * seen));
+      word = (word & ~mask) | (every_byte('a') & mask);
+    } else {
+      std::memcpy(&word, topic.data(), size);
+    }
+    look_at(word);
   }
   if (not_plain != 0) {
     if (const auto error = check_name(topic, limits); error != topic_error::none) return error;
