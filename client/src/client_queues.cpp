@@ -20,6 +20,7 @@ std::span<const std::uint8_t> bytes_of(std::string_view text) {
 std::vector<std::pair<std::string_view, std::string_view>> client_core::header_pairs(
     const headers& hdrs, std::error_code& ec) {
   std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  if (hdrs.empty()) return pairs;  // most messages
   if (hdrs.size() > 65535) ec = make_error_code(errc::headers_too_large);
   pairs.reserve(hdrs.size());
   for (const auto& [k, v] : hdrs) {
