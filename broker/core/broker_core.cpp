@@ -254,8 +254,10 @@ refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t
 void broker_core::publish_system(std::string_view topic, std::string_view json) {
   if (!trie_.has_match(topic)) return;
   const auto& routes = trie_.match(topic);
-  fan_out(routes, topic, {}, nullptr,
-          {reinterpret_cast<const std::uint8_t*>(json.data()), json.size()}, now_ns());
+  fan_out(
+      routes,
+      {topic, {}, nullptr, {reinterpret_cast<const std::uint8_t*>(json.data()), json.size()}, {}},
+      now_ns());
 }
 
 std::uint64_t broker_core::now_ns() const {
@@ -289,8 +291,8 @@ void broker_core::route(const message_in& m, const message_record::attributes& a
   std::uint64_t id = 0;
   const auto& routes = trie_.match(m.topic);
   if (!routes.empty())
-    id = fan_out(routes, m.topic, m.reply_to, &m.headers, m.payload, timestamp, expires,
-                 attributes.priority);
+    id = fan_out(routes, {m.topic, m.reply_to, &m.headers, m.payload, m.wire_fields}, timestamp,
+                 expires, attributes.priority);
   // An empty retained payload clears the topic's retained message (MQTT's rule).
   if (attributes.retain && m.payload.empty()) clear_retained(m.topic);
   if (attributes.retain && !m.payload.empty())
@@ -306,23 +308,19 @@ refusal broker_core::read_attributes(const message_in& m, message_record::attrib
 }
 
 std::uint64_t broker_core::fan_out(const std::vector<routing::route>& routes,
-                                   std::string_view topic, std::string_view reply_to,
-                                   const header_map* headers, std::span<const std::uint8_t> payload,
-                                   std::uint64_t timestamp_ns, std::uint64_t expires_at_ms,
-                                   std::uint8_t priority) {
+                                   const record_fields& fields, std::uint64_t timestamp_ns,
+                                   std::uint64_t expires_at_ms, std::uint8_t priority) {
   // The record is encoded once; each recipient copies a small one or shares a large one.
-  std::size_t size = record_size(topic, reply_to, headers, payload.size());
+  std::size_t size = record_size(fields);
   outgoing_message message;
   body_ref shared;
   if (size <= inline_body_limit) {
-    encode_record_at(inline_record_.data(), ++last_message_id_, timestamp_ns, topic, reply_to,
-                     headers, payload);
+    encode_record_at(inline_record_.data(), ++last_message_id_, timestamp_ns, fields);
     message.body = {inline_record_.data(), size};
   } else {
     shared = pool_.acquire();
     shared.get()->buffer().reserve(size);
-    encode_record(shared.get()->buffer(), ++last_message_id_, timestamp_ns, topic, reply_to,
-                  headers, payload);
+    encode_record(shared.get()->buffer(), ++last_message_id_, timestamp_ns, fields);
     message.body = shared.bytes();
     message.shared = &shared;
   }

@@ -248,10 +248,9 @@ class broker_core {
   // Room for one more subscription or consumer (they share limits.max_subscriptions).
   refusal subscription_room(const client_state& s) const;
   // Encodes the record once and hands it to every route; returns its message id.
-  std::uint64_t fan_out(const std::vector<routing::route>& routes, std::string_view topic,
-                        std::string_view reply_to, const header_map* headers,
-                        std::span<const std::uint8_t> payload, std::uint64_t timestamp_ns,
-                        std::uint64_t expires_at_ms = 0, std::uint8_t priority = 0);
+  std::uint64_t fan_out(const std::vector<routing::route>& routes, const record_fields& fields,
+                        std::uint64_t timestamp_ns, std::uint64_t expires_at_ms = 0,
+                        std::uint8_t priority = 0);
   // Routes a checked publish to its subscribers and bindings, and keeps or clears it as
   // retained (its room was checked).
   void route(const message_in& m, const message_record::attributes& attributes);

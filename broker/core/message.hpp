@@ -32,6 +32,10 @@ struct message_in {
   std::string_view reply_to;
   header_map headers;
   std::span<const std::uint8_t> payload;
+  // The four fields above exactly as the record stores them after its id and timestamp,
+  // when the front-end received them in that layout (a native PUBLISH: docs/protocol.md
+  // §4.1); the record is then built with one copy. Empty: encoded field by field.
+  std::span<const std::uint8_t> wire_fields = {};
 };
 
 // A message ready for its recipients: the record encoded once. Small records live in a
@@ -45,16 +49,22 @@ struct outgoing_message {
   bool retained = false;            // from the retained store, for a new subscription
 };
 
+// The fields a record needs; `wire` as in message_in::wire_fields (may be empty).
+struct record_fields {
+  std::string_view topic;
+  std::string_view reply_to;
+  const header_map* headers = nullptr;
+  std::span<const std::uint8_t> payload;
+  std::span<const std::uint8_t> wire;
+};
+
 // Appends the record of one message to `out`.
 void encode_record(std::vector<std::uint8_t>& out, std::uint64_t message_id,
-                   std::uint64_t timestamp_ns, std::string_view topic, std::string_view reply_to,
-                   const header_map* headers, std::span<const std::uint8_t> payload);
+                   std::uint64_t timestamp_ns, const record_fields& fields);
 // Writes the record at `at` (room for record_size() bytes).
 void encode_record_at(std::uint8_t* at, std::uint64_t message_id, std::uint64_t timestamp_ns,
-                      std::string_view topic, std::string_view reply_to, const header_map* headers,
-                      std::span<const std::uint8_t> payload);
+                      const record_fields& fields);
 // The record's size before encoding it (to choose between inline and shared).
-std::size_t record_size(std::string_view topic, std::string_view reply_to,
-                        const header_map* headers, std::size_t payload_size);
+std::size_t record_size(const record_fields& fields);
 
 }  // namespace ipc::broker

@@ -3,9 +3,11 @@
 
 #include "core/log_limiter.hpp"
 #include "core/memory_gauge.hpp"
+#include "core/message.hpp"
 #include "core/message_pool.hpp"
 #include "frontends/native/session_fsm.hpp"
 #include "frontends/output_queue.hpp"
+#include "ipc/protocol/decoder.hpp"
 #include "ipc/protocol/encoder.hpp"
 
 using namespace ipc;
@@ -191,4 +193,37 @@ TEST_CASE("log_limiter lets a burst through per period and reports what it held 
   CHECK(log_limiter::note(0).empty());
   REQUIRE(limiter.allow(t0 + std::chrono::seconds(1), suppressed));
   CHECK(suppressed == 0);
+}
+
+TEST_CASE("a record built from a PUBLISH's fields in one piece equals one built field by field") {
+  const std::pair<std::string_view, std::string_view> headers[] = {{"k", "v"}, {"ipc-ttl", "5"}};
+  for (const std::string_view reply_to : {"", "re/ply"}) {
+    for (const std::size_t header_count : {0, 2}) {
+      CAPTURE(reply_to);
+      CAPTURE(header_count);
+      protocol::byte_buffer frame_bytes;
+      const auto payload = bytes("payload");
+      protocol::encode_publish(frame_bytes, 9, "a/b", reply_to, {{headers, header_count}, nullptr},
+                               payload);
+      protocol::frame_reader reader(1 << 20);
+      auto space = reader.prepare();
+      REQUIRE(space.size() >= frame_bytes.size());
+      std::copy(frame_bytes.begin(), frame_bytes.end(), space.begin());
+      reader.commit(frame_bytes.size());
+      protocol::raw_frame frame;
+      errc error = errc::ok;
+      REQUIRE(reader.next(frame, error) == protocol::read_status::frame);
+      protocol::publish_frame publish;
+      REQUIRE(protocol::decode(frame, publish) == errc::ok);
+      broker::record_fields by_field{
+          publish.topic, publish.reply_to, &publish.headers, publish.payload, {}};
+      broker::record_fields in_one = by_field;
+      in_one.wire = frame.body.subspan(4);  // as session::on_publish passes them
+      REQUIRE(broker::record_size(in_one) == broker::record_size(by_field));
+      std::vector<std::uint8_t> expected(broker::record_size(by_field)), got(expected.size());
+      broker::encode_record_at(expected.data(), 1234, 5678, by_field);
+      broker::encode_record_at(got.data(), 1234, 5678, in_one);
+      CHECK(got == expected);
+    }
+  }
 }

@@ -83,6 +83,10 @@ struct fields {
   std::span<const std::uint8_t> payload;
 };
 
+// The record's fixed start: message id and timestamp (u64 each); the rest (topic,
+// reply_to, headers, payload) is laid out as in the native PUBLISH after its id.
+inline constexpr std::size_t record_header_size = 16;
+
 // Appends the record of one message.
 void encode_record(byte_buffer& out, std::uint64_t message_id, std::uint64_t timestamp_ns,
                    std::string_view topic, std::string_view reply_to, const map_source& headers,
