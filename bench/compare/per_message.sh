@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# CPU per message of two ipcd builds (before and after a change), side by side in one run:
+# pub/sub 1->1 over shm:// and unix://, one broker per build running throughout, rounds
+# interleaved with the order alternating (A then B in odd rounds, B then A in even ones).
+# Per run: delivered msgs/s, the broker's CPU per message (its threads' run time from
+# /proc/PID/task/*/schedstat around the run) and the ipcctl process's (publisher and
+# subscriber threads, user + system time). Prints one line per run, then the medians and
+# B/A per measure. Linux only.
+# Usage: bench/compare/per_message.sh BUILD_DIR_A BUILD_DIR_B [ROUNDS] [MSGS]
+#   e.g. bench/compare/per_message.sh ../before/build/release build/release 6
+set -euo pipefail
+a=$(realpath "$1") b=$(realpath "$2")
+rounds="${3:-6}" msgs="${4:-2000000}"
+work=$(mktemp -d /tmp/ipcd-per-message-XXXXXX)
+declare -A dir=([A]="$a" [B]="$b") pid=()
+cleanup() { kill "${pid[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+for v in A B; do
+  cat > "$work/$v.json" <<JSON
+{"listeners": [{"url": "unix://$work/$v-shm.sock", "shm": true}, {"url": "unix://$work/$v-unix.sock"}],
+ "storage": {"dir": "$work/$v-data"}, "log": {"level": "warn"}}
+JSON
+  "${dir[$v]}/broker/ipcd" -c "$work/$v.json" 2>"$work/$v.log" &
+  pid[$v]=$!
+done
+for _ in $(seq 100); do [ -S "$work/A-unix.sock" ] && [ -S "$work/B-unix.sock" ] && break; sleep 0.05; done
+
+run_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%d", ns}'; }
+one_run() {  # build transport
+  local v=$1 t=$2 before after out
+  before=$(run_ns "${pid[$v]}")
+  out=$(/usr/bin/time -f "%U %S" -o "$work/time" "${dir[$v]}/ipcctl/ipcctl" --json \
+        --url "$t://$work/$v-$t.sock" bench pubsub --msgs "$msgs" --size 128 --topic bench/pubsub)
+  after=$(run_ns "${pid[$v]}")
+  echo "$v $t $(echo "$out" | grep -o '"delivered_per_s":[0-9.]*' | cut -d: -f2)" \
+       "$(( (after - before) / msgs ))" "$(awk -v m="$msgs" '{printf "%d", ($1 + $2) * 1e9 / m}' "$work/time")"
+}
+
+echo "build transport delivered_per_s broker_ns_per_msg client_ns_per_msg"
+for round in $(seq "$rounds"); do
+  order="A B"; [ $((round % 2)) -eq 0 ] && order="B A"
+  for t in shm unix; do
+    for v in $order; do one_run "$v" "$t"; done
+  done
+done | tee "$work/runs"
+
+/usr/bin/python3 - "$work/runs" <<'PY'
+import collections, statistics, sys
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    v, t, *values = line.split()
+    for name, value in zip(("msgs/s", "broker ns/msg", "client ns/msg"), values):
+        runs[(t, name, v)].append(float(value))
+for t in ("shm", "unix"):
+    for name in ("msgs/s", "broker ns/msg", "client ns/msg"):
+        a, b = statistics.median(runs[(t, name, "A")]), statistics.median(runs[(t, name, "B")])
+        print(f"{t:5} {name:14} A {a:14.1f}  B {b:14.1f}  B/A {b / a:.3f}")
+PY
