@@ -2,10 +2,10 @@
 # CPU per message of two ipcd builds (before and after a change), side by side in one run:
 # pub/sub 1->1 over shm:// and unix://, one broker per build running throughout, rounds
 # interleaved with the order alternating (A then B in odd rounds, B then A in even ones).
-# Per run: delivered msgs/s, the broker's CPU per message (its threads' run time from
-# /proc/PID/task/*/schedstat around the run) and the ipcctl process's (publisher and
-# subscriber threads, user + system time). Prints one line per run, then the medians and
-# B/A per measure. Linux only.
+# Per run: delivered msgs/s, the broker's CPU per message (`perf stat -e task-clock` on
+# the broker process during the run: every thread, in nanoseconds) and the ipcctl
+# process's (publisher and subscriber threads, user + system time). Prints one line per
+# run, then the medians and B/A per measure. Linux, with perf (Debian's linux-perf).
 # Usage: bench/compare/per_message.sh BUILD_DIR_A BUILD_DIR_B [ROUNDS] [MSGS]
 #   e.g. bench/compare/per_message.sh ../before/build/release build/release 6
 set -euo pipefail
@@ -26,15 +26,17 @@ JSON
 done
 for _ in $(seq 100); do [ -S "$work/A-unix.sock" ] && [ -S "$work/B-unix.sock" ] && break; sleep 0.05; done
 
-run_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%d", ns}'; }
 one_run() {  # build transport
-  local v=$1 t=$2 before after out
-  before=$(run_ns "${pid[$v]}")
+  local v=$1 t=$2 out perf_pid
+  perf stat -e task-clock -x, -o "$work/perf" -p "${pid[$v]}" &
+  perf_pid=$!
+  sleep 0.2
   out=$(/usr/bin/time -f "%U %S" -o "$work/time" "${dir[$v]}/ipcctl/ipcctl" --json \
         --url "$t://$work/$v-$t.sock" bench pubsub --msgs "$msgs" --size 128 --topic bench/pubsub)
-  after=$(run_ns "${pid[$v]}")
+  kill -INT "$perf_pid"; wait "$perf_pid" || true
   echo "$v $t $(echo "$out" | grep -o '"delivered_per_s":[0-9.]*' | cut -d: -f2)" \
-       "$(( (after - before) / msgs ))" "$(awk -v m="$msgs" '{printf "%d", ($1 + $2) * 1e9 / m}' "$work/time")"
+       "$(awk -F, -v m="$msgs" '$3 ~ /task-clock/ {printf "%d", $1 * 1e6 / m}' "$work/perf")" \
+       "$(awk -v m="$msgs" '{printf "%d", ($1 + $2) * 1e9 / m}' "$work/time")"
 }
 
 echo "build transport delivered_per_s broker_ns_per_msg client_ns_per_msg"
