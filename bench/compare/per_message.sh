@@ -5,11 +5,16 @@
 # Per run: delivered msgs/s, the broker's CPU per message (`perf stat -e task-clock` on
 # the broker process during the run: every thread, in nanoseconds) and the ipcctl
 # process's (publisher and subscriber threads, user + system time). Prints one line per
-# run, then the medians and B/A per measure. Linux, with perf (Debian's linux-perf).
+# run, then the medians and B/A per measure. Linux; installs perf (Debian's linux-perf)
+# and time when missing.
 # Usage: bench/compare/per_message.sh BUILD_DIR_A BUILD_DIR_B [ROUNDS] [MSGS]
 #   e.g. bench/compare/per_message.sh ../before/build/release build/release 6
 set -euo pipefail
 a=$(realpath "$1") b=$(realpath "$2")
+for p in linux-perf time; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p"; }
+done
 rounds="${3:-6}" msgs="${4:-2000000}"
 work=$(mktemp -d /tmp/ipcd-per-message-XXXXXX)
 declare -A dir=([A]="$a" [B]="$b") pid=()
