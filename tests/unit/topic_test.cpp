@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ipc/routing/topic.hpp"
+#include "topic_reference.hpp"
 
 using namespace ipc::routing;
 using namespace std::string_view_literals;
@@ -48,22 +49,6 @@ TEST_CASE("invalid topics, one per error") {
   }
 }
 
-namespace {
-
-// The per-byte definition check_topic's word-at-a-time pass must agree with.
-topic_error check_topic_bytewise(std::string_view topic, const name_limits& limits) {
-  if (topic.empty()) return topic_error::empty;
-  if (topic.size() > limits.max_length) return topic_error::too_long;
-  if (topic.find('\0') != std::string_view::npos) return topic_error::nul_character;
-  if (!valid_utf8(topic)) return topic_error::invalid_utf8;
-  std::size_t levels = 1 + static_cast<std::size_t>(std::count(topic.begin(), topic.end(), '/'));
-  if (levels > limits.max_levels) return topic_error::too_many_levels;
-  if (topic.find_first_of("+#") != std::string_view::npos) return topic_error::wildcard_in_topic;
-  return topic_error::none;
-}
-
-}  // namespace
-
 TEST_CASE("every special byte is found at every place in and across the eight-byte words") {
   name_limits tight = defaults;
   tight.max_levels = 3;
@@ -74,8 +59,9 @@ TEST_CASE("every special byte is found at every place in and across the eight-by
         topic[at] = special;
         for (const auto& candidate : {topic, topic + "/a/b", "a/" + topic, topic + "\xC3\xBC/+"}) {
           CAPTURE(candidate);
-          CHECK(check_topic(candidate, defaults) == check_topic_bytewise(candidate, defaults));
-          CHECK(check_topic(candidate, tight) == check_topic_bytewise(candidate, tight));
+          CHECK(check_topic(candidate, defaults) ==
+                ipc::test::check_topic_bytewise(candidate, defaults));
+          CHECK(check_topic(candidate, tight) == ipc::test::check_topic_bytewise(candidate, tight));
         }
       }
     }
