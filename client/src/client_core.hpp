@@ -71,8 +71,8 @@ class client_core : public std::enable_shared_from_this<client_core> {
     message_handler handler;
   };
 
-  // Erases `key`'s entry (all entries) from a subscription or consumer map, keeping
-  // any a running handler may belong to (retired_).
+  // Erase one entry (erase_entry: `key`'s) or all of them (erase_entries) from the
+  // subscription or consumer map, keeping them in retired_ while handlers run.
   template <class Map>
   bool erase_entry(Map& map, std::uint32_t key);
   template <class Map>
