@@ -254,10 +254,9 @@ refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t
 void broker_core::publish_system(std::string_view topic, std::string_view json) {
   if (!trie_.has_match(topic)) return;
   const auto& routes = trie_.match(topic);
-  fan_out(
-      routes,
-      {topic, {}, nullptr, {reinterpret_cast<const std::uint8_t*>(json.data()), json.size()}, {}},
-      now_ns());
+  fan_out(routes,
+          {topic, {}, {}, {reinterpret_cast<const std::uint8_t*>(json.data()), json.size()}, {}},
+          now_ns());
 }
 
 std::uint64_t broker_core::now_ns() const {
@@ -290,9 +289,7 @@ void broker_core::route(const message_in& m, const message_record::attributes& a
   std::uint64_t expires = attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms;
   std::uint64_t id = 0;
   const auto& routes = trie_.match(m.topic);
-  if (!routes.empty())
-    id = fan_out(routes, {m.topic, m.reply_to, &m.headers, m.payload, m.wire_fields}, timestamp,
-                 expires, attributes.priority);
+  if (!routes.empty()) id = fan_out(routes, m, timestamp, expires, attributes.priority);
   // An empty retained payload clears the topic's retained message (MQTT's rule).
   if (attributes.retain && m.payload.empty()) clear_retained(m.topic);
   if (attributes.retain && !m.payload.empty())
@@ -307,20 +304,20 @@ refusal broker_core::read_attributes(const message_in& m, message_record::attrib
   return {};
 }
 
-std::uint64_t broker_core::fan_out(const std::vector<routing::route>& routes,
-                                   const record_fields& fields, std::uint64_t timestamp_ns,
-                                   std::uint64_t expires_at_ms, std::uint8_t priority) {
+std::uint64_t broker_core::fan_out(const std::vector<routing::route>& routes, const message_in& m,
+                                   std::uint64_t timestamp_ns, std::uint64_t expires_at_ms,
+                                   std::uint8_t priority) {
   // The record is encoded once; each recipient copies a small one or shares a large one.
-  std::size_t size = record_size(fields);
+  std::size_t size = record_size(m);
   outgoing_message message;
   body_ref shared;
   if (size <= inline_body_limit) {
-    encode_record_at(inline_record_.data(), ++last_message_id_, timestamp_ns, fields);
+    encode_record_at(inline_record_.data(), ++last_message_id_, timestamp_ns, m);
     message.body = {inline_record_.data(), size};
   } else {
     shared = pool_.acquire();
     shared.get()->buffer().reserve(size);
-    encode_record(shared.get()->buffer(), ++last_message_id_, timestamp_ns, fields);
+    encode_record(shared.get()->buffer(), ++last_message_id_, timestamp_ns, m);
     message.body = shared.bytes();
     message.shared = &shared;
   }

@@ -248,7 +248,7 @@ class broker_core {
   // Room for one more subscription or consumer (they share limits.max_subscriptions).
   refusal subscription_room(const client_state& s) const;
   // Encodes the record once and hands it to every route; returns its message id.
-  std::uint64_t fan_out(const std::vector<routing::route>& routes, const record_fields& fields,
+  std::uint64_t fan_out(const std::vector<routing::route>& routes, const message_in& m,
                         std::uint64_t timestamp_ns, std::uint64_t expires_at_ms = 0,
                         std::uint8_t priority = 0);
   // Routes a checked publish to its subscribers and bindings, and keeps or clears it as

@@ -49,22 +49,13 @@ struct outgoing_message {
   bool retained = false;            // from the retained store, for a new subscription
 };
 
-// The fields a record needs; `wire` as in message_in::wire_fields (may be empty).
-struct record_fields {
-  std::string_view topic;
-  std::string_view reply_to;
-  const header_map* headers = nullptr;
-  std::span<const std::uint8_t> payload;
-  std::span<const std::uint8_t> wire;
-};
-
-// Appends the record of one message to `out`.
+// Appends the record of one message to `out` (from its wire_fields when it has them).
 void encode_record(std::vector<std::uint8_t>& out, std::uint64_t message_id,
-                   std::uint64_t timestamp_ns, const record_fields& fields);
+                   std::uint64_t timestamp_ns, const message_in& m);
 // Writes the record at `at` (room for record_size() bytes).
 void encode_record_at(std::uint8_t* at, std::uint64_t message_id, std::uint64_t timestamp_ns,
-                      const record_fields& fields);
+                      const message_in& m);
 // The record's size before encoding it (to choose between inline and shared).
-std::size_t record_size(const record_fields& fields);
+std::size_t record_size(const message_in& m);
 
 }  // namespace ipc::broker

@@ -39,7 +39,7 @@ refusal broker_core::enqueue(std::string_view queue_name, bool create, std::stri
   message.id = id = ++last_message_id_;
   message.body = pool_.acquire();
   encode_record(message.body.get()->buffer(), message.id, now_ns(),
-                {{}, reply_to, &headers, payload, {}});
+                {{}, reply_to, headers, payload, {}});
   // Limits count the whole stored record, so headers and reply_to cannot evade max_bytes.
   message.stored_bytes = static_cast<std::uint32_t>(message.body.bytes().size());
   auto now = queue_manager::now_ms();
@@ -171,7 +171,7 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
       chosen = &filtered;
     }
     ++counters_.messages_in;
-    fan_out(*chosen, {target, address, &m.headers, m.payload, {}}, now_ns(),
+    fan_out(*chosen, {target, address, m.headers, m.payload, {}}, now_ns(),
             attributes.ttl_ms == 0 ? 0 : queue_manager::now_ms() + attributes.ttl_ms,
             attributes.priority);
   }
@@ -196,7 +196,7 @@ void broker_core::reply(const message_in& m) {
   requester->requests_.erase(pending.id);
   scratch_body_.clear();
   encode_record(scratch_body_, ++last_message_id_, now_ns(),
-                {m.topic, {}, &m.headers, m.payload, {}});
+                {m.topic, {}, m.headers, m.payload, {}});
   requester->owner().replied(pending.id, scratch_body_);
   ++counters_.replies;
 }

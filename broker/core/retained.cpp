@@ -35,7 +35,7 @@ bool keep_all(std::string_view) { return true; }
 refusal broker_core::retained_room(const message_in& m) const {
   if (m.payload.empty()) return {};  // clearing always fits
   // The stored record: the message's plus the ipc-retained header (2 + 12 + 2 + 1 bytes).
-  auto bytes = record_size({m.topic, m.reply_to, &m.headers, m.payload, m.wire_fields}) + 17;
+  auto bytes = record_size(m) + 17;
   auto problem =
       retained_.room_for(m.topic, bytes, limits_.max_retained, limits_.max_retained_bytes);
   if (problem.empty()) return {};
@@ -46,8 +46,7 @@ void broker_core::retain(const message_in& m, std::uint64_t id, std::uint64_t ti
                          std::uint64_t expires_at_ms) {
   // New subscribers get the record with ipc-retained: 1 added; it is encoded here once.
   scratch_body_.clear();
-  encode_record(scratch_body_, id, timestamp_ns,
-                {m.topic, m.reply_to, &m.headers, m.payload, m.wire_fields});
+  encode_record(scratch_body_, id, timestamp_ns, m);
   message_record::fields f;
   message_record::decode_record(scratch_body_, f);
   const std::pair<std::string_view, std::string_view> marker[] = {
