@@ -172,8 +172,10 @@ inline bool client_core::erase_entry(Map& map, std::uint32_t key) {
 
 template <class Map>
 inline void client_core::erase_entries(Map& map) {
-  if (handlers_running_ > 0)
+  if (handlers_running_ > 0) {
+    retired_.reserve(retired_.size() + map.size());  // the moves below cannot throw
     for (auto& [key, entry] : map) retired_.push_back(std::move(entry));
+  }
   map.clear();
 }
 
