@@ -125,10 +125,12 @@ errc decode(const raw_frame& frame, publish_frame& out) {
   if (wrong_type(frame, frame_type::publish)) return errc::malformed_frame;
   byte_cursor in(frame.body);
   out.id = in.u32();
+  std::size_t fields_begin = in.offset();
   out.topic = in.str16();
   out.reply_to = in.str16();
   out.headers = message_record::read_map(in);
   out.payload = in.bytes32();
+  if (in.ok()) out.record_fields = in.since(fields_begin);
   return finish(in);
 }
 

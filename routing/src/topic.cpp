@@ -108,7 +108,7 @@ topic_error check_topic(std::string_view topic, const name_limits& limits) {
   };
   const std::size_t size = topic.size();
   std::size_t at = 0;
-  for (; at + 8 <= size && (not_plain & every_byte(0x80)) == 0; at += 8) {
+  for (; at + 8 <= size && not_plain == 0; at += 8) {
     std::uint64_t word;
     std::memcpy(&word, topic.data() + at, 8);
     look_at(word);

@@ -45,9 +45,8 @@ void session::on_publish(const protocol::raw_frame& frame) {
   protocol::publish_frame publish;
   if (protocol::decode(frame, publish) != protocol::errc::ok)
     return protocol_error(protocol::errc::malformed_frame, "malformed PUBLISH");
-  // After its u32 id a PUBLISH carries the fields as the record stores them.
   message_in m{publish.topic, publish.reply_to, publish.headers, publish.payload,
-               frame.body.subspan(4)};
+               publish.record_fields};
   if (auto refused = core_.publish(*state_, m, publish.id)) return refuse(refused, publish.id);
   ++counters_.messages_in;
   // Over limits.max_memory: this publish is taken, the frames behind it wait unread

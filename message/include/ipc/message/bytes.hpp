@@ -27,18 +27,16 @@ void put_bytes32(byte_buffer& out, std::span<const std::uint8_t> b);
 // shift and a move per byte, or confuse the vectoriser).
 template <typename T>
 constexpr T big_endian(T v) {
+  // GCC and Clang (the compilers ipcd builds with, mingw-w64 included) have the builtins.
   if constexpr (std::endian::native == std::endian::big || sizeof(T) == 1) {
     return v;
+  } else if constexpr (sizeof(T) == 2) {
+    return static_cast<T>(__builtin_bswap16(v));
+  } else if constexpr (sizeof(T) == 4) {
+    return static_cast<T>(__builtin_bswap32(v));
   } else {
-#if defined(__GNUC__) || defined(__clang__)
-    if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(v));
-    if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(v));
-    if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(v));
-#else
-    T swapped = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) swapped = (swapped << 8) | ((v >> (8 * i)) & 0xFF);
-    return swapped;
-#endif
+    static_assert(sizeof(T) == 8);
+    return static_cast<T>(__builtin_bswap64(v));
   }
 }
 

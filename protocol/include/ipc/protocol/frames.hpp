@@ -87,6 +87,9 @@ struct publish_frame {
   std::string_view reply_to;
   map_view headers;
   std::span<const std::uint8_t> payload;
+  // topic to payload as they are in the frame, the same bytes as in the message record
+  // after its id and timestamp (§4.1)
+  std::span<const std::uint8_t> record_fields;
 };
 
 struct subscribe_frame {
