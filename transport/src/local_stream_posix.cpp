@@ -58,13 +58,13 @@ class pipe_wakes final : public shm::wake_port {
   // still needs the read to empty the pipe. Asio (1.22) tries each read once before it
   // waits (EAGAIN when nothing came), so a sleep costs three system calls: that read, the
   // epoll_wait that returns the wake-up, and the read that takes it. A wake-up that came
-  // while nobody waited stays in the pipe and ends the next sleep at once.
-  asio::awaitable<void> sleep(event what) override {
-    char tokens[256];  // a peer that floods the pipe is emptied in few reads
-    std::error_code ignored;
+  // while nobody waited stays in the pipe and ends the next sleep at once. Asio's own
+  // awaitable, not a coroutine around it: one frame less on every sleep. The channel
+  // sleeps once at a time, so the members can take the tokens and the error.
+  asio::awaitable<std::size_t> sleep(event what) override {
     auto& wait = what == bytes ? rx_wait_ : tx_wait_;
-    co_await wait.async_read_some(asio::buffer(tokens),
-                                  asio::redirect_error(asio::use_awaitable, ignored));
+    return wait.async_read_some(asio::buffer(tokens_),
+                                asio::redirect_error(asio::use_awaitable, ignored_));
   }
   void signal(event what) override { shm::signal_wake(what == bytes ? tx_signal_ : rx_signal_); }
   void cancel() override {
@@ -76,6 +76,8 @@ class pipe_wakes final : public shm::wake_port {
  private:
   asio::posix::stream_descriptor rx_wait_, tx_wait_;  // we sleep on these (and own them)
   int rx_signal_, tx_signal_;  // and wake the peer with these (the segment owns them)
+  char tokens_[256];           // a peer that floods the pipe is emptied in few reads
+  std::error_code ignored_;
 };
 
 }  // namespace
@@ -164,15 +166,23 @@ void local_stream::watch_socket() {
 asio::awaitable<std::size_t> local_stream::read_some(asio::mutable_buffer buffer,
                                                      std::error_code& ec) {
   ec.clear();  // callers reuse one error_code
-  if (!rings_) {
-    std::size_t n = 0;
-    if (expect_descriptors_)
-      n = co_await read_with_descriptors(buffer, ec);
-    else
-      n = co_await socket_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
-    if (!(rings_ && !closed_ && ec == asio::error::operation_aborted)) co_return n;
-    ec.clear();  // the switch cancelled this read: the bytes come through the ring
-  }
+  // Asio's or the channel's awaitable itself, no coroutine frame of ours around it, once
+  // on the rings or where there will be none.
+  if (rings_) return rings_->read(buffer, ec);
+  if (!shm_.enabled)
+    return socket_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+  return read_before_rings(buffer, ec);
+}
+
+asio::awaitable<std::size_t> local_stream::read_before_rings(asio::mutable_buffer buffer,
+                                                             std::error_code& ec) {
+  std::size_t n = 0;
+  if (expect_descriptors_)
+    n = co_await read_with_descriptors(buffer, ec);
+  else
+    n = co_await socket_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+  if (!(rings_ && !closed_ && ec == asio::error::operation_aborted)) co_return n;
+  ec.clear();  // the switch cancelled this read: the bytes come through the ring
   co_return co_await rings_->read(buffer, ec);
 }
 

@@ -42,6 +42,8 @@ class local_stream final : public stream {
   std::error_code accept_shared_memory(std::string_view token, std::string& error) override;
 
  private:
+  // read_some on the socket, until the switch to the rings (which it may see happen).
+  asio::awaitable<std::size_t> read_before_rings(asio::mutable_buffer buffer, std::error_code& ec);
   asio::awaitable<std::size_t> read_with_descriptors(asio::mutable_buffer buffer,
                                                      std::error_code& ec);
   asio::awaitable<void> send_descriptors(const std::vector<asio::const_buffer>& buffers,

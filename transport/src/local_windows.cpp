@@ -115,10 +115,11 @@ class event_wakes final : public shm::wake_port {
 
   // Auto-reset events: a wait takes the wake-up that ends it, and one set while nobody
   // waited ends the next wait at once.
-  asio::awaitable<void> sleep(event what) override {
+  asio::awaitable<std::size_t> sleep(event what) override {
     std::error_code ignored;
     auto& wait = what == bytes ? rx_wait_ : tx_wait_;
     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_return 0;
   }
   void signal(event what) override { shm::signal_wake(what == bytes ? tx_signal_ : rx_signal_); }
   void cancel() override {

@@ -57,24 +57,18 @@ bool channel::poll_briefly(bool (channel::*ready)() const) const {
   return false;
 }
 
-template <class Ring>
-asio::awaitable<void> channel::wait_until(Ring& ring, bool (channel::*ready)() const,
-                                          wake_port::event what) {
-  if (spin_us_ != 0) {
-    // Poll without holding anything up: between looks the I/O thread runs whatever else
-    // is ready (what this connection set going, other connections, other spinning ones),
-    // and the CPU goes to any process that shares it (a yield returns at once when none
-    // does).
-    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
-    do {
-      co_await asio::post(executor_, asio::use_awaitable);
-      if (poll_briefly(ready)) co_return;
-      std::this_thread::yield();
-    } while (std::chrono::steady_clock::now() < until);
-  }
-  ring.announce_wait();  // then one more look before sleeping (docs/shared-memory.md §3)
-  if (!(this->*ready)()) co_await wakes_->sleep(what);
-  ring.withdraw_wait();
+asio::awaitable<bool> channel::spin_until(bool (channel::*ready)() const) {
+  // Poll without holding anything up: between looks the I/O thread runs whatever else
+  // is ready (what this connection set going, other connections, other spinning ones),
+  // and the CPU goes to any process that shares it (a yield returns at once when none
+  // does).
+  auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
+  do {
+    co_await asio::post(executor_, asio::use_awaitable);
+    if (poll_briefly(ready)) co_return true;
+    std::this_thread::yield();
+  } while (std::chrono::steady_clock::now() < until);
+  co_return false;
 }
 
 asio::awaitable<std::size_t> channel::read(asio::mutable_buffer buffer, std::error_code& ec) {
@@ -105,8 +99,15 @@ asio::awaitable<std::size_t> channel::read(asio::mutable_buffer buffer, std::err
       ec = failed_;
       co_return 0;
     }
-    co_await wait_until(rx_, &channel::rx_ready, wake_port::bytes);
     waited = true;
+    // Waiting is written out here and in write(), not in a coroutine of its own: a round
+    // trip sleeps twice in each process, and each coroutine frame on the way costs.
+    if (spin_us_ != 0) {
+      if (co_await spin_until(&channel::rx_ready)) continue;
+    }
+    rx_.announce_wait();  // then one more look before sleeping (docs/shared-memory.md §3)
+    if (!rx_ready()) co_await wakes_->sleep(wake_port::bytes);
+    rx_.withdraw_wait();
   }
 }
 
@@ -171,7 +172,12 @@ asio::awaitable<void> channel::write(const std::vector<asio::const_buffer>& buff
     copy_in(next, buffers.end(), rest, skip, full);
     if (failed_) continue;  // the ring was corrupt: reported above
     if (!full) co_return;
-    co_await wait_until(tx_, &channel::tx_ready, wake_port::space);
+    if (spin_us_ != 0) {
+      if (co_await spin_until(&channel::tx_ready)) continue;
+    }
+    tx_.announce_wait();  // as in read()
+    if (!tx_ready()) co_await wakes_->sleep(wake_port::space);
+    tx_.withdraw_wait();
   }
 }
 

@@ -27,8 +27,10 @@ class wake_port {
   enum event { bytes, space };
   virtual ~wake_port() = default;
   // Until the peer signals `what` (a signal sent while nobody slept ends the next sleep
-  // at once) or cancel().
-  virtual asio::awaitable<void> sleep(event what) = 0;
+  // at once) or cancel(). What it returns means nothing (a count of wake-up tokens taken
+  // on some platforms): an implementation may hand back Asio's own awaitable, with no
+  // coroutine frame of its own.
+  virtual asio::awaitable<std::size_t> sleep(event what) = 0;
   // bytes: our write ring has new bytes; space: our read ring has room. Never blocks.
   virtual void signal(event what) = 0;
   // Ends sleeps in progress.
@@ -62,11 +64,9 @@ class channel {
                       std::vector<asio::const_buffer>::const_iterator end,
                       std::span<const std::uint8_t>& rest, std::size_t& skip, bool& full);
   bool poll_briefly(bool (channel::*ready)() const) const;
-  // Until `ready` (bytes to read, room to write) or a wake-up: spins first when
-  // configured, else announces the wait on `ring` (rx_ or tx_) and sleeps.
-  template <class Ring>
-  asio::awaitable<void> wait_until(Ring& ring, bool (channel::*ready)() const,
-                                   wake_port::event what);
+  // Polls for `ready` (bytes to read, room to write) for spin_us_: whether it came. Else
+  // the caller announces its wait on the ring, looks once more and sleeps.
+  asio::awaitable<bool> spin_until(bool (channel::*ready)() const);
   bool rx_ready() const;
   bool tx_ready() const;
 

@@ -39,10 +39,10 @@ class socket_stream final : public stream {
   socket_stream(socket_type socket, peer_info peer)
       : socket_(std::move(socket)), peer_(std::move(peer)) {}
 
+  // Asio's awaitable itself: no coroutine frame of ours around every read.
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer,
                                          std::error_code& ec) override {
-    co_return co_await socket_.async_read_some(buffer,
-                                               asio::redirect_error(asio::use_awaitable, ec));
+    return socket_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
   }
 
   asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,
