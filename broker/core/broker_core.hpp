@@ -336,9 +336,16 @@ class broker_core {
   std::unique_ptr<authenticator> auth_;
   login_throttle throttle_;
   std::unordered_map<std::string, std::uint32_t> user_connections_;
-  std::unordered_map<std::string, open_request> requests_;  // reply address → requester
-  credentials::random_pool reply_randomness_;               // the random part of reply addresses
-  std::vector<pending_will> pending_wills_;                 // delayed, in due order
+  struct address_hash {  // transparent: a reply's topic is looked up without a copy
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  // reply address → requester
+  std::unordered_map<std::string, open_request, address_hash, std::equal_to<>> requests_;
+  credentials::random_pool reply_randomness_;  // the random part of reply addresses
+  std::vector<pending_will> pending_wills_;    // delayed, in due order
   bool stopping_ = false;  // shut_down_clients() ran: connections end without wills
   std::deque<pending_confirm> pending_confirms_;  // in log order
   bool storage_failing_ = false;

@@ -49,13 +49,19 @@ bool unbase64(std::string_view text, std::vector<std::uint8_t>& out) {
   return true;
 }
 
-std::string hex(const std::uint8_t* data, std::size_t size) {
+void append_hex(std::string& out, const std::uint8_t* data, std::size_t size) {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
+  std::size_t at = out.size();
+  out.resize(at + 2 * size);
   for (std::size_t i = 0; i < size; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
+    out[at++] = digits[data[i] >> 4];
+    out[at++] = digits[data[i] & 15];
   }
+}
+
+std::string hex(const std::uint8_t* data, std::size_t size) {
+  std::string out;
+  append_hex(out, data, size);
   return out;
 }
 
@@ -121,15 +127,14 @@ std::string random_hex(std::size_t bytes) {
   return hex(data.data(), data.size());
 }
 
-std::string random_pool::hex(std::size_t bytes) {
+void random_pool::append_hex(std::string& out, std::size_t bytes) {
   constexpr std::size_t batch = 4096;
   if (pool_.size() < used_ + bytes) {
     pool_ = random_bytes(batch);
     used_ = 0;
   }
-  auto value = ipc::credentials::hex(pool_.data() + used_, bytes);
+  ipc::credentials::append_hex(out, pool_.data() + used_, bytes);
   used_ += bytes;
-  return value;
 }
 
 std::string hash_token(std::string_view token) {

@@ -29,8 +29,8 @@ std::string random_hex(std::size_t bytes);  // from OpenSSL's CSPRNG
 // each (OpenSSL checks for a fork with getpid). One thread at a time.
 class random_pool {
  public:
-  // 2 × `bytes` hex digits; `bytes` at most 64.
-  std::string hex(std::size_t bytes);
+  // Appends 2 × `bytes` hex digits to `out`; `bytes` at most 64.
+  void append_hex(std::string& out, std::size_t bytes);
 
  private:
   std::vector<std::uint8_t> pool_;
