@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shared memory against its references (docs/shared-memory.md, docs/benchmarks.md), rounds
 # interleaved: request/reply round trips with everything pinned to CPU 0 (wakefloor, the
-# ideal forwarder over a Unix socket, ipcd over shm:// and over unix://, and over tcp://
+# same wake-ups waited for through epoll as an event loop must: epollfloor.c beside this
+# script, the ideal forwarder over a Unix socket, ipcd over shm:// and over unix://, and over tcp://
 # beside the forwarder over TCP), pub/sub 1→1 on both CPUs (the forwarder, ipcd over
 # shm:// and unix://), one-way publish→delivery one message at a time on CPU 0 (shm://,
 # unix://), and with spinning: broker on CPU 1 polling 50 µs, the clients on CPU 0
@@ -15,6 +16,7 @@ rounds="${2:-3}"
 scripts/setup.sh release > /dev/null
 refs=build/refbench
 make -s -C ../shared/bench BIN="$PWD/$refs" "$PWD/$refs/wakefloor" "$PWD/$refs/relaylimit"
+cc -O2 -Wall -o "$refs/epollfloor" bench/compare/epollfloor.c
 work=$(mktemp -d /tmp/ipcd-shm-compare-XXXXXX)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -39,6 +41,8 @@ label() { sed "s/^{/{\"system\": \"$1\", /"; }
 for round in $(seq "$rounds"); do
   taskset -a -c -p 0 "$broker" > /dev/null
   taskset -c 0 "$refs/wakefloor" -n 20000
+  taskset -c 0 "$refs/epollfloor" -m epoll -n 20000
+  taskset -c 0 "$refs/epollfloor" -m asio -n 20000
   taskset -c 0 "$refs/relaylimit" pingpong -t unix -n 20000 -s 128
   taskset -c 0 "$refs/relaylimit" pingpong -t tcp -n 20000 -s 128
   for url in "shm://$work/shm.sock" "unix://$work/plain.sock" "tcp://127.0.0.1:17979"; do
