@@ -31,6 +31,9 @@ struct subscriber_state {
   ipc::subscription sub;
   std::atomic<std::uint64_t> received{0};
   std::atomic<std::uint64_t> out_of_order{0};
+  // The broker ended the connection (a slow consumer, say): set on the subscribers'
+  // thread, read once it has been joined.
+  std::error_code lost;
 };
 
 std::uint64_t slowest(const std::vector<std::unique_ptr<subscriber_state>>& subs) {
@@ -131,7 +134,16 @@ int measure_pubsub(const global_options& global, const pubsub_args& given, nlohm
   std::atomic<std::size_t> finished{0};
   for (std::size_t i = 0; i < args.subs; ++i) {
     auto state = std::make_unique<subscriber_state>();
-    state->client = std::make_unique<ipc::async_client>(sub_io.get_executor(), sub_options);
+    auto options_of_one = sub_options;
+    // A subscriber the broker drops ends the run at once with the broker's reason (not
+    // with a timeout once the window stalls); a client's own close reports nothing.
+    options_of_one.on_state = [one = state.get(), &finish](ipc::connection_state now,
+                                                           std::error_code ec) {
+      if (now != ipc::connection_state::disconnected || !ec || one->lost) return;
+      one->lost = ec;
+      finish();
+    };
+    state->client = std::make_unique<ipc::async_client>(sub_io.get_executor(), options_of_one);
     subs.push_back(std::move(state));
   }
   std::error_code ec;
@@ -227,8 +239,10 @@ int measure_pubsub(const global_options& global, const pubsub_args& given, nlohm
   asio::post(pub_io, [&] { publisher.close(); });
   pub_thread.join();
   stop_subs();
-  // A publisher that failed ends the wait at once (complete); one stopped because the
-  // deliveries stalled reports those.
+  // A subscriber dropped or a publisher that failed ends the wait at once (complete); a
+  // wait that ran out reports the deliveries that stalled.
+  for (auto& s : subs)
+    if (s->lost) return fail("bench: subscriber", s->lost, s->client->last_error_message());
   if (!complete)
     return fail("bench", ipc::make_error_code(ipc::errc::timeout),
                 std::to_string(delivered) + " of " + std::to_string(args.msgs * args.subs) +

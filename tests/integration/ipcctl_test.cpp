@@ -253,6 +253,24 @@ TEST_CASE("ipcctl bench pubsub ends with a timeout when deliveries stall") {
   CHECK(stalled.err.find("deliveries arrived") != std::string::npos);
 }
 
+TEST_CASE("ipcctl bench pubsub reports a subscriber the broker drops, at once") {
+  // Under the default slow_consumer policy (close) a subscriber that falls behind by more
+  // than a tiny output limit is disconnected: the bench says so with the broker's reason
+  // instead of waiting out its timeout.
+  ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock"}])",
+                      R"("limits": {"max_payload": 1024, "max_header_bytes": 1024,
+                                    "max_pending_bytes": 150000})");
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.unix_url());
+  auto dropped = ipcctl({"--timeout", "60s", "bench", "pubsub", "--msgs", "100000000", "--subs",
+                         "4", "--size", "1000"});
+  CHECK(dropped.exit_code == 4);  // refused by the broker (a limit)
+  CHECK_MESSAGE(dropped.err.find("bench: subscriber") != std::string::npos, dropped.err);
+  CHECK_MESSAGE(dropped.err.find("slow") != std::string::npos, dropped.err);
+  CHECK(dropped.err.find("deliveries arrived") == std::string::npos);
+  CHECK(wait_until([&] { return broker.log().find("slow") != std::string::npos; }));
+}
+
 TEST_CASE("ipcctl send and recv: confirmed sends, --count, --json, exit codes") {
   ipcd_process broker;
   REQUIRE(broker.start());
