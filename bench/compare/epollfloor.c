@@ -60,10 +60,17 @@ static void hop_wait(struct waiter w)
         if (read(w.fd, &v, 8) != 8) _exit(1);
         return;
     }
-    if (mode == asio && read(w.fd, &v, 8) == 8) return;
+    /* A wake-up this read takes leaves its edge in the epoll set: the next wait returns
+     * at once and reads EAGAIN, as in Asio's reactor. */
+    if (mode == asio) {
+        if (read(w.fd, &v, 8) == 8) return;
+        if (errno != EAGAIN) _exit(1);
+    }
     for (;;) {
         struct epoll_event ev;
-        if (epoll_wait(w.ep, &ev, 1, -1) != 1) continue;
+        int n = epoll_wait(w.ep, &ev, 1, -1);
+        if (n < 0 && errno != EINTR) _exit(1);
+        if (n != 1) continue;
         if (read(w.fd, &v, 8) == 8) return;
         if (errno != EAGAIN) _exit(1);
     }
@@ -76,9 +83,14 @@ int main(int argc, char **argv)
     int n = 20000, warmup = 100, opt;
     while ((opt = getopt(argc, argv, "n:m:")) != -1) {
         if (opt == 'n') n = atoi(optarg);
-        if (opt == 'm') mode = !strcmp(optarg, "epoll") ? epoll : !strcmp(optarg, "asio") ? asio : block;
+        if (opt == 'm') {
+            if (!strcmp(optarg, "block")) mode = block;
+            else if (!strcmp(optarg, "epoll")) mode = epoll;
+            else if (!strcmp(optarg, "asio")) mode = asio;
+            else { fprintf(stderr, "epollfloor: -m block, epoll or asio\n"); return 2; }
+        }
     }
-    if (n < 1) return 2;
+    if (n < 1 || n > 10000000) return 2;
     int flags = mode == block ? 0 : EFD_NONBLOCK;
     int to_broker = eventfd(0, flags), to_replier = eventfd(0, flags),
         to_requester = eventfd(0, flags);

@@ -59,12 +59,14 @@ class pipe_wakes final : public shm::wake_port {
   // waits (EAGAIN when nothing came), so a sleep costs three system calls: that read, the
   // epoll_wait that returns the wake-up, and the read that takes it. A wake-up that came
   // while nobody waited stays in the pipe and ends the next sleep at once. Asio's own
-  // awaitable, not a coroutine around it: one frame less on every sleep. The channel
-  // sleeps once at a time, so the members can take the tokens and the error.
+  // awaitable, not a coroutine around it: one frame less on every sleep. At most one
+  // sleep per event at a time (the channel's read sleeps for bytes, its write for
+  // space, and both may at once), so each event has its own members to take the tokens
+  // and the error.
   asio::awaitable<std::size_t> sleep(event what) override {
     auto& wait = what == bytes ? rx_wait_ : tx_wait_;
-    return wait.async_read_some(asio::buffer(tokens_),
-                                asio::redirect_error(asio::use_awaitable, ignored_));
+    return wait.async_read_some(asio::buffer(tokens_[what]),
+                                asio::redirect_error(asio::use_awaitable, ignored_[what]));
   }
   void signal(event what) override { shm::signal_wake(what == bytes ? tx_signal_ : rx_signal_); }
   void cancel() override {
@@ -76,8 +78,8 @@ class pipe_wakes final : public shm::wake_port {
  private:
   asio::posix::stream_descriptor rx_wait_, tx_wait_;  // we sleep on these (and own them)
   int rx_signal_, tx_signal_;  // and wake the peer with these (the segment owns them)
-  char tokens_[256];           // a peer that floods the pipe is emptied in few reads
-  std::error_code ignored_;
+  char tokens_[2][128];        // per event; a peer that floods the pipe is emptied in few reads
+  std::error_code ignored_[2];
 };
 
 }  // namespace

@@ -16,6 +16,13 @@
 #include "ipc/subscription.hpp"
 #include "ipc/types.hpp"
 
+// The library's Asio keeps 8 freed frames and handlers per thread; the number sets the
+// size of a struct that every translation unit using Asio shares (ipcd::client and
+// ipcd-client.pc pass it).
+#if !defined(ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE) || ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE != 8
+#error "build with -DASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=8, as the ipcd client library was"
+#endif
+
 namespace ipc {
 
 class async_client {
