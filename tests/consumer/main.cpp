@@ -5,6 +5,9 @@
 #include <iostream>
 #include <mutex>
 
+// The asynchronous client's header includes Asio: it does not compile unless the build
+// passes the Asio settings the library was built with (ipcd::client and ipcd-client.pc).
+#include "ipc/async_client.hpp"
 #include "ipc/client.hpp"
 
 int main(int argc, char** argv) {
