@@ -10,26 +10,13 @@
 # Usage: bench/compare/per_message.sh BUILD_DIR_A BUILD_DIR_B [ROUNDS] [MSGS]
 #   e.g. bench/compare/per_message.sh ../before/build/release build/release 6
 set -euo pipefail
-a=$(realpath "$1") b=$(realpath "$2")
 for p in linux-perf time; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p"; }
 done
 rounds="${3:-6}" msgs="${4:-2000000}"
-work=$(mktemp -d /tmp/ipcd-per-message-XXXXXX)
-declare -A dir=([A]="$a" [B]="$b") pid=()
-cleanup() { kill "${pid[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-for v in A B; do
-  cat > "$work/$v.json" <<JSON
-{"listeners": [{"url": "unix://$work/$v-shm.sock", "shm": true}, {"url": "unix://$work/$v-unix.sock"}],
- "storage": {"dir": "$work/$v-data"}, "log": {"level": "warn"}}
-JSON
-  "${dir[$v]}/broker/ipcd" -c "$work/$v.json" 2>"$work/$v.log" &
-  pid[$v]=$!
-done
-for _ in $(seq 100); do [ -S "$work/A-unix.sock" ] && [ -S "$work/B-unix.sock" ] && break; sleep 0.05; done
+# shellcheck source=bench/compare/two_brokers.sh
+. "$(dirname "$0")/two_brokers.sh" per-message "$1" "$2"
 
 one_run() {  # build transport
   local v=$1 t=$2 out perf_pid

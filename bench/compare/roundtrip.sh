@@ -7,22 +7,9 @@
 # Usage: bench/compare/roundtrip.sh BUILD_DIR_A BUILD_DIR_B [ROUNDS] [REQUESTS]
 #   e.g. bench/compare/roundtrip.sh ../before/build/release build/release 8
 set -euo pipefail
-a=$(realpath "$1") b=$(realpath "$2")
 rounds="${3:-8}" requests="${4:-20000}"
-work=$(mktemp -d /tmp/ipcd-roundtrip-XXXXXX)
-declare -A dir=([A]="$a" [B]="$b") pid=()
-cleanup() { kill "${pid[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-for v in A B; do
-  cat > "$work/$v.json" <<JSON
-{"listeners": [{"url": "unix://$work/$v-shm.sock", "shm": true}, {"url": "unix://$work/$v-unix.sock"}],
- "storage": {"dir": "$work/$v-data"}, "log": {"level": "warn"}}
-JSON
-  "${dir[$v]}/broker/ipcd" -c "$work/$v.json" 2>"$work/$v.log" &
-  pid[$v]=$!
-done
-for _ in $(seq 100); do [ -S "$work/A-unix.sock" ] && [ -S "$work/B-unix.sock" ] && break; sleep 0.05; done
+# shellcheck source=bench/compare/two_brokers.sh
+. "$(dirname "$0")/two_brokers.sh" roundtrip "$1" "$2"
 for v in A B; do taskset -a -c -p 0 "${pid[$v]}" > /dev/null; done
 
 echo "build transport p50_us p99_us"
