@@ -80,6 +80,7 @@ refusal broker_core::admit(client_state& s, const std::string& user, const std::
   s.user_ = user;
   s.basis_ = basis;
   s.perms_ = auth_->permissions_of(user);
+  s.checked_topic_.clear();
   cancel_pending_will(user, s.owner().client_name());  // the client is back in time
   return {};
 }
@@ -91,6 +92,7 @@ void broker_core::admit_internal(client_state& s, const std::string& name,
   s.internal_ = true;
   s.as_user_ = as_user;
   s.perms_ = auth_->permissions_of(as_user);
+  s.checked_topic_.clear();
 }
 
 void broker_core::announce_open(client_state& s) {
@@ -200,12 +202,17 @@ refusal broker_core::unsubscribe(client_state& s, std::uint32_t sid) {
 
 refusal broker_core::check_message(std::string_view topic, std::string_view reply_to,
                                    const header_map& headers, std::size_t payload_size) const {
+  if (auto refused = check_topic_name(topic)) return refused;
+  return check_fields(reply_to, headers, payload_size);
+}
+
+refusal broker_core::check_topic_name(std::string_view topic) const {
   auto problem = routing::check_topic(topic, name_limits_);
   if (problem != routing::topic_error::none)
     return {errc::invalid_topic, "invalid topic: " + std::string(routing::describe(problem))};
   if (topic.front() == '$' && !topic.starts_with(reply_prefix))
     return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
-  return check_fields(reply_to, headers, payload_size);
+  return {};
 }
 
 refusal broker_core::check_fields(std::string_view reply_to, const header_map& headers,
@@ -227,11 +234,18 @@ refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t
   // Replies go to broker-made, unguessable addresses (docs/protocol.md §4.11): no
   // publish permission is needed for them.
   bool is_reply = m.topic.starts_with(reply_prefix);
-  if (!is_reply && !s.perms().may_publish(m.topic))
-    return denied(s, "publish to '" + std::string(m.topic) + "'");
+  // A publisher mostly sends to one topic again and again: the topic it was last allowed
+  // to publish to skips the permission and name checks (nats-server keeps a per-client
+  // cache of publish permissions for the same reason). admit(), reauthorize() and a
+  // change of limits forget it.
+  if (is_reply || m.topic != s.checked_topic_) {
+    if (!is_reply && !s.perms().may_publish(m.topic))
+      return denied(s, "publish to '" + std::string(m.topic) + "'");
+    if (auto refused = check_topic_name(m.topic)) return refused;
+    if (!is_reply) s.checked_topic_.assign(m.topic);
+  }
   auto mark = storage_mark();
-  if (auto refused = check_message(m.topic, m.reply_to, m.headers, m.payload.size()))
-    return refused;
+  if (auto refused = check_fields(m.reply_to, m.headers, m.payload.size())) return refused;
   message_record::attributes attributes;
   if (auto refused = read_attributes(m, attributes)) return refused;
   if (attributes.delay_ms != 0 || attributes.deliver_at_ms != 0)

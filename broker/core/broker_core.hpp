@@ -266,6 +266,8 @@ class broker_core {
   std::uint64_t now_ns() const;
   refusal check_message(std::string_view topic, std::string_view reply_to,
                         const header_map& headers, std::size_t payload_size) const;
+  // The name checks of check_message: syntax, limits, the reserved '$'.
+  refusal check_topic_name(std::string_view topic) const;
   refusal check_fields(std::string_view reply_to, const header_map& headers,
                        std::size_t payload_size) const;
   void drop_requests(client_state& s);

@@ -20,7 +20,10 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
     config_.limits = limits;
     name_limits_ = {config_.limits.max_topic_length, config_.limits.max_topic_levels};
     memory_->set_limit(memory_limit(config_.limits));
-    for (const auto& [id, s] : clients_) s->owner().limits_changed();
+    for (const auto& [id, s] : clients_) {
+      s->checked_topic_.clear();  // checked against the old name limits
+      s->owner().limits_changed();
+    }
     report.changes.push_back("limits");
   }
   if (!(next.auth == config_.auth)) {
@@ -59,6 +62,7 @@ void broker_core::reauthorize(client_state& s) {
   } else {
     s.perms_ = auth_->permissions_of(s.user_);
   }
+  s.checked_topic_.clear();  // allowed under the old permissions
   std::vector<std::pair<std::uint32_t, std::string>> ended;
   for (const auto& [sid, pattern] : s.subscriptions_)
     if (!s.perms_->may_subscribe(pattern)) ended.emplace_back(sid, pattern);

@@ -56,9 +56,7 @@ std::uint8_t* store_map(std::uint8_t* at, const map_source& map) {
   return at;
 }
 
-map_view read_map(byte_cursor& in) {
-  std::size_t begin = in.offset();
-  std::uint16_t count = in.u16();
+map_view read_map_entries(byte_cursor& in, std::size_t begin, std::uint16_t count) {
   for (std::uint16_t i = 0; i < count && in.ok(); ++i) {
     in.bytes(in.u16());
     in.bytes(in.u16());

@@ -128,10 +128,10 @@ TEST_SUITE("reload") {
              "]}";
     };
     ipcd_process broker;
-    broker.write_config(
-        one_socket,
-        auth_section(R"({"subscribe": ["a/#", "b/#"], "consume": ["jobs"], "send": ["jobs"]})",
-                     true));
+    broker.write_config(one_socket,
+                        auth_section(R"({"subscribe": ["a/#", "b/#"], "publish": ["a/#", "b/#"],
+                         "consume": ["jobs"], "send": ["jobs"]})",
+                                     true));
     REQUIRE(broker.start());
     auto as = [&](const char* user, const char* password) {
       auto options = test::at(broker.unix_url());
@@ -162,12 +162,18 @@ TEST_SUITE("reload") {
     auto consumer = alice.consume("jobs", {}, jobs.handler(), ec);
     REQUIRE(!ec);
 
+    // The broker remembers the topic each client last published to (its checks passed):
+    // a reload must forget it.
+    REQUIRE(!alice.publish_confirmed("b/mine", "before"));
+    REQUIRE(got.wait_for(1));
+
     // Not an admin: alice may not reload.
     auto denied = run_command({ipcctl_binary(), "--url", broker.unix_url(), "--user", "alice",
                                "--password", "alice-pw", "reload"});
     CHECK(denied.exit_code == 4);
 
-    broker.write_config(one_socket, auth_section(R"({"subscribe": ["a/#"]})", false));
+    broker.write_config(one_socket,
+                        auth_section(R"({"subscribe": ["a/#"], "publish": ["a/#"]})", false));
     auto reloaded = run_command({ipcctl_binary(), "--url", broker.unix_url(), "--user", "ops",
                                  "--password", "ops-pw", "reload"});
     CHECK_MESSAGE(reloaded.exit_code == 0, reloaded.err);
@@ -180,8 +186,12 @@ TEST_SUITE("reload") {
     // What alice may still see reaches her; what she may not, no longer does.
     REQUIRE(!ops.publish_confirmed("b/1", "hidden"));
     REQUIRE(!ops.publish_confirmed("a/1", "visible"));
-    REQUIRE(got.wait_for(1));
-    CHECK(got.items() == std::vector<std::string>{"a/1 visible"});
+    REQUIRE(got.wait_for(2));
+    CHECK(got.items() == std::vector<std::string>{"b/mine before", "a/1 visible"});
+    // Her last topic is no longer hers to publish to; the connection stays.
+    CHECK(alice.publish_confirmed("b/mine", "after") == errc::permission_denied);
+    CHECK(!alice.publish_confirmed("a/mine", "after"));
+    CHECK(got.wait_for(3));
     REQUIRE(!ops.send("jobs", "for someone else"));
     CHECK(jobs.size() == 0);
     // She can no longer subscribe to b/#, but her connection works.
@@ -234,6 +244,20 @@ TEST_SUITE("reload") {
     REQUIRE(!publisher.connect());
     CHECK(!publisher.publish_confirmed("x/1", "still serving"));
     CHECK(got.wait_for(1));
+  }
+
+  TEST_CASE("reload re-checks topic names against new limits, also a client's last topic") {
+    ipcd_process broker;
+    broker.write_config(one_socket, R"("limits": {"max_topic_levels": 3})");
+    REQUIRE(broker.start());
+    Client publisher(test::at(broker.unix_url()));
+    REQUIRE(!publisher.connect());
+    REQUIRE(!publisher.publish_confirmed("x/y/z", "three levels"));
+    broker.write_config(one_socket, R"("limits": {"max_topic_levels": 2})");
+    auto reloaded = ipcctl(broker.unix_url(), {"reload"});
+    CHECK_MESSAGE(reloaded.exit_code == 0, reloaded.err);
+    CHECK(publisher.publish_confirmed("x/y/z", "three levels") == errc::invalid_topic);
+    CHECK(!publisher.publish_confirmed("x/y", "two levels"));
   }
 
   TEST_CASE("ipcctl config check validates a file without a broker") {

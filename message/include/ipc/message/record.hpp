@@ -69,9 +69,17 @@ void put_map(byte_buffer& out, const map_source& map);
 // The bytes put_map() appends, and the same written in place.
 std::size_t map_size(const map_source& map);
 std::uint8_t* store_map(std::uint8_t* at, const map_source& map);
+// The entries of read_map() after their count, which was read from `begin`.
+map_view read_map_entries(byte_cursor& in, std::size_t begin, std::uint16_t count);
 // Reads a map at the cursor, checking every length; an empty view when it is damaged
-// (then the cursor is not ok()).
-map_view read_map(byte_cursor& in);
+// (then the cursor is not ok()). Inline for the common map of no entries.
+inline map_view read_map(byte_cursor& in) {
+  std::size_t begin = in.offset();
+  std::uint16_t count = in.u16();
+  if (count != 0) return read_map_entries(in, begin, count);
+  if (!in.ok()) return {};
+  return {in.since(begin), 0};
+}
 
 // One message record's fields, as views into its bytes.
 struct fields {
