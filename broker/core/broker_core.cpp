@@ -238,16 +238,19 @@ refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t
   // to publish to skips the permission and name checks (nats-server keeps a per-client
   // cache of publish permissions for the same reason). admit(), reauthorize() and a
   // change of limits forget it.
-  if (is_reply || m.topic != s.checked_topic_) {
+  if (is_reply || s.checked_topic_.empty() || m.topic != s.checked_topic_) {
     if (!is_reply && !s.perms().may_publish(m.topic))
       return denied(s, "publish to '" + std::string(m.topic) + "'");
     if (auto refused = check_topic_name(m.topic)) return refused;
     if (!is_reply) s.checked_topic_.assign(m.topic);
   }
-  auto mark = storage_mark();
-  if (auto refused = check_fields(m.reply_to, m.headers, m.payload.size())) return refused;
+  auto mark = confirm_ref != 0 ? storage_mark() : 0;
   message_record::attributes attributes;
-  if (auto refused = read_attributes(m, attributes)) return refused;
+  // Most messages have no reply address and no headers: nothing more to check or read.
+  if (!m.reply_to.empty() || !m.headers.empty() || m.payload.size() > limits_.max_payload) {
+    if (auto refused = check_fields(m.reply_to, m.headers, m.payload.size())) return refused;
+    if (auto refused = read_attributes(m, attributes)) return refused;
+  }
   if (attributes.delay_ms != 0 || attributes.deliver_at_ms != 0)
     return {errc::invalid_argument, "only a send can be delayed"};
   if (attributes.retain) {

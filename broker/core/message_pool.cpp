@@ -3,8 +3,7 @@
 
 namespace ipc::broker {
 
-void body_ref::reset() {
-  if (body_ == nullptr) return;
+void body_ref::drop() {
   if (--body_->refs_ == 0) {
     if (body_->pool_ != nullptr)
       body_->pool_->release(body_);

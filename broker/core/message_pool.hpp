@@ -41,12 +41,15 @@ class body_ref {
   }
   ~body_ref() { reset(); }
 
-  void reset();
+  void reset() {
+    if (body_ != nullptr) drop();
+  }
   explicit operator bool() const { return body_ != nullptr; }
   std::span<const std::uint8_t> bytes() const { return body_->bytes(); }
   shared_body* get() const { return body_; }
 
  private:
+  void drop();  // body_ is set: one reference fewer, then none here
   shared_body* body_ = nullptr;
 };
 
