@@ -230,8 +230,8 @@ asio::awaitable<void> client_core::write_loop([[maybe_unused]] self_ptr self,  /
   }
 }
 
-void client_core::wake_writer() {
-  if (handling_input_ && writer_waiting_ && !saying_goodbye_) {
+void client_core::wake_waiting_writer() {
+  if (handling_input_ && !saying_goodbye_) {
     write_deferred_ = true;  // read_loop writes it once this read's frames are handled
     return;
   }
@@ -268,9 +268,13 @@ void client_core::handle_frame(const protocol::raw_frame& frame) {
       protocol::message_frame m;
       if (protocol::decode(frame, m) != errc::ok)
         return lost(generation_, make_error_code(errc::malformed_frame));
-      auto found = subscriptions_.find(m.sid);
-      if (found == subscriptions_.end()) return;  // unsubscribed meanwhile
-      return run_handler(*found->second, message(m.body, m.sid));
+      if (found_subscription_ == nullptr || found_sid_ != m.sid) {
+        auto found = subscriptions_.find(m.sid);
+        if (found == subscriptions_.end()) return;  // unsubscribed meanwhile
+        found_sid_ = m.sid;
+        found_subscription_ = found->second.get();
+      }
+      return run_handler(*found_subscription_, message(m.body, m.sid));
     }
     case frame_type::ok: {
       protocol::ok_frame ok;
@@ -416,11 +420,16 @@ std::error_code client_core::publish(std::string_view topic, std::string_view pa
   if (topic.empty() || topic.size() > 65535 || reply_to.size() > 65535)
     return make_error_code(errc::invalid_topic);
   if (out_.size() > options_.max_pending_bytes) return make_error_code(errc::limit_exceeded);
-  std::error_code ec;
-  auto pairs = header_pairs(hdrs, ec);
-  if (ec) return ec;
-  protocol::encode_publish(out_, id, topic, reply_to, {pairs, nullptr},
-                           {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
+  std::span<const std::uint8_t> bytes{reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                      payload.size()};
+  if (hdrs.empty()) {  // most messages
+    protocol::encode_publish(out_, id, topic, reply_to, {}, bytes);
+  } else {
+    std::error_code ec;
+    auto pairs = header_pairs(hdrs, ec);
+    if (ec) return ec;
+    protocol::encode_publish(out_, id, topic, reply_to, {pairs, nullptr}, bytes);
+  }
   wake_writer();
   return {};
 }

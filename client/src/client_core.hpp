@@ -106,7 +106,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
                                                                           std::error_code& ec);
   // Output was queued: the writer sends it, or read_loop does once the frames it is
   // handling are done (write_deferred).
-  void wake_writer();
+  void wake_writer() {
+    if (writer_waiting_) wake_waiting_writer();  // else it is writing and will look again
+  }
+  void wake_waiting_writer();
   void start_writer();
   // What handlers queued during a read, handed to the stream without waiting
   // (stream::write_now); the writer sends what it did not take.
@@ -150,6 +153,10 @@ class client_core : public std::enable_shared_from_this<client_core> {
       std::chrono::steady_clock::time_point::max();
   std::unordered_map<std::uint32_t, std::shared_ptr<subscription_entry>> subscriptions_;
   std::uint32_t last_sid_ = 0;
+  // The subscription the last message was for (messages tend to come for one after
+  // another): a lookup saved. Forgotten whenever an entry is erased.
+  std::uint32_t found_sid_ = 0;
+  const subscription_entry* found_subscription_ = nullptr;
   std::unordered_map<std::uint32_t, std::shared_ptr<consumer_entry>> consumers_;
   // A handler may unsubscribe, cancel or close the client: entries erased while handlers
   // run wait in retired_ until the outermost returns, so none is destroyed under its own
@@ -165,6 +172,7 @@ template <class Map>
 inline bool client_core::erase_entry(Map& map, std::uint32_t key) {
   auto found = map.find(key);
   if (found == map.end()) return false;
+  found_subscription_ = nullptr;
   if (handlers_running_ > 0) retired_.push_back(std::move(found->second));
   map.erase(found);
   return true;
@@ -172,6 +180,7 @@ inline bool client_core::erase_entry(Map& map, std::uint32_t key) {
 
 template <class Map>
 inline void client_core::erase_entries(Map& map) {
+  found_subscription_ = nullptr;
   if (handlers_running_ > 0) {
     retired_.reserve(retired_.size() + map.size());  // the moves below cannot throw
     for (auto& [key, entry] : map) retired_.push_back(std::move(entry));

@@ -29,9 +29,11 @@ void write_prefix(std::uint8_t* at, frame_type type, std::size_t rest) {
 void encode_addressed(byte_buffer& out, frame_type type, std::uint32_t id,
                       std::string_view destination, std::string_view reply_to,
                       const map_source& headers, std::span<const std::uint8_t> payload) {
-  // Sized once, then written in place: every message a client sends passes here.
+  // Sized once, then written in place: every message a client sends passes here, most
+  // without headers (a map of no entries: its count).
+  bool no_headers = headers.pairs.empty() && headers.encoded == nullptr;
   std::size_t rest = 4 + 2 + destination.size() + 2 + reply_to.size() +
-                     message_record::map_size(headers) + 4 + payload.size();
+                     (no_headers ? 2 : message_record::map_size(headers)) + 4 + payload.size();
   std::size_t start = out.size();
   out.resize(start + length_prefix_size + 1 + rest);
   std::uint8_t* at = out.data() + start;
@@ -40,7 +42,8 @@ void encode_addressed(byte_buffer& out, frame_type type, std::uint32_t id,
   wire::store_u32(at, id);
   at = message_record::store_str16(at + 4, destination);
   at = message_record::store_str16(at, reply_to);
-  message_record::store_bytes32(message_record::store_map(at, headers), payload);
+  at = no_headers ? message_record::store_u16(at, 0) : message_record::store_map(at, headers);
+  message_record::store_bytes32(at, payload);
 }
 
 }  // namespace
