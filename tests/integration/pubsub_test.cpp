@@ -340,6 +340,45 @@ asio::awaitable<void> end_from_handlers(async_client& client, subscription& self
   failure = "the publish after close was answered";
 }
 
+// Subscribes, then (the subscriber's thread blocked, so it reads nothing meanwhile) has
+// another client publish `burst` messages that all reach the subscriber's socket before
+// it reads the first; the handler unsubscribes at the first.
+asio::awaitable<void> unsubscribe_in_a_burst(async_client& client, const std::string& url,
+                                             subscription& sub, int burst, int& calls) {
+  co_await client.async_connect(asio::use_awaitable);
+  message_handler once = [&sub, &calls](const message&) {
+    ++calls;
+    sub.unsubscribe();
+  };
+  std::string pattern = "burst/+";
+  sub = co_await client.async_subscribe(pattern, std::move(once), asio::use_awaitable);
+  Client publisher(at(url));
+  CHECK(!publisher.connect());
+  for (int i = 0; i < burst; ++i) CHECK(!publisher.publish_confirmed("burst/x", "m"));
+  // A round trip of our own: every message of the burst has been read by the time it ends.
+  co_await client.async_flush(asio::use_awaitable);
+  client.close();
+}
+
+TEST_CASE("messages for a subscription its handler ended, in the same read, reach nobody") {
+  // The client remembers the subscription the last message was for; ending it must
+  // forget that, or the rest of the burst would reach a freed handler.
+  broker_fixture broker;
+  asio::io_context io;
+  async_client client(io.get_executor(), at(broker.unix_url()));
+  subscription sub;
+  int calls = 0;
+  bool done = false;
+  asio::co_spawn(io, unsubscribe_in_a_burst(client, broker.unix_url(), sub, 50, calls),
+                 [&](std::exception_ptr e) {
+                   done = true;
+                   if (e) std::rethrow_exception(e);
+                 });
+  io.run_for(std::chrono::seconds(10));
+  CHECK(done);
+  CHECK(calls == 1);
+}
+
 TEST_CASE("a handler may unsubscribe itself or close its client, and still use its captures") {
   // A handler's captures live in its subscription: they must survive the handler's call
   // even when that call ends it (ASan reports a use after free otherwise).
