@@ -7,7 +7,8 @@
 # shm:// and unix://), one-way publish→delivery one message at a time on CPU 0 (shm://,
 # unix://), and with spinning: broker on CPU 1 polling 50 µs, the clients on CPU 0
 # polling 50 µs (round trip and one-way) or not polling (one-way). Builds ipcd (release)
-# and the reference programs of ../shared/bench. Prints one JSON line per run.
+# and the reference programs of ../shared/bench. Prints one JSON line per run, then the
+# median of each measure and the ratios the aims are stated in.
 # Usage: bench/compare/shm.sh [PUBSUB_MSGS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,7 +39,7 @@ ipcctl=build/release/ipcctl/ipcctl
 sleep 1
 label() { sed "s/^{/{\"system\": \"$1\", /"; }
 
-for round in $(seq "$rounds"); do
+for _ in $(seq "$rounds"); do
   taskset -a -c -p 0 "$broker" > /dev/null
   taskset -c 0 "$refs/wakefloor" -n 20000
   taskset -c 0 "$refs/epollfloor" -m epoll -n 20000
@@ -67,4 +68,36 @@ for round in $(seq "$rounds"); do
     --msgs 20000 --size 128 | label "ipcd-shm-spin"
   taskset -c 0 $ipcctl --json --url "shm://$work/spin.sock" bench oneway \
     --msgs 20000 --size 128 | label "ipcd-shm-spin-broker-only"
-done
+done | tee "$work/runs"
+
+# The medians of the runs above and the ratios the aims are stated in.
+/usr/bin/python3 - "$work/runs" <<'PY'
+import collections, json, statistics, sys
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    if not line.startswith("{"):
+        continue
+    run = json.loads(line)
+    name = "/".join(str(run[k]) for k in ("system", "mode", "transport", "workload", "bench")
+                    if run.get(k) is not None)
+    for field in ("p50_us", "p99_us", "msgs_per_s", "delivered_per_s"):
+        if run.get(field) is not None:
+            runs[name + " " + field].append(run[field])
+m = {name: statistics.median(values) for name, values in runs.items()}
+for name in sorted(m):
+    print(f"median {name}: {m[name]:.6g} ({len(runs[name])} runs)")
+def ratio(label, a, b):
+    if a in m and b in m:
+        print(f"ratio {label}: {m[a] / m[b]:.2f}")
+floor = "wakefloor/roundtrip p50_us"
+ratio("round trip shm / wakefloor", "ipcd-shm/reqrep p50_us", floor)
+ratio("round trip shm / epollfloor asio", "ipcd-shm/reqrep p50_us", "epollfloor/asio/roundtrip p50_us")
+ratio("round trip unix / forwarder unix", "ipcd-unix/reqrep p50_us", "relay/unix/pingpong p50_us")
+ratio("round trip tcp / forwarder tcp", "ipcd-tcp/reqrep p50_us", "relay/tcp/pingpong p50_us")
+ratio("round trip spinning shm / wakefloor", "ipcd-shm-spin/reqrep p50_us", floor)
+ratio("pub/sub shm / unix", "ipcd-shm/pubsub delivered_per_s", "ipcd-unix/pubsub delivered_per_s")
+ratio("pub/sub unix / forwarder", "ipcd-unix/pubsub delivered_per_s",
+      "relay/unix/pubsub_1to1 msgs_per_s")
+ratio("pub/sub shm / forwarder", "ipcd-shm/pubsub delivered_per_s",
+      "relay/unix/pubsub_1to1 msgs_per_s")
+PY
