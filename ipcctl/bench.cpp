@@ -47,7 +47,9 @@ std::uint64_t slowest(const std::vector<std::unique_ptr<subscriber_state>>& subs
 // would leave the CPUs idle between looks, or spin).
 class window_gate {
  public:
-  explicit window_gate(asio::any_io_executor publisher) : publisher_(std::move(publisher)) {}
+  // `window`: messages the publisher may be ahead (see progressed()).
+  window_gate(asio::any_io_executor publisher, std::uint64_t window)
+      : publisher_(std::move(publisher)), fenced_(window < 2) {}
   static constexpr std::uint64_t nobody_waits = ~std::uint64_t{0};
 
   // Publisher: sleeps on `pause` until `slowest(subs)` reaches `until` (or 10 ms pass).
@@ -70,11 +72,14 @@ class window_gate {
   // without a fence (it would cost more than the rest of the handler): a subscriber that
   // looks at resume_at_ just before the publisher's store becomes visible, while the
   // publisher reads the subscriber's count from just before, misses this once but sees
-  // it on its next message, and a waiting publisher is at least half a window ahead of
-  // every subscriber, so more messages are on their way to each.
+  // it on its next message: a waiting publisher waits for half a window, and at least
+  // one more message is on its way to each subscriber after that. A window of one has
+  // no half: its looks keep the fence (our count's store before their resume_at_, as
+  // their resume_at_ store is before their look at our count).
   void progressed(std::uint64_t received,
                   const std::vector<std::unique_ptr<subscriber_state>>& subs) {
-    auto until = resume_at_.load(std::memory_order_relaxed);
+    if (fenced_) std::atomic_thread_fence(std::memory_order_seq_cst);
+    auto until = resume_at_.load(fenced_ ? std::memory_order_seq_cst : std::memory_order_relaxed);
     if (received < until || slowest(subs) < until) return;
     if (!resume_at_.compare_exchange_strong(until, nobody_waits)) return;
     asio::post(publisher_, [this] {
@@ -87,6 +92,7 @@ class window_gate {
   std::atomic<std::uint64_t> resume_at_{nobody_waits};
   asio::steady_timer* pause_ = nullptr;  // these two: the publisher's thread only
   bool waiting_ = false;
+  bool fenced_;
 };
 
 // Publishes args.msgs, never more than args.window ahead of the slowest subscriber; ends
@@ -128,7 +134,7 @@ int measure_pubsub(const global_options& global, const pubsub_args& given, nlohm
   auto sub_options = options;
   if (!args.sub_url.empty()) sub_options.url = args.sub_url;
   asio::io_context sub_io(1), pub_io(1);
-  window_gate gate(pub_io.get_executor());
+  window_gate gate(pub_io.get_executor(), args.window);
   auto sub_work = asio::make_work_guard(sub_io);
   std::thread sub_thread([&] { sub_io.run(); });
   std::vector<std::unique_ptr<subscriber_state>> subs;

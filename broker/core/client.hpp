@@ -98,9 +98,9 @@ class client_state {
   std::string user_;
   std::string basis_;  // what vouched for the user (authenticator::still_valid)
   std::shared_ptr<const permissions> perms_;
-  // The topic of its last accepted publish, which passed the permission and name checks
-  // under the current perms_ and limits; "" when none, which matches no topic, not even
-  // an empty one (broker_core::publish).
+  // The topic of its last publish that passed the permission and name checks under the
+  // current perms_ and limits; "" when none, which matches no topic, not even an empty
+  // one (broker_core::publish).
   std::string checked_topic_;
   std::unordered_map<std::uint32_t, std::string> subscriptions_;  // sid → pattern
   std::unordered_map<std::uint32_t, std::string> requests_;       // request id → reply address

@@ -52,6 +52,7 @@ void broker_core::reload(const config::broker_config& next, reload_report& repor
 void broker_core::reauthorize(client_state& s) {
   // Not yet authenticated (a password still being checked): admit() checks it then.
   if (!s.authenticated()) return;
+  s.checked_topic_.clear();  // allowed under the old permissions (or about to close)
   const auto& address = s.owner().peer().address;
   if (s.internal_) {
     s.perms_ = auth_->permissions_of(s.as_user_);
@@ -62,7 +63,6 @@ void broker_core::reauthorize(client_state& s) {
   } else {
     s.perms_ = auth_->permissions_of(s.user_);
   }
-  s.checked_topic_.clear();  // allowed under the old permissions
   std::vector<std::pair<std::uint32_t, std::string>> ended;
   for (const auto& [sid, pattern] : s.subscriptions_)
     if (!s.perms_->may_subscribe(pattern)) ended.emplace_back(sid, pattern);
