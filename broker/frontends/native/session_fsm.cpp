@@ -29,6 +29,8 @@ errc session_fsm::admit(frame_type type) const {
     case session_state::awaiting_hello:
       return type == frame_type::hello ? errc::ok : errc::handshake_required;
     case session_state::open:
+      // session::handle_frame lets a PUBLISH through here without asking (the most
+      // common frame): a rule for PUBLISH in this state belongs there too.
       if (type == frame_type::hello) return errc::handshake_required;
       return broker_only(type) ? errc::unknown_frame_type : errc::ok;
     case session_state::closed: return errc::shutting_down;
