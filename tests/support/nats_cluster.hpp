@@ -23,7 +23,8 @@ class nats_cluster {
   explicit nats_cluster(std::size_t nodes = 3, tls_files tls = {});
   ~nats_cluster();
 
-  // Starts every node and waits until each has a route to every other.
+  // Starts every node and waits until each has a route to every other (on new ports,
+  // up to three times, when a node exits at once: its port was taken meanwhile).
   bool start();
   void stop_node(std::size_t i);   // SIGKILL: a host that is gone
   bool start_node(std::size_t i);  // again, on its ports, waiting for its routes

@@ -51,11 +51,24 @@ std::string nats_cluster::log(std::size_t i) const {
 }
 
 bool nats_cluster::start() {
-  for (std::size_t i = 0; i < nodes_.size(); ++i)
-    if (!start_node(i)) return false;
-  for (std::size_t i = 0; i < nodes_.size(); ++i)
-    if (!wait_routes(i)) return false;
-  return true;
+  // A port unused_port() found free can be taken before a node binds it: tests run in
+  // parallel, and an outgoing connection's local port comes from the same range. When a
+  // node exits at once, the whole cluster starts again on new ports (three tries).
+  for (int attempt = 1;; ++attempt) {
+    bool started = true;
+    for (std::size_t i = 0; i < nodes_.size() && started; ++i) started = start_node(i);
+    for (std::size_t i = 0; i < nodes_.size() && started; ++i) started = wait_routes(i);
+    if (started) return true;
+    bool exited = false;
+    for (auto& n : nodes_) exited = exited || (n.process && !n.process->running());
+    if (!exited || attempt == 3) return false;
+    for (auto& n : nodes_) {
+      if (n.process && n.process->running()) n.process->signal(SIGKILL);
+      if (n.process) n.process->wait(std::chrono::seconds(5));
+      n.client_port = unused_port();
+      n.cluster_port = unused_port();
+    }
+  }
 }
 
 bool nats_cluster::start_node(std::size_t i) {
