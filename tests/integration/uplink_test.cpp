@@ -399,12 +399,23 @@ while b"PONG" not in data:
     ipc::test::temp_dir dir;
     std::ofstream(dir.file("user.nk")) << seed << "\n";
     std::ofstream(dir.file("other.nk")) << ipc::credentials::new_user_seed() << "\n";
-    auto port = ipc::test::unused_port();
-    std::ofstream(dir.file("nats.conf"))
-        << "listen: 127.0.0.1:" << port << "\n"
-        << "authorization { users = [ { nkey: " << key->public_key << " } ] }\n";
-    child_process server({ipc::test::nats_server_binary(), "-c", dir.file("nats.conf")});
-    REQUIRE(wait_until([&] { return server.err().find("Server is ready") != std::string::npos; }));
+    // On a port found free a moment before, which a parallel test's connection may take
+    // meanwhile: nats-server then exits at once, and starts again on another (three tries).
+    int port = 0;
+    std::unique_ptr<child_process> server;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      port = ipc::test::unused_port();
+      std::ofstream(dir.file("nats.conf"))
+          << "listen: 127.0.0.1:" << port << "\n"
+          << "authorization { users = [ { nkey: " << key->public_key << " } ] }\n";
+      server = std::make_unique<child_process>(
+          std::vector<std::string>{ipc::test::nats_server_binary(), "-c", dir.file("nats.conf")});
+      wait_until([&] {
+        return server->err().find("Server is ready") != std::string::npos || !server->running();
+      });
+      if (server->running()) break;
+    }
+    REQUIRE(server->err().find("Server is ready") != std::string::npos);
     auto url = "nats://127.0.0.1:" + std::to_string(port);
     auto rules = R"("export": ["k/#"], "import": ["k/#"], "nkey": ")";
     ipcd_process a(local_only, uplink_config({url}, rules + dir.file("user.nk") + "\""));
