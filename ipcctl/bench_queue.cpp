@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
@@ -420,7 +421,14 @@ int run_oneway(const global_options& global, const oneway_args& given) {
   std::thread sub_thread([&] { sub_io.run(); });
   ipc::async_client subscriber(sub_io.get_executor(), options);
   ipc::async_client publisher(pub_io.get_executor(), options);
-  asio::steady_timer arrived(pub_io);
+  // Each arrival cancels `arrived`, set never to expire: arming a timer per message would
+  // cost the publisher a system call (timerfd) between its publish and its sleep, on the
+  // CPU the subscriber waits for. A watchdog ends the run when nothing arrives for a
+  // while instead.
+  asio::steady_timer arrived(pub_io, asio::steady_timer::time_point::max());
+  asio::steady_timer watchdog(pub_io);
+  std::uint64_t arrivals = 0;  // on pub_io
+  bool stalled = false;
   std::vector<double> micros;
   micros.reserve(args.msgs);
   std::error_code failure;
@@ -437,7 +445,10 @@ int run_oneway(const global_options& global, const oneway_args& given) {
             micros.push_back(
                 std::chrono::duration<double, std::micro>(now - clock_type::duration(sent))
                     .count());
-            asio::post(pub_io, [&] { arrived.cancel(); });
+            asio::post(pub_io, [&] {
+              ++arrivals;
+              arrived.cancel();
+            });
           },
           asio::use_future);
     });
@@ -449,25 +460,46 @@ int run_oneway(const global_options& global, const oneway_args& given) {
     auto limit = global.timeout.value_or(std::chrono::seconds(10));
     asio::co_spawn(
         pub_io,
+        [&]() -> asio::awaitable<void> {  // no arrival for `limit`: the run fails
+          std::uint64_t seen = 0;
+          for (;;) {
+            watchdog.expires_after(limit);
+            std::error_code ec;
+            co_await watchdog.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;  // the publisher is done
+            if (arrivals == seen) {
+              stalled = true;
+              arrived.cancel();
+              co_return;
+            }
+            seen = arrivals;
+          }
+        },
+        asio::detached);
+    asio::co_spawn(
+        pub_io,
         [&]() -> asio::awaitable<void> {
           co_await publisher.async_connect(asio::use_awaitable);
           std::string payload(std::max<std::size_t>(args.size, 8), 'o');
           auto begin = clock_type::now();
           for (std::uint64_t i = 0; i < args.msgs; ++i) {
-            arrived.expires_after(limit);
             std::int64_t stamp = clock_type::now().time_since_epoch().count();
             std::memcpy(payload.data(), &stamp, sizeof stamp);
             if (auto ec = publisher.publish(args.topic, payload)) throw std::system_error(ec);
-            std::error_code ec;  // cancelled by the subscriber: it arrived
-            co_await arrived.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            if (!ec) throw std::system_error(ipc::make_error_code(ipc::errc::timeout));
+            while (arrivals <= i && !stalled) {  // each arrival cancels the wait
+              std::error_code ec;
+              co_await arrived.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+            if (stalled) throw std::system_error(ipc::make_error_code(ipc::errc::timeout));
           }
           elapsed = std::chrono::duration<double>(clock_type::now() - begin).count();
+          watchdog.cancel();
           publisher.close();
         },
         [&](std::exception_ptr e) {
           if (!e) return;
           failure = error_of(e);
+          watchdog.cancel();
           publisher.close();
         });
     pub_io.run();

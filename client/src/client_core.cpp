@@ -231,9 +231,18 @@ asio::awaitable<void> client_core::write_loop([[maybe_unused]] self_ptr self,  /
 }
 
 void client_core::wake_waiting_writer() {
-  if (handling_input_ && !saying_goodbye_) {
-    write_deferred_ = true;  // read_loop writes it once this read's frames are handled
-    return;
+  if (!saying_goodbye_) {
+    if (handling_input_) {
+      write_deferred_ = true;  // read_loop writes it once this read's frames are handled
+      return;
+    }
+    // Shared memory with spinning, the broker polling its ring: what was queued outside a
+    // handler goes into the ring now, not at the writer's next turn (a round through the
+    // event loop between a publish and its first byte on the way).
+    if (stream_ && stream_->writes_at_once()) {
+      write_deferred_ = true;
+      return write_deferred(*stream_);
+    }
   }
   start_writer();
 }

@@ -253,6 +253,18 @@ TEST_CASE("ipcctl bench pubsub ends with a timeout when deliveries stall") {
   CHECK(stalled.err.find("deliveries arrived") != std::string::npos);
 }
 
+TEST_CASE("ipcctl bench oneway ends with a timeout when a message never arrives") {
+  // The broker refuses the publish (a reserved topic, which a client may subscribe to):
+  // nothing arrives, and the watchdog ends the run after --timeout with the reason.
+  ipcd_process broker;
+  REQUIRE(broker.start());
+  ctl ipcctl(broker.unix_url());
+  auto stalled = ipcctl({"--timeout", "1s", "bench", "oneway", "--topic", "$bench/x"});
+  CHECK(stalled.exit_code == 3);
+  CHECK(stalled.err.find("timed out") != std::string::npos);
+  CHECK(stalled.err.find("reserved for the broker") != std::string::npos);
+}
+
 TEST_CASE("ipcctl bench pubsub reports a subscriber the broker disconnects, at once") {
   // A subscriber the broker ends (here by conn kill; a slow consumer under the default
   // policy the same way) ends the bench with the broker's reason, not with a timeout once

@@ -136,12 +136,17 @@ TEST_CASE("shm ring: the waiting flags wake each side once") {
   bool corrupt = false;
   auto data = pattern(ring, 0);
   CHECK_FALSE(writer.consumer_wants_wake());  // nobody waits
+  CHECK_FALSE(writer.consumer_waiting());
   reader.announce_wait();
+  CHECK(writer.consumer_waiting());  // a look: it does not take the wake-up
+  CHECK(writer.consumer_waiting());
   writer.write(std::span(data).first(10), corrupt);
   CHECK(writer.consumer_wants_wake());
   CHECK_FALSE(writer.consumer_wants_wake());  // taken: one wake per wait
+  CHECK_FALSE(writer.consumer_waiting());
   reader.announce_wait();
   reader.withdraw_wait();  // woke for another reason
+  CHECK_FALSE(writer.consumer_waiting());
   CHECK_FALSE(writer.consumer_wants_wake());
 
   writer.write(data, corrupt);  // fills the ring

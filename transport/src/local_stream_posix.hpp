@@ -30,6 +30,7 @@ class local_stream final : public stream {
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec) override;
   asio::awaitable<std::size_t> write(const std::vector<asio::const_buffer>& buffers,
                                      std::error_code& ec) override;
+  bool writes_at_once() const override { return rings_ && rings_->peer_polls(); }
   std::size_t write_now(const std::vector<asio::const_buffer>& buffers,
                         std::error_code& ec) override;
   void close() override;

@@ -225,6 +225,7 @@ class pipe_stream final : public stream {
     if (before < total) co_await rings_->write(buffers, before, ec);
     co_return ec ? 0 : total;
   }
+  bool writes_at_once() const override { return rings_ && rings_->peer_polls(); }
   // On the rings only: a pipe write always goes through the I/O completion port.
   std::size_t write_now(const std::vector<asio::const_buffer>& buffers,
                         std::error_code& ec) override {

@@ -52,6 +52,9 @@ class channel {
                               std::error_code& ec);
   // What the ring takes now of `buffers` (stream::write_now): never waits.
   std::size_t write_now(const std::vector<asio::const_buffer>& buffers, std::error_code& ec);
+  // This side spins and the peer reads its ring awake (it has not announced a wait):
+  // write_now() costs a copy and no system call (stream::writes_at_once).
+  bool peer_polls() const { return spin_us_ != 0 && !tx_.consumer_waiting(); }
   // The peer left or broke the rings: writes fail, reads end once drained.
   void fail(std::error_code why);
   // This side closes: operations in progress end with operation_aborted.

@@ -148,6 +148,10 @@ void ring_writer::withdraw_wait() {
   field<std::uint32_t>(control_, producer_waiting_at).store(0, std::memory_order_relaxed);
 }
 
+bool ring_writer::consumer_waiting() const {
+  return field<std::uint32_t>(control_, consumer_waiting_at).load(std::memory_order_relaxed) != 0;
+}
+
 bool ring_writer::consumer_wants_wake() {
   std::atomic_thread_fence(std::memory_order_seq_cst);  // our tail before their flag
   auto flag = field<std::uint32_t>(control_, consumer_waiting_at);

@@ -105,6 +105,8 @@ class ring_writer {
   void withdraw_wait();
   // After write(): true once when the consumer announced it waits for bytes.
   bool consumer_wants_wake();
+  // Whether the consumer announced that it waits (a look, no claim on the wake-up).
+  bool consumer_waiting() const;
 
  private:
   std::uint8_t* control_ = nullptr;

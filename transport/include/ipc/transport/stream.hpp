@@ -47,6 +47,11 @@ class stream {
     ec.clear();
     return 0;
   }
+  // Whether a write_now() now is as cheap as queueing the bytes for a later write: a copy
+  // into a ring the peer polls awake (shared memory with spinning), no system call and
+  // no wake-up. A latency-minded writer then writes a lone message at once instead of
+  // waiting for its writer's next turn.
+  virtual bool writes_at_once() const { return false; }
   // Cancels pending operations and closes; safe to call more than once.
   virtual void close() = 0;
   virtual const peer_info& peer() const = 0;
