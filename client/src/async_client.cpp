@@ -133,10 +133,19 @@ std::error_code async_client::nack(std::uint64_t delivery_tag, nack_disposition 
   return core_->settle(delivery_tag, false, disposition);
 }
 
-void async_client::start_request(
-    std::string target, std::string payload, request_options options,
-    detail::unique_function<void(std::error_code, owned_message)> done) {
-  core_->request(std::move(target), std::move(payload), std::move(options), std::move(done));
+void async_client::start_request(std::string_view target, std::string_view payload,
+                                 const request_options& options, answer_function done) {
+  core_->request(target, payload, options, std::move(done));
+}
+
+owned_message async_client::reply_of(std::error_code& ec, const protocol::raw_frame* answer) {
+  protocol::response_frame response;
+  if (ec) return {};
+  if (answer == nullptr || protocol::decode(*answer, response) != protocol::errc::ok) {
+    ec = make_error_code(errc::malformed_frame);
+    return {};
+  }
+  return message(response.body, 0).copy();
 }
 
 namespace {

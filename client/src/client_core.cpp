@@ -334,26 +334,29 @@ void client_core::handle_error_frame(const protocol::raw_frame& frame) {
 void client_core::answer(std::uint32_t id, std::error_code ec, const protocol::raw_frame* frame) {
   auto found = pending_.find(id);
   if (found == pending_.end()) return;
-  auto done = std::move(found->second);
+  auto done = std::move(found->second.done);
+  if (found->second.deadline != std::chrono::steady_clock::time_point::max()) --deadlines_;
   pending_.erase(found);
-  if (!request_deadlines_.empty()) request_deadlines_.erase(id);
   done(ec, frame);
 }
 
 void client_core::fail_pending(std::error_code ec) {
   auto pending = std::move(pending_);
   pending_.clear();
-  request_deadlines_.clear();
+  deadlines_ = 0;
   request_timer_at_ = std::chrono::steady_clock::time_point::max();
   request_timer_.cancel();  // armed again by the next connection: no work left behind
-  for (auto& [id, done] : pending) done(ec, nullptr);
+  for (auto& [id, waiting] : pending) waiting.done(ec, nullptr);
 }
 
 void client_core::expect_by(std::uint32_t id, std::chrono::steady_clock::time_point deadline) {
   // One timer for every request: armed at the earliest deadline, never re-armed for a
   // later one and never cancelled by an answer, so that a request costs no timer system
   // call; when it fires it times out what is due and waits for the next deadline.
-  request_deadlines_[id] = deadline;
+  auto found = pending_.find(id);
+  if (found == pending_.end()) return;
+  if (found->second.deadline == std::chrono::steady_clock::time_point::max()) ++deadlines_;
+  found->second.deadline = deadline;
   if (deadline < request_timer_at_) arm_request_timer(deadline);
 }
 
@@ -373,15 +376,17 @@ void client_core::on_request_timer() {
   request_timer_at_ = std::chrono::steady_clock::time_point::max();
   auto now = std::chrono::steady_clock::now();
   std::vector<std::uint32_t> due;
-  for (const auto& [id, deadline] : request_deadlines_)
-    if (deadline <= now) due.push_back(id);
+  if (deadlines_ != 0)
+    for (const auto& [id, waiting] : pending_)
+      if (waiting.deadline <= now) due.push_back(id);
   for (auto id : due) answer(id, make_error_code(errc::timeout), nullptr);
   // The callbacks may have sent requests (and armed the timer) or closed the client.
   if (closed_ || state_ != connection_state::connected ||
       request_timer_at_ != std::chrono::steady_clock::time_point::max())
     return;
   auto next = now + idle_timer_horizon;
-  for (const auto& [id, deadline] : request_deadlines_) next = std::min(next, deadline);
+  if (deadlines_ != 0)
+    for (const auto& [id, waiting] : pending_) next = std::min(next, waiting.deadline);
   arm_request_timer(next);
 }
 

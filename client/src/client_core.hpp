@@ -42,8 +42,9 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::error_code send(std::string_view queue, std::string_view payload, const headers& hdrs,
                        std::uint32_t id);
   std::error_code settle(std::uint64_t tag, bool ack, nack_disposition disposition);
-  void request(std::string target, std::string payload, request_options options,
-               unique_function<void(std::error_code, owned_message)> done);
+  // Sends a REQUEST; `done` gets the broker's RESPONSE frame (async_client::reply_of).
+  void request(std::string_view target, std::string_view payload, const request_options& options,
+               answer_function done);
   void close();
   void finish_close();  // the end of close(), after the GOODBYE when there is a will
 
@@ -53,7 +54,9 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::size_t pending_bytes() const { return out_.size() + in_flight_.size(); }
   std::uint32_t next_id();
   // Routes the answer to an already sent frame carrying `id`.
-  void expect(std::uint32_t id, answer_function done) { pending_.emplace(id, std::move(done)); }
+  void expect(std::uint32_t id, answer_function done) {
+    pending_.emplace(id, pending_answer{std::move(done)});
+  }
   // Times the request `id` out at `deadline` unless it was answered before.
   void expect_by(std::uint32_t id, std::chrono::steady_clock::time_point deadline);
   const asio::any_io_executor& executor() const { return executor_; }
@@ -145,9 +148,14 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::size_t in_flight_written_ = 0;
   std::vector<asio::const_buffer> write_now_buffers_{1};
   std::error_code last_broker_error_;  // from a fatal ERROR: why the broker closed us
-  std::unordered_map<std::uint32_t, answer_function> pending_;
-  // Requests' deadlines, and the one timer armed at (or before) the earliest of them.
-  std::unordered_map<std::uint32_t, std::chrono::steady_clock::time_point> request_deadlines_;
+  // An operation awaiting the broker's answer; a request also has a deadline.
+  struct pending_answer {
+    answer_function done;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  };
+  std::unordered_map<std::uint32_t, pending_answer> pending_;
+  std::size_t deadlines_ = 0;  // entries of pending_ with a deadline
+  // The one timer for the deadlines, armed at (or before) the earliest of them.
   asio::steady_timer request_timer_;
   std::chrono::steady_clock::time_point request_timer_at_ =
       std::chrono::steady_clock::time_point::max();
@@ -211,7 +219,7 @@ void client_core::call(Encode encode, answer_function done) {
   }
   std::uint32_t id = next_id();
   encode(out_, id);
-  pending_.emplace(id, std::move(done));
+  pending_.emplace(id, pending_answer{std::move(done)});
   wake_writer();
 }
 

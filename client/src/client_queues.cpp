@@ -106,13 +106,17 @@ void client_core::dispatch_delivery(const protocol::raw_frame& frame) {
   run_handler(*found->second, message(d.body, d.cid, tag, d.delivery_count));
 }
 
-void client_core::request(std::string target, std::string payload, request_options options,
-                          unique_function<void(std::error_code, owned_message)> done) {
-  if (state_ != connection_state::connected) return done(make_error_code(errc::not_connected), {});
-  if (payload.size() > max_payload_) return done(make_error_code(errc::payload_too_large), {});
+void client_core::request(std::string_view target, std::string_view payload,
+                          const request_options& options, answer_function done) {
+  if (state_ != connection_state::connected)
+    return done(make_error_code(errc::not_connected), nullptr);
+  if (payload.size() > max_payload_) return done(make_error_code(errc::payload_too_large), nullptr);
+  if (target.size() > 65535)
+    return done(make_error_code(options.to_queue ? errc::invalid_queue_name : errc::invalid_topic),
+                nullptr);
   std::error_code ec;
   auto pairs = header_pairs(options.headers, ec);
-  if (ec) return done(ec, {});
+  if (ec) return done(ec, nullptr);
   auto kind = options.to_queue ? protocol::request_target::queue : protocol::request_target::topic;
   auto timeout_ms = static_cast<std::uint32_t>(options.timeout.count());
   std::uint32_t request_id = 0;
@@ -122,12 +126,7 @@ void client_core::request(std::string target, std::string payload, request_optio
         protocol::encode_request(out, id, kind, target, timeout_ms, {pairs, nullptr},
                                  bytes_of(payload));
       },
-      [done = std::move(done)](std::error_code e, const protocol::raw_frame* answer) mutable {
-        protocol::response_frame response;
-        if (e || answer == nullptr || protocol::decode(*answer, response) != errc::ok)
-          return done(e ? e : make_error_code(errc::malformed_frame), {});
-        done({}, message(response.body, 0).copy());
-      });
+      std::move(done));
   if (request_id == 0) return;  // not connected: already answered
   // At most a year: a larger timeout would overflow the clock's range.
   auto timeout = std::min<std::chrono::milliseconds>(options.timeout, std::chrono::hours(24 * 365));

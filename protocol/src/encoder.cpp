@@ -140,14 +140,22 @@ void encode_nack(byte_buffer& out, std::uint64_t delivery_tag, nack_disposition 
 void encode_request(byte_buffer& out, std::uint32_t id, request_target kind,
                     std::string_view target, std::uint32_t timeout_ms, const map_source& headers,
                     std::span<const std::uint8_t> payload) {
-  auto start = begin_frame(out, frame_type::request);
-  put_u32(out, id);
-  put_u8(out, static_cast<std::uint8_t>(kind));
-  put_str16(out, target);
-  put_u32(out, timeout_ms);
-  put_map(out, headers);
-  put_bytes32(out, payload);
-  end_frame(out, start);
+  // Sized once and written in place, as PUBLISH is: a request per round trip.
+  bool no_headers = headers.pairs.empty() && headers.encoded == nullptr;
+  std::size_t rest = 4 + 1 + 2 + target.size() + 4 +
+                     (no_headers ? 2 : message_record::map_size(headers)) + 4 + payload.size();
+  std::size_t start = out.size();
+  out.resize(start + length_prefix_size + 1 + rest);
+  std::uint8_t* at = out.data() + start;
+  write_prefix(at, frame_type::request, rest);
+  at += length_prefix_size + 1;
+  wire::store_u32(at, id);
+  at[4] = static_cast<std::uint8_t>(kind);
+  at = message_record::store_str16(at + 5, target);
+  wire::store_u32(at, timeout_ms);
+  at = no_headers ? message_record::store_u16(at + 4, 0)
+                  : message_record::store_map(at + 4, headers);
+  message_record::store_bytes32(at, payload);
 }
 
 void encode_admin(byte_buffer& out, std::uint32_t id, std::string_view command,

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/associated_executor.hpp>
@@ -22,6 +23,10 @@
 #if !defined(ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE) || ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE != 8
 #error "build with -DASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=8, as the ipcd client library was"
 #endif
+
+namespace ipc::protocol {
+struct raw_frame;
+}
 
 namespace ipc {
 
@@ -112,20 +117,18 @@ class async_client {
                        nack_disposition disposition = nack_disposition::requeue);
 
   // A request to a topic (first reply wins) or a queue (one consumer answers); fails at
-  // once with no_responders when nobody can answer, or with timeout.
-  // Signature: void(std::error_code, owned_message reply).
+  // once with no_responders when nobody can answer, or with timeout. `target`, `payload`
+  // and `options` are read when the operation starts (the request is encoded then), not
+  // kept. Signature: void(std::error_code, owned_message reply).
   template <class Token>
-  auto async_request(std::string target, std::string payload, request_options options,
-                     Token&& token) {
+  auto async_request(std::string_view target, std::string_view payload,
+                     const request_options& options, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, owned_message)>(
-        [this, &target, &payload, &options](auto done) {
-          auto ex = asio::get_associated_executor(done, executor_);
-          start_request(std::move(target), std::move(payload), std::move(options),
-                        [done = std::move(done), ex](std::error_code ec, owned_message m) mutable {
-                          asio::dispatch(ex,
-                                         [done = std::move(done), ec, m = std::move(m)]() mutable {
-                                           done(ec, std::move(m));
-                                         });
+        [this, target, payload, &options](auto done) {
+          start_request(target, payload, options,
+                        [this, done = std::move(done)](std::error_code ec,
+                                                       const protocol::raw_frame* answer) mutable {
+                          complete_request(done, ec, answer);
                         });
         },
         token);
@@ -237,8 +240,26 @@ class async_client {
                   done_function done);
   void start_consume(std::string queue, consume_options options, message_handler handler,
                      subscribe_function done);
-  void start_request(std::string target, std::string payload, request_options options,
-                     detail::unique_function<void(std::error_code, owned_message)> done);
+  // Completes with the broker's answer frame to the request (or no frame and an error);
+  // reply_of() makes the reply of it, or sets ec.
+  using answer_function =
+      detail::unique_function<void(std::error_code, const protocol::raw_frame* answer)>;
+  void start_request(std::string_view target, std::string_view payload,
+                     const request_options& options, answer_function done);
+  static owned_message reply_of(std::error_code& ec, const protocol::raw_frame* answer);
+  template <class Handler>
+  void complete_request(Handler& done, std::error_code ec, const protocol::raw_frame* answer) {
+    auto reply = reply_of(ec, answer);
+    auto ex = asio::get_associated_executor(done, executor_);
+    // This runs on executor_ (the class's rule): for a handler of that executor, dispatch
+    // would call it here and now too, after wrapping it and moving the reply twice more.
+    if constexpr (std::is_same_v<decltype(ex), asio::any_io_executor>) {
+      if (ex == executor_) return std::move(done)(ec, std::move(reply));
+    }
+    asio::dispatch(ex, [done = std::move(done), ec, reply = std::move(reply)]() mutable {
+      std::move(done)(ec, std::move(reply));
+    });
+  }
   void start_serve(std::string target, reply_function fn, bool to_queue, subscribe_function done);
   void start_responder(std::string target, bool to_queue, message_handler respond,
                        subscribe_function done);
