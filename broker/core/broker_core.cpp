@@ -231,21 +231,33 @@ refusal broker_core::check_fields(std::string_view reply_to, const header_map& h
 }
 
 refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t confirm_ref) {
-  // Replies go to broker-made, unguessable addresses (docs/protocol.md §4.11): no
-  // publish permission is needed for them.
-  bool is_reply = m.topic.starts_with(reply_prefix);
+  // Replies go to broker-made, unguessable addresses (docs/protocol.md §4.11).
+  if (m.topic.starts_with(reply_prefix)) return publish_reply(s, m, confirm_ref);
   // A publisher mostly sends to one topic again and again: the topic it was last allowed
   // to publish to skips the permission and name checks (nats-server keeps a per-client
   // cache of publish permissions for the same reason). admit(), reauthorize() and a
   // change of limits forget it.
-  if (is_reply || s.checked_topic_.empty() || m.topic != s.checked_topic_) {
-    if (!is_reply && !s.perms().may_publish(m.topic))
+  if (s.checked_topic_.empty() || m.topic != s.checked_topic_) {
+    if (!s.perms().may_publish(m.topic))
       return denied(s, "publish to '" + std::string(m.topic) + "'");
     if (auto refused = check_topic_name(m.topic)) return refused;
-    if (!is_reply) s.checked_topic_.assign(m.topic);
+    s.checked_topic_.assign(m.topic);
   }
   auto mark = confirm_ref != 0 ? storage_mark() : 0;
   message_record::attributes attributes;
+  if (auto refused = read_published(m, attributes)) return refused;
+  if (attributes.retain) {
+    if (auto refused = retained_room(m)) return refused;
+  }
+  ++counters_.messages_in;
+  route(m, attributes);
+  // A publish that reached a durable queue through a binding is confirmed once stored.
+  if (confirm_ref != 0) confirm(s, confirm_ref, 0, mark);
+  return {};
+}
+
+refusal broker_core::read_published(const message_in& m,
+                                    message_record::attributes& attributes) const {
   // Most messages have no reply address and no headers: nothing more to check or read.
   if (!m.reply_to.empty() || !m.headers.empty() || m.payload.size() > limits_.max_payload) {
     if (auto refused = check_fields(m.reply_to, m.headers, m.payload.size())) return refused;
@@ -253,18 +265,6 @@ refusal broker_core::publish(client_state& s, const message_in& m, std::uint32_t
   }
   if (attributes.delay_ms != 0 || attributes.deliver_at_ms != 0)
     return {errc::invalid_argument, "only a send can be delayed"};
-  if (attributes.retain) {
-    if (is_reply) return {errc::invalid_argument, "a reply cannot be retained"};
-    if (auto refused = retained_room(m)) return refused;
-  }
-  ++counters_.messages_in;
-  if (is_reply) {
-    reply(m);
-  } else {
-    route(m, attributes);
-  }
-  // A publish that reached a durable queue through a binding is confirmed once stored.
-  if (confirm_ref != 0) confirm(s, confirm_ref, 0, mark);
   return {};
 }
 

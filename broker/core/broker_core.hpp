@@ -259,7 +259,12 @@ class broker_core {
              std::uint64_t now_ms);
   // The message attributes of a client's message (ipc-… headers), checked.
   refusal read_attributes(const message_in& m, message_record::attributes& out) const;
-  void reply(const message_in& m);
+  // The checks and attributes of a message published to a topic (publish,
+  // publish_reply): its fields when it has any, no delay.
+  refusal read_published(const message_in& m, message_record::attributes& attributes) const;
+  // A publish to a reply address (requests.cpp): the reply to the open request `found`
+  // of requests_, or a late one, dropped.
+  refusal publish_reply(client_state& s, const message_in& m, std::uint32_t confirm_ref);
   refusal enqueue(std::string_view queue_name, bool create, std::string_view reply_to,
                   const header_map& headers, std::span<const std::uint8_t> payload,
                   const message_record::attributes& attributes, std::uint64_t& id);
@@ -340,12 +345,12 @@ class broker_core {
   std::unordered_map<std::string, std::uint32_t> user_connections_;
   struct address_hash {  // transparent: a reply's topic is looked up without a copy
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
+    std::size_t operator()(std::string_view s) const noexcept;
   };
   // reply address → requester
-  std::unordered_map<std::string, open_request, address_hash, std::equal_to<>> requests_;
+  using request_map = std::unordered_map<std::string, open_request, address_hash, std::equal_to<>>;
+  request_map requests_;
+  void reply(request_map::iterator found, const message_in& m);
   credentials::random_pool reply_randomness_;  // the random part of reply addresses
   std::vector<pending_will> pending_wills_;    // delayed, in due order
   bool stopping_ = false;  // shut_down_clients() ran: connections end without wills

@@ -103,7 +103,9 @@ class client_state {
   // one (broker_core::publish).
   std::string checked_topic_;
   std::unordered_map<std::uint32_t, std::string> subscriptions_;  // sid → pattern
-  std::unordered_map<std::uint32_t, std::string> requests_;       // request id → reply address
+  // request id → its reply address: the key of broker_core::requests_ (a node's key stays
+  // where it is while the node lives)
+  std::unordered_map<std::uint32_t, const std::string*> requests_;
   std::unique_ptr<will_message> will_;  // published if the connection ends without a goodbye
   bool announced_ = false;              // $SYS/connections/open went out: its close event follows
   bool internal_ = false;               // admit_internal(): run by the broker itself

@@ -2,6 +2,7 @@
 // broker-made reply address, the first reply delivered, requests timed out.
 #include <charconv>
 #include <chrono>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -109,27 +110,46 @@ refusal broker_core::consume(client_state& s, std::string_view queue_name, std::
   return queues_->find_or_create(queue_name, out);
 }
 
+std::size_t broker_core::address_hash::operator()(std::string_view s) const noexcept {
+  // A reply address ends in 16 random hexadecimal digits (request()): those are hash
+  // enough, and quicker to mix than the whole address. A late reply's topic may be any
+  // text, but a lookup cannot lengthen the chains, which hold broker-made addresses.
+  if (s.size() < 16) return std::hash<std::string_view>{}(s);
+  std::uint64_t high = 0, low = 0;
+  std::memcpy(&high, s.data() + s.size() - 16, 8);
+  std::memcpy(&low, s.data() + s.size() - 8, 8);
+  std::uint64_t h = high * 0x9E3779B97F4A7C15ull + low;
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ull;
+  return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
 refusal broker_core::request(client_state& s, std::uint32_t id, request_target kind,
                              std::string_view target, std::uint32_t timeout_ms,
                              const message_in& m) {
   if (id == 0) return {errc::invalid_argument, "a request needs a non-zero id"};
   if (s.requests_.contains(id)) return {errc::duplicate_id, "request id in use"};
   bool to_queue = kind == request_target::queue;
-  if (to_queue ? !s.perms().may_send(target) : !s.perms().may_publish(target))
+  // A topic the client last published or sent a request to passed the permission and
+  // name checks then (publish(): the memo), '$' included.
+  bool checked = !to_queue && !s.checked_topic_.empty() && target == s.checked_topic_;
+  if (!checked && (to_queue ? !s.perms().may_send(target) : !s.perms().may_publish(target)))
     return denied(s, std::string(to_queue ? "request to queue '" : "request to '") +
                          std::string(target) + "'");
   if (to_queue && !config::valid_queue_name(target))
     return {errc::invalid_queue_name, bad_queue_name};
-  auto refused = to_queue ? check_fields({}, m.headers, m.payload.size())
-                          : check_message(target, {}, m.headers, m.payload.size());
-  if (refused) return refused;
+  if (!to_queue && !checked) {
+    if (auto refused = check_topic_name(target)) return refused;
+    if (target.starts_with('$'))  // a reply address too: a request cannot go to one
+      return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
+    s.checked_topic_.assign(target);
+  }
+  if (auto refused = check_fields({}, m.headers, m.payload.size())) return refused;
   message_record::attributes attributes;
   if (auto bad = read_attributes(m, attributes)) return bad;
   if (attributes.retain) return {errc::invalid_argument, "only a publish can be retained"};
   if (attributes.delay_ms != 0 || attributes.deliver_at_ms != 0)
     return {errc::invalid_argument, "only a send can be delayed"};
-  if (!to_queue && target.starts_with("$"))
-    return {errc::permission_denied, "topics starting with '$' are reserved for the broker"};
   if (s.requests_.size() >= limits_.max_pending_requests)
     return {errc::limit_exceeded, "too many open requests (limits.max_pending_requests)"};
   if (memory_->alarm()) return over_memory;
@@ -186,18 +206,37 @@ refusal broker_core::request(client_state& s, std::uint32_t id, request_target k
   }
   std::uint64_t timeout =
       timeout_ms == 0 ? default_request_ms : std::min<std::uint64_t>(timeout_ms, max_request_ms);
-  requests_.emplace(address, open_request{s.id(), id, queue_manager::now_ms() + timeout});
-  s.requests_.emplace(id, std::move(address));
+  auto made = requests_.emplace(std::move(address),
+                                open_request{s.id(), id, queue_manager::now_ms() + timeout});
+  s.requests_.emplace(id, &made.first->first);
   ++counters_.requests;
   return {};
 }
 
-void broker_core::reply(const message_in& m) {
+refusal broker_core::publish_reply(client_state& s, const message_in& m,
+                                   std::uint32_t confirm_ref) {
+  // No publish permission is needed for a reply. An address of an open request is a name
+  // the broker made; any other is checked as a topic (and refused when it is none), then
+  // dropped as a late reply.
   auto found = requests_.find(m.topic);
   if (found == requests_.end()) {
-    ++counters_.late_replies;  // answered already, timed out, or never asked: dropped
-    return;
+    if (auto refused = check_topic_name(m.topic)) return refused;
   }
+  auto mark = confirm_ref != 0 ? storage_mark() : 0;
+  message_record::attributes attributes;
+  if (auto refused = read_published(m, attributes)) return refused;
+  if (attributes.retain) return {errc::invalid_argument, "a reply cannot be retained"};
+  ++counters_.messages_in;
+  if (found == requests_.end()) {
+    ++counters_.late_replies;  // answered already, timed out, or never asked: dropped
+  } else {
+    reply(found, m);
+  }
+  if (confirm_ref != 0) confirm(s, confirm_ref, 0, mark);
+  return {};
+}
+
+void broker_core::reply(request_map::iterator found, const message_in& m) {
   auto pending = found->second;
   requests_.erase(found);
   auto* requester = find(pending.client_id);
@@ -223,7 +262,7 @@ void broker_core::fail_request(std::string_view address, errc code, std::string_
 }
 
 void broker_core::drop_requests(client_state& s) {
-  for (const auto& [id, address] : s.requests_) requests_.erase(address);
+  for (const auto& [id, address] : s.requests_) requests_.erase(*address);
   s.requests_.clear();
 }
 

@@ -53,9 +53,10 @@ void append_hex(std::string& out, const std::uint8_t* data, std::size_t size) {
   static constexpr char digits[] = "0123456789abcdef";
   std::size_t at = out.size();
   out.resize(at + 2 * size);
+  char* to = out.data() + at;
   for (std::size_t i = 0; i < size; ++i) {
-    out[at++] = digits[data[i] >> 4];
-    out[at++] = digits[data[i] & 15];
+    *to++ = digits[data[i] >> 4];
+    *to++ = digits[data[i] & 15];
   }
 }
 

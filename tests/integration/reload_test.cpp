@@ -253,9 +253,15 @@ TEST_SUITE("reload") {
     Client publisher(test::at(broker.unix_url()));
     REQUIRE(!publisher.connect());
     REQUIRE(!publisher.publish_confirmed("x/y/z", "three levels"));
+    // A request's topic is remembered the same way once its checks pass (nobody answers).
+    std::error_code ec;
+    publisher.request("x/y/w", "three levels", {}, ec);
+    CHECK(ec == errc::no_responders);
     broker.write_config(one_socket, R"("limits": {"max_topic_levels": 2})");
     auto reloaded = ipcctl(broker.unix_url(), {"reload"});
     CHECK_MESSAGE(reloaded.exit_code == 0, reloaded.err);
+    publisher.request("x/y/w", "three levels", {}, ec);
+    CHECK(ec == errc::invalid_topic);
     CHECK(publisher.publish_confirmed("x/y/z", "three levels") == errc::invalid_topic);
     CHECK(!publisher.publish_confirmed("x/y", "two levels"));
   }
