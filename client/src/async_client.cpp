@@ -138,6 +138,10 @@ void async_client::start_request(std::string_view target, std::string_view paylo
   core_->request(target, payload, options, std::move(done));
 }
 
+const asio::any_io_executor& async_client::executor_of(const detail::client_core& core) {
+  return core.executor();
+}
+
 owned_message async_client::reply_of(std::error_code& ec, const protocol::raw_frame* answer) {
   protocol::response_frame response;
   if (ec) return {};

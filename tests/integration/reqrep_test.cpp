@@ -144,6 +144,37 @@ TEST_CASE("many concurrent requests are matched to the right requesters") {
   CHECK(matched == requesters * each);
 }
 
+TEST_CASE("a request still open when its async_client is destroyed completes without it") {
+  // With a last will, close() sends GOODBYE and the connection ends once it is out: the
+  // broker's answer to the request (no responders), or the end of the connection, comes
+  // after the async_client is gone; completing it must not touch the client (ASan).
+  broker_fixture broker;
+  asio::io_context io;
+  auto options = at(broker.unix_url());
+  options.will = ipc::will{"wills/gone", "gone", {}, false, {}};
+  auto client = std::make_unique<async_client>(io.get_executor(), options);
+  bool connected = false;
+  client->async_connect([&](std::error_code e) { connected = !e; });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!connected && std::chrono::steady_clock::now() < deadline)
+    io.run_one_for(std::chrono::milliseconds(100));
+  REQUIRE(connected);
+  int completed = 0;
+  std::error_code result;
+  client->async_request("nobody/answers", "x", {}, [&](std::error_code e, owned_message) {
+    ++completed;
+    result = e;
+  });
+  client.reset();
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (completed == 0 && std::chrono::steady_clock::now() < deadline)
+    io.run_one_for(std::chrono::milliseconds(100));
+  CHECK(completed == 1);
+  CHECK(result);
+  io.run_for(std::chrono::milliseconds(200));  // nothing more completes
+  CHECK(completed == 1);
+}
+
 TEST_CASE("a responder may answer later, from another thread, with reply headers") {
   broker_fixture broker;
   Client server(at(broker.unix_url())), requester(at(broker.tcp_url()));

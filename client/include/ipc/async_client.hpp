@@ -125,10 +125,12 @@ class async_client {
                      const request_options& options, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, owned_message)>(
         [this, target, payload, &options](auto done) {
+          // The handler holds the core, not this object: an answer may come after the
+          // async_client is gone (a close with a will waits for its GOODBYE to go out).
           start_request(target, payload, options,
-                        [this, done = std::move(done)](std::error_code ec,
-                                                       const protocol::raw_frame* answer) mutable {
-                          complete_request(done, ec, answer);
+                        [core = core_.get(), done = std::move(done)](
+                            std::error_code ec, const protocol::raw_frame* answer) mutable {
+                          complete_request(done, executor_of(*core), ec, answer);
                         });
         },
         token);
@@ -247,14 +249,18 @@ class async_client {
   void start_request(std::string_view target, std::string_view payload,
                      const request_options& options, answer_function done);
   static owned_message reply_of(std::error_code& ec, const protocol::raw_frame* answer);
+  static const asio::any_io_executor& executor_of(const detail::client_core& core);
   template <class Handler>
-  void complete_request(Handler& done, std::error_code ec, const protocol::raw_frame* answer) {
+  static void complete_request(Handler& done, const asio::any_io_executor& own, std::error_code ec,
+                               const protocol::raw_frame* answer) {
     auto reply = reply_of(ec, answer);
-    auto ex = asio::get_associated_executor(done, executor_);
-    // This runs on executor_ (the class's rule): for a handler of that executor, dispatch
-    // would call it here and now too, after wrapping it and moving the reply twice more.
+    auto ex = asio::get_associated_executor(done, own);
+    // The broker's answer (a frame) is handled on the client's executor, from its read
+    // loop: for a handler of that executor, dispatch would call it here and now too, after
+    // wrapping it and moving the reply twice more. An answer without a frame (a timeout,
+    // the connection lost or closed, maybe from close() on another thread) is dispatched.
     if constexpr (std::is_same_v<decltype(ex), asio::any_io_executor>) {
-      if (ex == executor_) return std::move(done)(ec, std::move(reply));
+      if (answer != nullptr && ex == own) return std::move(done)(ec, std::move(reply));
     }
     asio::dispatch(ex, [done = std::move(done), ec, reply = std::move(reply)]() mutable {
       std::move(done)(ec, std::move(reply));
