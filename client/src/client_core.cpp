@@ -334,6 +334,8 @@ void client_core::handle_error_frame(const protocol::raw_frame& frame) {
 void client_core::answer(std::uint32_t id, std::error_code ec, const protocol::raw_frame* frame) {
   auto found = pending_.find(id);
   if (found == pending_.end()) return;
+  // Moved out before the call: a handler must not run where the map keeps it (an Asio
+  // handler may still use its own storage after resuming its coroutine).
   auto done = std::move(found->second.done);
   if (found->second.deadline != std::chrono::steady_clock::time_point::max()) --deadlines_;
   pending_.erase(found);

@@ -88,3 +88,15 @@ TEST_CASE("unique_function: empty, self-move, and a callable that holds another"
   moved_outer = unique_function<int(int)>();
   CHECK(c.alive == 0);
 }
+
+TEST_CASE("unique_function: assigned from a function the replaced callable owns") {
+  counts c;
+  auto inner = std::make_unique<unique_function<int(int)>>(counted<8>(c));
+  auto* inner_ptr = inner.get();
+  unique_function<int(int)> outer = [owned = std::move(inner)](int x) { return (*owned)(x); };
+  outer = std::move(*inner_ptr);  // taken before the old callable (and what it owns) goes
+  CHECK(c.alive == 1);
+  CHECK(outer(1) == 8);
+  outer = unique_function<int(int)>();
+  CHECK(c.alive == 0);
+}

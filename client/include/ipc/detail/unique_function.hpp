@@ -28,8 +28,10 @@ class unique_function<R(Args...)> {
   unique_function(unique_function&& other) noexcept { take(other); }
   unique_function& operator=(unique_function&& other) noexcept {
     if (this != &other) {
+      // Taken out first: `other` may be owned by the callable about to be destroyed.
+      unique_function taken(std::move(other));
       reset();
-      take(other);
+      take(taken);
     }
     return *this;
   }
