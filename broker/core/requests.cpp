@@ -262,7 +262,10 @@ void broker_core::fail_request(std::string_view address, errc code, std::string_
 }
 
 void broker_core::drop_requests(client_state& s) {
-  for (const auto& [id, address] : s.requests_) requests_.erase(*address);
+  for (const auto& [id, address] : s.requests_) {
+    auto found = requests_.find(*address);  // (erase by iterator: the key is the node's own)
+    if (found != requests_.end()) requests_.erase(found);
+  }
   s.requests_.clear();
 }
 
