@@ -428,7 +428,7 @@ int run_oneway(const global_options& global, const oneway_args& given) {
   asio::steady_timer arrived(pub_io, asio::steady_timer::time_point::max());
   asio::steady_timer watchdog(pub_io);
   std::uint64_t arrivals = 0;  // on pub_io
-  bool stalled = false;
+  bool stalled = false, finished = false;
   std::vector<double> micros;
   micros.reserve(args.msgs);
   std::error_code failure;
@@ -460,26 +460,26 @@ int run_oneway(const global_options& global, const oneway_args& given) {
     auto limit = global.timeout.value_or(std::chrono::seconds(10));
     asio::co_spawn(
         pub_io,
-        [&]() -> asio::awaitable<void> {  // no arrival for `limit`: the run fails
-          std::uint64_t seen = 0;
-          for (;;) {
-            watchdog.expires_after(limit);
-            std::error_code ec;
-            co_await watchdog.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            if (ec) co_return;  // the publisher is done
-            if (arrivals == seen) {
-              stalled = true;
-              arrived.cancel();
-              co_return;
-            }
-            seen = arrivals;
-          }
-        },
-        asio::detached);
-    asio::co_spawn(
-        pub_io,
         [&]() -> asio::awaitable<void> {
           co_await publisher.async_connect(asio::use_awaitable);
+          asio::co_spawn(
+              pub_io,
+              [&]() -> asio::awaitable<void> {  // no arrival for `limit`: the run fails
+                std::uint64_t seen = 0;
+                for (;;) {
+                  watchdog.expires_after(limit);
+                  std::error_code ec;
+                  co_await watchdog.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                  if (ec || finished) co_return;  // the publisher is done
+                  if (arrivals == seen) {
+                    stalled = true;
+                    arrived.cancel();
+                    co_return;
+                  }
+                  seen = arrivals;
+                }
+              },
+              asio::detached);
           std::string payload(std::max<std::size_t>(args.size, 8), 'o');
           auto begin = clock_type::now();
           for (std::uint64_t i = 0; i < args.msgs; ++i) {
@@ -493,12 +493,14 @@ int run_oneway(const global_options& global, const oneway_args& given) {
             if (stalled) throw std::system_error(ipc::make_error_code(ipc::errc::timeout));
           }
           elapsed = std::chrono::duration<double>(clock_type::now() - begin).count();
+          finished = true;
           watchdog.cancel();
           publisher.close();
         },
         [&](std::exception_ptr e) {
           if (!e) return;
           failure = error_of(e);
+          finished = true;
           watchdog.cancel();
           publisher.close();
         });
