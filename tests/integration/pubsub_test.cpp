@@ -11,6 +11,7 @@
 #include "options.hpp"
 
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/deferred.hpp>
 #include <asio/io_context.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -291,6 +292,37 @@ TEST_CASE("the async client works with C++20 coroutines") {
   io.run_for(std::chrono::seconds(10));
   CHECK(!failure);
   CHECK(received == "from a coroutine");
+}
+
+TEST_CASE("an async client operation launched later keeps what it took by value") {
+  // A deferred operation starts when it is launched, after the call that made it has
+  // returned and its arguments are gone: the pattern and the handler must be its own.
+  broker_fixture broker;
+  asio::io_context io;
+  async_client client(io.get_executor(), at(broker.unix_url()));
+  bool connected = false;
+  client.async_connect([&](std::error_code e) { connected = !e; });
+  while (!connected && io.run_one_for(std::chrono::seconds(5)) != 0) {
+  }
+  REQUIRE(connected);
+  std::string received;
+  auto later = client.async_subscribe(
+      std::string("later/") + std::string(40, 'x'),  // a temporary, longer than SSO
+      [&received](const message& m) { received = m.payload(); }, asio::experimental::deferred);
+  subscription sub;
+  std::error_code subscribed = make_error_code(errc::timeout);
+  std::move(later)([&](std::error_code e, subscription s) {
+    subscribed = e;
+    sub = std::move(s);
+  });
+  client.async_publish("later/" + std::string(40, 'x'), "launched late", {},
+                       [](std::error_code) {});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (received.empty() && std::chrono::steady_clock::now() < deadline)
+    io.run_one_for(std::chrono::milliseconds(100));
+  CHECK(!subscribed);
+  CHECK(received == "launched late");
+  client.close();
 }
 
 TEST_CASE("a blocking call from a handler is refused instead of deadlocking") {

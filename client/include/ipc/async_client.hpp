@@ -1,6 +1,10 @@
 // The asynchronous client on Asio: completion tokens, so callbacks, futures
 // (asio::use_future) and C++20 coroutines (asio::use_awaitable) all work.
-// Call its members from its executor's thread; handlers run there too.
+// Call its members from its executor's thread; handlers run there too. An operation
+// keeps what it takes by value (a pattern, a handler) until it starts; what it takes by
+// view or reference (a topic, a payload, headers, request options) is read when it
+// starts, which for asio::use_awaitable is at the co_await and for asio::deferred when
+// the deferred operation is launched.
 #pragma once
 
 #include <memory>
@@ -70,7 +74,7 @@ class async_client {
   template <class Token>
   auto async_subscribe(std::string pattern, message_handler handler, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, subscription)>(
-        [this, &pattern, &handler](auto done) {
+        [this, pattern = std::move(pattern), handler = std::move(handler)](auto done) mutable {
           auto ex = asio::get_associated_executor(done, executor_);
           start_subscribe(
               std::move(pattern), std::move(handler),
@@ -105,7 +109,7 @@ class async_client {
   auto async_consume(std::string queue, consume_options options, message_handler handler,
                      Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, subscription)>(
-        [this, &queue, options, &handler](auto done) {
+        [this, queue = std::move(queue), options, handler = std::move(handler)](auto done) mutable {
           start_consume(std::move(queue), options, std::move(handler),
                         bind_subscribe(std::move(done)));
         },
@@ -141,7 +145,7 @@ class async_client {
   template <class Token>
   auto async_serve(std::string target, reply_function fn, bool to_queue, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, subscription)>(
-        [this, &target, &fn, to_queue](auto done) {
+        [this, target = std::move(target), fn = std::move(fn), to_queue](auto done) mutable {
           start_serve(std::move(target), std::move(fn), to_queue, bind_subscribe(std::move(done)));
         },
         token);
@@ -152,7 +156,7 @@ class async_client {
   template <class Token>
   auto async_serve(std::string target, async_reply_function fn, bool to_queue, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, subscription)>(
-        [this, &target, &fn, to_queue](auto done) {
+        [this, target = std::move(target), fn = std::move(fn), to_queue](auto done) mutable {
           start_serve_async(std::move(target), std::move(fn), to_queue,
                             bind_subscribe(std::move(done)));
         },
@@ -164,7 +168,7 @@ class async_client {
   template <class Token>
   auto async_declare_queue(std::string name, queue_options options, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, bool)>(
-        [this, &name, &options](auto done) {
+        [this, name = std::move(name), options](auto done) mutable {
           auto ex = asio::get_associated_executor(done, executor_);
           start_declare_queue(
               std::move(name), options,
@@ -180,7 +184,7 @@ class async_client {
   template <class Token>
   auto async_admin(std::string command, std::string args_json, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, std::string)>(
-        [this, &command, &args_json](auto done) {
+        [this, command = std::move(command), args_json = std::move(args_json)](auto done) mutable {
           auto ex = asio::get_associated_executor(done, executor_);
           start_admin(std::move(command), std::move(args_json),
                       [done = std::move(done), ex](std::error_code ec, std::string body) mutable {
