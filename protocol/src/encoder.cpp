@@ -25,25 +25,44 @@ void write_prefix(std::uint8_t* at, frame_type type, std::size_t rest) {
   at[4] = static_cast<std::uint8_t>(type);
 }
 
-// PUBLISH and SEND share one layout: id, destination, reply_to, headers, payload.
-void encode_addressed(byte_buffer& out, frame_type type, std::uint32_t id,
-                      std::string_view destination, std::string_view reply_to,
-                      const map_source& headers, std::span<const std::uint8_t> payload) {
-  // Sized once, then written in place: every message a client sends passes here, most
-  // without headers (a map of no entries: its count).
-  bool no_headers = headers.pairs.empty() && headers.encoded == nullptr;
-  std::size_t rest = 4 + 2 + destination.size() + 2 + reply_to.size() +
-                     (no_headers ? 2 : message_record::map_size(headers)) + 4 + payload.size();
+// The frames a client sends per message are sized once, then written in place; most
+// carry no headers (a map of no entries: its count), and their payload ends them.
+bool no_headers(const map_source& headers) {
+  return headers.pairs.empty() && headers.encoded == nullptr;
+}
+
+std::size_t headers_and_payload_size(const map_source& headers,
+                                     std::span<const std::uint8_t> payload) {
+  return (no_headers(headers) ? 2 : message_record::map_size(headers)) + 4 + payload.size();
+}
+
+void store_headers_and_payload(std::uint8_t* at, const map_source& headers,
+                               std::span<const std::uint8_t> payload) {
+  at = no_headers(headers) ? message_record::store_u16(at, 0)
+                           : message_record::store_map(at, headers);
+  message_record::store_bytes32(at, payload);
+}
+
+// Grows `out` by a frame of `type` with `rest` bytes after the type; returns where they go.
+std::uint8_t* append_frame(byte_buffer& out, frame_type type, std::size_t rest) {
   std::size_t start = out.size();
   out.resize(start + length_prefix_size + 1 + rest);
   std::uint8_t* at = out.data() + start;
   write_prefix(at, type, rest);
-  at += length_prefix_size + 1;
+  return at + length_prefix_size + 1;
+}
+
+// PUBLISH and SEND share one layout: id, destination, reply_to, headers, payload.
+void encode_addressed(byte_buffer& out, frame_type type, std::uint32_t id,
+                      std::string_view destination, std::string_view reply_to,
+                      const map_source& headers, std::span<const std::uint8_t> payload) {
+  std::size_t rest =
+      4 + 2 + destination.size() + 2 + reply_to.size() + headers_and_payload_size(headers, payload);
+  std::uint8_t* at = append_frame(out, type, rest);
   wire::store_u32(at, id);
   at = message_record::store_str16(at + 4, destination);
   at = message_record::store_str16(at, reply_to);
-  at = no_headers ? message_record::store_u16(at, 0) : message_record::store_map(at, headers);
-  message_record::store_bytes32(at, payload);
+  store_headers_and_payload(at, headers, payload);
 }
 
 }  // namespace
@@ -140,22 +159,14 @@ void encode_nack(byte_buffer& out, std::uint64_t delivery_tag, nack_disposition 
 void encode_request(byte_buffer& out, std::uint32_t id, request_target kind,
                     std::string_view target, std::uint32_t timeout_ms, const map_source& headers,
                     std::span<const std::uint8_t> payload) {
-  // Sized once and written in place, as PUBLISH is: a request per round trip.
-  bool no_headers = headers.pairs.empty() && headers.encoded == nullptr;
-  std::size_t rest = 4 + 1 + 2 + target.size() + 4 +
-                     (no_headers ? 2 : message_record::map_size(headers)) + 4 + payload.size();
-  std::size_t start = out.size();
-  out.resize(start + length_prefix_size + 1 + rest);
-  std::uint8_t* at = out.data() + start;
-  write_prefix(at, frame_type::request, rest);
-  at += length_prefix_size + 1;
+  // Written in place as PUBLISH is: a request per round trip.
+  std::size_t rest = 4 + 1 + 2 + target.size() + 4 + headers_and_payload_size(headers, payload);
+  std::uint8_t* at = append_frame(out, frame_type::request, rest);
   wire::store_u32(at, id);
   at[4] = static_cast<std::uint8_t>(kind);
   at = message_record::store_str16(at + 5, target);
   wire::store_u32(at, timeout_ms);
-  at = no_headers ? message_record::store_u16(at + 4, 0)
-                  : message_record::store_map(at + 4, headers);
-  message_record::store_bytes32(at, payload);
+  store_headers_and_payload(at + 4, headers, payload);
 }
 
 void encode_admin(byte_buffer& out, std::uint32_t id, std::string_view command,

@@ -122,6 +122,34 @@ TEST_CASE("publish, message body and prefixes round-trip") {
   CHECK(text_of(m.body.payload) == "hello");
 }
 
+TEST_CASE("a request round-trips every field, with headers and without") {
+  byte_buffer out;
+  std::pair<std::string_view, std::string_view> hdrs[] = {{"ipc-correlation", "c-7"}};
+  encode_request(out, 21, request_target::topic, "svc/echo", 1500, {hdrs, nullptr},
+                 bytes_of("ask"));
+  encode_request(out, 22, request_target::queue, "jobs", 0, {}, bytes_of(""));
+  auto frames = feed(out, 1);
+  REQUIRE(frames.size() == 2);
+  request_frame r;
+  REQUIRE(decode({frames[0].type, frames[0].body}, r) == errc::ok);
+  CHECK(r.id == 21);
+  CHECK(r.target_kind == request_target::topic);
+  CHECK(r.target == "svc/echo");
+  CHECK(r.timeout_ms == 1500);
+  std::string_view value;
+  CHECK(r.headers.find("ipc-correlation", value));
+  CHECK(value == "c-7");
+  CHECK(r.headers.size() == 1);
+  CHECK(text_of(r.payload) == "ask");
+  REQUIRE(decode({frames[1].type, frames[1].body}, r) == errc::ok);
+  CHECK(r.id == 22);
+  CHECK(r.target_kind == request_target::queue);
+  CHECK(r.target == "jobs");
+  CHECK(r.timeout_ms == 0);
+  CHECK(r.headers.size() == 0);
+  CHECK(r.payload.empty());
+}
+
 TEST_CASE("deliver and response prefixes frame the shared body") {
   byte_buffer body;
   encode_message_body(body, 1, 2, "q", "", {}, bytes_of("x"));

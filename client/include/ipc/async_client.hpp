@@ -75,14 +75,7 @@ class async_client {
   auto async_subscribe(std::string pattern, message_handler handler, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, subscription)>(
         [this, pattern = std::move(pattern), handler = std::move(handler)](auto done) mutable {
-          auto ex = asio::get_associated_executor(done, executor_);
-          start_subscribe(
-              std::move(pattern), std::move(handler),
-              [done = std::move(done), ex](std::error_code ec, subscription sub) mutable {
-                asio::dispatch(ex, [done = std::move(done), ec, sub = std::move(sub)]() mutable {
-                  done(ec, std::move(sub));
-                });
-              });
+          start_subscribe(std::move(pattern), std::move(handler), bind_subscribe(std::move(done)));
         },
         token);
   }
