@@ -10,7 +10,7 @@ target_link_libraries(ipcd_test_support PUBLIC ipcd_broker ipcd_client PRIVATE i
 
 add_executable(windows_tests unit/topic_test.cpp unit/topic_trie_test.cpp unit/protocol_test.cpp
   unit/queue_test.cpp unit/consumer_registry_test.cpp unit/connect_fsm_test.cpp
-  unit/unique_function_test.cpp
+  unit/unique_function_test.cpp unit/shm_ring_test.cpp
   unit/storage_test.cpp transport/transport_test.cpp integration/pubsub_test.cpp
   integration/queue_test.cpp integration/reqrep_test.cpp windows/named_pipe_test.cpp
   windows/service_test.cpp windows/shm_test.cpp)

@@ -4,7 +4,8 @@
 // flags, the header) or scribble over the ring bytes, or has the broker read or write a
 // number of bytes. Whatever the client writes, a read returns at most what was asked and
 // what a ring holds, a write at most what was given, and nothing touches memory outside
-// the segment (ASan). The first half of the input is the script, the second its data.
+// the segment (ASan). Each step takes its operation, an amount and any value it writes
+// from the input in turn.
 // Run by scripts/fuzz.sh.
 #include <cstdint>
 #include <cstdlib>

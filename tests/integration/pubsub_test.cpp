@@ -9,6 +9,7 @@
 #include "ipc/async_client.hpp"
 #include "ipc/client.hpp"
 #include "options.hpp"
+#include "transports.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/deferred.hpp>
@@ -190,6 +191,11 @@ TEST_CASE("a slow subscriber is disconnected while a fast one keeps receiving") 
       ec);
   REQUIRE(!ec);
   auto fast_sub = subscribe(fast, "load/#", got);
+  // Both subscribers are on shared memory (the fixture's Unix socket allows it): a ring
+  // that stays full meets the policy a full socket buffer does.
+  auto listed = ipc::test::transports(publisher);
+  REQUIRE(listed[slow.connection_id()] == "shm");
+  REQUIRE(listed[fast.connection_id()] == "shm");
   const std::string payload(1024, 'p');
   constexpr int messages = 8000;  // 8 MB: far past the 256 KiB limit and socket buffers
   // In steps of 100 that the fast subscriber takes before the next step: however loaded

@@ -1,8 +1,8 @@
 // The shared-memory transport (docs/shared-memory.md) through real sockets and rings: who
 // switches and who stays on the socket, every kind of traffic across transports, messages
 // larger than a ring, a client that scribbles over its rings or sends garbage through
-// them, and a client killed with SIGKILL mid-stream: the broker and the others go on and
-// the segment is released.
+// them, and a client killed with SIGKILL mid-stream: the broker and a client connected
+// throughout go on, and the segment and its descriptors are released.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -97,6 +98,9 @@ class raw_shm_client {
   }
   // The client-to-broker ring's write position (the first word of its control block).
   void set_tail(std::uint64_t value) { std::memcpy(memory_ + 64, &value, sizeof value); }
+  // The broker-to-client ring's read position (its consumer line, offset 256): what the
+  // broker checks before it writes an answer.
+  void set_reply_head(std::uint64_t value) { std::memcpy(memory_ + 256, &value, sizeof value); }
   void send_on_socket() { REQUIRE(::write(fd_, "x", 1) == 1); }
   void make_blocking() {
     for (int fd : descriptors_) REQUIRE(::fcntl(fd, F_SETFL, 0) == 0);
@@ -138,6 +142,49 @@ void check_still_served(const std::string& unix_url) {
   REQUIRE_FALSE(ec);
   REQUIRE_FALSE(publisher.publish("still/here", "yes"));
   REQUIRE(got.wait_for(1));
+}
+
+// A client on shared memory connected before the trouble starts, which must come through
+// it on the same connection: it never reconnects, so a broker that dropped it (or
+// everyone) is caught.
+class bystander {
+ public:
+  explicit bystander(const std::string& url) : client_(options_of(url)) {
+    REQUIRE_FALSE(client_.connect());
+    id_ = client_.connection_id();
+    std::error_code ec;
+    sub_ = client_.subscribe("calm/#", heard_.handler(), ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(test::transports(client_)[id_] == "shm");
+  }
+  // Still connected on its first connection, still on shared memory, and it hears
+  // `count` messages in all on calm/#.
+  void check_unaffected(std::size_t count) {
+    CHECK(heard_.wait_for(count));
+    CHECK(client_.connection_id() == id_);
+    CHECK(test::transports(client_)[id_] == "shm");
+  }
+  Client& client() { return client_; }
+
+ private:
+  static client_options options_of(const std::string& url) {
+    auto options = at(url);
+    options.auto_reconnect = false;
+    return options;
+  }
+  collector heard_;  // outlives the subscription that feeds it
+  Client client_;
+  std::uint64_t id_ = 0;
+  subscription sub_;
+};
+
+// The broker's open descriptors.
+int open_descriptors(int pid) {
+  int count = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+    ++count;
+  return count;
 }
 
 // The broker's mappings of shm segments (one per shm connection).
@@ -329,10 +376,19 @@ TEST_CASE("shm: without the listener option unix:// stays on the socket and shm:
 
 TEST_CASE("shm: a client that breaks its ring or sends garbage loses only its own connection") {
   broker_fixture broker;
+  bystander calm(broker.unix_url());
   SUBCASE("an impossible write position") {
     raw_shm_client scribbler(broker.unix_url());
     scribbler.set_tail(std::uint64_t{1} << 63);
     scribbler.wake_broker();
+    CHECK(scribbler.closed_by_broker());
+  }
+  SUBCASE("an impossible read position in the ring the broker writes") {
+    raw_shm_client scribbler(broker.unix_url());
+    scribbler.set_reply_head(std::uint64_t{1} << 63);
+    protocol::byte_buffer ping;
+    protocol::encode_ping(ping, 1);
+    scribbler.send(ping);  // the PONG finds the position past anything it wrote
     CHECK(scribbler.closed_by_broker());
   }
   SUBCASE("garbage bytes where frames belong") {
@@ -358,20 +414,25 @@ TEST_CASE("shm: a client that breaks its ring or sends garbage loses only its ow
     CHECK(scribbler.closed_by_broker());
   }
   check_still_served(broker.unix_url());
+  Client publisher(at(broker.unix_url()));
+  REQUIRE_FALSE(publisher.connect());
+  REQUIRE_FALSE(publisher.publish("calm/down", "still here"));
+  calm.check_unaffected(1);
 }
 
 TEST_CASE("shm: a client killed mid-stream leaves the broker and the others unaffected") {
   test::ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock","shm":true}])");
   REQUIRE(broker.start());
   std::string shm_url = "shm://" + path_of(broker.unix_url());
-  int baseline = shm_mappings(broker.pid());
-  // A bystander subscriber on shared memory, and a publisher flooding its own subscriber.
-  test::child_process bystander(
-      {test::ipcctl_binary(), "--url", shm_url, "sub", "calm/#", "--count", "1"});
-  REQUIRE(test::subscribed(broker));
+  int mappings = shm_mappings(broker.pid());
+  int descriptors = open_descriptors(broker.pid());
+  // A bystander on shared memory (connected throughout, never reconnecting), and a
+  // publisher flooding its own subscriber.
+  bystander calm(shm_url);
+  REQUIRE(shm_mappings(broker.pid()) == mappings + 1);
   test::child_process flood({test::ipcctl_binary(), "--url", shm_url, "bench", "pubsub", "--msgs",
                              "100000000", "--size", "256"});
-  REQUIRE(test::wait_until([&] { return shm_mappings(broker.pid()) >= baseline + 3; }));
+  REQUIRE(test::wait_until([&] { return shm_mappings(broker.pid()) >= mappings + 3; }));
   REQUIRE(test::wait_until([&] {  // mid-stream: the flood is flowing
     auto status = test::run_command(test::ipcctl(broker, {"--json", "status"}));
     return status.exit_code == 0 &&
@@ -379,16 +440,20 @@ TEST_CASE("shm: a client killed mid-stream leaves the broker and the others unaf
   }));
   flood.signal(SIGKILL);
   REQUIRE(flood.wait());
-  // Its two connections end and their segments are unmapped; the bystander's stays.
-  CHECK(test::wait_until([&] { return shm_mappings(broker.pid()) == baseline + 1; }));
+  // Its two connections end: their segments are unmapped and their descriptors (socket
+  // and four pipe ends each) closed; the bystander's stay.
+  CHECK(test::wait_until([&] { return shm_mappings(broker.pid()) == mappings + 1; }));
   auto published = test::run_command(test::ipcctl(broker, {"pub", "calm/down", "still here"}));
   CHECK(published.exit_code == 0);
-  REQUIRE(test::finished(bystander));
-  CHECK(bystander.out() == "still here\n");
+  calm.check_unaffected(1);
   CHECK(broker.running());
   auto status = test::run_command(test::ipcctl(broker, {"--json", "status"}));
   REQUIRE(status.exit_code == 0);
-  CHECK(nlohmann::json::parse(status.out)["connections"] == 1);  // the status command itself
+  CHECK(nlohmann::json::parse(status.out)["connections"] == 2);  // the bystander, and status
+  // Once the bystander leaves too, the broker is back to what it held before either came.
+  calm.client().close();
+  CHECK(test::wait_until([&] { return shm_mappings(broker.pid()) == mappings; }));
+  CHECK(test::wait_until([&] { return open_descriptors(broker.pid()) == descriptors; }));
 }
 
 TEST_CASE("shm: ipcctl bench shm measures one socket over both transports, interleaved") {

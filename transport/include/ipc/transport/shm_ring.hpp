@@ -17,7 +17,6 @@ inline constexpr std::uint32_t layout_version = 1;
 // whole frames, so a frame larger than the ring passes through it in pieces).
 inline constexpr std::uint32_t min_ring_bytes = 4096;
 inline constexpr std::uint32_t max_ring_bytes = 64u << 20;
-inline constexpr std::uint32_t default_ring_bytes = 256u << 10;
 // The first page holds the header and the two rings' control blocks; the rings' bytes
 // follow, client-to-broker first.
 inline constexpr std::size_t control_page_bytes = 4096;
