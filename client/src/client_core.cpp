@@ -143,9 +143,12 @@ asio::awaitable<std::error_code> client_core::handshake(
       co_return failed;
     }
   } else if (url_.kind == transport::scheme::shm) {
-    last_error_message_ = "the broker did not switch to shared memory: its listener at " +
-                          transport::local_url_of(url_).to_string() +
-                          " does not allow it (listener option \"shm\")";
+    last_error_message_ = "the broker did not switch to shared memory: ";
+    if (!fsm.shm_refusal().empty())
+      last_error_message_ += fsm.shm_refusal();
+    else
+      last_error_message_ += "its listener at " + transport::local_url_of(url_).to_string() +
+                             " does not allow it (listener option \"shm\")";
     co_return make_error_code(errc::not_implemented);
   }
   connection_id_ = fsm.connection_id();

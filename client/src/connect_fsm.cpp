@@ -88,6 +88,9 @@ connect_fsm::state connect_fsm::commit(std::size_t n) {
   shared_memory_ = ask_shared_memory_ && welcome.properties.find("shm", shm) && shm == "1";
   std::string_view token;
   if (shared_memory_ && welcome.properties.find("shm_token", token)) shm_token_ = token;
+  std::string_view refusal;
+  if (ask_shared_memory_ && !shared_memory_ && welcome.properties.find("shm_error", refusal))
+    shm_refusal_ = refusal;
   std::uint64_t limit = std::uint64_t{welcome.max_payload} + frame_margin;
   reader_->set_max_frame(static_cast<std::uint32_t>(std::min<std::uint64_t>(limit, UINT32_MAX)));
   return state_ = state::ready;

@@ -40,6 +40,9 @@ class connect_fsm {
   bool shared_memory() const { return shared_memory_; }
   // What the transport needs to reach the rings besides the bytes (WELCOME's shm_token).
   const std::string& shm_token() const { return shm_token_; }
+  // We asked and the broker did not switch although its listener allows it: why (the
+  // WELCOME's shm_error; "" when the listener does not allow it, or from older brokers).
+  const std::string& shm_refusal() const { return shm_refusal_; }
   std::unique_ptr<protocol::frame_reader> take_reader() { return std::move(reader_); }
   // Once failed: why (the broker's code, or malformed_frame / frame_too_large), and the
   // broker's message when it sent one.
@@ -52,7 +55,7 @@ class connect_fsm {
   const client_options& options_;
   bool ask_shared_memory_;
   bool shared_memory_ = false;
-  std::string shm_token_;
+  std::string shm_token_, shm_refusal_;
   std::unique_ptr<protocol::frame_reader> reader_;
   state state_ = state::awaiting_welcome;
   std::uint64_t connection_id_ = 0;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -454,6 +456,60 @@ TEST_CASE("shm: a client killed mid-stream leaves the broker and the others unaf
   calm.client().close();
   CHECK(test::wait_until([&] { return shm_mappings(broker.pid()) == mappings; }));
   CHECK(test::wait_until([&] { return open_descriptors(broker.pid()) == descriptors; }));
+}
+
+TEST_CASE("shm: out of descriptors, a client stays on the socket and shm:// says why") {
+  test::ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock","shm":true}])");
+  REQUIRE(broker.start());
+  auto admin_options = at(broker.unix_url());
+  admin_options.shared_memory = false;
+  Client admin(admin_options);
+  REQUIRE_FALSE(admin.connect());
+  // Room for three more descriptors: a connection's socket and two, short of the nine a
+  // segment and its pipes take, enough for the pipe the sanitizers' runtime opens to
+  // check memory (UBSan's vptr check, in the ASan build). The limit counts from the
+  // lowest free descriptor number (a new descriptor takes the lowest free one; those
+  // open above the limit stay usable).
+  std::set<int> open;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(broker.pid()) + "/fd"))
+    open.insert(std::stoi(entry.path().filename().string()));
+  int lowest_free = 0;
+  while (open.count(lowest_free) != 0) ++lowest_free;
+  int descriptors = open_descriptors(broker.pid());
+  rlimit before{};
+  REQUIRE(::prlimit(broker.pid(), RLIMIT_NOFILE, nullptr, &before) == 0);
+  rlimit tight = before;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free) + 3;
+  REQUIRE(::prlimit(broker.pid(), RLIMIT_NOFILE, &tight, nullptr) == 0);
+  {
+    auto options = at(broker.unix_url());
+    options.auto_reconnect = false;
+    Client asked(options);  // asks, is refused, and goes on over the socket
+    REQUIRE_FALSE(asked.connect());
+    CHECK(test::transports(admin)[asked.connection_id()] == "unix");
+    collector got;
+    std::error_code ec;
+    auto sub = asked.subscribe("fd/#", got.handler(), ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE_FALSE(admin.publish("fd/x", "over the socket"));
+    CHECK(got.wait_for(1));
+    CHECK(broker.log().find("cannot switch to shared memory") != std::string::npos);
+  }
+  CHECK(test::wait_until([&] { return open_descriptors(broker.pid()) == descriptors; }));
+  {
+    Client required(at("shm://" + path_of(broker.unix_url())));
+    CHECK(required.connect() == make_error_code(protocol::errc::not_implemented));
+    CHECK(required.last_error_message().find("did not switch to shared memory") !=
+          std::string::npos);
+    CHECK(required.last_error_message().find("Too many open files") != std::string::npos);
+  }
+  // Nothing the failed switches made is left open; with the limit back, clients switch.
+  CHECK(test::wait_until([&] { return open_descriptors(broker.pid()) == descriptors; }));
+  REQUIRE(::prlimit(broker.pid(), RLIMIT_NOFILE, &before, nullptr) == 0);
+  Client later(at(broker.unix_url()));
+  REQUIRE_FALSE(later.connect());
+  CHECK(test::transports(admin)[later.connection_id()] == "shm");
 }
 
 TEST_CASE("shm: ipcctl bench shm measures one socket over both transports, interleaved") {

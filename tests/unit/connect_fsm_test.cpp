@@ -173,4 +173,17 @@ TEST_CASE("connect_fsm: shared memory is asked for only when told, and taken onl
   auto plain = welcome(4, 1024);
   REQUIRE(feed(declined, plain, plain.size()) == connect_fsm::state::ready);
   CHECK_FALSE(declined.shared_memory());
+  CHECK(declined.shm_refusal().empty());  // the listener does not allow it
+
+  protocol::byte_buffer refused;  // allowed, but the broker could not make the rings
+  std::pair<std::string_view, std::string_view> refused_props[] = {
+      {"server", "ipcd/test"}, {"shm_error", "memfd_create: Too many open files"}};
+  protocol::encode_welcome(refused, 5, 1024, refused_props);
+  connect_fsm refused_fsm(options, true);
+  REQUIRE(feed(refused_fsm, refused, 1) == connect_fsm::state::ready);
+  CHECK_FALSE(refused_fsm.shared_memory());
+  CHECK(refused_fsm.shm_refusal() == "memfd_create: Too many open files");
+  connect_fsm unasked(options);  // a reason for a switch not asked for is ignored
+  REQUIRE(feed(unasked, refused, refused.size()) == connect_fsm::state::ready);
+  CHECK(unasked.shm_refusal().empty());
 }

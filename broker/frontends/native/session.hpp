@@ -107,8 +107,10 @@ class session final : public client,
   void locked_out(const std::string& user, std::chrono::steady_clock::duration wait);
   asio::awaitable<void> check_password();  // the slow hash, off the I/O thread
   void accept_user(const std::string& user, const std::string& basis);
-  // When the HELLO asked: makes the rings (token: for the WELCOME, "" on Linux).
-  bool offer_shared_memory(std::string& token);
+  // When the HELLO asked: makes the rings (token: for the WELCOME, "" on Linux). False
+  // with `refusal` set when the listener allows the switch but it cannot be made (the
+  // WELCOME's shm_error); `refusal` stays empty when the listener does not allow it.
+  bool offer_shared_memory(std::string& token, std::string& refusal);
   std::uint32_t max_frame_size() const;
 
   // session_frames.cpp

@@ -173,14 +173,21 @@ void session::accept_user(const std::string& user, const std::string& basis) {
   deadline_.expires_at(asio::steady_timer::time_point::max());  // handshake done
   reader_.set_max_frame(max_frame_size());
   std::string server = "ipcd/" IPCD_VERSION;
-  std::string shm_token;
-  bool shm = offer_shared_memory(shm_token);
-  std::pair<std::string_view, std::string_view> props[] = {
-      {"server", server}, {"user", user}, {"shm", "1"}, {"shm_token", shm_token}};
-  std::size_t count = !shm ? 2 : shm_token.empty() ? 3 : 4;
-  frame_scratch_.clear();
-  protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload,
-                           std::span(props).first(count));
+  std::string shm_token, shm_refusal;
+  bool shm = offer_shared_memory(shm_token, shm_refusal);
+  auto welcome = [&] {
+    std::pair<std::string_view, std::string_view> props[] = {
+        {"server", server}, {"user", user}, {"shm", "1"}, {"shm_token", shm_token}};
+    std::size_t count = !shm ? 2 : shm_token.empty() ? 3 : 4;
+    if (!shm && !shm_refusal.empty()) {
+      props[2] = {"shm_error", shm_refusal};
+      count = 3;
+    }
+    frame_scratch_.clear();
+    protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload,
+                             std::span(props).first(count));
+  };
+  welcome();
   // The switch comes right after the WELCOME, the last bytes on the socket.
   if (shm && !stream_->switch_shared_memory_after(counters_.bytes_out + pending_bytes() +
                                                   frame_scratch_.size())) {
@@ -188,16 +195,16 @@ void session::accept_user(const std::string& user, const std::string& basis) {
         "connection {} ({}): the switch to shared memory cannot follow the WELCOME; "
         "staying on the socket",
         id_, peer().address);
-    frame_scratch_.clear();
-    protocol::encode_welcome(frame_scratch_, id_, core_.limits().max_payload,
-                             std::span(props).first(2));
+    shm = false;
+    shm_refusal = "the switch cannot follow the WELCOME";
+    welcome();
   }
   queue_frame();
   core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user);
   core_.announce_open(*state_);
 }
 
-bool session::offer_shared_memory(std::string& token) {
+bool session::offer_shared_memory(std::string& token, std::string& refusal) {
   // docs/shared-memory.md §4: the client asked, its listener allows it, and nothing came
   // behind the HELLO (a client that asks waits for WELCOME: bytes already on the socket
   // would arrive before the switch but belong after it).
@@ -207,12 +214,12 @@ bool session::offer_shared_memory(std::string& token) {
         "connection {} ({}): frames behind a HELLO asking for shared memory; "
         "staying on the socket",
         id_, peer().address);
+    refusal = "frames came behind the HELLO that asked for it";
     return false;
   }
-  std::string error;
-  if (stream_->offer_shared_memory(token, error)) return true;
+  if (stream_->offer_shared_memory(token, refusal)) return true;
   core_.log().warn("connection {} ({}): cannot switch to shared memory ({}); staying on the socket",
-                   id_, peer().address, error);
+                   id_, peer().address, refusal);
   return false;
 }
 
