@@ -54,6 +54,7 @@ std::string broker_core::admin_status() const {
       {"auth_failures", counters_.auth_failures},
       {"auth_lockouts", counters_.auth_lockouts},
       {"tls_handshake_failures", counters_.handshake_failures},
+      {"shm_switch_failures", counters_.shm_switch_failures},
       {"protocol_errors", counters_.protocol_errors},
       {"internal_errors", counters_.internal_errors},
       {"memory_bytes", platform::resident_memory_bytes()},
@@ -95,7 +96,8 @@ std::string broker_core::admin_conn_list() const {
                     {"messages_out", counted.messages_out},
                     {"dropped", counted.dropped},
                     {"subscriptions", s->subscription_count()},
-                    {"pending_bytes", c.pending_bytes()}});
+                    {"pending_bytes", c.pending_bytes()},
+                    {"shm_bytes", c.shared_memory_bytes()}});
   }
   return json_text(list);
 }

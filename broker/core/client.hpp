@@ -40,6 +40,9 @@ class client : public routing::route_target {
   virtual std::chrono::system_clock::time_point connected_at() const = 0;
   virtual const client_counters& counters() const = 0;
   virtual std::size_t pending_bytes() const = 0;  // output queued or being written
+  // The bytes of a shared-memory segment the connection maps (docs/shared-memory.md), 0
+  // for connections without one.
+  virtual std::size_t shared_memory_bytes() const { return 0; }
   // Queue consumers it holds, cancelled ones still settling included: they count
   // against limits.max_subscriptions with its subscriptions (one rule, in the core).
   virtual std::size_t consumer_count() const = 0;

@@ -144,10 +144,14 @@ print(int(sum(v for (n, l), v in samples.items() if n == "ipcd_connections")))
 print(samples[("ipcd_build_info", (("version", ")" IPCD_VERSION R"("),))])
 print(samples[("ipcd_storage_sync_seconds_count", ())] >= 1)
 print(samples[("process_cpu_seconds_total", ())] > 0)
+print(int(samples[("ipcd_shm_segment_bytes", ())]))
+print(int(samples[("ipcd_shm_switch_failures_total", ())]))
 )"},
                               metrics.body);
     REQUIRE_MESSAGE(parsed.exit_code == 0, parsed.err);
-    CHECK(parsed.out == "1.0\n1\n1.0\nTrue\nTrue\n");
+    // The native client is on shared memory (the fixture's socket allows it): one segment
+    // of two 1 MiB rings and the control page.
+    CHECK(parsed.out == "1.0\n1\n1.0\nTrue\nTrue\n2101248\n0\n");
 
     auto status = get(broker.http_url(), "/api/status");
     REQUIRE(status.status == 200);

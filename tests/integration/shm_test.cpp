@@ -510,6 +510,15 @@ TEST_CASE("shm: out of descriptors, a client stays on the socket and shm:// says
   Client later(at(broker.unix_url()));
   REQUIRE_FALSE(later.connect());
   CHECK(test::transports(admin)[later.connection_id()] == "shm");
+  // Both refusals are counted, and conn.list shows which connection maps a segment.
+  std::error_code ec;
+  auto status = nlohmann::json::parse(admin.admin("status", "{}", ec));
+  REQUIRE_FALSE(ec);
+  CHECK(status["shm_switch_failures"] == 2);
+  auto listed = nlohmann::json::parse(admin.admin("conn.list", "{}", ec));
+  REQUIRE_FALSE(ec);
+  for (const auto& c : listed)
+    CHECK(c["shm_bytes"] == (c["id"] == later.connection_id() ? 4096 + 2 * 1048576 : 0));
 }
 
 TEST_CASE("shm: ipcctl bench shm measures one socket over both transports, interleaved") {

@@ -41,6 +41,7 @@ class local_stream final : public stream {
   bool offer_shared_memory(std::string& token, std::string& error) override;
   bool switch_shared_memory_after(std::uint64_t bytes) override;
   std::error_code accept_shared_memory(std::string_view token, std::string& error) override;
+  std::size_t shared_memory_bytes() const override { return segment_.memory().size(); }
 
  private:
   // read_some on the socket, until the switch to the rings (which it may see happen).

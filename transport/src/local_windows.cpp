@@ -258,6 +258,7 @@ class pipe_stream final : public stream {
     switch_at_ = bytes;
     return true;
   }
+  std::size_t shared_memory_bytes() const override { return segment_.memory().size(); }
   std::error_code accept_shared_memory(std::string_view token, std::string& error) override {
     if (broker_ || rings_) {
       error = "not a client connection waiting for the switch";

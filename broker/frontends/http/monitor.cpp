@@ -49,6 +49,8 @@ constexpr simple_metric status_metrics[] = {
      "Logins refused unchecked while their back-off runs."},
     {"ipcd_tls_handshake_failures_total", "counter", "tls_handshake_failures",
      "TLS handshakes that failed or were refused."},
+    {"ipcd_shm_switch_failures_total", "counter", "shm_switch_failures",
+     "Switches to shared memory a listener allowed that could not be made."},
     {"ipcd_requests_total", "counter", "requests", "Requests routed."},
     {"ipcd_replies_total", "counter", "replies", "First replies delivered to requesters."},
     {"ipcd_request_timeouts_total", "counter", "request_timeouts",
@@ -142,13 +144,15 @@ const std::string& monitor::metrics() {
              "Topic messages a subscriber missed, by reason.");
   out.sample("ipcd_dropped_messages_total", {{"reason", "slow_consumer"}},
              number(s.status, "slow_consumer_drops"));
-  // Connections by transport, listener and protocol, and their pending output.
+  // Connections by transport, listener and protocol, their pending output and the
+  // shared-memory segments they map.
   std::map<std::tuple<std::string, std::string, std::string>, int> open;
-  double pending = 0;
+  double pending = 0, shared = 0;
   for (const auto& c : s.connections) {
     ++open[{c.value("transport", std::string()), c.value("listener", std::string()),
             c.value("protocol", std::string())}];
     pending += number(c, "pending_bytes");
+    shared += number(c, "shm_bytes");
   }
   out.family("ipcd_connections", "gauge", "Open connections by transport, listener and protocol.");
   for (const auto& [key, count] : open)
@@ -163,6 +167,9 @@ const std::string& monitor::metrics() {
       out.sample("ipcd_connections_closed_total", {{"reason", why}}, count.get<double>());
   out.family("ipcd_pending_output_bytes", "gauge", "Output queued to clients, not yet written.");
   out.sample("ipcd_pending_output_bytes", pending);
+  out.family("ipcd_shm_segment_bytes", "gauge",
+             "Bytes of the shared-memory segments of open connections.");
+  out.sample("ipcd_shm_segment_bytes", shared);
   const json& storage = s.status.contains("storage") ? s.status["storage"] : json::object();
   for (const auto& m : storage_metrics) {
     out.family(m.name, m.type, m.help);

@@ -60,6 +60,7 @@ class session final : public client,
   std::chrono::system_clock::time_point connected_at() const override { return connected_at_; }
   const client_counters& counters() const override { return counters_; }
   std::size_t pending_bytes() const override { return writer_.pending_bytes(); }
+  std::size_t shared_memory_bytes() const override { return stream_->shared_memory_bytes(); }
   std::size_t consumer_count() const override { return consumers_.count(); }
   void deliver_message(std::uint32_t sid, const outgoing_message& message) override;
   void confirmed(std::uint32_t ref, std::uint64_t value, errc outcome,

@@ -199,6 +199,8 @@ void session::accept_user(const std::string& user, const std::string& basis) {
     shm_refusal = "the switch cannot follow the WELCOME";
     welcome();
   }
+  // Counted where the listener allowed the switch (frames behind the HELLO included).
+  if (!shm_refusal.empty()) ++core_.counters().shm_switch_failures;
   queue_frame();
   core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user);
   core_.announce_open(*state_);

@@ -76,6 +76,9 @@ class stream {
   // on failure `error` says why.
   virtual std::error_code accept_shared_memory(std::string_view token, std::string& error);
   bool on_shared_memory() const { return peer().transport == scheme::shm; }
+  // The bytes of the shared-memory segment this connection maps (from the offer or the
+  // switch until the connection ends; docs/shared-memory.md §2), 0 without one.
+  virtual std::size_t shared_memory_bytes() const { return 0; }
 };
 
 // Options a listener takes from its config entry.
