@@ -58,7 +58,8 @@ struct broker_counters {
   std::uint64_t auth_failures = 0;
   std::uint64_t auth_lockouts = 0;       // logins refused unchecked while their back-off runs
   std::uint64_t handshake_failures = 0;  // TLS handshakes failed or refused (transport)
-  // Switches to shared memory a listener allowed that could not be made (no segment)
+  // Switches to shared memory a listener allowed that the broker could not make (no
+  // segment or pipes; not a client's frames behind its HELLO)
   std::uint64_t shm_switch_failures = 0;
   std::uint64_t requests = 0, replies = 0, late_replies = 0, request_timeouts = 0;
   std::uint64_t no_responders = 0;  // requests refused at once: nobody could answer

@@ -191,8 +191,9 @@ TEST_CASE("a slow subscriber is disconnected while a fast one keeps receiving") 
       ec);
   REQUIRE(!ec);
   auto fast_sub = subscribe(fast, "load/#", got);
-  // Both subscribers are on shared memory (the fixture's Unix socket allows it): a ring
-  // that stays full meets the policy a full socket buffer does.
+  // Both subscribers are on shared memory (the fixture's local socket, a named pipe on
+  // Windows, allows it): a ring that stays full meets the policy a full socket buffer
+  // does.
   auto listed = ipc::test::transports(publisher);
   REQUIRE(listed[slow.connection_id()] == "shm");
   REQUIRE(listed[fast.connection_id()] == "shm");

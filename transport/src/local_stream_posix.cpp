@@ -121,7 +121,11 @@ bool local_stream::offer_shared_memory(std::string& token, std::string& error) {
 }
 
 bool local_stream::switch_shared_memory_after(std::uint64_t bytes) {
-  if (!segment_.valid() || rings_ || bytes <= written_) return false;
+  if (!segment_.valid() || rings_) return false;
+  if (bytes <= written_) {  // the offer is withdrawn: the connection stays on the socket
+    segment_ = {};
+    return false;
+  }
   switch_at_ = bytes;
   return true;
 }

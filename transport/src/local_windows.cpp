@@ -254,7 +254,11 @@ class pipe_stream final : public stream {
     return segment_.valid();
   }
   bool switch_shared_memory_after(std::uint64_t bytes) override {
-    if (!segment_.valid() || rings_ || bytes <= written_) return false;
+    if (!segment_.valid() || rings_) return false;
+    if (bytes <= written_) {  // the offer is withdrawn: the connection stays on the socket
+      segment_ = {};
+      return false;
+    }
     switch_at_ = bytes;
     return true;
   }

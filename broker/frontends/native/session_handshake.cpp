@@ -197,10 +197,9 @@ void session::accept_user(const std::string& user, const std::string& basis) {
         id_, peer().address);
     shm = false;
     shm_refusal = "the switch cannot follow the WELCOME";
+    ++core_.counters().shm_switch_failures;
     welcome();
   }
-  // Counted where the listener allowed the switch (frames behind the HELLO included).
-  if (!shm_refusal.empty()) ++core_.counters().shm_switch_failures;
   queue_frame();
   core_.log().debug("connection {} ({}) open as '{}'", id_, peer().address, user);
   core_.announce_open(*state_);
@@ -220,6 +219,7 @@ bool session::offer_shared_memory(std::string& token, std::string& refusal) {
     return false;
   }
   if (stream_->offer_shared_memory(token, refusal)) return true;
+  ++core_.counters().shm_switch_failures;
   core_.log().warn("connection {} ({}): cannot switch to shared memory ({}); staying on the socket",
                    id_, peer().address, refusal);
   return false;

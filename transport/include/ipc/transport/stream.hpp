@@ -65,7 +65,8 @@ class stream {
   // with `error`: the connection stays on the socket. Then the switch point: once `bytes`
   // in all have been written (the handshake's last bytes, which carry the descriptors
   // where the OS passes them) reads and writes go through the rings; false when it
-  // cannot be (an offer not made, or bytes already written past it).
+  // cannot be (an offer not made, or bytes already written past it: the offer is then
+  // withdrawn and its segment released).
   virtual bool can_offer_shared_memory(bool takes_token) const {
     (void)takes_token;
     return false;
@@ -76,8 +77,8 @@ class stream {
   // on failure `error` says why.
   virtual std::error_code accept_shared_memory(std::string_view token, std::string& error);
   bool on_shared_memory() const { return peer().transport == scheme::shm; }
-  // The bytes of the shared-memory segment this connection maps (from the offer or the
-  // switch until the connection ends; docs/shared-memory.md §2), 0 without one.
+  // The bytes of the shared-memory segment this connection maps (from the offer until
+  // the connection ends or the offer is withdrawn; docs/shared-memory.md §2), else 0.
   virtual std::size_t shared_memory_bytes() const { return 0; }
 };
 
