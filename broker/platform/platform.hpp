@@ -22,6 +22,10 @@ std::uint64_t available_memory_bytes();
 config::environment read_environment();
 // Process-wide set-up before serving (e.g. ignore SIGPIPE on POSIX).
 void prepare_process();
+// Raises how many descriptors the process may have open (RLIMIT_NOFILE's soft limit)
+// towards `wanted`, as far as the hard limit allows, and returns the limit then in force
+// (never lowered); nullopt where no such limit applies (Windows handles).
+std::optional<std::uint64_t> raise_open_file_limit(std::uint64_t wanted);
 // Gives memory the allocator holds free back to the system (glibc's malloc_trim; nothing
 // where the allocator does that by itself). Called after many connections have ended.
 void release_free_memory();

@@ -13,6 +13,7 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -83,6 +84,22 @@ void prepare_process() {
   // Until the broker listens for it (after storage recovery), a SIGHUP must not end the
   // process: one that comes that early is dropped (ask again once READY=1 is sent).
   std::signal(SIGHUP, SIG_IGN);
+}
+
+std::optional<std::uint64_t> raise_open_file_limit(std::uint64_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return std::nullopt;
+  if (limit.rlim_cur < wanted) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY
+                          ? static_cast<rlim_t>(wanted)
+                          : std::min(static_cast<rlim_t>(wanted), limit.rlim_max);
+    // Refused under a seccomp filter without @resources (the systemd unit's): the
+    // service manager's LimitNOFILE stands.
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return static_cast<std::uint64_t>(limit.rlim_cur);
 }
 
 bool stderr_is_journal() {

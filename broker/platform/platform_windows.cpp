@@ -47,6 +47,8 @@ void release_free_memory() {}  // the Windows heap decommits free pages by itsel
 
 void prepare_process() {}
 
+std::optional<std::uint64_t> raise_open_file_limit(std::uint64_t) { return std::nullopt; }
+
 bool stderr_is_journal() { return false; }
 
 std::vector<inherited_socket> take_inherited_sockets() { return {}; }

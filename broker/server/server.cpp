@@ -126,7 +126,25 @@ std::unique_ptr<server::listener> server::open_listener(const config::listener& 
       listener{std::move(acceptor), *parsed.value, std::move(options), entry});
 }
 
+// Descriptors the configured connections may take: one per connection, five for one on
+// shared memory (its socket and four wake-up pipes, shared-memory.md §8), and 1024 for
+// listeners, storage segments and log files (as the systemd unit counts them).
+void server::provide_descriptors() {
+  bool shm = std::any_of(config_.listeners.begin(), config_.listeners.end(),
+                         [](const config::listener& l) { return l.shm; });
+  std::uint64_t needed = std::uint64_t{config_.limits.max_connections} * (shm ? 5 : 1) + 1024;
+  auto limit = platform::raise_open_file_limit(needed);
+  if (!limit || *limit >= needed) return;
+  logger_->warn(
+      "the open-file limit ({}) is below the {} descriptors limits.max_connections ({}) may "
+      "take (one per connection{}, and 1024 more): past it, new connections are not "
+      "accepted{}; raise the limit (LimitNOFILE=, ulimit -n) or lower limits.max_connections",
+      *limit, needed, config_.limits.max_connections, shm ? ", five on shared memory" : "",
+      shm ? " and connections asking for shared memory stay on the socket" : "");
+}
+
 bool server::open() {
+  provide_descriptors();
   std::string storage_error;
   auto post = [this](std::function<void()> fn) { asio::post(io_, std::move(fn)); };
   if (!core_.open(fs_, post, storage_error)) {

@@ -83,6 +83,9 @@ class server {
                        std::vector<std::unique_ptr<listener>> added,
                        std::vector<std::function<void()>>& updates, reload_report& report);
   void apply_log(const config::broker_config& next, reload_report& report);
+  // Raises the open-file limit to what limits.max_connections may need, as far as the
+  // OS allows, and warns when that is short (docs/operations.md).
+  void provide_descriptors();
   asio::awaitable<void> accept_loop(listener& l);
   asio::awaitable<void> sample_loop();
   asio::awaitable<void> delay_loop();

@@ -518,6 +518,49 @@ TEST_CASE("shm: out of descriptors, a client stays on the socket and shm:// says
     CHECK(c["shm_bytes"] == (c["id"] == later.connection_id() ? 4096 + 2 * 1048576 : 0));
 }
 
+// The soft open-file limit of a running process, from /proc/PID/limits.
+std::uint64_t soft_open_files(int pid) {
+  std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");
+  for (std::string line; std::getline(limits, line);)
+    if (line.rfind("Max open files", 0) == 0) return std::stoull(line.substr(26));
+  return 0;
+}
+
+TEST_CASE("shm: ipcd raises its open-file limit to what max_connections needs, or says so") {
+  rlimit own{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &own) == 0);
+  REQUIRE(own.rlim_max >= 2048);
+  // The broker inherits a soft limit of 1024; the hard limit stays as it is.
+  struct restore {
+    rlimit saved;
+    ~restore() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+  } restore_at_end{own};
+  rlimit low = own;
+  low.rlim_cur = 1024;
+  std::uint64_t hard = own.rlim_max == RLIM_INFINITY ? 1048576 : own.rlim_max;
+  SUBCASE("raised: 100 connections, on shared memory, need 100 x 5 + 1024") {
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    test::ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock","shm":true}])",
+                              R"("limits": {"max_connections": 100})");
+    REQUIRE(broker.start());
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &own) == 0);
+    CHECK(soft_open_files(broker.pid()) == 1524);
+    CHECK(broker.log().find("open-file limit") == std::string::npos);
+  }
+  SUBCASE("short: more connections than the hard limit allows") {
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    test::ipcd_process broker(R"([{"url":"unix://{dir}/ipcd.sock","shm":true}])",
+                              R"("limits": {"max_connections": )" +
+                                  std::to_string(std::min<std::uint64_t>(hard, 4000000)) + "}");
+    REQUIRE(broker.start());
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &own) == 0);
+    CHECK(soft_open_files(broker.pid()) == hard);
+    CHECK(broker.log().find("the open-file limit (" + std::to_string(hard) + ") is below") !=
+          std::string::npos);
+    CHECK(broker.log().find("five on shared memory") != std::string::npos);
+  }
+}
+
 TEST_CASE("shm: ipcctl bench shm measures one socket over both transports, interleaved") {
   test::ipcd_process broker(
       R"([{"url":"unix://{dir}/plain.sock"},{"url":"unix://{dir}/ipcd.sock","shm":true}])");
